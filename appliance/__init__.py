@@ -1,0 +1,2 @@
+"""OCS/AAA/PCRF network appliance."""
+__version__ = "0.1.0"

@@ -1,0 +1,430 @@
+"""The ``appliance`` command.  Errors are one line on stderr and a non-zero exit.
+
+Front-end packages add subcommands with a module ``appliance.<pkg>.cli`` that
+defines ``register(subparsers)``; see :data:`PLUGINS`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from dataclasses import asdict
+from typing import Any, Callable
+
+from . import __version__
+from .config import Config, ConfigError, load
+from .ocs.balance import NewBucket
+from .ocs.catalog import Offer, Price, PrefixTable
+from .ocs.inventory import Credentials, Product, Service
+from .ocs.units import Unit
+
+PLUGINS = ("radius", "diameter", "eap", "pcrf", "snmp", "rest", "logs", "aaa")
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 1."""
+
+
+def _store(cfg: Config) -> Any:
+    from .store import open_store
+    return open_store(cfg)
+
+
+def _tx(cfg: Config, fn: Callable[[Any], Any]) -> Any:
+    store = _store(cfg)
+    try:
+        return store.transact(fn)
+    finally:
+        store.close()
+
+
+def _emit(obj: Any) -> None:
+    print(json.dumps(obj, sort_keys=True, default=str))
+
+
+def _parse_time(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    from datetime import datetime, timezone
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"bad time {text!r}: use epoch seconds or ISO 8601") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp())
+
+
+def _parse_price(text: str) -> Price:
+    doc: dict[str, Any] = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise CliError(f"bad price field {part!r}: use key=value,key=value")
+        k, v = part.split("=", 1)
+        k = k.strip()
+        doc[k] = int(v) if k in ("amount", "size") and v.strip().lstrip("-").isdigit() else v.strip()
+        if k == "rating_groups":
+            doc[k] = [int(x) for x in v.split("/") if x]
+        if k == "overdraft":
+            doc[k] = v.strip().lower() in ("1", "true", "yes")
+    doc.setdefault("name", doc.get("unit", "price"))
+    try:
+        return Price.from_doc(doc)
+    except (KeyError, ValueError) as exc:
+        raise CliError(f"bad price {text!r}: {exc}") from None
+
+
+# --- command handlers -------------------------------------------------------------------------
+
+def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
+    from .tls import ensure_certificate
+    for d in (cfg.data_dir, cfg.run_dir, cfg.log_dir):
+        cfg.path(d).mkdir(parents=True, exist_ok=True)
+    store = _store(cfg)
+    counts = store.transact(lambda l: l.counts())
+    store.close()
+    cert, _key = ensure_certificate(cfg)
+    _emit({"database": str(cfg.database_path) if cfg.database.backend == "sqlite" else "postgres",
+           "certificate": str(cert), "counts": counts})
+    return 0
+
+
+def cmd_start(cfg: Config, args: argparse.Namespace) -> int:
+    from .supervise import exec_supervisor
+    cmd_init(cfg, args)
+    exec_supervisor(cfg)
+    return 0  # not reached
+
+
+def cmd_status(cfg: Config, args: argparse.Namespace) -> int:
+    from . import metrics
+    from .supervise import supervisorctl
+    rc = supervisorctl(cfg, "status")
+    counters = metrics.read_all(cfg.path(cfg.run_dir))
+    if args.counters:
+        _emit(counters)
+    return rc
+
+
+def cmd_stop(cfg: Config, args: argparse.Namespace) -> int:
+    from .supervise import supervisorctl
+    return supervisorctl(cfg, "shutdown")
+
+
+def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
+    from .runtime import run_role
+    return run_role(cfg, args.role, args.index)
+
+
+def cmd_config_check(cfg: Config, args: argparse.Namespace) -> int:
+    _emit({"ok": True, "source": cfg.source or "<embedded defaults>"})
+    return 0
+
+
+def cmd_offer_add(cfg: Config, args: argparse.Namespace) -> int:
+    if args.file:
+        import yaml
+        with open(args.file) as fh:
+            doc = yaml.safe_load(fh)
+        try:
+            offer = Offer.from_doc(doc)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CliError(f"{args.file}: bad offer: {exc}") from None
+    else:
+        if not args.name:
+            raise CliError("offer add needs NAME or --file")
+        offer = Offer(args.name, tuple(_parse_price(p) for p in args.price), tuple(args.bundle),
+                      args.description or "", args.policy_table)
+    _tx(cfg, lambda l: l.put_offer(offer))
+    _emit(offer.to_doc())
+    return 0
+
+
+def cmd_offer_list(cfg: Config, args: argparse.Namespace) -> int:
+    for offer in _tx(cfg, lambda l: l.list_offers()):
+        _emit(offer.to_doc())
+    return 0
+
+
+def _remove(cfg: Config, what: str, fn: Callable[[Any], bool], key: Any) -> int:
+    if not _tx(cfg, fn):
+        raise CliError(f"no such {what}: {key}")
+    return 0
+
+
+def cmd_table_add(cfg: Config, args: argparse.Namespace) -> int:
+    rates: dict[str, int] = {}
+    for item in args.rate:
+        prefix, _, amount = item.partition("=")
+        if not amount.lstrip("-").isdigit():
+            raise CliError(f"bad rate {item!r}: use PREFIX=AMOUNT (integer money units)")
+        rates[prefix] = int(amount)
+    table = PrefixTable(args.name, rates)
+    _tx(cfg, lambda l: l.put_table(table))
+    _emit({"name": table.name, "rates": rates})
+    return 0
+
+
+def cmd_table_list(cfg: Config, args: argparse.Namespace) -> int:
+    for t in _tx(cfg, lambda l: l.list_tables()):
+        _emit({"name": t.name, "rates": dict(t.rates)})
+    return 0
+
+
+def cmd_product_add(cfg: Config, args: argparse.Namespace) -> int:
+    product = Product(args.id, args.offer, _parse_time(args.start), _parse_time(args.end), args.policy_table)
+
+    def put(l: Any) -> None:
+        if l.get_offer(product.offer) is None:
+            raise CliError(f"no such offer: {product.offer}")
+        l.put_product(product)
+    _tx(cfg, put)
+    _emit(asdict(product))
+    return 0
+
+
+def cmd_product_list(cfg: Config, args: argparse.Namespace) -> int:
+    for p in _tx(cfg, lambda l: l.list_products()):
+        _emit(asdict(p))
+    return 0
+
+
+def _service_public(s: Service) -> dict[str, Any]:
+    return {"id": s.id, "product": s.product_id, "imsi": s.imsi, "msisdn": s.msisdn, "nai": s.nai,
+            "enabled": s.enabled, "credentials": repr(s.credentials)}
+
+
+def cmd_service_add(cfg: Config, args: argparse.Namespace) -> int:
+    try:
+        creds = Credentials(args.password, bytes.fromhex(args.k) if args.k else None,
+                            bytes.fromhex(args.opc) if args.opc else None,
+                            bytes.fromhex(args.amf) if args.amf else b"\x80\x00", args.sqn)
+    except ValueError:
+        raise CliError("K, OPc and AMF are hex strings") from None
+    if args.op:
+        from .ocs.inventory import Credentials as C
+        try:
+            from .eap.milenage import opc_from_op  # type: ignore[import-not-found]
+        except ImportError:
+            raise CliError("--op needs the EAP-AKA support (use --opc)") from None
+        creds = C(creds.password, creds.k, opc_from_op(creds.k, bytes.fromhex(args.op)), creds.amf, creds.sqn)
+    service = Service(args.id, args.product, args.imsi, args.msisdn, args.nai, not args.disabled, creds)
+
+    def put(l: Any) -> None:
+        if service.product_id and l.get_product(service.product_id) is None:
+            raise CliError(f"no such product: {service.product_id}")
+        l.put_service(service)
+    try:
+        _tx(cfg, put)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    _emit(_service_public(service))
+    return 0
+
+
+def cmd_service_list(cfg: Config, args: argparse.Namespace) -> int:
+    for s in _tx(cfg, lambda l: l.list_services()):
+        _emit(_service_public(s))
+    return 0
+
+
+def cmd_bucket_add(cfg: Config, args: argparse.Namespace) -> int:
+    try:
+        unit = Unit.parse(args.unit)
+    except ValueError:
+        raise CliError(f"bad unit {args.unit!r}: money, octets, seconds or messages") from None
+    bucket = NewBucket(args.product, unit, args.amount, _parse_time(args.end), args.name or "")
+
+    def put(l: Any) -> int:
+        if l.get_product(bucket.product_id) is None:
+            raise CliError(f"no such product: {bucket.product_id}")
+        return l.add_bucket(bucket, _parse_time(args.start))
+    bid = _tx(cfg, put)
+    _emit({"id": bid, "product": bucket.product_id, "unit": unit.value, "remaining": bucket.remaining,
+           "end": bucket.end})
+    return 0
+
+
+def cmd_bucket_list(cfg: Config, args: argparse.Namespace) -> int:
+    for b in _tx(cfg, lambda l: l.list_buckets(args.product)):
+        _emit({"id": b.id, "product": b.product_id, "unit": b.unit.value, "remaining": b.remaining,
+               "start": b.start, "end": b.end, "name": b.name})
+    return 0
+
+
+def cmd_balance(cfg: Config, args: argparse.Namespace) -> int:
+    from .ocs.charging import balance_in
+    now = int(time.time())
+    bal = _tx(cfg, lambda l: balance_in(l, args.identity, now))
+    if bal is None:
+        raise CliError(f"unknown subscriber: {args.identity}")
+    _emit(asdict(bal))
+    return 0
+
+
+def cmd_client_add(cfg: Config, args: argparse.Namespace) -> int:
+    client = {"address": args.address, "protocol": args.protocol, "name": args.name or ""}
+    if args.protocol == "radius":
+        if not args.secret:
+            raise CliError("a RADIUS client needs --secret")
+        client.update(secret=args.secret, nas_type=args.nas_type,
+                      require_message_authenticator=not args.no_message_authenticator)
+    _tx(cfg, lambda l: l.put_client(client))
+    _emit({k: ("***" if k == "secret" else v) for k, v in client.items()})
+    return 0
+
+
+def cmd_client_list(cfg: Config, args: argparse.Namespace) -> int:
+    for c in _tx(cfg, lambda l: l.list_clients(args.protocol)):
+        _emit({k: ("***" if k == "secret" else v) for k, v in c.items()})
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="appliance", description="OCS / AAA / PCRF appliance")
+    p.add_argument("--config", "-c", help="configuration file (default: $APPLIANCE_CONFIG, "
+                                          "/etc/ocs-appliance/appliance.yaml, else embedded defaults)")
+    p.add_argument("--version", action="version", version=f"appliance {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def cmd(name: str, fn: Callable[..., int], help: str, parent: Any = sub) -> argparse.ArgumentParser:
+        sp = parent.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=fn)
+        return sp
+
+    cmd("init", cmd_init, "create/migrate the database and the self-signed certificate")
+    cmd("start", cmd_start, "start the supervised process set in the foreground")
+    s = cmd("status", cmd_status, "show the processes (and counters with --counters)")
+    s.add_argument("--counters", action="store_true")
+    cmd("stop", cmd_stop, "stop a running process set")
+    r = cmd("run", cmd_run, "run one worker role (used by the supervisor)")
+    r.add_argument("role")
+    r.add_argument("--index", type=int, default=0)
+    conf = sub.add_parser("config", help="configuration tools").add_subparsers(dest="sub", required=True)
+    cmd("check", cmd_config_check, "validate the configuration and exit", conf)
+
+    def group(name: str, help: str) -> Any:
+        return sub.add_parser(name, help=help, description=help).add_subparsers(dest="sub", required=True)
+
+    g = group("offer", "product offerings (catalog)")
+    a = cmd("add", cmd_offer_add, "add or replace an offer", g)
+    a.add_argument("name", nargs="?")
+    a.add_argument("--price", action="append", default=[],
+                   help="name=N,type=usage,unit=octets,size=1000000,amount=20000[,service=data]"
+                        "[,tariff=T][,roaming=R][,rating_groups=1/2][,overdraft=true]")
+    a.add_argument("--bundle", action="append", default=[])
+    a.add_argument("--description")
+    a.add_argument("--policy-table")
+    a.add_argument("--file", help="YAML offer document")
+    cmd("list", cmd_offer_list, "list offers", g)
+    rm = cmd("remove", lambda c, a: _remove(c, "offer", lambda l: l.delete_offer(a.name), a.name),
+             "remove an offer", g)
+    rm.add_argument("name")
+
+    g = group("table", "tariff and roaming tables (prefix -> rate)")
+    a = cmd("add", cmd_table_add, "add or replace a table", g)
+    a.add_argument("name")
+    a.add_argument("--rate", action="append", default=[], help="PREFIX=AMOUNT")
+    cmd("list", cmd_table_list, "list tables", g)
+    rm = cmd("remove", lambda c, a: _remove(c, "table", lambda l: l.delete_table(a.name), a.name),
+             "remove a table", g)
+    rm.add_argument("name")
+
+    g = group("product", "product inventory (subscriptions)")
+    a = cmd("add", cmd_product_add, "add or replace a product", g)
+    a.add_argument("id")
+    a.add_argument("--offer", required=True)
+    a.add_argument("--start")
+    a.add_argument("--end")
+    a.add_argument("--policy-table")
+    cmd("list", cmd_product_list, "list products", g)
+    rm = cmd("remove", lambda c, a: _remove(c, "product", lambda l: l.delete_product(a.id), a.id),
+             "remove a product and its buckets", g)
+    rm.add_argument("id")
+
+    g = group("service", "service inventory (subscriber identities and credentials)")
+    a = cmd("add", cmd_service_add, "add or replace a service", g)
+    a.add_argument("id")
+    a.add_argument("--product")
+    a.add_argument("--imsi")
+    a.add_argument("--msisdn")
+    a.add_argument("--nai")
+    a.add_argument("--password")
+    a.add_argument("--k", help="hex")
+    a.add_argument("--opc", help="hex")
+    a.add_argument("--op", help="hex (OPc is derived and stored)")
+    a.add_argument("--amf", help="hex, default 8000")
+    a.add_argument("--sqn", type=int, default=0)
+    a.add_argument("--disabled", action="store_true")
+    cmd("list", cmd_service_list, "list services (secrets are not shown)", g)
+    rm = cmd("remove", lambda c, a: _remove(c, "service", lambda l: l.delete_service(a.id), a.id),
+             "remove a service", g)
+    rm.add_argument("id")
+
+    g = group("bucket", "balance buckets")
+    a = cmd("add", cmd_bucket_add, "add a bucket (top-up)", g)
+    a.add_argument("product")
+    a.add_argument("--unit", required=True)
+    a.add_argument("--amount", type=int, required=True, help="integer units (money in minor units)")
+    a.add_argument("--start")
+    a.add_argument("--end")
+    a.add_argument("--name")
+    lst = cmd("list", cmd_bucket_list, "list buckets", g)
+    lst.add_argument("--product")
+    rm = cmd("remove", lambda c, a: _remove(c, "bucket", lambda l: l.delete_bucket(a.id), a.id),
+             "remove a bucket", g)
+    rm.add_argument("id", type=int)
+
+    b = cmd("balance", cmd_balance, "show a subscriber's balance")
+    b.add_argument("identity", help="service id, IMSI, MSISDN or NAI")
+
+    g = group("client", "RADIUS clients and Diameter peers stored in the database")
+    a = cmd("add", cmd_client_add, "add or replace a client", g)
+    a.add_argument("address")
+    a.add_argument("--protocol", choices=("radius", "diameter"), default="radius")
+    a.add_argument("--secret")
+    a.add_argument("--name")
+    a.add_argument("--nas-type", default="other")
+    a.add_argument("--no-message-authenticator", action="store_true")
+    lst = cmd("list", cmd_client_list, "list clients", g)
+    lst.add_argument("--protocol", choices=("radius", "diameter"))
+    rm = cmd("remove", lambda c, a: _remove(c, "client", lambda l: l.delete_client(a.address), a.address),
+             "remove a client", g)
+    rm.add_argument("address")
+
+    for plugin in PLUGINS:
+        try:
+            module = importlib.import_module(f"appliance.{plugin}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith(f"appliance.{plugin}"):
+                continue
+            raise
+        module.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = load(args.config)
+        return int(args.func(cfg, args) or 0)
+    except ConfigError as exc:
+        print(f"appliance: config error: {exc}", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"appliance: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

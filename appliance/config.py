@@ -1,0 +1,291 @@
+"""Configuration: ``etc/appliance.yaml`` -> frozen dataclasses, validated once at start.
+
+Every section is a dataclass below; its defaults are the embedded defaults (the
+appliance runs with no file at all).  Errors name the file, the key path and
+the line: ``etc/appliance.yaml: radius.clients[0].secret (line 12): required``.
+A front end adds its settings by adding fields to its own section here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ENV_CONFIG = "APPLIANCE_CONFIG"
+DEFAULT_PATHS = ("/etc/ocs-appliance/appliance.yaml",)
+
+
+class ConfigError(Exception):
+    def __init__(self, file: str, key: str, line: int | None, message: str) -> None:
+        where = f" (line {line})" if line else ""
+        super().__init__(f"{file}: {key or '<top>'}{where}: {message}")
+        self.file, self.key, self.line, self.message = file, key, line, message
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    name: str = "ocs1"
+    realm: str = "ocs.localdomain"
+    host: str = "ocs1.ocs.localdomain"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    backend: str = "sqlite"            # sqlite | postgres
+    path: str = "appliance.db"         # SQLite file, relative to data_dir
+    dsn: str = ""                      # PostgreSQL DSN
+    synchronous: str = "FULL"          # SQLite: FULL makes every acknowledged commit durable
+    batch_max: int = 512               # group commit: most operations in one transaction
+    pool_size: int = 4                 # PostgreSQL connections per process
+
+    def __post_init__(self) -> None:
+        _check_choice(self.backend, ("sqlite", "postgres"), "backend")
+        _check_choice(self.synchronous, ("FULL", "EXTRA", "NORMAL"), "synchronous")
+
+
+@dataclass(frozen=True)
+class MoneyConfig:
+    currency: str = "USD"
+    scale: int = 1_000_000             # minor units per currency unit (millionths)
+
+
+@dataclass(frozen=True)
+class ChargingConfig:
+    min_reserve_octets: int = 1_048_576
+    min_reserve_seconds: int = 60
+    min_reserve_messages: int = 1
+    validity_time: int = 600           # seconds a grant stays valid
+    stale_grace: int = 120             # extra seconds before a silent session's reservation is released
+    request_log_ttl: int = 86_400      # how long answers are kept for duplicate detection
+
+
+@dataclass(frozen=True)
+class ProcessesConfig:
+    radius: int = 2
+    diameter: int = 2
+    rest: bool = True
+    snmp: bool = True
+    housekeeping: bool = True
+    stop_wait: int = 4                 # seconds a worker gets to finish in-flight work on SIGTERM
+
+
+@dataclass(frozen=True)
+class HousekeepingConfig:
+    interval: int = 10                 # seconds between passes
+
+
+@dataclass(frozen=True)
+class RadiusClient:
+    address: str                       # address or prefix (CIDR)
+    secret: str
+    name: str = ""
+    nas_type: str = "other"
+    require_message_authenticator: bool = True
+    coa_port: int = 3799
+
+
+@dataclass(frozen=True)
+class RadiusConfig:
+    enabled: bool = True
+    address: str = "0.0.0.0"
+    address6: str = ""
+    auth_port: int = 1812
+    acct_port: int = 1813
+    clients: tuple[RadiusClient, ...] = ()
+    eap_timeout: int = 30
+    coa_timeout: float = 2.0
+    coa_retries: int = 3
+
+
+@dataclass(frozen=True)
+class DiameterPeer:
+    host: str                          # Origin-Host
+    realm: str = ""
+    address: str = ""                  # to connect out (empty: accept only)
+    port: int = 3868
+
+
+@dataclass(frozen=True)
+class DiameterConfig:
+    enabled: bool = True
+    address: str = "0.0.0.0"
+    port: int = 3868
+    sctp: bool = False
+    peers: tuple[DiameterPeer, ...] = ()
+    accept_realms: tuple[str, ...] = ()   # accept any peer of these realms
+    watchdog: int = 30                 # Tw seconds
+    charging_hook: str = ""            # "module:function" seeing each CCR
+    hook_timeout_ms: int = 50
+
+
+@dataclass(frozen=True)
+class RestConfig:
+    enabled: bool = True
+    address: str = "127.0.0.1"
+    port: int = 8080
+    tls: bool = False
+
+
+@dataclass(frozen=True)
+class SnmpConfig:
+    enabled: bool = True
+    address: str = "127.0.0.1"
+    port: int = 1161
+    community: str = "public"
+    allowed: tuple[str, ...] = ("127.0.0.0/8",)
+
+
+@dataclass(frozen=True)
+class LogsConfig:
+    acct_log_dir: str = "log/acct"
+    acct_log_files: int = 100
+    acct_log_size: int = 10_485_760
+    acct_log_rotate: int = 86_400
+    auth_log_dir: str = "log/auth"
+    auth_log_files: int = 100
+    auth_log_size: int = 10_485_760
+    ipdr_log_dir: str = "log/ipdr"
+    export_dir: str = "log/export"
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    certificate: str = ""              # empty: self-signed pair generated in data_dir on first start
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: str = "var"
+    run_dir: str = "var/run"
+    log_dir: str = "logs"
+    log_level: str = "INFO"
+    node: NodeConfig = field(default_factory=NodeConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    money: MoneyConfig = field(default_factory=MoneyConfig)
+    charging: ChargingConfig = field(default_factory=ChargingConfig)
+    processes: ProcessesConfig = field(default_factory=ProcessesConfig)
+    housekeeping: HousekeepingConfig = field(default_factory=HousekeepingConfig)
+    radius: RadiusConfig = field(default_factory=RadiusConfig)
+    diameter: DiameterConfig = field(default_factory=DiameterConfig)
+    rest: RestConfig = field(default_factory=RestConfig)
+    snmp: SnmpConfig = field(default_factory=SnmpConfig)
+    logs: LogsConfig = field(default_factory=LogsConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    source: str = ""                   # the file this came from ("" = embedded defaults)
+    base_dir: str = ""                 # relative paths resolve against this
+
+    def path(self, relative: str) -> Path:
+        """Resolve a configured path: absolute stays, relative is under ``base_dir``."""
+        p = Path(relative)
+        return p if p.is_absolute() else Path(self.base_dir or os.getcwd()) / p
+
+    @property
+    def database_path(self) -> Path:
+        return self.path(self.data_dir) / self.database.path if not Path(self.database.path).is_absolute() \
+            else Path(self.database.path)
+
+
+def _check_choice(value: str, choices: tuple[str, ...], name: str) -> None:
+    if value not in choices:
+        raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+
+
+def find_config(explicit: str | None = None) -> str | None:
+    if explicit:
+        return explicit
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return env
+    for candidate in DEFAULT_PATHS:
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def load(path: str | None = None) -> Config:
+    """Load and validate; raises :class:`ConfigError` naming file, key and line."""
+    chosen = find_config(path)
+    if chosen is None:
+        return Config(base_dir=os.getcwd())
+    try:
+        text = Path(chosen).read_text()
+    except OSError as exc:
+        raise ConfigError(chosen, "", None, f"cannot read: {exc.strerror}") from None
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(chosen, "", mark.line + 1 if mark else None, f"not valid YAML: {exc}") from None
+    base = str(Path(chosen).resolve().parent.parent) if Path(chosen).resolve().parent.name == "etc" \
+        else str(Path(chosen).resolve().parent)
+    if node is None:
+        return Config(source=chosen, base_dir=base)
+    cfg = _build(Config, node, chosen, "")
+    return dataclasses.replace(cfg, source=chosen, base_dir=base)
+
+
+def _build(cls: Any, node: yaml.Node, file: str, key: str) -> Any:
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(file, key, node.start_mark.line + 1, "expected a mapping")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for knode, vnode in node.value:
+        name = knode.value
+        path = f"{key}.{name}" if key else name
+        if name not in fields or name in ("source", "base_dir"):
+            raise ConfigError(file, path, knode.start_mark.line + 1,
+                              f"unknown key (known: {', '.join(n for n in fields if n not in ('source', 'base_dir'))})")
+        kwargs[name] = _convert(hints[name], vnode, file, path)
+    missing = [n for n, f in fields.items()
+               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and n not in kwargs]
+    if missing:
+        raise ConfigError(file, f"{key}.{missing[0]}" if key else missing[0], node.start_mark.line + 1, "required")
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:
+        raise ConfigError(file, key, node.start_mark.line + 1, str(exc)) from None
+
+
+def _convert(tp: Any, node: yaml.Node, file: str, key: str) -> Any:
+    line = node.start_mark.line + 1
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, node, file, key)
+    if origin is tuple:
+        if not isinstance(node, yaml.SequenceNode):
+            raise ConfigError(file, key, line, "expected a list")
+        inner = typing.get_args(tp)[0]
+        return tuple(_convert(inner, item, file, f"{key}[{i}]") for i, item in enumerate(node.value))
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+            return None
+        return _convert(args[0], node, file, key)
+    if not isinstance(node, yaml.ScalarNode):
+        raise ConfigError(file, key, line, f"expected a {getattr(tp, '__name__', tp)}")
+    value = yaml.safe_load(yaml.serialize(node))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(file, key, line, f"expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(file, key, line, f"expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(file, key, line, f"expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if value is None or isinstance(value, (dict, list)):
+            raise ConfigError(file, key, line, "expected a string")
+        return str(value)
+    raise ConfigError(file, key, line, f"unsupported type {tp}")

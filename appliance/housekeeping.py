@@ -1,0 +1,62 @@
+"""Housekeeping role: expire buckets, release stale reservations, forget old request answers.
+
+Other periodic duties (log archive, recurring charges) register in :data:`DUTIES`
+as ``fn(cfg, store, now) -> None``; each runs every pass and its failure is
+logged, never fatal.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Callable
+
+from . import metrics
+from .config import Config
+from .ocs.charging import release_stale
+from .runtime import run_async
+
+log = logging.getLogger("appliance.housekeeping")
+
+Duty = Callable[[Config, Any, int], None]
+DUTIES: list[Duty] = []
+
+
+def sweep(cfg: Config, store: Any, now: int) -> dict[str, int]:
+    """One pass; returns what it did (also counted)."""
+    released = store.transact(lambda l: release_stale(l, now, 10_000))
+    expired = store.transact(lambda l: l.delete_expired_buckets(now))
+    forgotten = store.transact(lambda l: l.forget_requests(now - cfg.charging.request_log_ttl))
+    metrics.inc("ocs.housekeeping.released", released)
+    metrics.inc("ocs.housekeeping.expired_buckets", expired)
+    for duty in DUTIES:
+        try:
+            duty(cfg, store, now)
+        except Exception:
+            log.exception("housekeeping duty %s failed", getattr(duty, "__name__", duty))
+    if released or expired:
+        log.info("released %d stale reservations, removed %d expired buckets", released, expired)
+    return {"released": released, "expired": expired, "forgotten": forgotten}
+
+
+def main(cfg: Config, index: int = 0) -> int:
+    from .store import open_store
+    store = open_store(cfg)
+
+    async def serve(stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            try:
+                await loop.run_in_executor(None, sweep, cfg, store, int(time.time()))
+            except Exception:
+                log.exception("housekeeping pass failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=cfg.housekeeping.interval)
+            except asyncio.TimeoutError:
+                pass
+        log.info("housekeeping stopping")
+
+    try:
+        return run_async(serve)
+    finally:
+        store.close()

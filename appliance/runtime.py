@@ -1,0 +1,76 @@
+"""What every worker process shares: the role table, logging, signals, the event loop.
+
+A role is a module with ``main(cfg: Config, index: int) -> int``.  Front ends
+register theirs in :data:`ROLES`; ``appliance run ROLE`` and the supervisor
+use this table, and a role whose module is not present is simply not run.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+from typing import Awaitable, Callable
+
+from .config import Config
+
+ROLES: dict[str, str] = {
+    "housekeeping": "appliance.housekeeping",
+    "radius": "appliance.radius.worker",
+    "diameter": "appliance.diameter.worker",
+    "rest": "appliance.rest.server",
+    "snmp": "appliance.snmp.agent",
+}
+
+
+def available_roles() -> list[str]:
+    found = []
+    for role, module in ROLES.items():
+        try:
+            if importlib.util.find_spec(module) is not None:
+                found.append(role)
+        except ModuleNotFoundError:
+            continue
+    return found
+
+
+def setup_logging(cfg: Config, role: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, cfg.log_level.upper(), logging.INFO), stream=sys.stderr,
+        format=f"%(asctime)s {role}[%(process)d] %(levelname)s %(name)s: %(message)s")
+
+
+def run_role(cfg: Config, role: str, index: int = 0) -> int:
+    if role not in ROLES:
+        raise SystemExit(f"appliance: unknown role {role!r} (known: {', '.join(ROLES)})")
+    setup_logging(cfg, role)
+    from . import metrics
+    metrics.open_process_counters(cfg.path(cfg.run_dir), f"{role}{index}")
+    module = importlib.import_module(ROLES[role])
+    return int(module.main(cfg, index) or 0)
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (about 2.5x for UDP here), else the default loop."""
+    try:
+        import uvloop
+        return uvloop.new_event_loop()
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
+def run_async(serve: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    """Run ``serve(stop)`` until it returns; SIGTERM/SIGINT set ``stop`` for a graceful end."""
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        loop.run_until_complete(serve(stop))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+    return 0

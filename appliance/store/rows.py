@@ -1,0 +1,77 @@
+"""Row <-> domain object mapping shared by the SQL backends (SQLite, PostgreSQL)."""
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from ..ocs.balance import Hold, Reservation
+from ..ocs.catalog import Offer, PrefixTable
+from ..ocs.inventory import Bucket, Credentials, Product, Service
+from ..ocs.units import Unit
+
+_UNITS = {u.value: u for u in Unit}
+
+
+def dumps(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+
+
+def offer_row(offer: Offer) -> tuple[str, str]:
+    return offer.name, dumps(offer.to_doc())
+
+
+def offer_from(doc: str) -> Offer:
+    return Offer.from_doc(json.loads(doc))
+
+
+def table_from(name: str, rates: str) -> PrefixTable:
+    return PrefixTable(name, {k: int(v) for k, v in json.loads(rates).items()})
+
+
+def product_row(p: Product) -> tuple[Any, ...]:
+    return (p.id, p.offer, p.start, p.end, p.policy_table, p.status, dumps(dict(p.characteristics)))
+
+
+def product_from(row: Sequence[Any]) -> Product:
+    return Product(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
+
+
+SERVICE_COLUMNS = "id, product_id, imsi, msisdn, nai, enabled, password, k, opc, amf, sqn, doc"
+
+
+def service_row(s: Service) -> tuple[Any, ...]:
+    c = s.credentials
+    return (s.id, s.product_id, s.imsi, s.msisdn, s.nai, 1 if s.enabled else 0, c.password,
+            c.k, c.opc, c.amf, c.sqn, dumps(dict(s.attributes)))
+
+
+def service_from(row: Sequence[Any]) -> Service:
+    creds = Credentials(row[6], _bytes(row[7]), _bytes(row[8]), _bytes(row[9]) or b"\x80\x00", int(row[10]))
+    return Service(row[0], row[1], row[2], row[3], row[4], bool(row[5]), creds, json.loads(row[11]))
+
+
+def _bytes(value: Any) -> bytes | None:
+    return bytes(value) if value is not None else None
+
+
+BUCKET_COLUMNS = 'id, product_id, unit, remaining, start, "end", name'
+
+
+def bucket_from(row: Sequence[Any]) -> Bucket:
+    return Bucket(row[0], row[1], _UNITS[row[2]], row[3], row[4], row[5], row[6])
+
+
+RESERVATION_COLUMNS = ("session_id, rating_group, product_id, service_id, unit, granted, holds, rate, size,"
+                       " created, expires")
+
+
+def reservation_row(r: Reservation) -> tuple[Any, ...]:
+    holds = dumps([[h.bucket_id, h.unit.value, h.amount] for h in r.holds])
+    return (r.session_id, r.rating_group, r.product_id, r.service_id, r.unit.value, r.granted, holds,
+            r.rate, r.size, r.created, r.expires)
+
+
+def reservation_from(row: Sequence[Any]) -> Reservation:
+    holds = tuple(Hold(b, _UNITS[u], a) for b, u, a in json.loads(row[6]))
+    return Reservation(row[0], row[1], row[2], row[3], _UNITS[row[4]], row[5], holds, row[7], row[8],
+                       row[9], row[10])

@@ -1,0 +1,408 @@
+"""SQLite store (the embedded default): WAL, synchronous=FULL, group commit.
+
+One writer thread per process owns the connection.  Callers queue functions;
+the writer takes every function waiting, runs them in ONE ``BEGIN IMMEDIATE``
+transaction (each under its own SAVEPOINT, so a failing one rolls back alone),
+commits -- one fsync for the whole batch -- and only then answers each caller.
+``BEGIN IMMEDIATE`` takes SQLite's write lock, so reads and writes of one batch
+are atomic against every other process sharing the file.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from concurrent.futures import Future
+from importlib import resources
+from typing import Any, Awaitable, Callable, TypeVar
+
+from ..ocs.balance import NewBucket, Reservation
+from ..ocs.catalog import Offer, PrefixTable
+from ..ocs.inventory import Bucket, Product, Service
+from . import rows
+
+T = TypeVar("T")
+log = logging.getLogger("appliance.store")
+
+
+def migrations(backend: str) -> list[tuple[int, str]]:
+    """Forward migrations shipped with the package, as (version, sql) in order."""
+    folder = resources.files("appliance.store") / "migrations" / backend
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text()))
+    return sorted(found)
+
+
+def split_sql(script: str) -> list[str]:
+    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+class SqliteLedger:
+    """The Ledger port over one SQLite connection inside the writer's transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, store: "SqliteStore") -> None:
+        self.c = conn
+        self.store = store
+        self.catalog_touched = False
+
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        return self.c.execute(sql, args).fetchone()
+
+    # --- charging path
+    def find_service(self, identity: str) -> Service | None:
+        row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = "
+                        "(SELECT service_id FROM service_identity WHERE identity = ?)", (identity,))
+        return rows.service_from(row) if row else None
+
+    def get_service(self, service_id: str) -> Service | None:
+        row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = ?", (service_id,))
+        return rows.service_from(row) if row else None
+
+    def get_product(self, product_id: str) -> Product | None:
+        row = self._one('SELECT id, offer, start, "end", policy_table, status, doc FROM product WHERE id = ?',
+                        (product_id,))
+        return rows.product_from(row) if row else None
+
+    def get_offer(self, name: str) -> Offer | None:
+        cache = self.store._offers
+        if name in cache:
+            return cache[name]
+        row = self._one("SELECT doc FROM offer WHERE name = ?", (name,))
+        offer = rows.offer_from(row[0]) if row else None
+        cache[name] = offer
+        return offer
+
+    def get_table(self, name: str) -> PrefixTable | None:
+        cache = self.store._tables
+        if name in cache:
+            return cache[name]
+        row = self._one("SELECT name, rates FROM prefix_table WHERE name = ?", (name,))
+        table = rows.table_from(*row) if row else None
+        cache[name] = table
+        return table
+
+    def buckets(self, product_id: str) -> list[Bucket]:
+        cur = self.c.execute(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket WHERE product_id = ?", (product_id,))
+        return [rows.bucket_from(r) for r in cur]
+
+    def reservations(self, session_id: str) -> list[Reservation]:
+        cur = self.c.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE session_id = ?",
+                             (session_id,))
+        return [rows.reservation_from(r) for r in cur]
+
+    def product_reservations(self, product_id: str) -> list[Reservation]:
+        cur = self.c.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE product_id = ?",
+                             (product_id,))
+        return [rows.reservation_from(r) for r in cur]
+
+    def set_bucket_remaining(self, bucket_id: int, remaining: int) -> None:
+        self.c.execute("UPDATE bucket SET remaining = ? WHERE id = ?", (remaining, bucket_id))
+
+    def add_bucket(self, bucket: NewBucket, start: int | None = None) -> int:
+        cur = self.c.execute('INSERT INTO bucket (product_id, unit, remaining, start, "end", name) '
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             (bucket.product_id, bucket.unit.value, bucket.remaining, start, bucket.end,
+                              bucket.name))
+        return int(cur.lastrowid or 0)
+
+    def put_reservation(self, reservation: Reservation) -> None:
+        self.c.execute(f"INSERT OR REPLACE INTO reservation ({rows.RESERVATION_COLUMNS}) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows.reservation_row(reservation))
+
+    def drop_reservation(self, session_id: str, rating_group: int) -> None:
+        self.c.execute("DELETE FROM reservation WHERE session_id = ? AND rating_group = ?",
+                       (session_id, rating_group))
+
+    def recall(self, key: str) -> str | None:
+        row = self._one("SELECT result FROM request_log WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    def remember(self, key: str, now: int, result: str) -> None:
+        self.c.execute("INSERT OR REPLACE INTO request_log (key, created, result) VALUES (?, ?, ?)",
+                       (key, now, result))
+
+    # --- catalog administration
+    def _touch_catalog(self) -> None:
+        self.c.execute("UPDATE meta SET value = value + 1 WHERE key = 'catalog_gen'")
+        self.catalog_touched = True
+
+    def put_offer(self, offer: Offer) -> None:
+        self.c.execute("INSERT OR REPLACE INTO offer (name, doc) VALUES (?, ?)", rows.offer_row(offer))
+        self._touch_catalog()
+
+    def delete_offer(self, name: str) -> bool:
+        self._touch_catalog()
+        return self.c.execute("DELETE FROM offer WHERE name = ?", (name,)).rowcount > 0
+
+    def list_offers(self) -> list[Offer]:
+        return [rows.offer_from(r[0]) for r in self.c.execute("SELECT doc FROM offer ORDER BY name")]
+
+    def put_table(self, table: PrefixTable) -> None:
+        self.c.execute("INSERT OR REPLACE INTO prefix_table (name, rates) VALUES (?, ?)",
+                       (table.name, rows.dumps(dict(table.rates))))
+        self._touch_catalog()
+
+    def delete_table(self, name: str) -> bool:
+        self._touch_catalog()
+        return self.c.execute("DELETE FROM prefix_table WHERE name = ?", (name,)).rowcount > 0
+
+    def list_tables(self) -> list[PrefixTable]:
+        return [rows.table_from(*r) for r in self.c.execute("SELECT name, rates FROM prefix_table ORDER BY name")]
+
+    # --- inventory administration
+    def put_product(self, product: Product) -> None:
+        self.c.execute('INSERT OR REPLACE INTO product (id, offer, start, "end", policy_table, status, doc) '
+                       "VALUES (?,?,?,?,?,?,?)", rows.product_row(product))
+
+    def delete_product(self, product_id: str) -> bool:
+        self.c.execute("DELETE FROM bucket WHERE product_id = ?", (product_id,))
+        self.c.execute("UPDATE service SET product_id = NULL WHERE product_id = ?", (product_id,))
+        return self.c.execute("DELETE FROM product WHERE id = ?", (product_id,)).rowcount > 0
+
+    def list_products(self) -> list[Product]:
+        cur = self.c.execute('SELECT id, offer, start, "end", policy_table, status, doc FROM product ORDER BY id')
+        return [rows.product_from(r) for r in cur]
+
+    def put_service(self, service: Service) -> None:
+        for identity in service.identities():
+            row = self._one("SELECT service_id FROM service_identity WHERE identity = ?", (identity,))
+            if row and row[0] != service.id:
+                raise ValueError(f"identity {identity} already belongs to service {row[0]}")
+        self.c.execute(f"INSERT OR REPLACE INTO service ({rows.SERVICE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                       rows.service_row(service))
+        self.c.execute("DELETE FROM service_identity WHERE service_id = ?", (service.id,))
+        self.c.executemany("INSERT INTO service_identity (identity, service_id) VALUES (?, ?)",
+                           [(i, service.id) for i in service.identities()])
+
+    def delete_service(self, service_id: str) -> bool:
+        self.c.execute("DELETE FROM service_identity WHERE service_id = ?", (service_id,))
+        return self.c.execute("DELETE FROM service WHERE id = ?", (service_id,)).rowcount > 0
+
+    def list_services(self) -> list[Service]:
+        return [rows.service_from(r) for r in
+                self.c.execute(f"SELECT {rows.SERVICE_COLUMNS} FROM service ORDER BY id")]
+
+    def set_sqn(self, service_id: str, sqn: int) -> None:
+        self.c.execute("UPDATE service SET sqn = ? WHERE id = ?", (sqn, service_id))
+
+    def delete_bucket(self, bucket_id: int) -> bool:
+        return self.c.execute("DELETE FROM bucket WHERE id = ?", (bucket_id,)).rowcount > 0
+
+    def get_bucket(self, bucket_id: int) -> Bucket | None:
+        row = self._one(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket WHERE id = ?", (bucket_id,))
+        return rows.bucket_from(row) if row else None
+
+    def list_buckets(self, product_id: str | None = None) -> list[Bucket]:
+        if product_id is None:
+            cur = self.c.execute(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket ORDER BY id")
+        else:
+            cur = self.c.execute(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket WHERE product_id = ? ORDER BY id",
+                                 (product_id,))
+        return [rows.bucket_from(r) for r in cur]
+
+    def put_client(self, client: dict[str, Any]) -> None:
+        self.c.execute("INSERT OR REPLACE INTO client (address, protocol, doc) VALUES (?, ?, ?)",
+                       (client["address"], client["protocol"], rows.dumps(client)))
+
+    def delete_client(self, address: str) -> bool:
+        return self.c.execute("DELETE FROM client WHERE address = ?", (address,)).rowcount > 0
+
+    def list_clients(self, protocol: str | None = None) -> list[dict[str, Any]]:
+        if protocol is None:
+            cur = self.c.execute("SELECT doc FROM client ORDER BY address")
+        else:
+            cur = self.c.execute("SELECT doc FROM client WHERE protocol = ? ORDER BY address", (protocol,))
+        return [json.loads(r[0]) for r in cur]
+
+    # --- housekeeping
+    def expired_reservations(self, now: int, limit: int) -> list[Reservation]:
+        cur = self.c.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE expires <= ? "
+                             "ORDER BY expires LIMIT ?", (now, limit))
+        return [rows.reservation_from(r) for r in cur]
+
+    def delete_expired_buckets(self, now: int) -> int:
+        return self.c.execute('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= ?', (now,)).rowcount
+
+    def forget_requests(self, before: int) -> int:
+        return self.c.execute("DELETE FROM request_log WHERE created < ?", (before,)).rowcount
+
+    def counts(self) -> dict[str, int]:
+        result = {}
+        for table in ("offer", "product", "service", "bucket", "reservation", "client"):
+            result[table] = self._one(f"SELECT count(*) FROM {table}")[0]
+        return result
+
+    # --- documents
+    def put_doc(self, kind: str, key: str, doc: dict[str, Any]) -> None:
+        self.c.execute("INSERT OR REPLACE INTO doc (kind, key, doc) VALUES (?, ?, ?)", (kind, key, rows.dumps(doc)))
+
+    def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
+        row = self._one("SELECT doc FROM doc WHERE kind = ? AND key = ?", (kind, key))
+        return json.loads(row[0]) if row else None
+
+    def delete_doc(self, kind: str, key: str) -> bool:
+        return self.c.execute("DELETE FROM doc WHERE kind = ? AND key = ?", (kind, key)).rowcount > 0
+
+    def list_docs(self, kind: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+        cur = self.c.execute("SELECT key, doc FROM doc WHERE kind = ? AND key >= ? AND key < ? ORDER BY key",
+                             (kind, prefix, prefix + "\uffff"))
+        return [(k, json.loads(d)) for k, d in cur]
+
+
+_STOP = object()
+
+
+class SqliteStore:
+    """Group-committing SQLite store; safe across threads and processes."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str, batch_max: int = 512, busy_timeout_ms: int = 30_000,
+                 synchronous: str = "FULL") -> None:
+        self.path = path
+        self.batch_max = batch_max
+        self._busy = busy_timeout_ms
+        self._sync = synchronous
+        self._offers: dict[str, Offer | None] = {}
+        self._tables: dict[str, PrefixTable | None] = {}
+        self._catalog_gen = -1
+        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.batches = 0
+        self.operations = 0
+        conn = self._connect()
+        migrate(conn)
+        conn.close()
+        self._thread = threading.Thread(target=self._writer, name="store-writer", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=self._busy / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self._sync}")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        return conn
+
+    # --- public API
+    def transact(self, fn: Callable[[Any], T]) -> T:
+        fut: Future[T] = Future()
+        self._q.put((fn, fut, None))
+        return fut.result()
+
+    def atransact(self, fn: Callable[[Any], T]) -> Awaitable[T]:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._q.put((fn, fut, loop))
+        return fut
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._q.put(_STOP)
+            self._thread.join(timeout=30)
+
+    # --- writer thread
+    def _writer(self) -> None:
+        conn = self._connect()
+        ledger = SqliteLedger(conn, self)
+        stop = False
+        while not stop:
+            item = self._q.get()
+            if item is _STOP:
+                break
+            batch = [item]
+            while len(batch) < self.batch_max:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._run_batch(conn, ledger, batch)
+        conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, ledger: SqliteLedger, batch: list[Any]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            gen = conn.execute("SELECT value FROM meta WHERE key = 'catalog_gen'").fetchone()[0]
+            if gen != self._catalog_gen:
+                self._offers.clear()
+                self._tables.clear()
+                self._catalog_gen = gen
+            ledger.catalog_touched = False
+            for fn, _fut, _loop in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    outcomes.append((True, fn(ledger)))
+                    conn.execute("RELEASE op")
+                except Exception as exc:  # the caller gets it; the batch goes on
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    outcomes.append((False, exc))
+            conn.execute("COMMIT")
+        except Exception as exc:
+            log.error("store batch of %d failed: %s", len(batch), exc)
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            outcomes = [(False, exc)] * len(batch)
+        if ledger.catalog_touched:
+            self._offers.clear()
+            self._tables.clear()
+            self._catalog_gen = -1
+        self.batches += 1
+        self.operations += len(batch)
+        by_loop: dict[Any, list[tuple[Any, bool, Any]]] = {}
+        for (fn, fut, loop), (ok, value) in zip(batch, outcomes):
+            if loop is None:
+                if ok:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
+            else:
+                by_loop.setdefault(loop, []).append((fut, ok, value))
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_deliver, items)
+            except RuntimeError:  # loop closed: nobody is waiting any more
+                pass
+
+
+def _deliver(items: list[tuple[Any, bool, Any]]) -> None:
+    for fut, ok, value in items:
+        if fut.done():
+            continue
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply forward migrations under the write lock; returns the schema version."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, sql in migrations("sqlite"):
+            if number > version:
+                for statement in split_sql(sql):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+                version = number
+                log.info("schema migrated to version %d", number)
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    return version
