@@ -13,7 +13,10 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .ocs.rating import ChargingPolicy
 
 import yaml
 
@@ -289,3 +292,12 @@ def _convert(tp: Any, node: yaml.Node, file: str, key: str) -> Any:
             raise ConfigError(file, key, line, "expected a string")
         return str(value)
     raise ConfigError(file, key, line, f"unsupported type {tp}")
+
+
+def charging_policy(cfg: Config) -> "ChargingPolicy":
+    """The core's charging policy from ``cfg.charging``."""
+    from .ocs.rating import ChargingPolicy
+    from .ocs.units import Unit
+    c = cfg.charging
+    return ChargingPolicy({Unit.OCTETS: c.min_reserve_octets, Unit.SECONDS: c.min_reserve_seconds,
+                           Unit.MESSAGES: c.min_reserve_messages}, c.validity_time, c.stale_grace)
