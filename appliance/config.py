@@ -155,6 +155,26 @@ class LogsConfig:
     auth_log_size: int = 10_485_760
     ipdr_log_dir: str = "log/ipdr"
     export_dir: str = "log/export"
+    auth_log: bool = True              # false: no authentication log
+    flush_interval_ms: int = 0         # 0: write-through (one write() per record); >0: buffered
+    batch_records: int = 256           # buffered mode: write when this many records wait
+    ipdr_keep: int = 400               # IPDR archive documents kept (oldest removed)
+    ship_url: str = ""                 # HTTP endpoint for record shipping (empty: off)
+    ship_batch: int = 500              # records per POST
+    ship_interval_ms: int = 1000       # most time a record waits before its batch is posted
+    ship_queue: int = 100_000          # records held while the endpoint is down (oldest dropped)
+    ship_retries: int = 5              # attempts per batch (exponential backoff) before it is dropped
+
+    def __post_init__(self) -> None:
+        for name in ("acct_log_files", "auth_log_files", "ipdr_keep", "batch_records", "ship_batch",
+                     "ship_queue", "ship_retries", "acct_log_rotate"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        for name in ("acct_log_size", "auth_log_size"):
+            if getattr(self, name) < 4096:
+                raise ValueError(f"{name} must be at least 4096 bytes")
+        if self.flush_interval_ms < 0:
+            raise ValueError("flush_interval_ms must not be negative")
 
 
 @dataclass(frozen=True)

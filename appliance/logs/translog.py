@@ -1,0 +1,259 @@
+"""The transaction log record API every worker calls (one record per transaction).
+
+    from appliance.logs import translog
+    translog.configure(cfg, "radius", index)      # once per process (run_role does it)
+    translog.acct({"protocol": "radius", "request_type": "stop", ...})
+    translog.auth({"protocol": "radius", "type": "Access-Request", "result": "Access-Accept", ...})
+
+Fields are documented in docs/logs.md.  The writer adds ``ts`` (µs since the
+epoch, when absent), ``node`` and ``proc``.  Before :func:`configure` (unit
+tests of other packages, the CLI) every call is a cheap no-op; :func:`capture`
+collects records in memory for tests.  A logging failure (disk full) is counted
+(``logs.<kind>.errors``) and never raised into the protocol path.
+
+Durability: in write-through mode (``logs.flush_interval_ms: 0``, the default)
+each call is one ``write()`` into the page cache before it returns, so a worker
+that logs a transaction before sending its answer never acknowledges a charge
+whose record a ``kill -9`` could lose (a power cut can: the log is not fsynced;
+the store is the durable record of money).  In buffered mode records are
+written every ``flush_interval_ms`` or ``batch_records``; a ``kill -9`` loses at
+most the records of that interval.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from .. import metrics
+from .fifo import FifoLog
+from .framing import encode
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+log = logging.getLogger("appliance.logs")
+
+# Keys that must never reach a log (a caller's mistake is dropped, not written).
+SECRET_KEYS = frozenset({"password", "user_password", "secret", "shared_secret", "k", "opc", "op",
+                         "chap_password", "eap_key", "msk", "emsk"})
+
+
+class Sink:
+    """One log (acct or auth) of this process."""
+
+    def __init__(self, fifo: FifoLog, kind: str, flush_interval: float, batch_records: int,
+                 shipper: Any = None) -> None:
+        self.fifo, self.kind = fifo, kind
+        self.flush_interval, self.batch_records = flush_interval, batch_records
+        self.shipper = shipper
+        self._lock = threading.Lock()
+        self._buf: list[bytes] = []
+        self._err_at = 0.0
+        self._c_records = f"logs.{kind}.records"
+        self._c_errors = f"logs.{kind}.errors"
+
+    def put(self, record: dict[str, Any]) -> None:
+        try:
+            data = encode(record)
+        except (TypeError, ValueError):
+            metrics.inc(self._c_errors)
+            return
+        with self._lock:
+            if self.flush_interval <= 0:
+                self._write([data])
+            else:
+                self._buf.append(data)
+                if len(self._buf) >= self.batch_records:
+                    self._flush_locked()
+        metrics.inc(self._c_records)
+        if self.shipper is not None:
+            self.shipper.offer(record)
+
+    def _write(self, frames: list[bytes]) -> None:
+        try:
+            self.fifo.write(frames)
+        except OSError as exc:
+            metrics.inc(self._c_errors, len(frames))
+            now = time.monotonic()
+            if now - self._err_at > 10:
+                self._err_at = now
+                log.error("%s log write failed (%d records lost): %s", self.kind, len(frames), exc)
+
+    def _flush_locked(self) -> None:
+        if self._buf:
+            frames, self._buf = self._buf, []
+            self._write(frames)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def rotate(self) -> int:
+        with self._lock:
+            self._flush_locked()
+            return self.fifo.rotate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._flush_locked()
+            self.fifo.close()
+
+
+@dataclass
+class Captured:
+    """Records collected by :func:`capture` (tests)."""
+
+    acct: list[dict[str, Any]] = field(default_factory=list)
+    auth: list[dict[str, Any]] = field(default_factory=list)
+
+
+_acct: Sink | None = None
+_auth: Sink | None = None
+_capture: Captured | None = None
+_node = ""
+_proc = ""
+_flusher: threading.Thread | None = None
+_stop_flusher = threading.Event()
+_shipper: Any = None
+
+
+def _stamp(record: Mapping[str, Any]) -> dict[str, Any]:
+    rec = {"ts": time.time_ns() // 1000, "node": _node, "proc": _proc}
+    rec.update(record)
+    if not SECRET_KEYS.isdisjoint(rec):
+        for k in SECRET_KEYS.intersection(rec):
+            del rec[k]
+    return rec
+
+
+def acct(record: Mapping[str, Any]) -> None:
+    """Record an accounting/charging transaction (RADIUS Accounting-*, Ro/Gy CCR, Gx, Nrf)."""
+    if _acct is None and _capture is None:
+        return
+    rec = _stamp(record)
+    if _capture is not None:
+        _capture.acct.append(rec)
+    if _acct is not None:
+        _acct.put(rec)
+
+
+def auth(record: Mapping[str, Any]) -> None:
+    """Record an authentication transaction (RADIUS Access-*, EAP, Diameter DER/AAR/MAR ...)."""
+    if _auth is None and _capture is None:
+        return
+    rec = _stamp(record)
+    if _capture is not None:
+        _capture.auth.append(rec)
+    if _auth is not None:
+        _auth.put(rec)
+
+
+def enabled() -> bool:
+    """True when records go somewhere (lets a caller skip building an expensive record)."""
+    return _acct is not None or _auth is not None or _capture is not None
+
+
+def configure(cfg: "Config", role: str = "", index: int = 0) -> None:
+    """Open this process's writers for the acct and auth logs (idempotent: reconfigures)."""
+    global _acct, _auth, _node, _proc, _flusher, _shipper
+    close()
+    lc = cfg.logs
+    _node = cfg.node.name
+    _proc = f"{role}{index}" if role else f"pid{os.getpid()}"
+    interval = lc.flush_interval_ms / 1000.0
+    if lc.ship_url:
+        from .shipping import Shipper
+        _shipper = Shipper(lc.ship_url, lc.ship_batch, lc.ship_interval_ms / 1000.0, lc.ship_queue,
+                           lc.ship_retries)
+    _acct = Sink(FifoLog(cfg.path(lc.acct_log_dir), "acct", lc.acct_log_files, lc.acct_log_size),
+                 "acct", interval, lc.batch_records, _shipper)
+    if lc.auth_log:
+        _auth = Sink(FifoLog(cfg.path(lc.auth_log_dir), "auth", lc.auth_log_files, lc.auth_log_size),
+                     "auth", interval, lc.batch_records, _shipper)
+    if interval > 0:
+        _stop_flusher.clear()
+        _flusher = threading.Thread(target=_flush_loop, args=(interval,), name="translog-flush", daemon=True)
+        _flusher.start()
+
+
+def _flush_loop(interval: float) -> None:
+    while not _stop_flusher.wait(interval):
+        flush()
+
+
+def flush() -> None:
+    """Write buffered records now (buffered mode; a no-op in write-through mode)."""
+    for sink in (_acct, _auth):
+        if sink is not None:
+            sink.flush()
+
+
+def rotate_acct() -> int | None:
+    """Close the current acct file and start the next (used by the scheduled archive)."""
+    return _acct.rotate() if _acct is not None else None
+
+
+def close() -> None:
+    """Flush and close (also at exit).  Afterwards calls are no-ops again."""
+    global _acct, _auth, _flusher, _shipper
+    if _flusher is not None:
+        _stop_flusher.set()
+        _flusher.join(timeout=5)
+        _flusher = None
+    for sink in (_acct, _auth):
+        if sink is not None:
+            sink.close()
+    _acct = _auth = None
+    if _shipper is not None:
+        _shipper.close()
+        _shipper = None
+
+
+atexit.register(close)
+
+
+@contextmanager
+def capture() -> Iterator[Captured]:
+    """Collect the records logged inside the block (for tests of any package)."""
+    global _capture
+    previous, _capture = _capture, Captured()
+    try:
+        yield _capture
+    finally:
+        _capture = previous
+
+
+def charge_fields(request: Any, result: Any) -> dict[str, Any]:
+    """Record fields from a core ``ChargeRequest`` and its ``ChargeResult`` (``result`` may be None).
+
+    Gives ``subscriber``, ``session_id``, ``action``, ``service``, ``destination``,
+    ``vplmn``, ``units`` (one entry per item: unit, rating_group, requested,
+    granted, used, debited, charged, unpaid, outcome), ``charged`` (money total)
+    and ``outcome``.  Callers add protocol, peer, request_type, result ...
+    """
+    units: list[dict[str, Any]] = []
+    charged = 0
+    results = list(result.items) if result is not None else []
+    for i, item in enumerate(request.items):
+        u: dict[str, Any] = {"unit": item.unit.value, "rating_group": item.rating_group,
+                             "requested": item.requested, "used": item.used}
+        if item.service_identifier is not None:
+            u["service_identifier"] = item.service_identifier
+        if i < len(results):
+            r = results[i]
+            u.update(granted=r.granted, debited=r.debited, charged=r.charged, unpaid=r.unpaid,
+                     outcome=r.outcome.value)
+            if r.final:
+                u["final"] = True
+            charged += r.charged
+        units.append(u)
+    return {"subscriber": request.subscriber, "session_id": request.session_id,
+            "action": request.action.value, "service": request.service, "destination": request.destination,
+            "vplmn": request.vplmn, "units": units, "charged": charged,
+            "outcome": result.outcome.value if result is not None else None}

@@ -1,0 +1,80 @@
+"""The record API: no-op before configure, capture for tests, records on disk, secrets dropped."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from appliance.config import LogsConfig
+from appliance.logs import translog
+from appliance.logs.fifo import ReadStats, read_log
+from appliance.ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
+from appliance.ocs.units import Unit
+
+
+@pytest.fixture
+def logcfg(cfg):
+    c = dataclasses.replace(cfg, logs=LogsConfig(acct_log_dir="la", auth_log_dir="lu", acct_log_files=3,
+                                                 acct_log_size=4096))
+    yield c
+    translog.close()
+
+
+def test_unconfigured_calls_are_noops():
+    translog.close()
+    assert not translog.enabled()
+    translog.acct({"protocol": "radius"})
+    translog.auth({"protocol": "radius"})
+
+
+def test_capture_collects_stamped_records():
+    with translog.capture() as got:
+        translog.acct({"protocol": "diameter", "result": 2001, "password": "x", "opc": "00"})
+        translog.auth({"protocol": "radius", "result": "Access-Accept"})
+    assert [r["result"] for r in got.acct] == [2001]
+    assert got.auth[0]["result"] == "Access-Accept"
+    assert "password" not in got.acct[0] and "opc" not in got.acct[0]
+    assert isinstance(got.acct[0]["ts"], int) and got.acct[0]["ts"] > 1_600_000_000_000_000
+
+
+def test_configured_records_reach_both_logs(logcfg, tmp_path):
+    translog.configure(logcfg, "radius", 3)
+    for i in range(50):
+        translog.acct({"protocol": "radius", "session_id": f"s{i}", "secret": "testing123"})
+    translog.auth({"protocol": "radius", "type": "Access-Request", "result": "Access-Reject"})
+    translog.close()
+    st = ReadStats()
+    acct = list(read_log(tmp_path / "la", "acct", st))
+    assert [r["session_id"] for r in acct] == [f"s{i}" for i in range(50)]
+    assert st.skipped == 0 and all(r["proc"] == "radius3" and "secret" not in r for r in acct)
+    assert [r["result"] for r in read_log(tmp_path / "lu", "auth")] == ["Access-Reject"]
+    # 50 records of ~100 bytes do not fit one 4 KiB file: the ring rotated and kept at most 3 files
+    assert len(list((tmp_path / "la").glob("acct.*.log"))) <= 3
+
+
+def test_buffered_mode_writes_on_flush_and_close(logcfg, tmp_path):
+    c = dataclasses.replace(logcfg, logs=dataclasses.replace(logcfg.logs, flush_interval_ms=60_000,
+                                                             batch_records=1000))
+    translog.configure(c, "diameter", 0)
+    translog.acct({"session_id": "a"})
+    assert list(read_log(tmp_path / "la", "acct")) == []
+    translog.flush()
+    assert [r["session_id"] for r in read_log(tmp_path / "la", "acct")] == ["a"]
+    translog.acct({"session_id": "b"})
+    translog.close()
+    assert [r["session_id"] for r in read_log(tmp_path / "la", "acct")] == ["a", "b"]
+
+
+def test_charge_fields_from_core_types():
+    req = ChargeRequest("001010000000001", "sid", Action.STOP,
+                        (UsageItem(Unit.OCTETS, None, 3000, 32), UsageItem(Unit.SECONDS, 0, 10, 7, 1)),
+                        service="data")
+    res = ChargeResult(Outcome.SUCCESS, (ItemResult(Outcome.SUCCESS, Unit.OCTETS, 32, debited=3000, charged=20),
+                                         ItemResult(Outcome.SUCCESS, Unit.SECONDS, 7, 1, granted=60, debited=10,
+                                                    charged=5, final=True)))
+    f = translog.charge_fields(req, res)
+    assert f["charged"] == 25 and f["outcome"] == "success" and f["action"] == "stop"
+    assert f["units"][0] == {"unit": "octets", "rating_group": 32, "requested": None, "used": 3000, "granted": 0,
+                             "debited": 3000, "charged": 20, "unpaid": 0, "outcome": "success"}
+    assert f["units"][1]["final"] is True and f["units"][1]["service_identifier"] == 1
+    assert translog.charge_fields(req, None)["outcome"] is None
