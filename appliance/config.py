@@ -125,6 +125,9 @@ class DiameterConfig:
     watchdog: int = 30                 # Tw seconds
     charging_hook: str = ""            # "module:function" seeing each CCR
     hook_timeout_ms: int = 50
+    applications: tuple[str, ...] = ()  # modules of appliance.diameter.apps to run; empty: all present
+    addresses: tuple[str, ...] = ()    # Host-IP-Address in CER/CEA; empty: the listen address or 127.0.0.1
+    product_name: str = "ocs-appliance"
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,17 @@ class TlsConfig:
 
 
 @dataclass(frozen=True)
+class PcrfConfig:
+    """Gx PCRF (issue 6): session QoS when no table/offer sets one, push and RAR timing."""
+    apn_ambr_ul: int = 50_000_000       # bit/s, APN-AMBR uplink when nothing else is configured
+    apn_ambr_dl: int = 100_000_000      # bit/s
+    default_qci: int = 9                # Default-EPS-Bearer-QoS
+    default_arp: int = 9                # ARP priority level 1..15
+    push_interval: float = 1.0          # seconds between scans of the RAR push queue
+    rar_timeout: float = 5.0            # seconds to wait for an RAA
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: str = "var"
     run_dir: str = "var/run"
@@ -201,6 +215,7 @@ class Config:
     snmp: SnmpConfig = field(default_factory=SnmpConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
+    pcrf: PcrfConfig = field(default_factory=PcrfConfig)
     source: str = ""                   # the file this came from ("" = embedded defaults)
     base_dir: str = ""                 # relative paths resolve against this
 

@@ -33,8 +33,7 @@ def charge_in(ledger: Ledger, request: ChargeRequest, policy: ChargingPolicy) ->
         seen = ledger.recall(key)
         if seen is not None:
             return ChargeResult.from_doc(json.loads(seen), duplicate=True)
-    service = ledger.find_service(request.subscriber)
-    product = ledger.get_product(service.product_id) if service and service.product_id else None
+    service, product = ledger.find_subscriber(request.subscriber)
     if service is None or product is None:
         return _final(ledger, key, request, ChargeResult(Outcome.USER_UNKNOWN))
     if not service.enabled or product.status != "active" or (
@@ -62,8 +61,10 @@ def apply(ledger: Ledger, decision: Decision) -> None:
         ledger.set_bucket_remaining(bucket_id, remaining)
     for new in decision.new_buckets:
         ledger.add_bucket(new)
-    for session_id, rg in decision.drop_reservations:
-        ledger.drop_reservation(session_id, rg)
+    replaced = {(r.session_id, r.rating_group) for r in decision.put_reservations}
+    for key in decision.drop_reservations:
+        if key not in replaced:  # a put of the same key replaces the row anyway
+            ledger.drop_reservation(*key)
     for reservation in decision.put_reservations:
         ledger.put_reservation(reservation)
 

@@ -33,10 +33,11 @@ def product_row(p: Product) -> tuple[Any, ...]:
 
 
 def product_from(row: Sequence[Any]) -> Product:
-    return Product(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
+    return Product(row[0], row[1], row[2], row[3], row[4], row[5], _doc(row[6]))
 
 
 SERVICE_COLUMNS = "id, product_id, imsi, msisdn, nai, enabled, password, k, opc, amf, sqn, doc"
+SERVICE_COLUMNS_S = ", ".join(f"s.{c.strip()}" for c in SERVICE_COLUMNS.split(","))
 
 
 def service_row(s: Service) -> tuple[Any, ...]:
@@ -47,7 +48,11 @@ def service_row(s: Service) -> tuple[Any, ...]:
 
 def service_from(row: Sequence[Any]) -> Service:
     creds = Credentials(row[6], _bytes(row[7]), _bytes(row[8]), _bytes(row[9]) or b"\x80\x00", int(row[10]))
-    return Service(row[0], row[1], row[2], row[3], row[4], bool(row[5]), creds, json.loads(row[11]))
+    return Service(row[0], row[1], row[2], row[3], row[4], bool(row[5]), creds, _doc(row[11]))
+
+
+def _doc(text: str) -> dict[str, Any]:
+    return {} if text == "{}" else json.loads(text)
 
 
 def _bytes(value: Any) -> bytes | None:
@@ -66,12 +71,13 @@ RESERVATION_COLUMNS = ("session_id, rating_group, product_id, service_id, unit, 
 
 
 def reservation_row(r: Reservation) -> tuple[Any, ...]:
-    holds = dumps([[h.bucket_id, h.unit.value, h.amount] for h in r.holds])
+    holds = ";".join(f"{h.bucket_id},{h.unit.value},{h.amount}" for h in r.holds)
     return (r.session_id, r.rating_group, r.product_id, r.service_id, r.unit.value, r.granted, holds,
             r.rate, r.size, r.created, r.expires)
 
 
 def reservation_from(row: Sequence[Any]) -> Reservation:
-    holds = tuple(Hold(b, _UNITS[u], a) for b, u, a in json.loads(row[6]))
+    holds = tuple(Hold(int(b), _UNITS[u], int(a)) for b, u, a in
+                  (part.split(",") for part in row[6].split(";") if part))
     return Reservation(row[0], row[1], row[2], row[3], _UNITS[row[4]], row[5], holds, row[7], row[8],
                        row[9], row[10])

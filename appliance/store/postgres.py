@@ -1,0 +1,551 @@
+"""PostgreSQL store: the same Ledger/Store ports as SQLite, for several active-active nodes.
+
+Driver: psycopg 3 + psycopg_pool (synchronous).  The core's ``fn(ledger)`` is
+synchronous code that issues many small queries, so it must run on a thread
+anyway; a pool of worker threads, each borrowing a pooled connection per
+transaction, keeps the SQLite store's threading model (``transact`` blocks,
+``atransact`` resolves a future on the caller's loop).  asyncpg would need the
+ledger to be async (it is not: the core is protocol- and asyncio-free) or a
+thread hop per query.  psycopg also prepares repeated statements itself.
+
+Concurrency (many processes on many nodes), READ COMMITTED plus row locks:
+
+* ``find_service``/``get_service``/``get_product`` and ``buckets`` take
+  ``FOR UPDATE`` locks, in that order (service -> product -> buckets), so two
+  operations on one product are serialized and every read after the product
+  lock sees the other's committed result (READ COMMITTED re-snapshots per
+  statement).  ``buckets()`` locks the product row first when the
+  transaction has not, so housekeeping serializes with charging too.
+* Reads that come *before* the lock are validated when written: a
+  ``remember``/``put_doc`` of a key this transaction read as absent conflicts
+  if another transaction inserted it meanwhile, and a ``drop_reservation`` of
+  a reservation whose row changed since it was read conflicts.  A conflict,
+  a serialization failure or a deadlock rolls the transaction back and runs
+  ``fn`` again on fresh data (bounded retries, jittered back-off).  ``fn`` must
+  therefore have no side effects outside the ledger -- the core's are pure.
+* ``get_doc`` locks the document it finds, so read-modify-write of a session
+  document is atomic across nodes, as it is in SQLite.
+
+Durability: ``transact`` returns after ``COMMIT`` returned (``synchronous_commit``
+is the server's, ``on`` by default).  A connection lost *during* COMMIT is an
+ambiguous outcome and is raised, not retried; the core's idempotency keys make
+the client's retransmission safe.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import random
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, Awaitable, Callable, TypeVar
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg_pool import ConnectionPool
+
+from ..ocs.balance import NewBucket, Reservation
+from ..ocs.catalog import Offer, PrefixTable
+from ..ocs.inventory import Bucket, Product, Service
+from . import rows
+from .sqlite import migrations
+
+T = TypeVar("T")
+log = logging.getLogger("appliance.store")
+
+RETRYABLE = (pgerrors.SerializationFailure, pgerrors.DeadlockDetected, pgerrors.LockNotAvailable)
+_LOCK_KEY = "hashtext(current_schema() || ':appliance:' || %s)"
+
+
+class Conflict(Exception):
+    """Data read earlier in this transaction changed under it: roll back and run fn again."""
+
+
+class PostgresLedger:
+    """The Ledger port over one PostgreSQL connection inside one READ COMMITTED transaction."""
+
+    def __init__(self, conn: psycopg.Connection[Any], cache: "_Cache") -> None:
+        self.c = conn
+        self.cache = cache
+        self.catalog_touched = False
+        self._absent_keys: set[str] = set()        # request_log keys read as absent
+        self._absent_docs: set[tuple[str, str]] = set()
+        self._seen: dict[tuple[str, int], Reservation] = {}   # reservations as read
+        self._locked_products: set[str] = set()
+
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        return self.c.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        return self.c.execute(sql, args).fetchall()
+
+    def _note(self, found: list[Reservation]) -> list[Reservation]:
+        for r in found:
+            self._seen[(r.session_id, r.rating_group)] = r
+        return found
+
+    # --- charging path
+    def find_service(self, identity: str) -> Service | None:
+        row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = "
+                        "(SELECT service_id FROM service_identity WHERE identity = %s) FOR UPDATE", (identity,))
+        return rows.service_from(row) if row else None
+
+    def get_service(self, service_id: str) -> Service | None:
+        row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = %s FOR UPDATE", (service_id,))
+        return rows.service_from(row) if row else None
+
+    def get_product(self, product_id: str) -> Product | None:
+        row = self._one('SELECT id, offer, start, "end", policy_table, status, doc FROM product WHERE id = %s '
+                        "FOR UPDATE", (product_id,))
+        if row:
+            self._locked_products.add(product_id)
+        return rows.product_from(row) if row else None
+
+    def get_offer(self, name: str) -> Offer | None:
+        cache = self.cache.offers
+        if name in cache:
+            return cache[name]
+        row = self._one("SELECT doc FROM offer WHERE name = %s", (name,))
+        offer = rows.offer_from(row[0]) if row else None
+        cache[name] = offer
+        return offer
+
+    def get_table(self, name: str) -> PrefixTable | None:
+        cache = self.cache.tables
+        if name in cache:
+            return cache[name]
+        row = self._one("SELECT name, rates FROM prefix_table WHERE name = %s", (name,))
+        table = rows.table_from(*row) if row else None
+        cache[name] = table
+        return table
+
+    def buckets(self, product_id: str) -> list[Bucket]:
+        """The product's buckets, locked (after the product row) for this transaction."""
+        if product_id not in self._locked_products:
+            self._one("SELECT 1 FROM product WHERE id = %s FOR UPDATE", (product_id,))
+            self._locked_products.add(product_id)
+        cur = self.c.execute(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket WHERE product_id = %s ORDER BY id "
+                             "FOR UPDATE", (product_id,))
+        return [rows.bucket_from(r) for r in cur]
+
+    def reservations(self, session_id: str) -> list[Reservation]:
+        cur = self.c.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE session_id = %s",
+                             (session_id,))
+        return self._note([rows.reservation_from(r) for r in cur])
+
+    def product_reservations(self, product_id: str) -> list[Reservation]:
+        cur = self.c.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE product_id = %s",
+                             (product_id,))
+        return self._note([rows.reservation_from(r) for r in cur])
+
+    def set_bucket_remaining(self, bucket_id: int, remaining: int) -> None:
+        self.c.execute("UPDATE bucket SET remaining = %s WHERE id = %s", (remaining, bucket_id))
+
+    def add_bucket(self, bucket: NewBucket, start: int | None = None) -> int:
+        row = self._one('INSERT INTO bucket (product_id, unit, remaining, start, "end", name) '
+                        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                        (bucket.product_id, bucket.unit.value, bucket.remaining, start, bucket.end, bucket.name))
+        return int(row[0])
+
+    def put_reservation(self, reservation: Reservation) -> None:
+        cols = rows.RESERVATION_COLUMNS
+        self.c.execute(f"INSERT INTO reservation ({cols}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                       "ON CONFLICT (session_id, rating_group) DO UPDATE SET "
+                       "product_id = EXCLUDED.product_id, service_id = EXCLUDED.service_id, unit = EXCLUDED.unit, "
+                       "granted = EXCLUDED.granted, holds = EXCLUDED.holds, rate = EXCLUDED.rate, "
+                       "size = EXCLUDED.size, created = EXCLUDED.created, expires = EXCLUDED.expires",
+                       rows.reservation_row(reservation))
+        self._seen[(reservation.session_id, reservation.rating_group)] = reservation
+
+    def drop_reservation(self, session_id: str, rating_group: int) -> None:
+        row = self._one(f"DELETE FROM reservation WHERE session_id = %s AND rating_group = %s "
+                        f"RETURNING {rows.RESERVATION_COLUMNS}", (session_id, rating_group))
+        seen = self._seen.pop((session_id, rating_group), None)
+        if seen is not None and (row is None or rows.reservation_from(row) != seen):
+            raise Conflict(f"reservation {session_id}/{rating_group} changed since it was read")
+
+    def recall(self, key: str) -> str | None:
+        row = self._one("SELECT result FROM request_log WHERE key = %s", (key,))
+        if row is None:
+            self._absent_keys.add(key)
+            return None
+        return str(row[0])
+
+    def remember(self, key: str, now: int, result: str) -> None:
+        if key in self._absent_keys:
+            row = self._one("INSERT INTO request_log (key, created, result) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (key) DO NOTHING RETURNING 1", (key, now, result))
+            if row is None:
+                raise Conflict(f"request {key} was answered concurrently")
+            self._absent_keys.discard(key)
+            return
+        self.c.execute("INSERT INTO request_log (key, created, result) VALUES (%s, %s, %s) ON CONFLICT (key) "
+                       "DO UPDATE SET created = EXCLUDED.created, result = EXCLUDED.result", (key, now, result))
+
+    # --- catalog administration
+    def _touch_catalog(self) -> None:
+        self.c.execute("UPDATE meta SET value = value + 1 WHERE key = 'catalog_gen'")
+        self.catalog_touched = True
+
+    def put_offer(self, offer: Offer) -> None:
+        self.c.execute("INSERT INTO offer (name, doc) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE "
+                       "SET doc = EXCLUDED.doc", rows.offer_row(offer))
+        self._touch_catalog()
+
+    def delete_offer(self, name: str) -> bool:
+        self._touch_catalog()
+        return self.c.execute("DELETE FROM offer WHERE name = %s", (name,)).rowcount > 0
+
+    def list_offers(self) -> list[Offer]:
+        return [rows.offer_from(r[0]) for r in self._all("SELECT doc FROM offer ORDER BY name")]
+
+    def put_table(self, table: PrefixTable) -> None:
+        self.c.execute("INSERT INTO prefix_table (name, rates) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE "
+                       "SET rates = EXCLUDED.rates", (table.name, rows.dumps(dict(table.rates))))
+        self._touch_catalog()
+
+    def delete_table(self, name: str) -> bool:
+        self._touch_catalog()
+        return self.c.execute("DELETE FROM prefix_table WHERE name = %s", (name,)).rowcount > 0
+
+    def list_tables(self) -> list[PrefixTable]:
+        return [rows.table_from(*r) for r in self._all("SELECT name, rates FROM prefix_table ORDER BY name")]
+
+    # --- inventory administration
+    def put_product(self, product: Product) -> None:
+        self.c.execute('INSERT INTO product (id, offer, start, "end", policy_table, status, doc) '
+                       "VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE SET offer = EXCLUDED.offer, "
+                       'start = EXCLUDED.start, "end" = EXCLUDED."end", policy_table = EXCLUDED.policy_table, '
+                       "status = EXCLUDED.status, doc = EXCLUDED.doc", rows.product_row(product))
+
+    def delete_product(self, product_id: str) -> bool:
+        # Lock order as on the charging path: services, product, buckets.
+        self.c.execute("UPDATE service SET product_id = NULL WHERE product_id = %s", (product_id,))
+        found = self.c.execute("DELETE FROM product WHERE id = %s", (product_id,)).rowcount > 0
+        self.c.execute("DELETE FROM bucket WHERE product_id = %s", (product_id,))
+        return found
+
+    def list_products(self) -> list[Product]:
+        return [rows.product_from(r) for r in
+                self._all('SELECT id, offer, start, "end", policy_table, status, doc FROM product ORDER BY id')]
+
+    def put_service(self, service: Service) -> None:
+        for identity in service.identities():
+            row = self._one("SELECT service_id FROM service_identity WHERE identity = %s", (identity,))
+            if row and row[0] != service.id:
+                raise ValueError(f"identity {identity} already belongs to service {row[0]}")
+        self.c.execute(f"INSERT INTO service ({rows.SERVICE_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                       "ON CONFLICT (id) DO UPDATE SET product_id = EXCLUDED.product_id, imsi = EXCLUDED.imsi, "
+                       "msisdn = EXCLUDED.msisdn, nai = EXCLUDED.nai, enabled = EXCLUDED.enabled, "
+                       "password = EXCLUDED.password, k = EXCLUDED.k, opc = EXCLUDED.opc, amf = EXCLUDED.amf, "
+                       "sqn = EXCLUDED.sqn, doc = EXCLUDED.doc", rows.service_row(service))
+        self.c.execute("DELETE FROM service_identity WHERE service_id = %s", (service.id,))
+        with self.c.cursor() as cur:
+            cur.executemany("INSERT INTO service_identity (identity, service_id) VALUES (%s, %s)",
+                            [(i, service.id) for i in service.identities()])
+
+    def delete_service(self, service_id: str) -> bool:
+        self.c.execute("DELETE FROM service_identity WHERE service_id = %s", (service_id,))
+        return self.c.execute("DELETE FROM service WHERE id = %s", (service_id,)).rowcount > 0
+
+    def list_services(self) -> list[Service]:
+        return [rows.service_from(r) for r in self._all(f"SELECT {rows.SERVICE_COLUMNS} FROM service ORDER BY id")]
+
+    def set_sqn(self, service_id: str, sqn: int) -> None:
+        self.c.execute("UPDATE service SET sqn = %s WHERE id = %s", (sqn, service_id))
+
+    def delete_bucket(self, bucket_id: int) -> bool:
+        return self.c.execute("DELETE FROM bucket WHERE id = %s", (bucket_id,)).rowcount > 0
+
+    def get_bucket(self, bucket_id: int) -> Bucket | None:
+        row = self._one(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket WHERE id = %s", (bucket_id,))
+        return rows.bucket_from(row) if row else None
+
+    def list_buckets(self, product_id: str | None = None) -> list[Bucket]:
+        if product_id is None:
+            found = self._all(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket ORDER BY id")
+        else:
+            found = self._all(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket WHERE product_id = %s ORDER BY id",
+                              (product_id,))
+        return [rows.bucket_from(r) for r in found]
+
+    def put_client(self, client: dict[str, Any]) -> None:
+        self.c.execute("INSERT INTO client (address, protocol, doc) VALUES (%s, %s, %s) ON CONFLICT (address) "
+                       "DO UPDATE SET protocol = EXCLUDED.protocol, doc = EXCLUDED.doc",
+                       (client["address"], client["protocol"], rows.dumps(client)))
+
+    def delete_client(self, address: str) -> bool:
+        return self.c.execute("DELETE FROM client WHERE address = %s", (address,)).rowcount > 0
+
+    def list_clients(self, protocol: str | None = None) -> list[dict[str, Any]]:
+        import json
+        if protocol is None:
+            found = self._all("SELECT doc FROM client ORDER BY address")
+        else:
+            found = self._all("SELECT doc FROM client WHERE protocol = %s ORDER BY address", (protocol,))
+        return [json.loads(r[0]) for r in found]
+
+    # --- housekeeping
+    def expired_reservations(self, now: int, limit: int) -> list[Reservation]:
+        cur = self.c.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE expires <= %s "
+                             "ORDER BY expires LIMIT %s", (now, limit))
+        return self._note([rows.reservation_from(r) for r in cur])
+
+    def delete_expired_buckets(self, now: int) -> int:
+        return self.c.execute('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= %s', (now,)).rowcount
+
+    def forget_requests(self, before: int) -> int:
+        return self.c.execute("DELETE FROM request_log WHERE created < %s", (before,)).rowcount
+
+    def counts(self) -> dict[str, int]:
+        result = {}
+        for table in ("offer", "product", "service", "bucket", "reservation", "client"):
+            result[table] = int(self._one(f"SELECT count(*) FROM {table}")[0])
+        return result
+
+    # --- documents
+    def put_doc(self, kind: str, key: str, doc: dict[str, Any]) -> None:
+        if (kind, key) in self._absent_docs:
+            row = self._one("INSERT INTO doc (kind, key, doc) VALUES (%s, %s, %s) ON CONFLICT (kind, key) "
+                            "DO NOTHING RETURNING 1", (kind, key, rows.dumps(doc)))
+            if row is None:
+                raise Conflict(f"document {kind}/{key} was created concurrently")
+            self._absent_docs.discard((kind, key))
+            return
+        self.c.execute("INSERT INTO doc (kind, key, doc) VALUES (%s, %s, %s) ON CONFLICT (kind, key) "
+                       "DO UPDATE SET doc = EXCLUDED.doc", (kind, key, rows.dumps(doc)))
+
+    def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
+        import json
+        row = self._one("SELECT doc FROM doc WHERE kind = %s AND key = %s FOR UPDATE", (kind, key))
+        if row is None:
+            self._absent_docs.add((kind, key))
+            return None
+        return json.loads(row[0])  # type: ignore[no-any-return]
+
+    def delete_doc(self, kind: str, key: str) -> bool:
+        self._absent_docs.discard((kind, key))
+        return self.c.execute("DELETE FROM doc WHERE kind = %s AND key = %s", (kind, key)).rowcount > 0
+
+    def list_docs(self, kind: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+        import json
+        found = self._all("SELECT key, doc FROM doc WHERE kind = %s AND key >= %s AND key < %s ORDER BY key",
+                          (kind, prefix, prefix + "\uffff"))
+        return [(k, json.loads(d)) for k, d in found]
+
+
+class _Cache:
+    """One worker's catalog cache, valid while meta.catalog_gen is unchanged."""
+
+    __slots__ = ("offers", "tables", "gen")
+
+    def __init__(self) -> None:
+        self.offers: dict[str, Offer | None] = {}
+        self.tables: dict[str, PrefixTable | None] = {}
+        self.gen = -1
+
+    def check(self, gen: int) -> None:
+        if gen != self.gen:
+            self.offers.clear()
+            self.tables.clear()
+            self.gen = gen
+
+
+_STOP = object()
+
+
+class PostgresStore:
+    """Pool of worker threads, each running one transaction at a time on a pooled connection."""
+
+    backend = "postgres"
+
+    def __init__(self, dsn: str, pool_size: int = 4, retries: int = 30, connect_timeout: float = 30.0) -> None:
+        if not dsn:
+            raise ValueError("database.dsn is required when database.backend is postgres")
+        self.dsn = dsn
+        self.retries = retries
+        self.operations = 0
+        self.conflicts = 0         # transactions rolled back and run again
+        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout)) as conn:
+            migrate(conn)
+        self._pool = ConnectionPool(dsn, min_size=pool_size, max_size=pool_size, timeout=connect_timeout,
+                                    kwargs={"autocommit": True}, name="appliance-store", open=True)
+        self._leader_lock = threading.Lock()
+        self._leader_conn: psycopg.Connection[Any] | None = None
+        self._leading: set[str] = set()
+        self._workers = [threading.Thread(target=self._worker, name=f"store-pg-{i}", daemon=True)
+                         for i in range(pool_size)]
+        for t in self._workers:
+            t.start()
+
+    # --- public API
+    def transact(self, fn: Callable[[Any], T]) -> T:
+        fut: Future[T] = Future()
+        self._q.put((fn, fut, None))
+        return fut.result()
+
+    def atransact(self, fn: Callable[[Any], T]) -> Awaitable[T]:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._q.put((fn, fut, loop))
+        return fut
+
+    def try_leader(self, name: str) -> bool:
+        """True while this process holds the session advisory lock ``name`` (e.g. housekeeping).
+
+        The lock lives as long as a dedicated connection: if this process or its
+        connection dies, the server releases it and another node's next call wins.
+        """
+        with self._leader_lock:
+            conn = self._leader_conn
+            if conn is not None:
+                try:
+                    conn.execute("SELECT 1")
+                except psycopg.Error:
+                    log.warning("leader connection lost; leadership of %s dropped", sorted(self._leading))
+                    self._leading.clear()
+                    conn.close()
+                    conn = self._leader_conn = None
+            if name in self._leading:
+                return True
+            try:
+                if conn is None:
+                    conn = self._leader_conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+                got = bool(conn.execute(f"SELECT pg_try_advisory_lock({_LOCK_KEY})", (name,)).fetchone()[0])
+            except psycopg.Error as exc:
+                log.warning("cannot try leadership of %s: %s", name, exc)
+                return False
+            if got:
+                self._leading.add(name)
+                log.info("this process now leads %s", name)
+            return got
+
+    def close(self) -> None:
+        if any(t.is_alive() for t in self._workers):
+            for _ in self._workers:
+                self._q.put(_STOP)
+            for t in self._workers:
+                t.join(timeout=30)
+        with self._leader_lock:
+            if self._leader_conn is not None:
+                self._leader_conn.close()
+                self._leader_conn = None
+                self._leading.clear()
+        self._pool.close()
+
+    # --- workers
+    def _worker(self) -> None:
+        cache = _Cache()
+        while True:
+            item = self._q.get()
+            if item is _STOP:
+                break
+            fn, fut, loop = item
+            try:
+                outcome: tuple[bool, Any] = (True, self._run(fn, cache))
+            except BaseException as exc:  # the caller gets it
+                outcome = (False, exc)
+            self.operations += 1
+            if loop is None:
+                _settle(fut, *outcome)
+            else:
+                try:
+                    loop.call_soon_threadsafe(_deliver, fut, *outcome)
+                except RuntimeError:  # loop closed: nobody is waiting any more
+                    pass
+
+    def _run(self, fn: Callable[[Any], T], cache: _Cache) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(fn, cache)
+            except (Conflict, *RETRYABLE) as exc:
+                self.conflicts += 1
+                if attempt >= self.retries:
+                    log.error("transaction gave up after %d attempts: %s", attempt, exc)
+                    raise
+                time.sleep(random.uniform(0, min(0.002 * 2 ** attempt, 0.1)))
+            except _Reconnect as exc:
+                if attempt >= self.retries:
+                    raise exc.__cause__ or exc from None
+                log.warning("database connection lost before commit, retrying: %s", exc.__cause__)
+                time.sleep(min(0.05 * attempt, 1.0))
+
+    def _attempt(self, fn: Callable[[Any], T], cache: _Cache) -> T:
+        with self._pool.connection() as conn:
+            committing = False
+            try:
+                cur = conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED; "
+                                   "SELECT value FROM meta WHERE key = 'catalog_gen'")
+                cur.nextset()  # one round trip: BEGIN, then the catalog generation
+                cache.check(int(cur.fetchone()[0]))  # type: ignore[index]
+                ledger = PostgresLedger(conn, cache)
+                result = fn(ledger)
+                committing = True
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.broken or conn.closed:
+                    if not committing and isinstance(exc, psycopg.OperationalError):
+                        raise _Reconnect() from exc
+                    raise
+                try:
+                    conn.execute("ROLLBACK")
+                except psycopg.Error:
+                    pass
+                raise
+            if ledger.catalog_touched:
+                cache.check(-1)
+            return result
+
+
+class _Reconnect(Exception):
+    """The connection broke before COMMIT was sent: safe to run the transaction again."""
+
+
+def _settle(fut: Future[Any], ok: bool, value: Any) -> None:
+    if ok:
+        fut.set_result(value)
+    else:
+        fut.set_exception(value)
+
+
+def _deliver(fut: Any, ok: bool, value: Any) -> None:
+    if fut.done():
+        return
+    if ok:
+        fut.set_result(value)
+    else:
+        fut.set_exception(value)
+
+
+def migrate(conn: psycopg.Connection[Any]) -> int:
+    """Apply forward migrations in one transaction under an advisory lock; returns the schema version.
+
+    Version numbers are shared with the SQLite migrations (``NNNN_name.sql``), so
+    both backends describe the same schema at the same version.
+    """
+    with conn.transaction():
+        conn.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})", ("migrate",))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, "
+                     "applied TIMESTAMPTZ NOT NULL DEFAULT now())")
+        row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchone()
+        version = int(row[0]) if row else 0
+        for number, sql in migrations("postgres"):
+            if number > version:
+                conn.execute(sql.encode())
+                conn.execute("INSERT INTO schema_migration (version) VALUES (%s)", (number,))
+                version = number
+                log.info("postgres schema migrated to version %d", number)
+    return version
+
+
+def schema_version(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT to_regclass('schema_migration') IS NOT NULL").fetchone()
+    if not row or not row[0]:
+        return 0
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,125 @@
+"""The core's charging operations through a real store (one transaction per request)."""
+from __future__ import annotations
+
+import asyncio
+
+from appliance.ocs.charging import Charging
+from appliance.ocs.rating import Action, ChargeRequest, ChargingPolicy, Outcome, UsageItem
+from appliance.ocs.units import Unit
+from appliance.store import open_store
+
+MB = 1_000_000
+IMSI = "001010000000001"
+
+
+def start(charging, sid="s1", key=None, requested=10 * MB):
+    return charging.charge(ChargeRequest(IMSI, sid, Action.START, (UsageItem(Unit.OCTETS, requested=requested),),
+                                         request_key=key or f"{sid}:0"))
+
+
+def test_retransmitted_request_is_not_charged_twice(store, charging, seed_subscriber):
+    seed_subscriber(money=1_000_000)
+    start(charging)
+    upd = ChargeRequest(IMSI, "s1", Action.UPDATE, (UsageItem(Unit.OCTETS, used=5 * MB, requested=10 * MB),),
+                        request_key="s1:1")
+    first = charging.charge(upd)
+    again = charging.charge(upd)
+    assert not first.duplicate and again.duplicate
+    assert again.items == first.items
+    bal = charging.balance(IMSI)
+    assert bal.totals["money"] == 1_000_000 - 100_000 - 200_000
+    assert bal.reserved == {"money": 200_000}
+
+
+def test_unknown_subscriber(charging, seed_subscriber):
+    seed_subscriber()
+    r = charging.charge(ChargeRequest("999", "x", Action.START, (UsageItem(Unit.OCTETS, requested=1),)))
+    assert r.outcome is Outcome.USER_UNKNOWN
+
+
+def test_lookup_by_msisdn_and_nai(charging, seed_subscriber):
+    seed_subscriber(msisdn="15550001", nai="alice@example.net")
+    for ident in ("15550001", "alice@example.net", IMSI):
+        r = charging.charge(ChargeRequest(ident, f"s-{ident}", Action.PRICE, (UsageItem(Unit.OCTETS, requested=MB),)))
+        assert r.outcome is Outcome.SUCCESS and r.items[0].charged == 20_000
+
+
+def test_reservation_survives_restart(cfg, seed_subscriber, store):
+    seed_subscriber(money=1_000_000)
+    start(Charging(store))
+    store.close()
+    reopened = open_store(cfg)
+    try:
+        charging = Charging(reopened)
+        assert charging.balance(IMSI).reserved == {"money": 200_000}
+        stop = charging.charge(ChargeRequest(IMSI, "s1", Action.STOP, (UsageItem(Unit.OCTETS, used=MB),),
+                                             request_key="s1:2"))
+        assert stop.items[0].charged == 20_000
+        bal = charging.balance(IMSI)
+        assert bal.totals["money"] == 980_000 and bal.reserved == {}
+    finally:
+        reopened.close()
+
+
+def test_stale_reservation_released_after_timeout(store, seed_subscriber):
+    seed_subscriber(money=1_000_000)
+    clock = [1_000_000.0]
+    charging = Charging(store, ChargingPolicy({Unit.OCTETS: 0}, validity=30, grace=10), clock=lambda: clock[0])
+    start(charging)
+    assert charging.release_stale() == 0
+    clock[0] += 39
+    assert charging.release_stale() == 0
+    clock[0] += 1
+    assert charging.release_stale() == 1
+    bal = charging.balance(IMSI)
+    assert bal.totals["money"] == 1_000_000 and bal.reserved == {}
+
+
+def test_async_path_group_commits(store, charging, seed_subscriber):
+    seed_subscriber(money=10_000_000)
+
+    async def run():
+        reqs = [ChargeRequest(IMSI, f"a{i}", Action.DEBIT, (UsageItem(Unit.OCTETS, requested=MB),),
+                              request_key=f"a{i}:0") for i in range(200)]
+        return await asyncio.gather(*(charging.acharge(r) for r in reqs))
+
+    results = asyncio.run(run())
+    assert all(r.outcome is Outcome.SUCCESS for r in results)
+    assert charging.balance(IMSI).totals["money"] == 10_000_000 - 200 * 20_000
+    assert store.batches < 200  # requests that arrived together were committed together
+
+
+def test_failing_operation_rolls_back_alone(store, charging, seed_subscriber):
+    seed_subscriber(money=1_000_000)
+
+    def broken(ledger):
+        ledger.set_bucket_remaining(1, 0)
+        raise RuntimeError("bug")
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        ok = charging.acharge(ChargeRequest(IMSI, "s", Action.DEBIT, (UsageItem(Unit.OCTETS, requested=MB),)))
+        bad = loop.run_in_executor(None, store.transact, broken)
+        return await asyncio.gather(ok, bad, return_exceptions=True)
+
+    ok, bad = asyncio.run(run())
+    assert isinstance(bad, RuntimeError) and ok.outcome is Outcome.SUCCESS
+    assert charging.balance(IMSI).totals["money"] == 980_000
+
+
+def test_expired_buckets_removed_by_housekeeping(cfg, store, seed_subscriber):
+    from appliance.housekeeping import sweep
+    from appliance.ocs.balance import NewBucket
+    seed_subscriber(money=0, buckets=(NewBucket("p1", Unit.MONEY, 500, end=100),
+                                      NewBucket("p1", Unit.MONEY, 700, end=None)))
+    done = sweep(cfg, store, now=200)
+    assert done["expired"] == 1
+    assert [b.remaining for b in store.transact(lambda l: l.list_buckets("p1"))] == [700]
+
+
+def test_identity_cannot_belong_to_two_services(store, seed_subscriber):
+    import pytest
+    from appliance.ocs.inventory import Service
+    seed_subscriber(msisdn="1555")
+    with pytest.raises(ValueError):
+        store.transact(lambda l: l.put_service(Service("other", "p1", msisdn="1555")))

@@ -1,0 +1,110 @@
+"""Foundation Done-when: 2 processes x 8 threads on one bucket; SIGKILL mid-run loses no acknowledged debit."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from appliance.ocs.charging import balance_in
+
+HAMMER = str(Path(__file__).with_name("hammer.py"))
+IMSI = "001010000000001"
+INITIAL = 3_000_000  # 150 one-MB blocks at 20,000: the bucket runs dry during the run
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_two_processes_eight_threads_one_bucket(cfg, store, seed_subscriber):
+    seed_subscriber(money=INITIAL)
+    db = str(cfg.database_path)
+    lowest = [INITIAL]
+    stop = threading.Event()
+
+    def watch():  # an independent reader: the balance must never be seen below zero
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        while not stop.is_set():
+            (value,) = conn.execute("SELECT min(remaining) FROM bucket").fetchone()
+            lowest[0] = min(lowest[0], value)
+            time.sleep(0.005)
+        conn.close()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    procs = [subprocess.Popen([sys.executable, HAMMER, "sqlite", db, "threads", f"p{i}", "8", "4", "400"],
+                              stdout=subprocess.PIPE, text=True, env=_env()) for i in range(2)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    stop.set()
+    watcher.join()
+    assert all(p.returncode == 0 for p in procs)
+    totals = [json.loads(o.strip().splitlines()[-1]) for o in outs]
+    charged = sum(t["charged"] for t in totals)
+    assert sum(t["sessions"] for t in totals) > 50
+    assert sum(t["unpaid"] for t in totals) == 0
+    bal = store.transact(lambda l: balance_in(l, IMSI, int(time.time())))
+    assert bal.totals["money"] == INITIAL - charged
+    assert bal.reserved == {}
+    assert lowest[0] >= 0 and bal.totals["money"] >= 0
+
+
+def test_sigkill_loses_no_acknowledged_debit(cfg, store, seed_subscriber):
+    seed_subscriber(money=100_000_000)
+    store.close()
+    db = str(cfg.database_path)
+    proc = subprocess.Popen([sys.executable, HAMMER, "sqlite", db, "async", "k", "32", "100000"],
+                            stdout=subprocess.PIPE, text=True, env=_env())
+    acked: dict[str, int] = {}
+    for line in proc.stdout:
+        _ack, key, charged, _granted = line.split()
+        acked[key] = int(charged)
+        if len(acked) >= 1500:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    rest = proc.stdout.read()
+    for line in rest.splitlines():
+        if line.startswith("ACK "):
+            _ack, key, charged, _g = line.split()
+            acked[key] = int(charged)
+    assert proc.returncode == -signal.SIGKILL
+
+    from appliance.store import open_store
+    reopened = open_store(cfg)
+    try:
+        def audit(l):
+            log = {}
+            for key in acked:
+                doc = l.recall(key)
+                assert doc is not None, f"acknowledged request {key} lost"
+                log[key] = json.loads(doc)
+            return log
+        logged = reopened.transact(audit)
+        conn = sqlite3.connect(db)
+        remaining = conn.execute("SELECT sum(remaining) FROM bucket").fetchone()[0]
+        holds = 0
+        open_sessions = set()
+        for sid, holds_json in conn.execute("SELECT session_id, holds FROM reservation"):
+            open_sessions.add(sid)
+            holds += sum(int(h.split(",")[2]) for h in holds_json.split(";") if h)  # "bucket,unit,amount;..."
+        charged_all = sum(json.loads(r)["i"][0]["c"] for (r,) in conn.execute("SELECT result FROM request_log"))
+        conn.close()
+        # conservation: every unit of money is in a bucket, held by a reservation, or charged by a logged request
+        assert remaining + holds + charged_all == 100_000_000
+        # every acknowledged START whose STOP was never acknowledged or logged still holds exactly one reservation
+        for key in acked:
+            sid, n = key.rsplit(":", 1)
+            if n == "0" and f"{sid}:1" not in logged and reopened.transact(lambda l: l.recall(f"{sid}:1")) is None:
+                assert sid in open_sessions, f"reservation of {sid} lost"
+        for key, doc in logged.items():
+            assert doc["i"][0]["c"] == acked[key]
+    finally:
+        reopened.close()
