@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from .catalog import Offer
 from .inventory import Product
@@ -90,7 +91,7 @@ class Flow:
         return {"description": self.description, "direction": self.direction.name.lower()}
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any] | str) -> "Flow":
+    def from_doc(cls, doc: Mapping[str, Any] | str) -> Flow:
         if isinstance(doc, str):
             return cls(doc)
         direction = doc.get("direction", "bidirectional")
@@ -118,7 +119,7 @@ class Arp:
                 "preemption_vulnerability": self.preemption_vulnerability}
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "Arp":
+    def from_doc(cls, doc: Mapping[str, Any]) -> Arp:
         return cls(int(doc.get("priority", 9)), bool(doc.get("preemption_capability", False)),
                    bool(doc.get("preemption_vulnerability", True)))
 
@@ -149,7 +150,7 @@ class QoS:
                            "gbr_dl": self.gbr_dl})
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "QoS":
+    def from_doc(cls, doc: Mapping[str, Any]) -> QoS:
         return cls(doc.get("qci"), Arp.from_doc(doc["arp"]) if doc.get("arp") else None,
                    doc.get("mbr_ul"), doc.get("mbr_dl"), doc.get("gbr_ul"), doc.get("gbr_dl"))
 
@@ -177,7 +178,7 @@ class ChargingKey:
                            "metering": self.metering.name.lower() if self.metering is not None else None})
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "ChargingKey":
+    def from_doc(cls, doc: Mapping[str, Any]) -> ChargingKey:
         metering = doc.get("metering")
         try:
             parsed = None if metering is None else MeteringMethod[str(metering).upper()]
@@ -216,7 +217,7 @@ class PolicyRule:
                            "monitoring_key": self.monitoring_key})
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "PolicyRule":
+    def from_doc(cls, doc: Mapping[str, Any]) -> PolicyRule:
         try:
             kind = RuleKind(doc.get("kind", "dynamic"))
         except ValueError:
@@ -253,7 +254,7 @@ class MonitoringQuota:
                            "throttle": self.throttle})
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "MonitoringQuota":
+    def from_doc(cls, doc: Mapping[str, Any]) -> MonitoringQuota:
         return cls(str(doc["key"]), doc.get("volume", 0), doc.get("grant"), doc.get("throttle"))
 
 
@@ -276,7 +277,7 @@ class SessionQoS:
                 "arp": self.arp.to_doc()}
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "SessionQoS":
+    def from_doc(cls, doc: Mapping[str, Any]) -> SessionQoS:
         return cls(doc["apn_ambr_ul"], doc["apn_ambr_dl"], doc.get("qci", 9),
                    Arp.from_doc(doc["arp"]) if doc.get("arp") else Arp())
 
@@ -315,12 +316,12 @@ class PolicyTable:
                 return r
         return None
 
-    def with_rule(self, rule: PolicyRule) -> "PolicyTable":
+    def with_rule(self, rule: PolicyRule) -> PolicyTable:
         """The table with ``rule`` added or replaced (by name)."""
         rules = [r for r in self.rules if r.name != rule.name]
         return replace(self, rules=tuple(sorted([*rules, rule], key=lambda r: r.name)))
 
-    def without_rule(self, name: str) -> "PolicyTable":
+    def without_rule(self, name: str) -> PolicyTable:
         return replace(self, rules=tuple(r for r in self.rules if r.name != name))
 
     def throttle_rules(self) -> frozenset[str]:
@@ -337,7 +338,7 @@ class PolicyTable:
                            "credit_throttle": self.credit_throttle})
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "PolicyTable":
+    def from_doc(cls, doc: Mapping[str, Any]) -> PolicyTable:
         try:
             return cls(str(doc["name"]), tuple(PolicyRule.from_doc(r) for r in doc.get("rules", ())),
                        tuple(MonitoringQuota.from_doc(m) for m in doc.get("monitoring", ())),

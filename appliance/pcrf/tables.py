@@ -1,0 +1,189 @@
+"""Policy tables in the store (documents of kind ``policy_table``) and their management.
+
+Every function here takes a :class:`~appliance.ocs.ports.Ledger` and runs inside
+the caller's transaction, so the CLI, the REST API and the Gx workers share them.
+Changes that affect live Gx sessions queue a push (``gx_push`` documents) which
+the Diameter worker holding the session turns into an RAR (TS 29.212 §4.5.2).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..ocs.policy import PolicyRule, PolicyTable, table_name_for
+from ..ocs.ports import Ledger
+
+KIND_TABLE = "policy_table"
+KIND_SESSION = "gx_session"
+KIND_BY_PRODUCT = "gx_by_product"     # key "<product>|<session-id>": the sessions of a product
+KIND_PUSH = "gx_push"                 # key session id: a re-provisioning (RAR) to send
+KIND_USAGE = "gx_usage"               # key product id: {"used": {monitoring key: octets}}
+
+
+class PolicyError(ValueError):
+    """An operator request that cannot be applied (unknown table, rule in use ...)."""
+
+
+def get_table(ledger: Ledger, name: str) -> PolicyTable | None:
+    doc = ledger.get_doc(KIND_TABLE, name)
+    return PolicyTable.from_doc(doc) if doc is not None else None
+
+
+def list_tables(ledger: Ledger) -> list[PolicyTable]:
+    return [PolicyTable.from_doc(doc) for _key, doc in ledger.list_docs(KIND_TABLE)]
+
+
+def put_table(ledger: Ledger, table: PolicyTable) -> int:
+    """Create or replace a table; returns the number of Gx sessions queued for a push."""
+    ledger.put_doc(KIND_TABLE, table.name, table.to_doc())
+    return queue_for_table(ledger, table.name, "table changed")
+
+
+def table_users(ledger: Ledger, name: str) -> tuple[list[str], list[str]]:
+    """(offers, products) that reference table ``name``."""
+    offers = [o.name for o in ledger.list_offers() if o.policy_table == name]
+    products = [p.id for p in ledger.list_products() if p.policy_table == name]
+    return offers, products
+
+
+def delete_table(ledger: Ledger, name: str, force: bool = False) -> int:
+    if ledger.get_doc(KIND_TABLE, name) is None:
+        raise PolicyError(f"no such policy table: {name}")
+    offers, products = table_users(ledger, name)
+    if (offers or products) and not force:
+        raise PolicyError(f"policy table {name} is used by offers {offers} and products {products} "
+                          "(detach it first or force)")
+    queued = queue_for_table(ledger, name, "table deleted")
+    ledger.delete_doc(KIND_TABLE, name)
+    return queued
+
+
+def put_rule(ledger: Ledger, table_name: str, rule: PolicyRule) -> int:
+    table = _need_table(ledger, table_name)
+    return put_table(ledger, table.with_rule(rule))
+
+
+def delete_rule(ledger: Ledger, table_name: str, rule_name: str) -> int:
+    table = _need_table(ledger, table_name)
+    if table.rule(rule_name) is None:
+        raise PolicyError(f"no rule {rule_name} in policy table {table_name}")
+    if rule_name in table.throttle_rules():
+        raise PolicyError(f"rule {rule_name} is the throttle rule of a monitoring key of {table_name}")
+    return put_table(ledger, table.without_rule(rule_name))
+
+
+def attach_offer(ledger: Ledger, offer_name: str, table_name: str | None) -> int:
+    """Point an offer at a table (``None`` detaches); pushes to its subscribers' sessions."""
+    offer = ledger.get_offer(offer_name)
+    if offer is None:
+        raise PolicyError(f"no such offer: {offer_name}")
+    if table_name is not None:
+        _need_table(ledger, table_name)
+    ledger.put_offer(replace(offer, policy_table=table_name))
+    queued = 0
+    for product in ledger.list_products():
+        if product.offer == offer_name and not product.policy_table:
+            queued += queue_for_product(ledger, product.id, "offer policy changed")
+    return queued
+
+
+def attach_product(ledger: Ledger, product_id: str, table_name: str | None) -> int:
+    """Override a product's table (``None`` falls back to the offer's)."""
+    product = ledger.get_product(product_id)
+    if product is None:
+        raise PolicyError(f"no such product: {product_id}")
+    if table_name is not None:
+        _need_table(ledger, table_name)
+    ledger.put_product(replace(product, policy_table=table_name))
+    return queue_for_product(ledger, product_id, "product policy changed")
+
+
+def change_offer(ledger: Ledger, product_id: str, offer_name: str) -> int:
+    """Move a subscriber's product to another offer and push the new policy."""
+    product = ledger.get_product(product_id)
+    if product is None:
+        raise PolicyError(f"no such product: {product_id}")
+    if ledger.get_offer(offer_name) is None:
+        raise PolicyError(f"no such offer: {offer_name}")
+    ledger.put_product(replace(product, offer=offer_name))
+    return queue_for_product(ledger, product_id, "offer changed")
+
+
+def reset_usage(ledger: Ledger, product_id: str, key: str | None = None) -> int:
+    """Start a new usage-monitoring period (all keys, or one) and push to the product's sessions."""
+    doc = ledger.get_doc(KIND_USAGE, product_id) or {"used": {}}
+    if key is None:
+        doc["used"] = {}
+    else:
+        doc["used"].pop(key, None)
+    ledger.put_doc(KIND_USAGE, product_id, doc)
+    return queue_for_product(ledger, product_id, "usage reset")
+
+
+def usage(ledger: Ledger, product_id: str) -> dict[str, int]:
+    doc = ledger.get_doc(KIND_USAGE, product_id)
+    return {str(k): int(v) for k, v in doc["used"].items()} if doc else {}
+
+
+def effective_table(ledger: Ledger, product_id: str) -> PolicyTable | None:
+    product = ledger.get_product(product_id)
+    if product is None:
+        return None
+    offer = ledger.get_offer(product.offer)
+    name = table_name_for(offer, product)
+    return get_table(ledger, name) if name else None
+
+
+# --- push queue --------------------------------------------------------------------------------
+
+def queue_push(ledger: Ledger, session_id: str, reason: str) -> None:
+    """Queue (or re-queue: the sequence number grows) a push for one session."""
+    old = ledger.get_doc(KIND_PUSH, session_id)
+    ledger.put_doc(KIND_PUSH, session_id, {"reason": reason, "seq": (old or {}).get("seq", 0) + 1})
+
+
+def queue_for_product(ledger: Ledger, product_id: str, reason: str) -> int:
+    sessions = [key.split("|", 1)[1] for key, _doc in ledger.list_docs(KIND_BY_PRODUCT, product_id + "|")]
+    for session_id in sessions:
+        queue_push(ledger, session_id, reason)
+    return len(sessions)
+
+
+def queue_for_table(ledger: Ledger, name: str, reason: str) -> int:
+    """Queue every session whose product uses table ``name`` (directly or through its offer)."""
+    offers = {o.name for o in ledger.list_offers() if o.policy_table == name}
+    queued = 0
+    for product in ledger.list_products():
+        if product.policy_table == name or (not product.policy_table and product.offer in offers):
+            queued += queue_for_product(ledger, product.id, reason)
+    return queued
+
+
+def queue_for_identity(ledger: Ledger, identity: str, reason: str) -> int:
+    """Queue the sessions of the subscriber ``identity`` (service id, IMSI, MSISDN, NAI)."""
+    service = ledger.find_service(identity)
+    if service is None or service.product_id is None:
+        raise PolicyError(f"unknown subscriber: {identity}")
+    return queue_for_product(ledger, service.product_id, reason)
+
+
+def pending_pushes(ledger: Ledger, limit: int = 1000) -> list[tuple[str, dict[str, Any]]]:
+    return ledger.list_docs(KIND_PUSH)[:limit]
+
+
+def set_out_of_credit(ledger: Ledger, product_id: str, out: bool) -> int:
+    """Called when Ro/RADIUS credit runs out (or is topped up): the table's ``credit_throttle``
+    rule replaces the others while ``out`` holds.  Returns the sessions queued for a push."""
+    doc = ledger.get_doc(KIND_USAGE, product_id) or {"used": {}}
+    if bool(doc.get("out_of_credit")) == out:
+        return 0
+    doc["out_of_credit"] = out
+    ledger.put_doc(KIND_USAGE, product_id, doc)
+    return queue_for_product(ledger, product_id, "out of credit" if out else "credit restored")
+
+
+def _need_table(ledger: Ledger, name: str) -> PolicyTable:
+    table = get_table(ledger, name)
+    if table is None:
+        raise PolicyError(f"no such policy table: {name}")
+    return table
