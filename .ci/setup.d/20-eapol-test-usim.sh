@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="$PWD/.ci/cache/eapol_test_usim"
-if [ -x "$out" ] && "$out" -h 2>&1 | grep -q eapol_test; then
+if [ -x "$out" ] && { "$out" 2>&1 || true; } | grep -q "usage"; then
   echo "eapol_test_usim cached: $out"
   exit 0
 fi
