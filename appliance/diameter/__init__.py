@@ -1,0 +1,1 @@
+"""Diameter front end: codec, sans-I/O peer, asyncio node, applications (apps/)."""

@@ -1,0 +1,1 @@
+"""Diameter applications: each module defines ``install(node, ctx)`` (see docs/diameter.md)."""

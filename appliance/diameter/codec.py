@@ -1,0 +1,458 @@
+"""Diameter message codec (RFC 6733 §3, §4): ``struct`` on the hot path, types from python-diameter.
+
+python-diameter's AVP dictionary (``diameter.message.avp.dictionary``) supplies codes,
+vendors, names, types and the M-bit; at import we flatten it into small tables keyed on
+``(code, vendor_id)`` (an AVP is identified by both, RFC 6733 §4.1).  Decoding keeps each
+AVP's payload as bytes and converts on access; encoding uses a cached header prefix per
+(code, vendor) so building an AVP is one ``struct.pack`` and a concatenation.
+
+Two kinds of failure: :class:`FramingError` (the stream cannot be delimited: close the
+connection) and :class:`DiameterError` (a protocol error answered with a Result-Code and,
+where the RFC asks, a Failed-AVP, RFC 6733 §7.5).
+"""
+from __future__ import annotations
+
+import ipaddress
+import struct
+from typing import Any, Iterable, Iterator
+
+from diameter.message.avp import avp as _pd_avp
+from diameter.message.avp.dictionary import AVP_DICTIONARY, AVP_VENDOR_DICTIONARY
+
+VERSION = 1
+HEADER_LEN = 20
+MAX_MESSAGE = 1 << 20          # bound on one message; larger frames close the connection
+
+# Command flags (RFC 6733 §3)
+FLAG_R, FLAG_P, FLAG_E, FLAG_T = 0x80, 0x40, 0x20, 0x10
+# AVP flags (RFC 6733 §4.1)
+AVP_V, AVP_M, AVP_P = 0x80, 0x40, 0x20
+
+# AVP data types
+OCTETS, UTF8, U32, U64, I32, I64, F32, F64, GROUPED, ADDRESS, TIME, ENUM = range(12)
+_TYPE_OF = {
+    _pd_avp.AvpOctetString: OCTETS, _pd_avp.AvpUtf8String: UTF8, _pd_avp.AvpUnsigned32: U32,
+    _pd_avp.AvpUnsigned64: U64, _pd_avp.AvpInteger32: I32, _pd_avp.AvpInteger64: I64,
+    _pd_avp.AvpFloat32: F32, _pd_avp.AvpFloat64: F64, _pd_avp.AvpGrouped: GROUPED,
+    _pd_avp.AvpAddress: ADDRESS, _pd_avp.AvpTime: TIME, _pd_avp.AvpEnumerated: ENUM,
+}
+FIXED_SIZE = {U32: 4, U64: 8, I32: 4, I64: 8, F32: 4, F64: 8, TIME: 4, ENUM: 4}
+_PACK = {U32: struct.Struct("!I"), U64: struct.Struct("!Q"), I32: struct.Struct("!i"),
+         I64: struct.Struct("!q"), F32: struct.Struct("!f"), F64: struct.Struct("!d"),
+         TIME: struct.Struct("!I"), ENUM: struct.Struct("!i")}
+NTP_OFFSET = 2_208_988_800     # seconds from 1900-01-01 to 1970-01-01 (RFC 6733 §4.3.1 Time)
+
+# Result codes used by the node (RFC 6733 §7.1)
+SUCCESS = 2001
+LIMITED_SUCCESS = 2002
+COMMAND_UNSUPPORTED = 3001
+UNABLE_TO_DELIVER = 3002
+REALM_NOT_SERVED = 3003
+TOO_BUSY = 3004
+APPLICATION_UNSUPPORTED = 3007
+INVALID_HDR_BITS = 3008
+INVALID_AVP_BITS = 3009
+UNKNOWN_PEER = 3010
+AVP_UNSUPPORTED = 5001
+UNKNOWN_SESSION_ID = 5002
+INVALID_AVP_VALUE = 5004
+MISSING_AVP = 5005
+NO_COMMON_APPLICATION = 5010
+UNSUPPORTED_VERSION = 5011
+UNABLE_TO_COMPLY = 5012
+INVALID_AVP_LENGTH = 5014
+INVALID_MESSAGE_LENGTH = 5015
+
+# Base AVP codes used by the node
+SESSION_ID, ORIGIN_HOST, ORIGIN_REALM, DESTINATION_HOST, DESTINATION_REALM = 263, 264, 296, 293, 283
+RESULT_CODE, EXPERIMENTAL_RESULT, EXPERIMENTAL_RESULT_CODE = 268, 297, 298
+FAILED_AVP, ERROR_MESSAGE, ERROR_REPORTING_HOST = 279, 281, 294
+AUTH_APPLICATION_ID, ACCT_APPLICATION_ID, VENDOR_SPECIFIC_APPLICATION_ID = 258, 259, 260
+VENDOR_ID, SUPPORTED_VENDOR_ID, HOST_IP_ADDRESS, PRODUCT_NAME, FIRMWARE_REVISION = 266, 265, 257, 269, 267
+ORIGIN_STATE_ID, DISCONNECT_CAUSE, INBAND_SECURITY_ID, ROUTE_RECORD, PROXY_INFO = 278, 273, 299, 282, 284
+RELAY_APPLICATION = 0xFFFFFFFF
+VENDOR_3GPP = 10415
+
+# Commands handled by the base protocol
+CMD_CE, CMD_DW, CMD_DP = 257, 280, 282
+
+
+class FramingError(Exception):
+    """The byte stream cannot be split into messages: the connection must be closed."""
+
+
+class DiameterError(Exception):
+    """A protocol error answered with ``result_code`` (RFC 6733 §7); E-bit for 3xxx."""
+
+    def __init__(self, result_code: int, failed_avp: "Avp | bytes | None" = None,
+                 message: str = "") -> None:
+        super().__init__(f"{result_code} {message}".strip())
+        self.result_code = result_code
+        self.failed_avp = failed_avp
+        self.message = message
+
+
+# ---- dictionary tables (built once) -------------------------------------------------------------
+
+TYPES: dict[tuple[int, int], int] = {}
+NAMES: dict[tuple[int, int], str] = {}
+MANDATORY: dict[tuple[int, int], bool] = {}
+BY_NAME: dict[str, tuple[int, int]] = {}
+
+
+def _load_dictionary() -> None:
+    tables: list[tuple[int, dict[int, Any]]] = [(0, AVP_DICTIONARY)]
+    tables += [(v, d) for v, d in AVP_VENDOR_DICTIONARY.items() if v]
+    for vendor, table in tables:
+        for code, info in table.items():
+            key = (code, int(info.get("vendor", vendor)))
+            TYPES[key] = _TYPE_OF.get(info["type"], OCTETS)
+            NAMES[key] = info["name"]
+            MANDATORY[key] = bool(info.get("mandatory", False))
+            BY_NAME.setdefault(info["name"], key)
+
+
+_load_dictionary()
+# Corrections where 3GPP says otherwise than the packaged dictionary.
+_3GPP_M = (873, 874, 831, 832, 829, 1263)  # Service-Information, IMS-Information, Calling/Called-Party, Role-Of-Node, Access-Network-Information
+for _code in _3GPP_M:
+    if (_code, VENDOR_3GPP) in TYPES:
+        MANDATORY[(_code, VENDOR_3GPP)] = True
+
+
+def key_of(name: str) -> tuple[int, int]:
+    """``(code, vendor)`` of an AVP by dictionary name (e.g. ``"Rating-Group"``)."""
+    return BY_NAME[name]
+
+
+# ---- AVPs ---------------------------------------------------------------------------------------
+
+class Avp:
+    """One decoded AVP: code, vendor, flags and raw payload (converted on access)."""
+
+    __slots__ = ("code", "vendor", "flags", "data", "raw")
+
+    def __init__(self, code: int, vendor: int, flags: int, data: bytes, raw: bytes = b"") -> None:
+        self.code, self.vendor, self.flags, self.data, self.raw = code, vendor, flags, data, raw
+
+    def __repr__(self) -> str:
+        name = NAMES.get((self.code, self.vendor), "?")
+        return f"Avp({name} {self.code}/{self.vendor} flags={self.flags:#x} len={len(self.data)})"
+
+    @property
+    def mandatory(self) -> bool:
+        return bool(self.flags & AVP_M)
+
+    def _fixed(self, n: int) -> bytes:
+        if len(self.data) != n:
+            raise DiameterError(INVALID_AVP_LENGTH, self, "bad length")
+        return self.data
+
+    @property
+    def u32(self) -> int:
+        return int.from_bytes(self._fixed(4), "big")
+
+    @property
+    def u64(self) -> int:
+        return int.from_bytes(self._fixed(8), "big")
+
+    @property
+    def i32(self) -> int:
+        return int.from_bytes(self._fixed(4), "big", signed=True)
+
+    @property
+    def i64(self) -> int:
+        return int.from_bytes(self._fixed(8), "big", signed=True)
+
+    @property
+    def text(self) -> str:
+        try:
+            return self.data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DiameterError(INVALID_AVP_VALUE, self, "not UTF-8") from None
+
+    @property
+    def time(self) -> int:
+        """Unix seconds (RFC 6733 §4.3.1 Time is NTP seconds)."""
+        return self.u32 - NTP_OFFSET
+
+    @property
+    def address(self) -> str:
+        d = self.data
+        if len(d) == 6 and d[:2] == b"\x00\x01":
+            return str(ipaddress.IPv4Address(d[2:]))
+        if len(d) == 18 and d[:2] == b"\x00\x02":
+            return str(ipaddress.IPv6Address(d[2:]))
+        raise DiameterError(INVALID_AVP_VALUE, self, "bad address")
+
+    def group(self) -> list["Avp"]:
+        """The AVPs inside a Grouped AVP (already length-checked at decode)."""
+        return list(iter_avps(self.data, 0, len(self.data)))
+
+    @property
+    def value(self) -> Any:
+        """The payload converted by the dictionary type (for dumps and tests)."""
+        t = TYPES.get((self.code, self.vendor), OCTETS)
+        if t == GROUPED:
+            return [a for a in self.group()]
+        if t in _PACK:
+            v = _PACK[t].unpack(self._fixed(FIXED_SIZE[t]))[0]
+            return v - NTP_OFFSET if t == TIME else v
+        if t == UTF8:
+            return self.text
+        if t == ADDRESS:
+            return self.address
+        return self.data
+
+
+def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]:
+    """Split ``buf[start:end]`` into AVPs, checking lengths (RFC 6733 §4.1; 5014 on error)."""
+    pos = start
+    while pos < end:
+        if end - pos < 8:
+            raise DiameterError(INVALID_AVP_LENGTH, bytes(buf[pos:end]).ljust(8, b"\0")[:8],
+                                "truncated AVP header")
+        code = int.from_bytes(buf[pos:pos + 4], "big")
+        flags = buf[pos + 4]
+        length = int.from_bytes(buf[pos + 5:pos + 8], "big")
+        hdr = 12 if flags & AVP_V else 8
+        if length < hdr or pos + length > end:
+            raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, flags), "bad AVP length")
+        vendor = int.from_bytes(buf[pos + 8:pos + 12], "big") if flags & AVP_V else 0
+        if flags & AVP_V and vendor == 0:
+            raise DiameterError(INVALID_AVP_BITS, bytes(buf[pos:pos + length]), "V-bit with vendor 0")
+        data = bytes(buf[pos + hdr:pos + length])
+        avp = Avp(code, vendor, flags, data, bytes(buf[pos:pos + length]))
+        t = TYPES.get((code, vendor))
+        if t is not None:
+            size = FIXED_SIZE.get(t)
+            if size is not None and len(data) != size:
+                raise DiameterError(INVALID_AVP_LENGTH, avp.raw, "bad length for type")
+            if t == GROUPED:
+                if depth > 16:
+                    raise DiameterError(INVALID_AVP_VALUE, avp.raw, "grouped AVPs nested too deep")
+                for _ in iter_avps(data, 0, len(data), depth + 1):
+                    pass
+        yield avp
+        pos += (length + 3) & ~3
+
+
+def _failed_stub(buf: bytes, pos: int, hdr: int, flags: int) -> bytes:
+    """Failed-AVP content for a bad length: the AVP header with a zero-filled payload."""
+    head = bytearray(bytes(buf[pos:pos + hdr]).ljust(hdr, b"\0"))
+    head[5:8] = (hdr + 4).to_bytes(3, "big")
+    return bytes(head) + b"\0\0\0\0"
+
+
+def _prefix(code: int, vendor: int, flags: int, payload_len: int) -> bytes:
+    hdr = 12 if vendor else 8
+    length = hdr + payload_len
+    out = code.to_bytes(4, "big") + bytes((flags,)) + length.to_bytes(3, "big")
+    return out + vendor.to_bytes(4, "big") if vendor else out
+
+
+_PREFIX_CACHE: dict[tuple[int, int, int], bytes] = {}
+
+
+def encode_avp(code: int, value: Any, vendor: int = 0, mandatory: bool | None = None,
+               type_: int | None = None) -> bytes:
+    """One AVP on the wire, typed by the dictionary (or ``type_``); padded to 4 octets.
+
+    ``value``: int for integer types and Time (Unix seconds), str/bytes for strings, an
+    address string for Address, and for Grouped an iterable of already-encoded AVPs.
+    """
+    key = (code, vendor)
+    t = TYPES.get(key, OCTETS) if type_ is None else type_
+    m = MANDATORY.get(key, False) if mandatory is None else mandatory
+    flags = (AVP_V if vendor else 0) | (AVP_M if m else 0)
+    packer = _PACK.get(t)
+    if packer is not None:
+        ck = (code, vendor, flags)
+        prefix = _PREFIX_CACHE.get(ck)
+        if prefix is None:
+            prefix = _PREFIX_CACHE[ck] = _prefix(code, vendor, flags, packer.size)
+        return prefix + packer.pack(value + NTP_OFFSET if t == TIME else value)
+    if t == GROUPED:
+        data = b"".join(value)
+    elif t == ADDRESS:
+        ip = ipaddress.ip_address(value)
+        data = (b"\x00\x01" if ip.version == 4 else b"\x00\x02") + ip.packed
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+    else:
+        data = bytes(value)
+    pad = -len(data) & 3
+    return _prefix(code, vendor, flags, len(data)) + data + b"\0" * pad
+
+
+def avp(name: str, value: Any, mandatory: bool | None = None) -> bytes:
+    """``encode_avp`` by dictionary name: ``avp("Rating-Group", 32)``."""
+    code, vendor = BY_NAME[name]
+    return encode_avp(code, value, vendor, mandatory)
+
+
+# ---- messages -----------------------------------------------------------------------------------
+
+_HDR = struct.Struct("!B3sB3sIII")
+
+
+class Message:
+    """A Diameter message: header fields and its top-level AVPs (RFC 6733 §3)."""
+
+    __slots__ = ("flags", "code", "app_id", "hbh", "e2e", "avps", "raw")
+
+    def __init__(self, code: int, app_id: int, flags: int = FLAG_R, hbh: int = 0, e2e: int = 0,
+                 avps: list[Avp] | None = None, raw: bytes = b"") -> None:
+        self.flags, self.code, self.app_id, self.hbh, self.e2e = flags, code, app_id, hbh, e2e
+        self.avps = avps if avps is not None else []
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        kind = "REQ" if self.flags & FLAG_R else "ANS"
+        return f"Message({kind} cmd={self.code} app={self.app_id} hbh={self.hbh:#x} avps={len(self.avps)})"
+
+    @property
+    def is_request(self) -> bool:
+        return bool(self.flags & FLAG_R)
+
+    @property
+    def is_error(self) -> bool:
+        return bool(self.flags & FLAG_E)
+
+    @property
+    def retransmitted(self) -> bool:
+        return bool(self.flags & FLAG_T)
+
+    def find(self, code: int, vendor: int = 0) -> Avp | None:
+        for a in self.avps:
+            if a.code == code and a.vendor == vendor:
+                return a
+        return None
+
+    def find_all(self, code: int, vendor: int = 0) -> list[Avp]:
+        return [a for a in self.avps if a.code == code and a.vendor == vendor]
+
+    def text(self, code: int, vendor: int = 0) -> str | None:
+        a = self.find(code, vendor)
+        return a.text if a is not None else None
+
+    def u32(self, code: int, vendor: int = 0) -> int | None:
+        a = self.find(code, vendor)
+        return a.u32 if a is not None else None
+
+    @property
+    def session_id(self) -> str | None:
+        a = self.avps[0] if self.avps and self.avps[0].code == SESSION_ID else self.find(SESSION_ID)
+        return a.text if a is not None else None
+
+    @property
+    def result_code(self) -> int | None:
+        rc = self.u32(RESULT_CODE)
+        if rc is None:
+            er = self.find(EXPERIMENTAL_RESULT)
+            if er is not None:
+                for inner in er.group():
+                    if inner.code == EXPERIMENTAL_RESULT_CODE:
+                        return inner.u32
+        return rc
+
+
+def frame_length(buf: bytes | bytearray | memoryview, pos: int = 0) -> int | None:
+    """Length of the message starting at ``pos``, None if fewer than 4 octets are there.
+
+    Raises :class:`FramingError` when the length cannot delimit a message (RFC 6733 §3:
+    at least the 20-octet header; our bound :data:`MAX_MESSAGE`).
+    """
+    if len(buf) - pos < 4:
+        return None
+    length = int.from_bytes(buf[pos + 1:pos + 4], "big")
+    if length < HEADER_LEN or length > MAX_MESSAGE:
+        raise FramingError(f"message length {length}")
+    return length
+
+
+def decode_header(data: bytes) -> tuple[int, int, int, int, int, int]:
+    """``(version, flags, code, app_id, hbh, e2e)`` of a framed message."""
+    version, _len, flags, code, app_id, hbh, e2e = _HDR.unpack_from(data, 0)
+    return version, flags, int.from_bytes(code, "big"), app_id, hbh, e2e
+
+
+def decode(data: bytes) -> Message:
+    """Decode one framed message; raise :class:`DiameterError` for a protocol error.
+
+    Header checks (RFC 6733 §3, §7.1.5): version 1 (5011), length a multiple of 4 (5015),
+    E-bit never in a request (3008), R and E bits consistent; then AVP lengths (5014).
+    """
+    version, flags, code, app_id, hbh, e2e = decode_header(data)
+    msg = Message(code, app_id, flags, hbh, e2e, raw=data)
+    if version != VERSION:
+        raise DiameterError(UNSUPPORTED_VERSION, None, f"version {version}")
+    if len(data) & 3:
+        raise DiameterError(INVALID_MESSAGE_LENGTH, None, "length not a multiple of 4")
+    if flags & FLAG_R and flags & FLAG_E:
+        raise DiameterError(INVALID_HDR_BITS, None, "E-bit in a request")
+    msg.avps = list(iter_avps(data, HEADER_LEN, len(data)))
+    return msg
+
+
+def encode(code: int, app_id: int, flags: int, hbh: int, e2e: int, avps: Iterable[bytes]) -> bytes:
+    """A message on the wire from already-encoded AVPs."""
+    body = b"".join(avps)
+    length = HEADER_LEN + len(body)
+    return (bytes((VERSION,)) + length.to_bytes(3, "big") + bytes((flags,)) + code.to_bytes(3, "big")
+            + struct.pack("!III", app_id, hbh, e2e) + body)
+
+
+def answer_flags(request_flags: int, error: bool = False) -> int:
+    """Answer flags: R cleared, P copied from the request (RFC 6733 §6.2), E for protocol errors."""
+    return (request_flags & FLAG_P) | (FLAG_E if error else 0)
+
+
+def error_answer(request: Message | bytes, result_code: int, origin_host: str, origin_realm: str,
+                 failed_avp: Avp | bytes | None = None, message: str = "") -> bytes:
+    """An answer reporting ``result_code`` (RFC 6733 §7.2): Session-Id kept, E-bit for 3xxx.
+
+    ``request`` may be raw bytes when it could not be decoded (only its header is used).
+    """
+    if isinstance(request, Message):
+        flags, code, app_id, hbh, e2e = request.flags, request.code, request.app_id, request.hbh, request.e2e
+        sid = request.find(SESSION_ID)
+    else:
+        _v, flags, code, app_id, hbh, e2e = decode_header(bytes(request).ljust(HEADER_LEN, b"\0"))
+        sid = _raw_session_id(bytes(request))
+    avps: list[bytes] = []
+    if sid is not None:
+        avps.append(encode_avp(SESSION_ID, sid.data))
+    avps += [encode_avp(ORIGIN_HOST, origin_host), encode_avp(ORIGIN_REALM, origin_realm),
+             encode_avp(RESULT_CODE, result_code)]
+    if 3000 <= result_code < 4000:
+        avps.append(encode_avp(ERROR_REPORTING_HOST, origin_host))
+    if message:
+        avps.append(encode_avp(ERROR_MESSAGE, message[:200]))
+    if failed_avp is not None:
+        raw = failed_avp.raw if isinstance(failed_avp, Avp) else failed_avp
+        avps.append(encode_avp(FAILED_AVP, [raw]))
+    return encode(code, app_id, answer_flags(flags, 3000 <= result_code < 4000), hbh, e2e, avps)
+
+
+def _raw_session_id(data: bytes) -> Avp | None:
+    """The first AVP if it is a well-formed Session-Id (for answers to undecodable requests)."""
+    if len(data) >= HEADER_LEN + 8 and int.from_bytes(data[20:24], "big") == SESSION_ID:
+        length = int.from_bytes(data[25:28], "big")
+        if 8 < length <= len(data) - HEADER_LEN and not data[24] & AVP_V:
+            try:
+                raw = data[28:20 + length]
+                raw.decode("utf-8")
+                return Avp(SESSION_ID, 0, data[24], raw)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def dump(msg: Message) -> list[tuple[str, Any]]:
+    """A readable (name, value) list, grouped AVPs nested (debugging and tests)."""
+    def one(a: Avp) -> tuple[str, Any]:
+        name = NAMES.get((a.code, a.vendor), f"{a.code}/{a.vendor}")
+        v = a.value
+        return (name, [one(x) for x in v]) if isinstance(v, list) else (name, v)
+    return [one(a) for a in msg.avps]

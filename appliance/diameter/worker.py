@@ -1,0 +1,80 @@
+"""The ``diameter`` worker role: one asyncio node per process, SO_REUSEPORT shared port.
+
+``appliance run diameter --index N``: worker 0 also keeps the connections to configured
+peers that have an address (one outgoing connection per peer per appliance, no self-election).
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import pkgutil
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Config, charging_policy
+from ..runtime import run_async
+from .node import Node
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What ``install(node, ctx)`` receives: configuration, the store and the charging core."""
+
+    cfg: Config
+    store: Any
+    charging: Any
+    index: int = 0
+
+
+def app_modules(cfg: Config) -> list[str]:
+    """The application modules to install: configured names, or every module in apps/."""
+    if cfg.diameter.applications:
+        return [f"appliance.diameter.apps.{n}" for n in cfg.diameter.applications]
+    from . import apps
+    return sorted(f"appliance.diameter.apps.{m.name}" for m in pkgutil.iter_modules(apps.__path__)
+                  if not m.name.startswith("_"))
+
+
+def build_node(cfg: Config, ctx: AppContext, run_dir: str | None = None) -> Node:
+    d = cfg.diameter
+    addresses = d.addresses or ((d.address,) if d.address not in ("0.0.0.0", "::", "") else ("127.0.0.1",))
+    node = Node(cfg.node.host, cfg.node.realm, addresses=addresses, watchdog=d.watchdog, peers=d.peers,
+                accept_realms=d.accept_realms, run_dir=run_dir, product=d.product_name)
+    for name in app_modules(cfg):
+        module = importlib.import_module(name)
+        install = getattr(module, "install", None)
+        if install is None:
+            continue
+        install(node, ctx)
+        log.info("diameter application %s installed", name)
+    return node
+
+
+async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: "asyncio.Future[int] | None" = None) -> None:
+    from ..ocs.charging import Charging
+    from ..store import open_store
+    store = open_store(cfg)
+    try:
+        ctx = AppContext(cfg, store, Charging(store, charging_policy(cfg)), index)
+        node = build_node(cfg, ctx, str(cfg.path(cfg.run_dir)))
+        port = await node.listen(cfg.diameter.address, cfg.diameter.port, cfg.diameter.sctp)
+        log.info("diameter worker %d listening on %s:%d", index, cfg.diameter.address, port)
+        if index == 0:
+            node.start_outgoing()
+        node._write_peers()
+        if ready is not None and not ready.done():
+            ready.set_result(port)
+        await node.refresh_peer_table(stop)
+        await node.stop(cfg.processes.stop_wait)
+    finally:
+        store.close()
+
+
+def main(cfg: Config, index: int) -> int:
+    if not cfg.diameter.enabled:
+        log.info("diameter disabled in the configuration")
+        return 0
+    return run_async(lambda stop: serve(cfg, index, stop))
