@@ -16,6 +16,13 @@ from appliance.ocs.inventory import Credentials, Product, Service
 from appliance.ocs.units import Unit
 
 
+# Never read the system's configuration (/etc/ocs-appliance/appliance.yaml of an installed package):
+# every test and every subprocess it starts gets an empty configuration unless it passes --config.
+_ISOLATED = os.path.join(__import__("tempfile").mkdtemp(prefix="appliance-test-"), "appliance.yaml")
+open(_ISOLATED, "w").close()
+os.environ["APPLIANCE_CONFIG"] = _ISOLATED
+
+
 def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind((host, 0))
@@ -32,10 +39,22 @@ def need_binary(name: str) -> str:
     return path
 
 
+# --- storage backend (issue 11): "sqlite" unless a directory's conftest parametrizes ``backend``
+# (tests/store runs on both); "postgres" gives each test a fresh schema on a private server.
+from tests.pgfixture import pg_dsn, pg_server  # noqa: F401
+
+
 @pytest.fixture
-def cfg(tmp_path) -> Config:
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def cfg(tmp_path, backend, request) -> Config:
+    database = DatabaseConfig(path="appliance.db") if backend == "sqlite" else \
+        DatabaseConfig(backend="postgres", dsn=request.getfixturevalue("pg_dsn"))
     return Config(data_dir=str(tmp_path / "data"), run_dir=str(tmp_path / "run"), log_dir=str(tmp_path / "logs"),
-                  base_dir=str(tmp_path), database=DatabaseConfig(path="appliance.db"))
+                  base_dir=str(tmp_path), database=database)
 
 
 @pytest.fixture

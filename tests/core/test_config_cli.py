@@ -43,9 +43,10 @@ def test_environment_variable_selects_file(tmp_path, monkeypatch):
 
 
 def run(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "appliance", *args], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": sys.path[0] or "."} | {
-                              k: v for k, v in __import__("os").environ.items() if k != "APPLIANCE_CONFIG"})
+    conf = tmp_path / "appliance.yaml"  # empty: embedded defaults, paths under tmp_path
+    conf.touch()
+    return subprocess.run([sys.executable, "-m", "appliance", "--config", str(conf), *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
 
 
 def test_cli_provisioning_round_trip(tmp_path):
