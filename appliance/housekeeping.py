@@ -47,7 +47,9 @@ def main(cfg: Config, index: int = 0) -> int:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
-                await loop.run_in_executor(None, sweep, cfg, store, int(time.time()))
+                # One node sweeps at a time (PostgreSQL advisory lock; SQLite: always True).
+                if await loop.run_in_executor(None, store.try_leader, "housekeeping"):
+                    await loop.run_in_executor(None, sweep, cfg, store, int(time.time()))
             except Exception:
                 log.exception("housekeeping pass failed")
             try:

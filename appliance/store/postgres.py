@@ -39,8 +39,9 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -57,6 +58,9 @@ log = logging.getLogger("appliance.store")
 
 RETRYABLE = (pgerrors.SerializationFailure, pgerrors.DeadlockDetected, pgerrors.LockNotAvailable)
 _LOCK_KEY = "hashtext(current_schema() || ':appliance:' || %s)"
+_SERVICE_S = ", ".join(f"s.{c.strip()}" for c in rows.SERVICE_COLUMNS.split(","))
+_PRODUCT_P = 'p.id, p.offer, p.start, p."end", p.policy_table, p.status, p.doc'
+_RESERVATION_VALUES = ", ".join(["%s"] * 11)
 
 
 class Conflict(Exception):
@@ -66,13 +70,15 @@ class Conflict(Exception):
 class PostgresLedger:
     """The Ledger port over one PostgreSQL connection inside one READ COMMITTED transaction."""
 
-    def __init__(self, conn: psycopg.Connection[Any], cache: "_Cache") -> None:
+    def __init__(self, conn: psycopg.Connection[Any], cache: _Cache) -> None:
         self.c = conn
         self.cache = cache
         self.catalog_touched = False
         self._absent_keys: set[str] = set()        # request_log keys read as absent
         self._absent_docs: set[tuple[str, str]] = set()
-        self._seen: dict[tuple[str, int], Reservation] = {}   # reservations as read
+        self._seen: dict[tuple[str, int], Reservation] = {}   # reservations as read (or written)
+        self._sessions_read: set[str] = set()     # sessions whose reservations were all read
+        self._dropped: set[tuple[str, int]] = set()
         self._locked_products: set[str] = set()
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
@@ -91,6 +97,16 @@ class PostgresLedger:
         row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = "
                         "(SELECT service_id FROM service_identity WHERE identity = %s) FOR UPDATE", (identity,))
         return rows.service_from(row) if row else None
+
+    def find_subscriber(self, identity: str) -> tuple[Service | None, Product | None]:
+        """Service and its product in one round trip, both locked (service -> product order)."""
+        row = self._one(f"SELECT {_SERVICE_S}, {_PRODUCT_P} FROM service_identity i "
+                        "JOIN service s ON s.id = i.service_id JOIN product p ON p.id = s.product_id "
+                        "WHERE i.identity = %s FOR UPDATE OF s, p", (identity,))
+        if row is None:  # no such identity, or a service without (an existing) product
+            return self.find_service(identity), None
+        self._locked_products.add(row[12])
+        return rows.service_from(row[:12]), rows.product_from(row[12:])
 
     def get_service(self, service_id: str) -> Service | None:
         row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = %s FOR UPDATE", (service_id,))
@@ -133,6 +149,7 @@ class PostgresLedger:
     def reservations(self, session_id: str) -> list[Reservation]:
         cur = self.c.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE session_id = %s",
                              (session_id,))
+        self._sessions_read.add(session_id)
         return self._note([rows.reservation_from(r) for r in cur])
 
     def product_reservations(self, product_id: str) -> list[Reservation]:
@@ -150,21 +167,46 @@ class PostgresLedger:
         return int(row[0])
 
     def put_reservation(self, reservation: Reservation) -> None:
-        cols = rows.RESERVATION_COLUMNS
-        self.c.execute(f"INSERT INTO reservation ({cols}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-                       "ON CONFLICT (session_id, rating_group) DO UPDATE SET "
-                       "product_id = EXCLUDED.product_id, service_id = EXCLUDED.service_id, unit = EXCLUDED.unit, "
-                       "granted = EXCLUDED.granted, holds = EXCLUDED.holds, rate = EXCLUDED.rate, "
-                       "size = EXCLUDED.size, created = EXCLUDED.created, expires = EXCLUDED.expires",
-                       rows.reservation_row(reservation))
-        self._seen[(reservation.session_id, reservation.rating_group)] = reservation
+        """Insert or replace; replacing a row read earlier checks it is still what was read."""
+        key = (reservation.session_id, reservation.rating_group)
+        values = rows.reservation_row(reservation)
+        seen = self._seen.get(key)
+        if seen is not None:
+            old = rows.reservation_row(seen)
+            cur = self.c.execute(
+                "UPDATE reservation SET product_id = %s, service_id = %s, unit = %s, granted = %s, holds = %s, "
+                "rate = %s, size = %s, created = %s, expires = %s WHERE session_id = %s AND rating_group = %s "
+                "AND (product_id, service_id, unit, granted, holds, rate, size, created, expires) "
+                "IS NOT DISTINCT FROM (%s, %s, %s, %s::bigint, %s, %s::bigint, %s::bigint, %s::bigint, %s::bigint)",
+                (*values[2:], *key, *old[2:]))
+            if cur.rowcount != 1:
+                raise Conflict(f"reservation {key[0]}/{key[1]} changed since it was read")
+        elif reservation.session_id in self._sessions_read and key not in self._dropped:
+            row = self._one(f"INSERT INTO reservation ({rows.RESERVATION_COLUMNS}) VALUES ({_RESERVATION_VALUES}) "
+                            "ON CONFLICT (session_id, rating_group) DO NOTHING RETURNING 1", values)
+            if row is None:
+                raise Conflict(f"reservation {key[0]}/{key[1]} was created concurrently")
+        else:
+            self.c.execute(f"INSERT INTO reservation ({rows.RESERVATION_COLUMNS}) VALUES ({_RESERVATION_VALUES}) "
+                           "ON CONFLICT (session_id, rating_group) DO UPDATE SET "
+                           "product_id = EXCLUDED.product_id, service_id = EXCLUDED.service_id, "
+                           "unit = EXCLUDED.unit, granted = EXCLUDED.granted, holds = EXCLUDED.holds, "
+                           "rate = EXCLUDED.rate, size = EXCLUDED.size, created = EXCLUDED.created, "
+                           "expires = EXCLUDED.expires", values)
+        self._seen[key] = reservation
 
     def drop_reservation(self, session_id: str, rating_group: int) -> None:
+        """Delete; a reservation read earlier must still be what was read, an absent one still absent."""
+        key = (session_id, rating_group)
         row = self._one(f"DELETE FROM reservation WHERE session_id = %s AND rating_group = %s "
-                        f"RETURNING {rows.RESERVATION_COLUMNS}", (session_id, rating_group))
-        seen = self._seen.pop((session_id, rating_group), None)
-        if seen is not None and (row is None or rows.reservation_from(row) != seen):
+                        f"RETURNING {rows.RESERVATION_COLUMNS}", key)
+        seen = self._seen.pop(key, None)
+        found = rows.reservation_from(row) if row else None
+        if seen is not None and found != seen:
             raise Conflict(f"reservation {session_id}/{rating_group} changed since it was read")
+        if seen is None and found is not None and session_id in self._sessions_read and key not in self._dropped:
+            raise Conflict(f"reservation {session_id}/{rating_group} was created concurrently")
+        self._dropped.add(key)
 
     def recall(self, key: str) -> str | None:
         row = self._one("SELECT result FROM request_log WHERE key = %s", (key,))
@@ -339,7 +381,7 @@ class PostgresLedger:
 class _Cache:
     """One worker's catalog cache, valid while meta.catalog_gen is unchanged."""
 
-    __slots__ = ("offers", "tables", "gen")
+    __slots__ = ("gen", "offers", "tables")
 
     def __init__(self) -> None:
         self.offers: dict[str, Offer | None] = {}

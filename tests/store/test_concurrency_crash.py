@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -12,6 +11,7 @@ import time
 from pathlib import Path
 
 from appliance.ocs.charging import balance_in
+from tests.pgfixture import backend_target, sql_connect
 
 HAMMER = str(Path(__file__).with_name("hammer.py"))
 IMSI = "001010000000001"
@@ -26,12 +26,12 @@ def _env():
 
 def test_two_processes_eight_threads_one_bucket(cfg, store, seed_subscriber):
     seed_subscriber(money=INITIAL)
-    db = str(cfg.database_path)
+    kind, db = backend_target(cfg)
     lowest = [INITIAL]
     stop = threading.Event()
 
     def watch():  # an independent reader: the balance must never be seen below zero
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        conn = sql_connect(cfg, readonly=True)
         while not stop.is_set():
             (value,) = conn.execute("SELECT min(remaining) FROM bucket").fetchone()
             lowest[0] = min(lowest[0], value)
@@ -40,7 +40,7 @@ def test_two_processes_eight_threads_one_bucket(cfg, store, seed_subscriber):
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    procs = [subprocess.Popen([sys.executable, HAMMER, "sqlite", db, "threads", f"p{i}", "8", "4", "400"],
+    procs = [subprocess.Popen([sys.executable, HAMMER, kind, db, "threads", f"p{i}", "8", "4", "400"],
                               stdout=subprocess.PIPE, text=True, env=_env()) for i in range(2)]
     outs = [p.communicate(timeout=120)[0] for p in procs]
     stop.set()
@@ -59,8 +59,8 @@ def test_two_processes_eight_threads_one_bucket(cfg, store, seed_subscriber):
 def test_sigkill_loses_no_acknowledged_debit(cfg, store, seed_subscriber):
     seed_subscriber(money=100_000_000)
     store.close()
-    db = str(cfg.database_path)
-    proc = subprocess.Popen([sys.executable, HAMMER, "sqlite", db, "async", "k", "32", "100000"],
+    kind, db = backend_target(cfg)
+    proc = subprocess.Popen([sys.executable, HAMMER, kind, db, "async", "k", "32", "100000"],
                             stdout=subprocess.PIPE, text=True, env=_env())
     acked: dict[str, int] = {}
     for line in proc.stdout:
@@ -88,7 +88,7 @@ def test_sigkill_loses_no_acknowledged_debit(cfg, store, seed_subscriber):
                 log[key] = json.loads(doc)
             return log
         logged = reopened.transact(audit)
-        conn = sqlite3.connect(db)
+        conn = sql_connect(cfg)
         remaining = conn.execute("SELECT sum(remaining) FROM bucket").fetchone()[0]
         holds = 0
         open_sessions = set()
