@@ -104,6 +104,15 @@ class RadiusConfig:
     eap_timeout: int = 30
     coa_timeout: float = 2.0
     coa_retries: int = 3
+    eap_methods: tuple[str, ...] = ("ttls", "pwd", "aka", "aka_prime")   # in order of preference
+    eap_max_conversations: int = 65536     # per worker
+    eap_mtu: int = 1000                    # method payload per EAP-Request (TTLS/pwd fragments)
+    acct_units: tuple[str, ...] = ("octets",)   # what accounting charges: octets and/or seconds
+    service: str = "data"                  # service type in charging requests (price selection)
+    session_timeout_max: int = 86_400      # cap on Session-Timeout in Access-Accept
+    acct_interim_interval: int = 300       # Acct-Interim-Interval in Access-Accept (0: none)
+    duplicate_ttl: int = 30                # RFC 5080 duplicate cache lifetime, seconds
+    clients_refresh: int = 10              # seconds between reloads of stored clients
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,14 @@ class RestConfig:
     address: str = "127.0.0.1"
     port: int = 8080
     tls: bool = False
+    max_body: int = 1_048_576          # bytes; a larger body is answered 413
+    page_max: int = 1000               # most items in one collection answer (Range/limit beyond is cut)
+    access_log: bool = True            # one line per request (never credentials or bodies)
+    token_ttl: int = 3600              # bearer token lifetime, seconds
+    auth_cache_ttl: float = 30.0       # seconds a verified credential is remembered (scrypt is slow)
+    hub_queue: int = 1000              # pending TMF630 notifications before new ones are dropped
+    hub_timeout: float = 5.0           # seconds per notification POST
+    quota_mb_octets: int = 1_000_000   # octets in one "mb" of the quota API
 
 
 @dataclass(frozen=True)

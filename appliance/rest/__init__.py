@@ -1,0 +1,1 @@
+"""REST management and charging APIs (TMF, Nrf, quota, wallet)."""

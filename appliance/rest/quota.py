@@ -1,0 +1,110 @@
+"""The simple quota API of the OpenMVCore Go OCS (seeds/openmvcore-ocs-README.md), on the core.
+
+``POST /quota {"imsi", "mb"}`` is an event DIRECT_DEBITING (RFC 4006 §6.3) of ``mb`` megabytes
+of data: ``mb * rest.quota_mb_octets`` octets (default 1 MB = 1,000,000 octets), all or nothing,
+through the same core operation as a Ro event CCR.  ``balance`` is the subscriber's usable octet
+buckets in whole MB (floor).  Status codes: 200 for an answer (approved or not, as the README's
+two response bodies), 400 for bad input, 404 for an unknown IMSI; ``GET /health`` 200 (503 when
+the store does not answer).
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from .. import metrics
+from ..ocs.charging import balance_in, charge_in
+from ..ocs.ports import Ledger
+from ..ocs.rating import Action, ChargeRequest, Outcome, UsageItem
+from ..ocs.units import Unit
+from .http import ApiError, check_fields, iso, need_object, need_str, read_json, reply
+from .routes import INT, STR, Route, obj
+
+USAGE_DOC = "quota_usage"
+REASONS = {Outcome.CREDIT_LIMIT_REACHED: "Insufficient balance", Outcome.SERVICE_DENIED: "Service denied",
+           Outcome.RATING_FAILED: "Rating failed", Outcome.USER_UNKNOWN: "Unknown subscriber"}
+
+
+def _imsi(value: str, where: str) -> str:
+    if not value.isdigit() or not 5 <= len(value) <= 15:
+        raise ApiError(400, f"{where}: imsi must be 5 to 15 digits")
+    return value
+
+
+async def post_quota(request: web.Request) -> web.Response:
+    body = need_object(await read_json(request))
+    check_fields(body, ("imsi", "mb"), required=("imsi", "mb"))
+    imsi = _imsi(need_str(body, "imsi", "body", 15), "body")
+    mb = body["mb"]
+    if isinstance(mb, bool) or not isinstance(mb, int) or not 0 < mb <= 10_000_000:
+        raise ApiError(400, "body.mb must be a positive integer (megabytes)")
+    app = request.app
+    size = app["cfg"].rest.quota_mb_octets
+    charging = app["charging"]
+    now = int(app["clock"]())
+    req = ChargeRequest(imsi, f"quota:{uuid.uuid4().hex}", Action.DEBIT,
+                        (UsageItem(Unit.OCTETS, requested=mb * size),), service="data", now=now)
+
+    def debit(ledger: Ledger) -> Any:
+        result = charge_in(ledger, req, charging.policy)
+        if result.outcome is Outcome.SUCCESS:
+            doc = ledger.get_doc(USAGE_DOC, imsi) or {}
+            ledger.put_doc(USAGE_DOC, imsi, {**doc, "updated": now, "last_used": now})
+        return result
+
+    result = await app["store"].atransact(debit)
+    balance = int(result.balance.get(Unit.OCTETS.value, 0)) // size
+    if result.outcome is Outcome.SUCCESS:
+        metrics.inc("rest.quota.approved")
+        return reply({"approved": True, "balance": balance})
+    metrics.inc("rest.quota.rejected")
+    answer = {"approved": False, "reason": REASONS.get(result.outcome, "Rejected"), "balance": balance}
+    return reply(answer, 404 if result.outcome is Outcome.USER_UNKNOWN else 200)
+
+
+async def get_balance(request: web.Request) -> web.Response:
+    imsi = _imsi(request.match_info["imsi"], "path")
+    app = request.app
+    now = int(app["clock"]())
+
+    def read(ledger: Ledger) -> Any:
+        return balance_in(ledger, imsi, now), ledger.get_doc(USAGE_DOC, imsi) or {}
+
+    bal, usage = await app["store"].atransact(read)
+    if bal is None:
+        raise ApiError(404, f"subscriber {imsi} not found", "unknown_subscriber")
+    size = app["cfg"].rest.quota_mb_octets
+    return reply({"imsi": imsi, "balance": int(bal.totals.get(Unit.OCTETS.value, 0)) // size,
+                  "updated": iso(usage.get("updated")), "last_used": iso(usage.get("last_used"))})
+
+
+async def health(request: web.Request) -> web.Response:
+    try:
+        await asyncio.wait_for(request.app["store"].atransact(lambda l: None), 5)
+    except (asyncio.TimeoutError, Exception):  # any store failure means "not healthy"
+        return reply({"status": "unavailable"}, 503)
+    return reply({"status": "ok"})
+
+
+def stamp_balance_change(ledger: Ledger, identity: str, now: int) -> None:
+    """Record that a subscriber's balance changed through REST (the ``updated`` field)."""
+    service = ledger.find_service(identity)
+    if service is not None and service.imsi:
+        doc = ledger.get_doc(USAGE_DOC, service.imsi) or {}
+        ledger.put_doc(USAGE_DOC, service.imsi, {**doc, "updated": now})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("POST", "/quota", post_quota, "charge", "quota authorization (debit mb megabytes)", "quota",
+              body=obj({"imsi": STR, "mb": INT}, ("imsi", "mb")),
+              responses={200: "approved or rejected", 400: "bad input", 404: "unknown subscriber"}),
+        Route("GET", "/balance/{imsi}", get_balance, "read", "balance in MB and last use", "quota",
+              responses={200: "balance", 404: "unknown subscriber"}),
+        Route("GET", "/health", health, None, "liveness (no authentication)", "quota",
+              responses={200: "healthy", 503: "store not answering"}),
+    ]
+

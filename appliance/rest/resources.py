@@ -1,0 +1,202 @@
+"""Generic TMF resource collections: GET (filters, Range, Etag), POST, GET one, PATCH, DELETE.
+
+A :class:`Kind` supplies the mapping between the TMF JSON shape and the store
+(functions run inside ONE store transaction, so a failed validation rolls back);
+this module supplies the TMF630 mechanics and the TMF688 events for the hub.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from aiohttp import web
+
+from .. import metrics
+from ..ocs.ports import Ledger
+from . import tmf630
+from .http import ApiError, need_object, read_json, reply
+from .routes import Route
+
+TMF = "/tmf-api"
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a mapping needs besides the ledger: money scale, currency, the time."""
+
+    scale: int
+    currency: str
+    now: int
+
+
+Listing = Callable[[Ledger, Ctx], list[dict[str, Any]]]
+Getter = Callable[[Ledger, str, Ctx], "dict[str, Any] | None"]
+Writer = Callable[[Ledger, str, dict[str, Any], Ctx, bool], dict[str, Any]]  # ..., create
+Deleter = Callable[[Ledger, str, Ctx], bool]
+
+
+@dataclass(frozen=True)
+class Kind:
+    api: str                       # "productCatalogManagement/v4"
+    name: str                      # "productOffering"
+    type: str                      # "ProductOffering"
+    list_all: Listing
+    get: Getter
+    write: Writer | None = None    # create (exists=False) and replace-after-PATCH; returns the TMF doc
+    delete: Deleter | None = None
+    schema: dict[str, Any] | None = None
+    patchable: bool = True
+    id_from_body: bool = True      # POST may choose the id
+    name_is_id: bool = False       # without an id, the name is the id (offerings, tables)
+
+    @property
+    def base(self) -> str:
+        return f"{TMF}/{self.api}/{self.name}"
+
+    def href(self, ident: str) -> str:
+        return f"{self.base}/{ident}"
+
+
+def ctx_of(request: web.Request) -> Ctx:
+    cfg = request.app["cfg"]
+    return Ctx(cfg.money.scale, cfg.money.currency, int(request.app["clock"]()))
+
+
+async def transact(request: web.Request, fn: Callable[[Ledger], Any]) -> Any:
+    return await request.app["store"].atransact(fn)
+
+
+def collection_routes(kind: Kind) -> list[Route]:
+    """The five TMF operations for one resource kind."""
+
+    async def list_(request: web.Request) -> web.Response:
+        ctx = ctx_of(request)
+        flt = tmf630.parse_query_filters(request.query)
+        docs = await transact(request, lambda l: kind.list_all(l, ctx))
+        selected = [d for d in docs if tmf630.matches(d, flt)]
+        return page(request, selected)
+
+    async def get_(request: web.Request) -> web.Response:
+        ident = request.match_info["id"]
+        ctx = ctx_of(request)
+        doc = await transact(request, lambda l: kind.get(l, ident, ctx))
+        if doc is None:
+            raise ApiError(404, f"{kind.name} {ident!r} not found")
+        return reply(tmf630.select_fields(doc, request.query.get("fields")))
+
+    async def post_(request: web.Request) -> web.Response:
+        assert kind.write is not None
+        body = need_object(await read_json(request), kind.name)
+        ctx = ctx_of(request)
+        ident = body.get("id") if kind.id_from_body else None
+        if ident is None and kind.name_is_id:
+            ident = body.get("name")
+        if ident is None:
+            ident = str(uuid.uuid4())
+        if not isinstance(ident, str) or not ident or len(ident) > 128 or "/" in ident:
+            raise ApiError(400, f"{kind.name}.id must be a non-empty string without '/' (at most 128)")
+        body = {k: v for k, v in body.items() if k not in ("href", "@type", "@baseType", "@schemaLocation")}
+        body["id"] = ident
+
+        def create(ledger: Ledger) -> dict[str, Any]:
+            if kind.get(ledger, ident, ctx) is not None:
+                raise ApiError(409, f"{kind.name} {ident!r} already exists")
+            return kind.write(ledger, ident, body, ctx, True)  # type: ignore[misc]
+
+        doc = await transact(request, create)
+        metrics.inc(f"rest.tmf.{kind.name.lower()[:24]}.created")
+        request.app["hub"].publish(kind.api, f"{kind.type}CreateEvent", kind.name, doc)
+        return reply(doc, 201, {"Location": doc.get("href", kind.href(ident))})
+
+    async def patch_(request: web.Request) -> web.Response:
+        assert kind.write is not None
+        ident = request.match_info["id"]
+        ctype = request.content_type
+        media = (tmf630.MERGE_PATCH, tmf630.JSON_PATCH, "application/json")
+        body = await read_json(request, media)
+        ctx = ctx_of(request)
+        kind_ct = tmf630.JSON_PATCH if ctype == tmf630.JSON_PATCH else tmf630.MERGE_PATCH
+
+        def update(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
+            current = kind.get(ledger, ident, ctx)
+            if current is None:
+                raise ApiError(404, f"{kind.name} {ident!r} not found")
+            patched = tmf630.apply_patch(kind_ct, current, body, ("id", "href", "@type"))
+            for key in ("href", "@type", "@baseType", "@schemaLocation"):
+                patched.pop(key, None)
+            return current, kind.write(ledger, ident, patched, ctx, False)  # type: ignore[misc]
+
+        before, doc = await transact(request, update)
+        event = "StateChangeEvent" if _state(before) != _state(doc) else "AttributeValueChangeEvent"
+        request.app["hub"].publish(kind.api, f"{kind.type}{event}", kind.name, doc)
+        return reply(doc)
+
+    async def delete_(request: web.Request) -> web.Response:
+        assert kind.delete is not None
+        ident = request.match_info["id"]
+        ctx = ctx_of(request)
+
+        def remove(ledger: Ledger) -> dict[str, Any] | None:
+            doc = kind.get(ledger, ident, ctx)
+            if doc is not None:
+                kind.delete(ledger, ident, ctx)  # type: ignore[misc]
+            return doc
+
+        doc = await transact(request, remove)
+        if doc is None:
+            raise ApiError(404, f"{kind.name} {ident!r} not found")
+        request.app["hub"].publish(kind.api, f"{kind.type}DeleteEvent", kind.name, doc)
+        return web.Response(status=204)
+
+    tag = kind.api.split("/")[0]
+    item = f"{kind.base}/{{id}}"
+    listing_query = (("fields", "attributes to return (comma separated)"),
+                     ("filter", "JSONPath filter, e.g. [?(@.status=='active')]"),
+                     ("offset", "0-based index of the first item"), ("limit", "most items to return"))
+    routes = [
+        Route("GET", kind.base, list_, "read", f"list {kind.name} (filters, Range pagination)", tag,
+              query=listing_query, headers=(("Range", "items=FIRST-LAST (1-based)"),
+                                            ("If-Match", "Etag of the previous page")),
+              responses={200: "all items", 206: "one page", 412: "result changed", 416: "bad Range"},
+              collection=True),
+        Route("GET", item, get_, "read", f"one {kind.name}", tag, query=(("fields", "attributes"),),
+              responses={200: "the resource", 404: "unknown id"}),
+    ]
+    if kind.write is not None:
+        routes.append(Route("POST", kind.base, post_, "write", f"create a {kind.name}", tag,
+                            body=kind.schema or {"type": "object"},
+                            responses={201: "created", 400: "bad input", 409: "exists"}))
+        if kind.patchable:
+            routes.append(Route("PATCH", item, patch_, "write", f"update a {kind.name} (merge or JSON patch)",
+                                tag, body={"oneOf": [{"type": "object"}, {"type": "array"}]},
+                                media=(tmf630.MERGE_PATCH, tmf630.JSON_PATCH, "application/json"),
+                                responses={200: "updated", 404: "unknown id", 409: "test failed",
+                                           422: "patch not applicable"}))
+    if kind.delete is not None:
+        routes.append(Route("DELETE", item, delete_, "write", f"delete a {kind.name}", tag,
+                            responses={204: "deleted", 404: "unknown id"}))
+    return routes
+
+
+def _state(doc: dict[str, Any]) -> Any:
+    return doc.get("status", doc.get("state", doc.get("lifecycleStatus")))
+
+
+def page(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+    """One page of a collection with Content-Range/X-Total-Count/Etag (TMF630 Part 1 §5)."""
+    page_max = request.app["cfg"].rest.page_max
+    total = len(items)
+    etag = tmf630.result_etag(items)
+    if_match = request.headers.get("If-Match")
+    if if_match is not None and if_match.strip() not in ("*", etag):
+        raise ApiError(412, "the collection changed since that Etag: start again from the first page")
+    start, end = tmf630.page_bounds(request.headers.get("Range"), request.query.get("offset"),
+                                    request.query.get("limit"), total, page_max)
+    fields = request.query.get("fields")
+    body = [tmf630.select_fields(d, fields) for d in items[start:end]]
+    partial = end - start < total
+    headers = {"X-Total-Count": str(total), "X-Result-Count": str(end - start), "Etag": etag,
+               "Accept-Ranges": "items",
+               "Content-Range": f"items {start + 1}-{end}/{total}" if end > start else f"items */{total}"}
+    return reply(body, 206 if partial else 200, headers)

@@ -1,0 +1,51 @@
+"""The route table: one list of :class:`Route` feeds both aiohttp and the OpenAPI document.
+
+Every route names the permission it needs (``read``, ``write``, ``charge``, or ``None`` for
+the unauthenticated ``/health``) and, for a body, its JSON schema, so ``/openapi.json``
+cannot drift from what the server answers (a test compares the two).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    perm: str | None
+    summary: str
+    tag: str
+    body: dict[str, Any] | None = None          # JSON schema of the request body
+    media: tuple[str, ...] = ("application/json",)
+    body_optional: bool = False
+    query: tuple[tuple[str, str], ...] = ()     # (name, description) of query parameters
+    headers: tuple[tuple[str, str], ...] = ()   # (name, description) of request headers
+    responses: dict[int, str] = field(default_factory=dict)
+    collection: bool = False                    # a TMF collection GET (filters, Range)
+
+
+OBJ: dict[str, Any] = {"type": "object"}
+STR: dict[str, Any] = {"type": "string"}
+INT: dict[str, Any] = {"type": "integer"}
+BOOL: dict[str, Any] = {"type": "boolean"}
+MONEY: dict[str, Any] = {"oneOf": [{"type": "string"}, {"type": "number"}]}
+REF: dict[str, Any] = {"type": "object", "properties": {"id": STR, "href": STR, "name": STR},
+                       "required": ["id"]}
+
+
+def obj(props: dict[str, Any], required: tuple[str, ...] = (), extra: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": extra}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def arr(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}

@@ -1,0 +1,10 @@
+"""tmf654: being written (see docs/notes/issue-9.md)."""
+from __future__ import annotations
+
+from .routes import Route
+
+API = "prepayBalanceManagement/v4"
+
+
+def routes() -> list[Route]:
+    return []
