@@ -414,7 +414,7 @@ class PostgresStore:
         with psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout)) as conn:
             migrate(conn)
         self._pool = ConnectionPool(dsn, min_size=pool_size, max_size=pool_size, timeout=connect_timeout,
-                                    kwargs={"autocommit": True}, name="appliance-store", open=True)
+                                    kwargs=_kwargs(dsn, "appliance-store"), name="appliance-store", open=True)
         self._leader_lock = threading.Lock()
         self._leader_conn: psycopg.Connection[Any] | None = None
         self._leading: set[str] = set()
@@ -455,7 +455,8 @@ class PostgresStore:
                 return True
             try:
                 if conn is None:
-                    conn = self._leader_conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+                    conn = self._leader_conn = psycopg.connect(self.dsn, connect_timeout=10,
+                                                               **_kwargs(self.dsn, "appliance-leader"))
                 got = bool(conn.execute(f"SELECT pg_try_advisory_lock({_LOCK_KEY})", (name,)).fetchone()[0])
             except psycopg.Error as exc:
                 log.warning("cannot try leadership of %s: %s", name, exc)
@@ -542,6 +543,14 @@ class PostgresStore:
             if ledger.catalog_touched:
                 cache.check(-1)
             return result
+
+
+def _kwargs(dsn: str, application: str) -> dict[str, Any]:
+    """Connection options: autocommit (transactions are explicit), a name in pg_stat_activity."""
+    kwargs: dict[str, Any] = {"autocommit": True}
+    if "application_name" not in dsn:
+        kwargs["application_name"] = application
+    return kwargs
 
 
 class _Reconnect(Exception):
