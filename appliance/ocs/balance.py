@@ -55,7 +55,7 @@ class NewBucket:
 class Wallet:
     """Mutable view of a product's buckets; only usable buckets are charged."""
 
-    __slots__ = ("product_id", "now", "_buckets", "_remaining", "_changed", "new_buckets")
+    __slots__ = ("product_id", "now", "_buckets", "_remaining", "_changed", "new_buckets", "_orders")
 
     def __init__(self, product_id: str, buckets: Iterable[Bucket], now: int) -> None:
         self.product_id = product_id
@@ -64,11 +64,16 @@ class Wallet:
         self._remaining = {b.id: b.remaining for b in self._buckets.values()}
         self._changed: set[int] = set()
         self.new_buckets: list[NewBucket] = []
+        self._orders: dict[Unit, list[Bucket]] = {}
 
     def _order(self, unit: Unit) -> list[Bucket]:
-        usable = [b for b in self._buckets.values() if b.unit is unit and b.usable(self.now)]
-        usable.sort(key=expiry_order)
-        return usable
+        """Usable buckets of ``unit``, first to expire first (the set is fixed for the wallet's life)."""
+        order = self._orders.get(unit)
+        if order is None:
+            order = [b for b in self._buckets.values() if b.unit is unit and b.usable(self.now)]
+            order.sort(key=expiry_order)
+            self._orders[unit] = order
+        return order
 
     def available(self, unit: Unit) -> int:
         return sum(max(self._remaining[b.id], 0) for b in self._order(unit))

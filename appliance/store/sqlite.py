@@ -51,6 +51,7 @@ class SqliteLedger:
         self.c = conn
         self.store = store
         self.catalog_touched = False
+        self.inventory_touched = False
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         return self.c.execute(sql, args).fetchone()
@@ -62,6 +63,18 @@ class SqliteLedger:
         return rows.service_from(row) if row else None
 
     def find_subscriber(self, identity: str) -> tuple[Service | None, Product | None]:
+        cache = self.store._subscribers
+        hit = cache.get(identity)
+        if hit is not None:
+            return hit
+        found = self._find_subscriber(identity)
+        if found[0] is not None:
+            if len(cache) >= 100_000:
+                cache.clear()
+            cache[identity] = found
+        return found
+
+    def _find_subscriber(self, identity: str) -> tuple[Service | None, Product | None]:
         row = self._one(f"SELECT {rows.SERVICE_COLUMNS_S}, p.id, p.offer, p.start, p.\"end\", p.policy_table, "
                         "p.status, p.doc FROM service_identity i JOIN service s ON s.id = i.service_id "
                         "LEFT JOIN product p ON p.id = s.product_id WHERE i.identity = ?", (identity,))
@@ -137,6 +150,10 @@ class SqliteLedger:
                        (key, now, result))
 
     # --- catalog administration
+    def _touch_inventory(self) -> None:
+        self.c.execute("UPDATE meta SET value = value + 1 WHERE key = 'inventory_gen'")
+        self.inventory_touched = True
+
     def _touch_catalog(self) -> None:
         self.c.execute("UPDATE meta SET value = value + 1 WHERE key = 'catalog_gen'")
         self.catalog_touched = True
@@ -166,10 +183,12 @@ class SqliteLedger:
 
     # --- inventory administration
     def put_product(self, product: Product) -> None:
+        self._touch_inventory()
         self.c.execute('INSERT OR REPLACE INTO product (id, offer, start, "end", policy_table, status, doc) '
                        "VALUES (?,?,?,?,?,?,?)", rows.product_row(product))
 
     def delete_product(self, product_id: str) -> bool:
+        self._touch_inventory()
         self.c.execute("DELETE FROM bucket WHERE product_id = ?", (product_id,))
         self.c.execute("UPDATE service SET product_id = NULL WHERE product_id = ?", (product_id,))
         return self.c.execute("DELETE FROM product WHERE id = ?", (product_id,)).rowcount > 0
@@ -179,6 +198,7 @@ class SqliteLedger:
         return [rows.product_from(r) for r in cur]
 
     def put_service(self, service: Service) -> None:
+        self._touch_inventory()
         for identity in service.identities():
             row = self._one("SELECT service_id FROM service_identity WHERE identity = ?", (identity,))
             if row and row[0] != service.id:
@@ -190,6 +210,7 @@ class SqliteLedger:
                            [(i, service.id) for i in service.identities()])
 
     def delete_service(self, service_id: str) -> bool:
+        self._touch_inventory()
         self.c.execute("DELETE FROM service_identity WHERE service_id = ?", (service_id,))
         return self.c.execute("DELETE FROM service WHERE id = ?", (service_id,)).rowcount > 0
 
@@ -198,6 +219,7 @@ class SqliteLedger:
                 self.c.execute(f"SELECT {rows.SERVICE_COLUMNS} FROM service ORDER BY id")]
 
     def set_sqn(self, service_id: str, sqn: int) -> None:
+        self._touch_inventory()
         self.c.execute("UPDATE service SET sqn = ? WHERE id = ?", (sqn, service_id))
 
     def delete_bucket(self, bucket_id: int) -> bool:
@@ -281,6 +303,8 @@ class SqliteStore:
         self._offers: dict[str, Offer | None] = {}
         self._tables: dict[str, PrefixTable | None] = {}
         self._catalog_gen = -1
+        self._subscribers: dict[str, tuple[Service | None, Product | None]] = {}
+        self._inventory_gen = -1
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.batches = 0
         self.operations = 0
@@ -378,12 +402,15 @@ class SqliteStore:
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            gen = conn.execute("SELECT value FROM meta WHERE key = 'catalog_gen'").fetchone()[0]
-            if gen != self._catalog_gen:
+            gens = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('catalog_gen', 'inventory_gen')"))
+            if gens["catalog_gen"] != self._catalog_gen:
                 self._offers.clear()
                 self._tables.clear()
-                self._catalog_gen = gen
-            ledger.catalog_touched = False
+                self._catalog_gen = gens["catalog_gen"]
+            if gens["inventory_gen"] != self._inventory_gen:
+                self._subscribers.clear()
+                self._inventory_gen = gens["inventory_gen"]
+            ledger.catalog_touched = ledger.inventory_touched = False
             for fn, _fut, _loop in batch:
                 try:
                     outcomes.append((True, fn(ledger)))
@@ -404,14 +431,17 @@ class SqliteStore:
             except sqlite3.Error:
                 pass
             outcomes = [(False, exc)] * len(batch)
-        if ledger.catalog_touched:
+        if ledger.catalog_touched or ledger.inventory_touched:
             self._forget_catalog()
         return outcomes
 
     def _forget_catalog(self) -> None:
+        """Drop every per-process cache (after our own catalog/inventory writes or a rollback)."""
         self._offers.clear()
         self._tables.clear()
         self._catalog_gen = -1
+        self._subscribers.clear()
+        self._inventory_gen = -1
 
 
 def _deliver(items: list[tuple[Any, bool, Any]]) -> None:

@@ -124,3 +124,21 @@ def test_identity_cannot_belong_to_two_services(store, seed_subscriber):
     seed_subscriber(msisdn="1555")
     with pytest.raises(ValueError):
         store.transact(lambda l: l.put_service(Service("other", "p1", msisdn="1555")))
+
+
+def test_subscriber_cache_sees_provisioning_by_another_process(cfg, store, seed_subscriber):
+    """Each process caches look-ups; a write by another store instance (process) must invalidate them."""
+    import dataclasses
+    seed_subscriber(money=1_000_000)
+    here = Charging(store)
+    probe = ChargeRequest(IMSI, "c", Action.PRICE, (UsageItem(Unit.OCTETS, requested=MB),))
+    assert here.charge(probe).outcome is Outcome.SUCCESS  # now cached in this process
+    other = open_store(cfg)
+    try:
+        product = other.transact(lambda l: l.get_product("p1"))
+        other.transact(lambda l: l.put_product(dataclasses.replace(product, status="suspended")))
+        assert here.charge(probe).outcome is Outcome.SERVICE_DENIED
+        other.transact(lambda l: l.delete_service(IMSI))
+        assert here.charge(probe).outcome is Outcome.USER_UNKNOWN
+    finally:
+        other.close()
