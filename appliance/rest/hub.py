@@ -112,7 +112,7 @@ def hub_routes(api: str) -> list[Route]:
         parts = urlsplit(callback)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ApiError(400, "hub.callback must be an http(s) URL")
-        query = get_str(body, "query", "hub", 1024) or ""
+        query = get_str(body, "query", "hub", max_len=1024) or ""
         hub_id = str(uuid.uuid4())
         doc = {"api": api, "callback": callback, "query": query}
         await request.app["store"].atransact(lambda l: l.put_doc(HUB_DOC, hub_id, doc))

@@ -21,6 +21,7 @@ from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, Outcome, UsageItem
 from ..ocs.units import Unit
 from .http import ApiError, check_fields, iso, need_object, need_str, read_json, reply
+from .nrf import log_charge
 from .routes import INT, STR, Route, obj
 
 USAGE_DOC = "quota_usage"
@@ -50,12 +51,14 @@ async def post_quota(request: web.Request) -> web.Response:
 
     def debit(ledger: Ledger) -> Any:
         result = charge_in(ledger, req, charging.policy)
-        if result.outcome is Outcome.SUCCESS:
-            doc = ledger.get_doc(USAGE_DOC, imsi) or {}
-            ledger.put_doc(USAGE_DOC, imsi, {**doc, "updated": now, "last_used": now})
+        service = ledger.find_service(imsi) if result.outcome is Outcome.SUCCESS else None
+        if service is not None and service.product_id:
+            doc = ledger.get_doc(USAGE_DOC, service.product_id) or {}
+            ledger.put_doc(USAGE_DOC, service.product_id, {**doc, "updated": now, "last_used": now})
         return result
 
     result = await app["store"].atransact(debit)
+    log_charge(req, result, "quota", "event")
     balance = int(result.balance.get(Unit.OCTETS.value, 0)) // size
     if result.outcome is Outcome.SUCCESS:
         metrics.inc("rest.quota.approved")
@@ -71,7 +74,8 @@ async def get_balance(request: web.Request) -> web.Response:
     now = int(app["clock"]())
 
     def read(ledger: Ledger) -> Any:
-        return balance_in(ledger, imsi, now), ledger.get_doc(USAGE_DOC, imsi) or {}
+        bal = balance_in(ledger, imsi, now)
+        return bal, (ledger.get_doc(USAGE_DOC, bal.product_id) or {}) if bal else {}
 
     bal, usage = await app["store"].atransact(read)
     if bal is None:
@@ -89,12 +93,10 @@ async def health(request: web.Request) -> web.Response:
     return reply({"status": "ok"})
 
 
-def stamp_balance_change(ledger: Ledger, identity: str, now: int) -> None:
-    """Record that a subscriber's balance changed through REST (the ``updated`` field)."""
-    service = ledger.find_service(identity)
-    if service is not None and service.imsi:
-        doc = ledger.get_doc(USAGE_DOC, service.imsi) or {}
-        ledger.put_doc(USAGE_DOC, service.imsi, {**doc, "updated": now})
+def stamp_balance_change(ledger: Ledger, product_id: str, now: int) -> None:
+    """Record that a product's balance changed through REST (the ``updated`` field of /balance)."""
+    doc = ledger.get_doc(USAGE_DOC, product_id) or {}
+    ledger.put_doc(USAGE_DOC, product_id, {**doc, "updated": now})
 
 
 def routes() -> list[Route]:
