@@ -21,6 +21,10 @@ log = logging.getLogger("appliance.housekeeping")
 Duty = Callable[[Config, Any, int], None]
 DUTIES: list[Duty] = []
 
+from .logs.archive import archive_acct_logs  # noqa: E402  (issue 7: scheduled IPDR archive)
+
+DUTIES.append(archive_acct_logs)
+
 
 def sweep(cfg: Config, store: Any, now: int) -> dict[str, int]:
     """One pass; returns what it did (also counted)."""

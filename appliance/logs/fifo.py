@@ -26,14 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .framing import FILE_HEADER, NotALogFile, ScanStats, file_header, parse_file_header, scan
+from .framing import FILE_HEADER, FRAME_HEADER, MAX_PAYLOAD, NotALogFile, ScanStats, file_header, parse_file_header, scan
 
 _SEQ = struct.Struct("<Q")
 MIN_SIZE = 4096
-
-
-class LogFullError(Exception):
-    """A single record larger than a log file can hold."""
 
 
 def state_path(directory: Path, kind: str) -> Path:
@@ -103,7 +99,7 @@ class FifoLog:
 
     def write(self, frames: Sequence[bytes]) -> None:
         """Append whole frames; one ``write()`` per run of frames that fits the current file."""
-        limit = self.size - FILE_HEADER.size
+        limit = min(self.size - FILE_HEADER.size, FRAME_HEADER.size + MAX_PAYLOAD)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
             seq = self._current_seq()
@@ -163,6 +159,13 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
 _NAME = re.compile(r"^(?P<kind>[a-z]+)\.(?P<slot>\d{4})\.log$")
 
 
@@ -213,8 +216,9 @@ def read_log(directory: str | os.PathLike[str], kind: str, stats: ReadStats | No
             os.close(fd)
     else:
         files = list_files(d, kind)
+    good = {f for f, _ in files}
     for p in sorted(q for q in d.glob(f"{kind}.*.log") if _NAME.match(q.name)) if d.is_dir() else []:
-        if p not in {f for f, _ in files}:
+        if p not in good and _size(p) > 0:      # empty: a writer was killed while starting the file
             st.bad_files.append(str(p))
     for path, _header in files:
         try:
