@@ -1,0 +1,173 @@
+"""Accounting-Request handling with real-time charging on the OCS core (RFC 2866, RFC 2869 §5.1).
+
+Start reserves, Interim-Update debits the usage since the previous report and
+reserves the next slice, Stop debits the rest and releases (``Charging`` START /
+UPDATE / STOP, the operations Ro uses).  RADIUS reports cumulative counters, so
+each open session keeps the totals already charged in a store document
+``radius_session/<nas>|<Acct-Session-Id>`` and the core is given the difference;
+the document update and the charge commit in ONE transaction, and the
+Accounting-Response is sent only after it is durable.
+
+A retransmitted request (RFC 2866 §5.2: a new Identifier when Acct-Delay-Time
+changes) carries the same counters, hence the same ``request_key``
+``<charging session>:<status>:<octets>:<seconds>``: the core answers it from its
+request log and charges nothing.  The session documents' key prefix ``<nas>|`` is
+the per-NAS index Accounting-On/Off uses to release every open session of a NAS.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..ocs.charging import charge_in
+from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
+from ..ocs.units import Unit
+from . import packet as rp
+from .clients import Client
+
+log = logging.getLogger(__name__)
+
+SESSION_KIND = "radius_session"
+STATUS_NAMES = {rp.ACCT_START: "start", rp.ACCT_STOP: "stop", rp.ACCT_INTERIM: "interim",
+                rp.ACCT_ON: "on", rp.ACCT_OFF: "off"}
+ACTIONS = {rp.ACCT_START: Action.START, rp.ACCT_INTERIM: Action.UPDATE, rp.ACCT_STOP: Action.STOP}
+
+
+@dataclass(slots=True)
+class AcctOutcome:
+    """What the transaction decided (for counters, logs and Disconnect)."""
+    status: int
+    session_key: str | None = None
+    subscriber: str | None = None
+    result: ChargeResult | None = None
+    exhausted: bool = False
+    released: int = 0
+    session: dict[str, Any] | None = None
+    recorded: bool = True
+    used: dict[str, int] | None = None
+
+
+def nas_key(req: rp.Packet, source: str) -> str:
+    """NAS identity (RFC 2866 §5: NAS-IP-Address or NAS-Identifier is required); source address last."""
+    nas_id = req.text(rp.NAS_IDENTIFIER)
+    if nas_id:
+        return nas_id.replace("|", "_")[:64]
+    ip = req.get(rp.NAS_IP_ADDRESS)
+    if ip is not None and len(ip) == 4:
+        return str(ipaddress.IPv4Address(ip))
+    ip6 = req.get(rp.NAS_IPV6_ADDRESS)
+    if ip6 is not None and len(ip6) == 16:
+        return str(ipaddress.IPv6Address(ip6))
+    return source
+
+
+def counter64(req: rp.Packet, low: int, high: int) -> int:
+    """Acct-Input/Output-Octets with their Gigawords (RFC 2869 §5.1/§5.2)."""
+    return ((req.integer(high) or 0) << 32) + (req.integer(low) or 0)
+
+
+def subscriber_of(req: rp.Packet) -> str | None:
+    """The service id we put in Class at Access-Accept (echoed by the NAS, RFC 2865 §5.25), else User-Name."""
+    for value in req.all(rp.CLASS):
+        if value.startswith(b"ocs:"):
+            return value[4:].decode("utf-8", "replace")
+    return req.text(rp.USER_NAME)
+
+
+class AcctHandler:
+    def __init__(self, cfg: Any, store: Any, policy: ChargingPolicy, clock: Any = time.time) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.units = tuple(Unit.parse(u) for u in cfg.radius.acct_units)
+        self.service = cfg.radius.service
+
+    async def handle(self, client: Client, req: rp.Packet, source: str) -> AcctOutcome:
+        status = req.integer(rp.ACCT_STATUS_TYPE)
+        if status is None:
+            raise rp.Malformed("Acct-Status-Type missing")
+        nas = nas_key(req, source)
+        now = int(self.clock())
+        if status in (rp.ACCT_ON, rp.ACCT_OFF):
+            released = await self.store.atransact(lambda l: release_nas_in(l, nas, now, self.policy))
+            return AcctOutcome(status, released=released)
+        if status not in ACTIONS:
+            return AcctOutcome(status, recorded=False)          # e.g. Failed (15): acknowledged only
+        session_id = req.text(rp.ACCT_SESSION_ID)
+        if not session_id:
+            raise rp.Malformed("Acct-Session-Id missing")
+        subscriber = subscriber_of(req)
+        if not subscriber:
+            raise rp.Malformed("no User-Name or Class to charge")
+        octets = counter64(req, rp.ACCT_INPUT_OCTETS, rp.ACCT_INPUT_GIGAWORDS) + \
+            counter64(req, rp.ACCT_OUTPUT_OCTETS, rp.ACCT_OUTPUT_GIGAWORDS)
+        seconds = req.integer(rp.ACCT_SESSION_TIME) or 0
+        key = f"{nas}|{session_id}"
+        info = {"nas": nas, "sid": session_id, "addr": source, "client": client.address,
+                "coa_port": client.coa_port, "user": req.text(rp.USER_NAME),
+                "nas_ip": _ip_text(req.get(rp.NAS_IP_ADDRESS)), "nas_id": req.text(rp.NAS_IDENTIFIER),
+                "framed_ip": _ip_text(req.get(rp.FRAMED_IP_ADDRESS)),
+                "calling": req.text(rp.CALLING_STATION_ID)}
+        return await self.store.atransact(lambda l: account_in(
+            l, status, key, subscriber, {Unit.OCTETS: octets, Unit.SECONDS: seconds}, info, now,
+            self.units, self.service, self.policy))
+
+
+def _ip_text(value: bytes | None) -> str | None:
+    return str(ipaddress.IPv4Address(value)) if value is not None and len(value) == 4 else None
+
+
+def account_in(ledger: Any, status: int, key: str, subscriber: str, totals: dict[Unit, int],
+               info: dict[str, Any], now: int, units: tuple[Unit, ...], service: str,
+               policy: ChargingPolicy) -> AcctOutcome:
+    """One accounting report, inside one transaction: delta from the session document, charge, update."""
+    action = ACTIONS[status]
+    doc = ledger.get_doc(SESSION_KIND, key)
+    if doc is None:
+        doc = dict(info, subscriber=subscriber, start=now, octets=0, seconds=0, csid=f"radius:{key}")
+    csid = doc["csid"]
+    reported = {Unit.OCTETS: int(doc.get("octets", 0)), Unit.SECONDS: int(doc.get("seconds", 0))}
+    used = {u: max(0, totals[u] - reported[u]) for u in units}
+    requested = None if action is Action.STOP else 0
+    items = tuple(UsageItem(u, requested=requested, used=used[u]) for u in units)
+    request_key = f"{csid}:{STATUS_NAMES[status]}:{totals[Unit.OCTETS]}:{totals[Unit.SECONDS]}"
+    result = charge_in(ledger, ChargeRequest(doc["subscriber"], csid, action, items, request_key,
+                                             service=service, now=now), policy)
+    exhausted = False
+    if action is not Action.STOP:
+        exhausted = result.outcome is not Outcome.SUCCESS or any(
+            i.outcome is not Outcome.SUCCESS or i.unpaid > 0 for i in result.items)
+    if not result.duplicate:
+        if action is Action.STOP:
+            ledger.delete_doc(SESSION_KIND, key)
+        else:
+            doc["octets"] = max(reported[Unit.OCTETS], totals[Unit.OCTETS])
+            doc["seconds"] = max(reported[Unit.SECONDS], totals[Unit.SECONDS])
+            doc["updated"] = now
+            for k, v in info.items():
+                if v is not None:
+                    doc[k] = v
+            if exhausted and "disconnect" not in doc:
+                doc["disconnect"] = now
+            else:
+                exhausted = False      # already asked once for this session
+            ledger.put_doc(SESSION_KIND, key, doc)
+    else:
+        exhausted = False
+    return AcctOutcome(status, key, doc["subscriber"], result, exhausted, session=doc,
+                       recorded=result.outcome is not Outcome.USER_UNKNOWN,
+                       used={u.value: n for u, n in used.items()})
+
+
+def release_nas_in(ledger: Any, nas: str, now: int, policy: ChargingPolicy) -> int:
+    """Accounting-On/Off (RFC 2866 §5.1): the NAS lost its sessions; STOP each without usage."""
+    sessions = ledger.list_docs(SESSION_KIND, f"{nas}|")
+    for key, doc in sessions:
+        charge_in(ledger, ChargeRequest(doc["subscriber"], doc["csid"], Action.STOP, (),
+                                        f"{doc['csid']}:nas-reset:{now}", now=now), policy)
+        ledger.delete_doc(SESSION_KIND, key)
+    return len(sessions)

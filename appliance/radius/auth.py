@@ -1,0 +1,195 @@
+"""Access-Request handling: PAP, CHAP and EAP, then authorization from the OCS core.
+
+RFC 2865 §4.1-§4.4 (Access-Request/Accept/Reject/Challenge), §5.2 (PAP), §5.3 (CHAP,
+RFC 1994), RFC 3579 §2 (EAP over RADIUS: EAP-Message, State, Message-Authenticator),
+RFC 2548 §2.4.2-3 (MS-MPPE-Send/Recv-Key from the MSK, RFC 5216 §2.3 split).
+
+Passwords are compared in constant time and never logged.  CHAP needs the clear
+password (MD5 over it with the challenge), so ``Service.credentials.password`` is
+stored clear; see docs/notes/issue-4.md for the trade-off.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..eap import Accept, Conversation, Ignore, MethodContext, Policy, Reject, Send, StoreLookup
+from ..eap.conversations import ConversationStore
+from ..eap.packet import Code, EapType
+from ..eap.packet import encode as eap_encode
+from ..ocs.units import Unit
+from . import packet as rp
+from .authorize import Authorization, authorize_in
+from .clients import Client
+
+log = logging.getLogger(__name__)
+
+EAP_NAMES = {"ttls": int(EapType.TTLS), "pwd": int(EapType.PWD), "aka": int(EapType.AKA),
+             "aka_prime": int(EapType.AKA_PRIME), "aka'": int(EapType.AKA_PRIME), "tls": int(EapType.TLS),
+             "md5": int(EapType.MD5_CHALLENGE)}
+METHOD_LABEL = {21: "eap-ttls", 52: "eap-pwd", 23: "eap-aka", 50: "eap-aka'"}
+STATE_MAGIC = b"\x4f"                     # our State values: magic, worker index, 14 random octets
+
+
+@dataclass(slots=True)
+class Reply:
+    code: int
+    attrs: rp.Attributes
+    method: str = ""
+    subscriber: str | None = None
+    reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def state_owner(state: bytes | None) -> int | None:
+    """The worker index encoded in a State we issued, else None."""
+    if state is not None and len(state) == 16 and state[:1] == STATE_MAGIC:
+        return state[1]
+    return None
+
+
+def salt_pair(random: Any) -> tuple[bytes, bytes]:
+    """Two distinct salts with the high bit set (RFC 2548 §2.4.2: unique per attribute)."""
+    a = bytearray(random(2))
+    a[0] |= 0x80
+    b = bytearray(a)
+    b[1] ^= 0x01
+    return bytes(a), bytes(b)
+
+
+class AuthHandler:
+    def __init__(self, cfg: Any, store: Any, index: int, method_options: dict[str, Any] | None = None,
+                 clock: Any = time.time, random: Any = os.urandom) -> None:
+        self.cfg = cfg
+        self.rcfg = cfg.radius
+        self.store = store
+        self.index = index
+        self.clock = clock
+        self.random = random
+        self.units = tuple(Unit.parse(u) for u in self.rcfg.acct_units)
+        types = []
+        for name in self.rcfg.eap_methods:
+            if name.lower() not in EAP_NAMES:
+                raise ValueError(f"radius.eap_methods: unknown method {name!r}")
+            types.append(EAP_NAMES[name.lower()])
+        self.policy = Policy(tuple(types))
+        self.context = MethodContext(lookup=StoreLookup(store), random=random, now=clock,
+                                     server_id=cfg.node.host, options=method_options or {})
+        self.conversations: ConversationStore[bytes, Conversation] = ConversationStore(
+            self.rcfg.eap_max_conversations, float(self.rcfg.eap_timeout))
+
+    # ------------------------------------------------------------------ dispatch
+    async def handle(self, client: Client, req: rp.Packet) -> Reply | None:
+        eap_parts = req.all(rp.EAP_MESSAGE)
+        if eap_parts:
+            return await self.eap(client, req, b"".join(eap_parts))
+        user = req.text(rp.USER_NAME)
+        if user is None:
+            return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"User-Name missing")], reason="no User-Name")
+        password = req.get(rp.USER_PASSWORD)
+        if password is not None:
+            clear = rp.decrypt_password(password, client.secret, req.authenticator)
+            return await self.password(req, user, "pap", lambda stored: hmac.compare_digest(clear, stored))
+        chap = req.get(rp.CHAP_PASSWORD)
+        if chap is not None:
+            if len(chap) != 17:
+                raise rp.Malformed("CHAP-Password must be 17 octets")
+            challenge = req.get(rp.CHAP_CHALLENGE) or req.authenticator
+            return await self.password(
+                req, user, "chap",
+                lambda stored: hmac.compare_digest(hashlib.md5(chap[:1] + stored + challenge).digest(), chap[1:]))
+        return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"No supported authentication")], reason="no method")
+
+    # ------------------------------------------------------------------ PAP / CHAP
+    async def password(self, req: rp.Packet, user: str, method: str, check: Any) -> Reply:
+        now = int(self.clock())
+        units, stype = self.units, self.rcfg.service
+        auth: Authorization = await self.store.atransact(lambda l: authorize_in(l, user, now, units, stype))
+        stored = auth.service.credentials.password if auth.service is not None else None
+        if stored is None or not check(stored.encode()):
+            return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"Authentication failed")], method,
+                         auth.service.id if auth.service else None, "bad credentials")
+        return self.decide(auth, method, [], user)
+
+    def decide(self, auth: Authorization, method: str, extra_attrs: rp.Attributes, user: str | None,
+               eap_id: int | None = None) -> Reply:
+        """Access-Accept with session limits, or Access-Reject with a Reply-Message."""
+        service_id = auth.service.id if auth.service is not None else None
+        if not auth.allowed:
+            attrs: rp.Attributes = [(rp.REPLY_MESSAGE, auth.reason.encode())]
+            if eap_id is not None:
+                attrs.append((rp.EAP_MESSAGE, eap_encode(Code.FAILURE, eap_id)))
+            return Reply(rp.ACCESS_REJECT, attrs, method, service_id, auth.reason)
+        attrs = list(extra_attrs)
+        if user is not None:
+            attrs.append((rp.USER_NAME, user.encode()[:253]))
+        if service_id is not None:
+            attrs.append((rp.CLASS, b"ocs:" + service_id.encode()[:240]))
+        timeout = self.rcfg.session_timeout_max
+        if auth.seconds is not None:
+            timeout = max(1, min(timeout, auth.seconds))
+        if timeout:
+            attrs.append((rp.SESSION_TIMEOUT, timeout.to_bytes(4, "big")))
+        if self.rcfg.acct_interim_interval:
+            attrs.append((rp.ACCT_INTERIM_INTERVAL, self.rcfg.acct_interim_interval.to_bytes(4, "big")))
+        return Reply(rp.ACCESS_ACCEPT, attrs, method, service_id)
+
+    # ------------------------------------------------------------------ EAP (RFC 3579)
+    def new_state(self) -> bytes:
+        return STATE_MAGIC + bytes([self.index & 0xFF]) + self.random(14)
+
+    async def eap(self, client: Client, req: rp.Packet, eap: bytes) -> Reply | None:
+        now = self.clock()
+        self.conversations.expire(now)
+        state = req.get(rp.STATE)
+        if len(eap) > 4 and int.from_bytes(eap[2:4], "big") != len(eap):
+            raise rp.Malformed("EAP-Message length does not match the EAP Length field")
+        if state is not None:
+            conv = self.conversations.get(state, now)
+            if conv is None:
+                return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"EAP conversation expired"),
+                                                (rp.EAP_MESSAGE, eap_encode(Code.FAILURE, eap[1] if len(eap) > 1
+                                                                            else 0))],
+                             "eap", reason="unknown State")
+        else:
+            conv = Conversation(self.policy, self.context)
+            state = self.new_state()
+        outcome = await conv.receive(eap if len(eap) > 2 else b"")
+        label = METHOD_LABEL.get(conv.method_type or 0, "eap")
+        if isinstance(outcome, Send):
+            self.conversations.put(state, conv, self.clock())
+            attrs = rp.split_eap(outcome.packet) + [(rp.STATE, state),
+                                                     (rp.SESSION_TIMEOUT, self.rcfg.eap_timeout.to_bytes(4, "big"))]
+            return Reply(rp.ACCESS_CHALLENGE, attrs, label)
+        if isinstance(outcome, Ignore):
+            if conv.state.value == "start":
+                self.conversations.pop(state)
+            return None
+        self.conversations.pop(state)
+        if isinstance(outcome, Reject):
+            return Reply(rp.ACCESS_REJECT, rp.split_eap(outcome.packet)
+                         + [(rp.REPLY_MESSAGE, b"Authentication failed")], label, outcome.service_id, outcome.reason)
+        assert isinstance(outcome, Accept)
+        eap_id = outcome.packet[1]
+        now_i = int(self.clock())
+        units, stype = self.units, self.rcfg.service
+        ident = outcome.service_id or outcome.identity
+
+        def authz(ledger: Any) -> Authorization:
+            service = ledger.get_service(outcome.service_id) if outcome.service_id else None
+            return authorize_in(ledger, ident, now_i, units, stype, service)
+        auth: Authorization = await self.store.atransact(authz)
+        keys: rp.Attributes = []
+        if len(outcome.msk) >= 64:
+            s1, s2 = salt_pair(self.random)
+            keys = [rp.vsa(rp.VENDOR_MICROSOFT, rp.MS_MPPE_RECV_KEY,
+                           rp.encrypt_mppe_key(outcome.msk[:32], client.secret, req.authenticator, s1)),
+                    rp.vsa(rp.VENDOR_MICROSOFT, rp.MS_MPPE_SEND_KEY,
+                           rp.encrypt_mppe_key(outcome.msk[32:64], client.secret, req.authenticator, s2))]
+        reply = self.decide(auth, label, rp.split_eap(outcome.packet) + keys, outcome.identity, eap_id)
+        return reply

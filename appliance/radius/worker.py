@@ -1,0 +1,102 @@
+"""``appliance run radius`` worker: auth + accounting listeners sharing the ports (SO_REUSEPORT).
+
+``main(cfg, index)`` opens the store, loads the clients table (config + store, with
+stable indexes written to ``<run_dir>/radius/clients.json``), imports the EAP
+methods, and serves until SIGTERM; in-flight requests finish before it returns.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from .. import metrics
+from ..config import Config, charging_policy
+from ..runtime import run_async
+from . import clients as clients_mod
+from .acct import AcctHandler
+from .auth import AuthHandler
+from .clients import Client, ClientTable
+from .coa import disconnect_session
+from .server import RadiusServer, forward_dir
+
+log = logging.getLogger(__name__)
+
+
+def method_options(cfg: Config) -> dict[str, Any]:
+    """Per-method settings for the EAP methods present (TLS context for TTLS, MTU)."""
+    from .. import eap
+    eap.load_methods()
+    options: dict[str, Any] = {"mtu": cfg.radius.eap_mtu}
+    try:
+        from ..eap import ttls
+    except ImportError:
+        return options
+    from ..tls import ensure_certificate
+    cert, key = ensure_certificate(cfg)
+    options["ttls"] = ttls.server_context(str(cert), str(key))
+    return options
+
+
+async def load_clients(store: Any, cfg: Config) -> list[Client]:
+    return await store.atransact(lambda l: clients_mod.load_in(l, cfg.radius.clients))
+
+
+async def build(cfg: Config, index: int, store: Any) -> RadiusServer:
+    policy = charging_policy(cfg)
+    clients = ClientTable(await load_clients(store, cfg))
+    clients_mod.write_index_file(cfg.path(cfg.run_dir), clients.clients)
+    auth = AuthHandler(cfg, store, index, method_options(cfg))
+    acct = AcctHandler(cfg, store, policy)
+    try:
+        from ..logs import translog
+    except ImportError:
+        translog = None
+
+    async def disconnect(client: Client, session_key: str, session: dict[str, Any], reason: str) -> None:
+        await disconnect_session(store, session_key, session, client.secret, cfg.radius.coa_timeout,
+                                 cfg.radius.coa_retries, reason)
+
+    return RadiusServer(cfg, index, auth, acct, clients, disconnect, translog)
+
+
+async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None) -> None:
+    from ..store import open_store
+    store = open_store(cfg)
+    server = await build(cfg, index, store)
+    await server.start(forward_dir(cfg))
+    log.info("radius worker %d on %s auth %d acct %d (%d clients)", index, cfg.radius.address,
+             cfg.radius.auth_port, cfg.radius.acct_port, len(server.clients.clients))
+    if ready is not None:
+        ready(server)
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=max(1, cfg.radius.clients_refresh))
+            except TimeoutError:
+                pass
+            if stop.is_set():
+                break
+            server.auth.conversations.expire(server.auth.clock())
+            metrics.default().set("radius.auth.eap_conversations.gauge", len(server.auth.conversations))
+            try:
+                table = ClientTable(await load_clients(store, cfg))
+            except Exception:                                 # keep the old table on a store hiccup
+                log.exception("reloading RADIUS clients failed")
+                continue
+            if [(c.address, c.secret, c.index) for c in table.clients] != \
+                    [(c.address, c.secret, c.index) for c in server.clients.clients]:
+                server.clients = table
+                clients_mod.write_index_file(cfg.path(cfg.run_dir), table.clients)
+    finally:
+        await server.close(wait=float(cfg.processes.stop_wait))
+        store.close()
+
+
+def main(cfg: Config, index: int) -> int:
+    try:
+        from ..logs import translog
+        translog.configure(cfg, "radius", index)
+    except ImportError:
+        pass
+    return run_async(lambda stop: serve(cfg, index, stop))

@@ -1,0 +1,125 @@
+"""PAP and CHAP with radclient (FreeRADIUS) and pyrad against a running worker (RFC 2865 §5.2/§5.3)."""
+from __future__ import annotations
+
+import pyrad.packet as pp
+from pyrad.client import Timeout
+
+from appliance import metrics
+from appliance.ocs.inventory import Product
+from appliance.radius import packet as rp
+
+from .helpers import pyrad_client, radclient
+
+
+def counter(name: str) -> int:
+    return metrics.default().get(name)
+
+
+def test_pap_accept_and_reject_with_radclient(radius, rcfg, seed_subscriber):
+    seed_subscriber(nai="alice@wlan", password="correct horse")
+    before = counter("radius.auth.access_accepts")
+    out = radclient(rcfg.radius.auth_port, "auth",
+                    'User-Name = "alice@wlan"\nUser-Password = "correct horse"\nMessage-Authenticator = 0x00\n')
+    assert "Received Access-Accept" in out, out
+    assert "Class = 0x6f63733a" in out and "Session-Timeout" in out
+    assert counter("radius.auth.access_accepts") == before + 1
+    out = radclient(rcfg.radius.auth_port, "auth",
+                    'User-Name = "alice@wlan"\nUser-Password = "wrong"\nMessage-Authenticator = 0x00\n')
+    assert "Received Access-Reject" in out and "Authentication failed" in out, out
+    out = radclient(rcfg.radius.auth_port, "auth",
+                    'User-Name = "nobody@wlan"\nUser-Password = "x"\nMessage-Authenticator = 0x00\n')
+    assert "Received Access-Reject" in out, out
+
+
+def test_pap_without_message_authenticator_is_dropped_by_default(radius, rcfg, seed_subscriber):
+    seed_subscriber(nai="alice@wlan", password="pw")
+    before = counter("radius.auth.missing_message_authenticator")
+    c = pyrad_client(rcfg)
+    c.timeout, c.retries = 0.5, 1       # pyrad sends `retries` times
+    req = c.CreateAuthPacket(code=pp.AccessRequest, User_Name="alice@wlan", message_authenticator=False)
+    req["User-Password"] = req.PwCrypt("pw")
+    try:
+        c.SendPacket(req)
+        answered = True
+    except Timeout:
+        answered = False
+    assert not answered
+    assert counter("radius.auth.missing_message_authenticator") == before + 1
+
+
+def test_chap_with_radclient(radius, rcfg, seed_subscriber):
+    seed_subscriber(nai="carol@wlan", password="chap-secret")
+    out = radclient(rcfg.radius.auth_port, "auth",
+                    'User-Name = "carol@wlan"\nCHAP-Password = "chap-secret"\nMessage-Authenticator = 0x00\n')
+    assert "Received Access-Accept" in out, out
+    out = radclient(rcfg.radius.auth_port, "auth",
+                    'User-Name = "carol@wlan"\nCHAP-Password = "other"\nMessage-Authenticator = 0x00\n')
+    assert "Received Access-Reject" in out, out
+
+
+def test_no_usable_balance_rejected_with_reply_message(radius, rcfg, seed_subscriber, store):
+    seed_subscriber(nai="broke@wlan", password="pw", money=0)
+    c = pyrad_client(rcfg)
+    req = c.CreateAuthPacket(code=pp.AccessRequest, User_Name="broke@wlan")
+    req["User-Password"] = req.PwCrypt("pw")
+    req.add_message_authenticator()
+    reply = c.SendPacket(req)
+    assert reply.code == pp.AccessReject and reply["Reply-Message"] == ["No usable balance"]
+    # Message-Authenticator first (BlastRADIUS) and valid
+    raw = reply.raw_packet
+    assert raw[20] == rp.MESSAGE_AUTHENTICATOR
+    assert rp.verify_message_authenticator(rp.decode(bytes(raw[:4]) + req.authenticator + bytes(raw[20:])),
+                                           b"testing123") is True
+    store.transact(lambda l: l.put_product(Product("p1", "data", status="suspended")))
+    seed_subscriber(imsi="001010000000002", product="p2", nai="rich@wlan", password="pw")
+    store.transact(lambda l: l.put_product(Product("p2", "data", status="suspended")))
+    req = c.CreateAuthPacket(code=pp.AccessRequest, User_Name="rich@wlan")
+    req["User-Password"] = req.PwCrypt("pw")
+    req.add_message_authenticator()
+    assert c.SendPacket(req).code == pp.AccessReject
+
+
+def test_session_timeout_from_seconds_quota(cfg, store, seed_subscriber):
+    import dataclasses
+
+    from tests.radius.conftest import RunningServer, radius_cfg
+    rc = radius_cfg(cfg, acct_units=("seconds",))
+    seed_subscriber(nai="talk@wlan", password="pw", money=25_000)   # voice: 10_000 per 60 s -> 2 blocks
+    srv = RunningServer(rc).start()
+    try:
+        c = pyrad_client(rc)
+        req = c.CreateAuthPacket(code=pp.AccessRequest, User_Name="talk@wlan")
+        req["User-Password"] = req.PwCrypt("pw")
+        req.add_message_authenticator()
+        reply = c.SendPacket(req)
+        assert reply.code == pp.AccessAccept and reply["Session-Timeout"] == [120]
+    finally:
+        srv.close()
+    assert dataclasses.is_dataclass(rc)
+
+
+def test_status_server(radius, rcfg):
+    c = pyrad_client(rcfg)
+    req = c.CreateAuthPacket(code=pp.StatusServer)
+    req.add_message_authenticator()
+    assert c.SendPacket(req).code == pp.AccessAccept
+
+
+def test_ipv6_listener(cfg, store, seed_subscriber):
+    import socket
+
+    from tests.radius.conftest import RunningServer, radius_cfg
+    rc = radius_cfg(cfg, address6="::1")
+    seed_subscriber(nai="six@wlan", password="pw")
+    try:
+        srv = RunningServer(rc).start()
+    except OSError:
+        import pytest
+        pytest.skip("no IPv6 loopback")
+    try:
+        out = radclient(rc.radius.auth_port, "auth",
+                        'User-Name = "six@wlan"\nUser-Password = "pw"\nMessage-Authenticator = 0x00\n', host="[::1]")
+        assert "Received Access-Accept" in out, out
+    finally:
+        srv.close()
+    assert socket.has_ipv6
