@@ -14,6 +14,7 @@ from typing import Any, Callable
 from . import metrics
 from .config import Config
 from .ocs.charging import release_stale
+from .ocs.recurring import charge_fees_in
 from .runtime import run_async
 
 log = logging.getLogger("appliance.housekeeping")
@@ -31,6 +32,8 @@ def sweep(cfg: Config, store: Any, now: int) -> dict[str, int]:
     released = store.transact(lambda l: release_stale(l, now, 10_000))
     expired = store.transact(lambda l: l.delete_expired_buckets(now))
     forgotten = store.transact(lambda l: l.forget_requests(now - cfg.charging.request_log_ttl))
+    fees = store.transact(lambda l: charge_fees_in(l, now))
+    metrics.inc("ocs.housekeeping.fees", fees)
     metrics.inc("ocs.housekeeping.released", released)
     metrics.inc("ocs.housekeeping.expired_buckets", expired)
     for duty in DUTIES:
@@ -40,7 +43,7 @@ def sweep(cfg: Config, store: Any, now: int) -> dict[str, int]:
             log.exception("housekeeping duty %s failed", getattr(duty, "__name__", duty))
     if released or expired:
         log.info("released %d stale reservations, removed %d expired buckets", released, expired)
-    return {"released": released, "expired": expired, "forgotten": forgotten}
+    return {"released": released, "expired": expired, "forgotten": forgotten, "fees": fees}
 
 
 def main(cfg: Config, index: int = 0) -> int:
