@@ -137,6 +137,12 @@ class DiameterConfig:
     applications: tuple[str, ...] = ()  # modules of appliance.diameter.apps to run; empty: all present
     addresses: tuple[str, ...] = ()    # Host-IP-Address in CER/CEA; empty: the listen address or 127.0.0.1
     product_name: str = "ocs-appliance"
+    final_unit_action: str = "terminate"   # Ro/Gy Final-Unit-Action when credit runs out: terminate | redirect
+    redirect_server: str = ""          # Redirect-Server-Address (URL) for final_unit_action: redirect
+    quota_threshold_percent: int = 0   # >0: Volume/Time-Quota-Threshold = this % of each grant (TS 32.299)
+
+    def __post_init__(self) -> None:
+        _check_choice(self.final_unit_action, ("terminate", "redirect"), "final_unit_action")
 
 
 @dataclass(frozen=True)

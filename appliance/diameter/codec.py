@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from diameter.message.avp import avp as _pd_avp
 from diameter.message.avp.dictionary import AVP_DICTIONARY, AVP_VENDOR_DICTIONARY
@@ -84,7 +85,7 @@ class FramingError(Exception):
 class DiameterError(Exception):
     """A protocol error answered with ``result_code`` (RFC 6733 §7); E-bit for 3xxx."""
 
-    def __init__(self, result_code: int, failed_avp: "Avp | bytes | None" = None,
+    def __init__(self, result_code: int, failed_avp: Avp | bytes | None = None,
                  message: str = "") -> None:
         super().__init__(f"{result_code} {message}".strip())
         self.result_code = result_code
@@ -130,7 +131,7 @@ def key_of(name: str) -> tuple[int, int]:
 class Avp:
     """One decoded AVP: code, vendor, flags and raw payload (converted on access)."""
 
-    __slots__ = ("code", "vendor", "flags", "data", "raw")
+    __slots__ = ("code", "data", "flags", "raw", "vendor")
 
     def __init__(self, code: int, vendor: int, flags: int, data: bytes, raw: bytes = b"") -> None:
         self.code, self.vendor, self.flags, self.data, self.raw = code, vendor, flags, data, raw
@@ -185,7 +186,7 @@ class Avp:
             return str(ipaddress.IPv6Address(d[2:]))
         raise DiameterError(INVALID_AVP_VALUE, self, "bad address")
 
-    def group(self) -> list["Avp"]:
+    def group(self) -> list[Avp]:
         """The AVPs inside a Grouped AVP (already length-checked at decode)."""
         return list(iter_avps(self.data, 0, len(self.data)))
 
@@ -299,7 +300,7 @@ _HDR = struct.Struct("!B3sB3sIII")
 class Message:
     """A Diameter message: header fields and its top-level AVPs (RFC 6733 §3)."""
 
-    __slots__ = ("flags", "code", "app_id", "hbh", "e2e", "avps", "raw")
+    __slots__ = ("app_id", "avps", "code", "e2e", "flags", "hbh", "raw")
 
     def __init__(self, code: int, app_id: int, flags: int = FLAG_R, hbh: int = 0, e2e: int = 0,
                  avps: list[Avp] | None = None, raw: bytes = b"") -> None:

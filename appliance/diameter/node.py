@@ -16,16 +16,16 @@ import random
 import socket
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 
 from .. import metrics
 from . import codec as c
 from .codec import DiameterError, Message
 from .events import AnswerReceived, MessageRejected, PeerClosed, PeerInfo, PeerOpened, RequestReceived
-from .peer import (DO_NOT_WANT_TO_TALK_TO_YOU, ELECTION_LOST, AppSupport, LocalIdentity,
-                   PeerConnection, State)
+from .peer import DO_NOT_WANT_TO_TALK_TO_YOU, ELECTION_LOST, AppSupport, LocalIdentity, PeerConnection, State
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Request:
 
     message: Message
     peer: PeerInfo
-    node: "Node"
+    node: Node
 
     def answer(self, result_code: int | None, avps: Iterable[bytes] = (),
                experimental: tuple[int, int] | None = None) -> bytes:
@@ -81,7 +81,7 @@ class PeerRecord:
 class Connection(asyncio.Protocol):
     """Thin adapter: bytes in and out of one :class:`PeerConnection`, one timer."""
 
-    def __init__(self, node: "Node", initiator: bool, configured: str = "") -> None:
+    def __init__(self, node: Node, initiator: bool, configured: str = "") -> None:
         self.node = node
         self.initiator = initiator
         self.configured = configured       # the configured peer host we dialled, if any
@@ -441,22 +441,26 @@ class Node:
         raise DiameterError(c.UNABLE_TO_DELIVER, None, f"no peer for app {app_id} realm {realm}")
 
     async def request(self, cmd_code: int, app_id: int, avps: Iterable[bytes], *, host: str | None = None,
-                      realm: str | None = None, timeout: float = 5.0, proxiable: bool = True) -> Message:
+                      realm: str | None = None, timeout: float = 5.0, proxiable: bool = True,
+                      e2e: int | None = None, retransmit: bool = False) -> Message:
         """Send a request to a connected peer and await its answer.
 
         ``avps`` are the AVPs after Origin-Host/Origin-Realm (put Session-Id first yourself,
         RFC 6733 §8.8).  Raises :class:`DiameterError` (3002) when no peer fits,
         ``asyncio.TimeoutError`` when the answer does not come, ``ConnectionError`` if the
-        connection drops first.
+        connection drops first.  ``retransmit=True`` with the first attempt's ``e2e`` sends a
+        retransmission (T-flag, same End-to-End-Id, RFC 6733 §5.5.4).
         """
         conn = self.route(app_id, host, realm)
         pc = conn.pc
         assert pc is not None
-        hbh, e2e = pc.next_ids()
+        hbh, fresh = pc.next_ids()
+        e2e = fresh if e2e is None else e2e
         body = list(avps)
         at = 1 if body and int.from_bytes(body[0][:4], "big") == c.SESSION_ID else 0
         body[at:at] = [self._origin_avps]
-        data = c.encode(cmd_code, app_id, c.FLAG_R | (c.FLAG_P if proxiable else 0), hbh, e2e, body)
+        flags = c.FLAG_R | (c.FLAG_P if proxiable else 0) | (c.FLAG_T if retransmit else 0)
+        data = c.encode(cmd_code, app_id, flags, hbh, e2e, body)
         fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         conn.pending[hbh] = fut
         if conn.record:
@@ -505,7 +509,7 @@ class Node:
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), every)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._write_peers()
 

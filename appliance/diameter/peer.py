@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable
 
 from . import codec as c
 from .codec import DiameterError, FramingError, Message
-from .events import (AnswerReceived, Event, MessageRejected, PeerClosed, PeerInfo, PeerOpened,
-                     RequestReceived)
+from .events import AnswerReceived, Event, MessageRejected, PeerClosed, PeerInfo, PeerOpened, RequestReceived
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,7 @@ def build_node(cfg: Config, ctx: AppContext, run_dir: str | None = None) -> Node
     return node
 
 
-async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: "asyncio.Future[int] | None" = None) -> None:
+async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Future[int] | None = None) -> None:
     from ..ocs.charging import Charging
     from ..store import open_store
     store = open_store(cfg)
@@ -77,4 +77,6 @@ def main(cfg: Config, index: int) -> int:
     if not cfg.diameter.enabled:
         log.info("diameter disabled in the configuration")
         return 0
+    from ..logs import translog
+    translog.configure(cfg, "diameter", index)   # one acct record per CCR (docs/logs.md)
     return run_async(lambda stop: serve(cfg, index, stop))

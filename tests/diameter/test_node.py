@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import struct
-
-import pytest
 
 from appliance.config import DiameterPeer
 from appliance.diameter import codec as c

@@ -1,0 +1,463 @@
+"""Credit-Control application (RFC 4006) as used by Gy (TS 32.251) and IMS Ro (TS 32.260/32.299).
+
+A CCR becomes one core ``ChargeRequest`` (one ``UsageItem`` per Multiple-Services-Credit-
+Control, or one for the single-service form) decided and applied in ONE store transaction
+together with the Diameter session document; the decision becomes the CCA.  Retransmissions
+are answered, not charged: the core remembers ``request_key = Session-Id:CC-Request-Number``
+and the node answers T-flag duplicates (End-to-End-Id) from its cache.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ... import metrics
+from ...logs import translog
+from ...ocs.charging import charge_in
+from ...ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
+from ...ocs.units import Unit
+from .. import codec as c
+from ..codec import VENDOR_3GPP as TGPP
+from ..codec import Avp, DiameterError, Message
+from ..hook import CcrView, Override, load_hook, run_hook
+from ..node import Node, Request
+from ..peer import AppSupport
+
+log = logging.getLogger(__name__)
+
+APP_ID = 4                      # Diameter Credit-Control Application (RFC 4006 §12)
+CMD_CC = 272
+# RFC 4006 AVP codes
+CC_INPUT, CC_OUTPUT, CC_REQUEST_NUMBER, CC_REQUEST_TYPE, CC_SSU = 412, 414, 415, 416, 417
+CC_TIME, CC_TOTAL, CHECK_BALANCE_RESULT, COST_INFORMATION, CURRENCY_CODE = 420, 421, 422, 423, 425
+EXPONENT, FUI, GSU, RATING_GROUP, REDIRECT_ADDRESS_TYPE, REDIRECT_SERVER = 429, 430, 431, 432, 433, 434
+REDIRECT_SERVER_ADDRESS, REQUESTED_ACTION, RSU, SERVICE_IDENTIFIER = 435, 436, 437, 439
+SUBSCRIPTION_ID, SUBSCRIPTION_ID_DATA, UNIT_VALUE, USU, VALUE_DIGITS = 443, 444, 445, 446, 447
+VALIDITY_TIME, FINAL_UNIT_ACTION, SUBSCRIPTION_ID_TYPE, MSCC, SERVICE_CONTEXT_ID = 448, 449, 450, 456, 461
+USER_NAME = 1
+# TS 32.299 AVP codes (vendor 10415)
+SERVICE_INFORMATION, PS_INFORMATION, IMS_INFORMATION = 873, 874, 876
+ROLE_OF_NODE, CALLING_PARTY, CALLED_PARTY, IMS_CHARGING_ID = 829, 831, 832, 841
+ACCESS_NETWORK_INFO, SGSN_MCC_MNC = 1263, 18
+TIME_QUOTA_THRESHOLD, VOLUME_QUOTA_THRESHOLD = 868, 869
+
+MANDATORY = (c.SESSION_ID, c.ORIGIN_HOST, c.ORIGIN_REALM, c.DESTINATION_REALM, c.AUTH_APPLICATION_ID,
+             SERVICE_CONTEXT_ID, CC_REQUEST_TYPE, CC_REQUEST_NUMBER)     # RFC 4006 §3.1
+INITIAL, UPDATE, TERMINATION, EVENT = 1, 2, 3, 4
+TYPE_NAMES = {INITIAL: "initial", UPDATE: "update", TERMINATION: "termination", EVENT: "event"}
+HOOK_TYPES = {INITIAL: "start", UPDATE: "interim", TERMINATION: "stop", EVENT: "event"}
+ACTIONS = {0: Action.DEBIT, 1: Action.REFUND, 2: Action.CHECK, 3: Action.PRICE}   # Requested-Action
+SESSION_ACTIONS = {INITIAL: Action.START, UPDATE: Action.UPDATE, TERMINATION: Action.STOP}
+RESULT_OF = {Outcome.SUCCESS: c.SUCCESS, Outcome.CREDIT_LIMIT_REACHED: 4012, Outcome.SERVICE_DENIED: 4010,
+             Outcome.USER_UNKNOWN: 5030, Outcome.RATING_FAILED: 5031}
+# Service-Context-Id (TS 32.299 §7.1.12) -> (core service, default unit)
+CONTEXTS = {"32251": ("data", Unit.OCTETS), "32260": ("voice", Unit.SECONDS), "32274": ("sms", Unit.MESSAGES),
+            "32270": ("mms", Unit.MESSAGES), "32255": ("data", Unit.OCTETS)}
+SUB_E164, SUB_IMSI, SUB_SIP_URI, SUB_NAI, SUB_PRIVATE = 0, 1, 2, 3, 4
+CURRENCIES = {"USD": 840, "EUR": 978, "GBP": 826, "JPY": 392, "CHF": 756, "SEK": 752, "NOK": 578, "DKK": 208,
+              "AUD": 36, "CAD": 124, "INR": 356, "CNY": 156, "BRL": 986, "ZAR": 710, "XOF": 952, "XAF": 950,
+              "NGN": 566, "KES": 404}
+SESSION_DOC = "ro_session"
+
+
+@dataclass(slots=True)
+class Ccr:
+    """The parts of a CCR the OCS uses."""
+
+    session_id: str
+    request_type: int
+    request_number: int
+    context: str = ""
+    subscribers: list[tuple[int, str]] = field(default_factory=list)
+    action: Action = Action.START
+    requested_action: int | None = None
+    items: list[UsageItem] = field(default_factory=list)
+    multiple: bool = False                 # MSCC form (answer in MSCC)
+    role: int | None = None                # Role-Of-Node: 0 originating, 1 terminating
+    calling: str | None = None
+    called: str | None = None
+    charging_id: str | None = None
+    access_network: str | None = None
+    vplmn: str | None = None
+    service_identifier: int | None = None
+
+
+def _int(a: Avp, t: int) -> int:
+    return a.u64 if t == c.U64 else a.u32
+
+
+def units_in(group: Avp) -> list[tuple[Unit, int]]:
+    """The service units inside an RSU/USU/GSU (RFC 4006 §8.17-8.19); input+output if no total."""
+    out: list[tuple[Unit, int]] = []
+    inout = 0
+    has_total = has_inout = False
+    for a in group.group():
+        if a.vendor:
+            continue
+        if a.code == CC_TIME:
+            out.append((Unit.SECONDS, a.u32))
+        elif a.code == CC_TOTAL:
+            out.append((Unit.OCTETS, a.u64))
+            has_total = True
+        elif a.code in (CC_INPUT, CC_OUTPUT):
+            inout += a.u64
+            has_inout = True
+        elif a.code == CC_SSU:
+            out.append((Unit.MESSAGES, a.u64))
+    if has_inout and not has_total:
+        out.append((Unit.OCTETS, inout))
+    return out
+
+
+def _item(rsu: Avp | None, usus: list[Avp], default: Unit, rg: int | None, si: int | None) -> UsageItem:
+    requested_units = units_in(rsu) if rsu is not None else []
+    used_units: list[tuple[Unit, int]] = []
+    for u in usus:
+        used_units += units_in(u)
+    if requested_units:
+        unit = requested_units[0][0]
+    elif used_units:
+        unit = used_units[0][0]
+    else:
+        unit = default
+    requested = None if rsu is None else sum(n for u, n in requested_units if u is unit)
+    used = sum(n for u, n in used_units if u is unit)
+    return UsageItem(unit, requested, used, rg, si)
+
+
+def context_of(service_context: str) -> tuple[str | None, Unit]:
+    """(core service, default unit) of a Service-Context-Id such as ``32251@3gpp.org``."""
+    return CONTEXTS.get(service_context.split("@", 1)[0][-5:], (None, Unit.OCTETS))
+
+
+def _party(text: str | None) -> str | None:
+    """Digits of a tel:/sip: URI or E.164 (the tariff prefix key)."""
+    if not text:
+        return None
+    t = text.strip()
+    for scheme in ("tel:", "sip:", "sips:"):
+        if t.lower().startswith(scheme):
+            t = t[len(scheme):]
+    t = t.split("@", 1)[0].split(";", 1)[0]
+    return t.lstrip("+") or None
+
+
+def parse_ccr(msg: Message) -> Ccr:
+    """Read a CCR (RFC 4006 §3.1, TS 32.299 §6.4.2); protocol errors as :class:`DiameterError`."""
+    seen: dict[int, Avp] = {}
+    mscc: list[Avp] = []
+    subs: list[Avp] = []
+    service_info: Avp | None = None
+    rsu: Avp | None = None
+    usus: list[Avp] = []
+    for a in msg.avps:
+        if a.vendor == 0:
+            code = a.code
+            if code == MSCC:
+                mscc.append(a)
+            elif code == SUBSCRIPTION_ID:
+                subs.append(a)
+            elif code == USU:
+                usus.append(a)
+            elif code == RSU:
+                rsu = a
+            elif code not in seen:
+                seen[code] = a
+        elif a.vendor == TGPP and a.code == SERVICE_INFORMATION:
+            service_info = a
+    for code in MANDATORY:
+        if code not in seen:
+            raise DiameterError(c.MISSING_AVP, c.encode_avp(code, b"" if c.TYPES.get((code, 0)) in
+                                                          (c.OCTETS, c.UTF8) else 0),
+                                f"{c.NAMES.get((code, 0), code)} missing")
+    if seen[c.AUTH_APPLICATION_ID].u32 != APP_ID:
+        raise DiameterError(c.INVALID_AVP_VALUE, seen[c.AUTH_APPLICATION_ID], "Auth-Application-Id")
+    rt_avp = seen[CC_REQUEST_TYPE]
+    rt = rt_avp.i32
+    if rt not in TYPE_NAMES:
+        raise DiameterError(c.INVALID_AVP_VALUE, rt_avp, "CC-Request-Type")
+    ccr = Ccr(seen[c.SESSION_ID].text, rt, seen[CC_REQUEST_NUMBER].u32, seen[SERVICE_CONTEXT_ID].text)
+    for s in subs:
+        kind = data = None
+        for a in s.group():
+            if a.code == SUBSCRIPTION_ID_TYPE and not a.vendor:
+                kind = a.i32
+                if not 0 <= kind <= 4:
+                    raise DiameterError(c.INVALID_AVP_VALUE, a, "Subscription-Id-Type")
+            elif a.code == SUBSCRIPTION_ID_DATA and not a.vendor:
+                data = a.text
+        if kind is None or data is None:
+            missing = SUBSCRIPTION_ID_TYPE if kind is None else SUBSCRIPTION_ID_DATA
+            raise DiameterError(c.MISSING_AVP, c.encode_avp(SUBSCRIPTION_ID, [
+                c.encode_avp(missing, 0 if missing == SUBSCRIPTION_ID_TYPE else b"")]), "Subscription-Id")
+        ccr.subscribers.append((kind, data))
+    if not ccr.subscribers and USER_NAME in seen:
+        ccr.subscribers.append((SUB_NAI, seen[USER_NAME].text))
+    if rt == EVENT:
+        ra = seen.get(REQUESTED_ACTION)
+        ccr.requested_action = ra.i32 if ra is not None else 0   # absent: DIRECT_DEBITING (lenient)
+        if ccr.requested_action not in ACTIONS:
+            raise DiameterError(c.INVALID_AVP_VALUE, ra, "Requested-Action")
+        ccr.action = ACTIONS[ccr.requested_action]
+    else:
+        ccr.action = SESSION_ACTIONS[rt]
+    _service, default_unit = context_of(ccr.context)
+    si_top = seen.get(SERVICE_IDENTIFIER)
+    ccr.service_identifier = si_top.u32 if si_top is not None else None
+    if mscc:
+        ccr.multiple = True
+        for m in mscc:
+            m_rsu: Avp | None = None
+            m_usus: list[Avp] = []
+            rg = si = None
+            for a in m.group():
+                if a.vendor:
+                    continue
+                if a.code == RSU:
+                    m_rsu = a
+                elif a.code == USU:
+                    m_usus.append(a)
+                elif a.code == RATING_GROUP:
+                    rg = a.u32
+                elif a.code == SERVICE_IDENTIFIER:
+                    si = a.u32
+            if rt == TERMINATION:
+                m_rsu = None
+            ccr.items.append(_item(m_rsu, m_usus, default_unit, rg, si))
+    elif rsu is not None or usus or rt in (EVENT, INITIAL):
+        if rt == TERMINATION:
+            rsu = None
+        elif rsu is None and rt == INITIAL:
+            rsu = Avp(RSU, 0, c.AVP_M, b"")     # a session without MSCC/RSU still gets a grant
+        ccr.items.append(_item(rsu, usus, default_unit, None, ccr.service_identifier))
+    if service_info is not None:
+        _service_information(ccr, service_info)
+    return ccr
+
+
+def _service_information(ccr: Ccr, info: Avp) -> None:
+    """IMS-Information (role, parties, charging id, access network) and PS-Information (VPLMN)."""
+    for a in info.group():
+        if a.vendor != TGPP:
+            continue
+        if a.code == IMS_INFORMATION:
+            for b in a.group():
+                if b.vendor != TGPP:
+                    continue
+                if b.code == ROLE_OF_NODE:
+                    ccr.role = b.i32
+                elif b.code == CALLING_PARTY and ccr.calling is None:
+                    ccr.calling = b.text
+                elif b.code == CALLED_PARTY:
+                    ccr.called = b.text
+                elif b.code == IMS_CHARGING_ID:
+                    ccr.charging_id = b.text
+                elif b.code == ACCESS_NETWORK_INFO:
+                    ccr.access_network = b.data.decode(errors="replace")
+        elif a.code == PS_INFORMATION:
+            for b in a.group():
+                if b.vendor == TGPP and b.code == SGSN_MCC_MNC:
+                    ccr.vplmn = b.text
+
+
+class RoApplication:
+    """The Gy/Ro credit-control server."""
+
+    def __init__(self, node: Node, ctx: Any) -> None:
+        self.node = node
+        self.store = ctx.store
+        self.charging = ctx.charging
+        d = ctx.cfg.diameter
+        self.hook = load_hook(d.charging_hook)
+        self.hook_timeout_ms = d.hook_timeout_ms
+        self.redirect = d.redirect_server if d.final_unit_action == "redirect" and d.redirect_server else ""
+        self.threshold = d.quota_threshold_percent
+        self.currency = CURRENCIES.get(ctx.cfg.money.currency.upper(), 0)
+        scale, exponent = ctx.cfg.money.scale, 0
+        while scale > 1 and scale % 10 == 0:
+            scale //= 10
+            exponent -= 1
+        self.exponent = exponent if scale == 1 else 0
+        self.counter = {t: f"diameter.ro.ccr.{n}" for t, n in TYPE_NAMES.items()}
+
+    async def on_ccr(self, req: Request) -> bytes:
+        msg = req.message
+        ccr = parse_ccr(msg)
+        metrics.inc(self.counter[ccr.request_type])
+        service, _unit = context_of(ccr.context)
+        other = ccr.calling if ccr.role == 1 else ccr.called
+        request = ChargeRequest(
+            subscriber=ccr.subscribers[0][1] if ccr.subscribers else "", session_id=ccr.session_id,
+            action=ccr.action, items=tuple(ccr.items), request_key=f"{ccr.session_id}:{ccr.request_number}",
+            service=service, destination=_party(other), vplmn=ccr.vplmn)
+        policy = self.charging.policy
+        now = int(self.charging.clock())
+        request = replace(request, now=now)
+        ids = ccr.subscribers
+
+        def transaction(ledger: Any) -> tuple[ChargeResult | None, str | None]:
+            r = request
+            if ccr.request_type in (UPDATE, TERMINATION) and not ids:
+                doc = ledger.get_doc(SESSION_DOC, ccr.session_id)
+                if doc is None:
+                    return None, None
+                r = replace(r, subscriber=doc["s"])
+            elif len(ids) > 1:
+                for _kind, ident in sorted(ids, key=lambda x: (x[0] != SUB_IMSI, x[0])):
+                    if ledger.find_service(_strip(ident)) is not None:
+                        r = replace(r, subscriber=_strip(ident))
+                        break
+            else:
+                r = replace(r, subscriber=_strip(r.subscriber))
+            if not r.subscriber:
+                return ChargeResult(Outcome.USER_UNKNOWN), None
+            result = charge_in(ledger, r, policy)
+            if ccr.request_type == INITIAL and result.outcome is Outcome.SUCCESS and not result.duplicate:
+                ledger.put_doc(SESSION_DOC, ccr.session_id, {"s": r.subscriber, "t": now})
+            elif ccr.request_type == TERMINATION:
+                ledger.delete_doc(SESSION_DOC, ccr.session_id)
+            return result, r.subscriber
+
+        result, subscriber = await self.store.atransact(transaction)
+        if result is None:
+            raise DiameterError(c.UNKNOWN_SESSION_ID, None, "no Subscription-Id and no such session")
+        override = None
+        if self.hook is not None:
+            override = await run_hook(self.hook, self._view(ccr, subscriber, result), self.hook_timeout_ms)
+        answer = self._cca(req, ccr, result, override)
+        if translog.enabled():
+            self._log(req, ccr, request, result, override)
+        return answer
+
+    # -- answer ---------------------------------------------------------------------------------
+    def _cca(self, req: Request, ccr: Ccr, result: ChargeResult, override: Override | None) -> bytes:
+        """CCA (RFC 4006 §3.2): per-MSCC results, GSU, Validity-Time, FUI; EVENT extras (§6)."""
+        rc = RESULT_OF[result.outcome]
+        avps = [c.encode_avp(c.AUTH_APPLICATION_ID, APP_ID), c.encode_avp(CC_REQUEST_TYPE, ccr.request_type),
+                c.encode_avp(CC_REQUEST_NUMBER, ccr.request_number)]
+        items = list(result.items)
+        if override is not None:
+            items = [_override(i, override) for i in items]
+            if override.result_code is not None:
+                rc = override.result_code
+        if ccr.request_type == EVENT:
+            avps += self._event_avps(ccr, result, items)
+            if ccr.action is Action.CHECK and result.outcome is Outcome.CREDIT_LIMIT_REACHED and override is None:
+                rc = c.SUCCESS
+        elif ccr.multiple:
+            for item in items:
+                avps.append(c.encode_avp(MSCC, self._mscc(ccr, item, override)))
+        elif items:
+            avps += self._service_avps(ccr, items[0])
+        return req.answer(rc, avps)
+
+    def _mscc(self, ccr: Ccr, item: ItemResult, override: Override | None) -> list[bytes]:
+        out = self._service_avps(ccr, item)
+        if item.rating_group is not None:
+            out.append(c.encode_avp(RATING_GROUP, item.rating_group))
+        if item.service_identifier is not None:
+            out.append(c.encode_avp(SERVICE_IDENTIFIER, item.service_identifier))
+        item_rc = RESULT_OF[item.outcome]
+        if override is not None and override.result_code is not None:
+            item_rc = override.result_code
+        out.append(c.encode_avp(c.RESULT_CODE, item_rc))
+        return out
+
+    def _service_avps(self, ccr: Ccr, item: ItemResult) -> list[bytes]:
+        out: list[bytes] = []
+        if ccr.request_type == TERMINATION or not item.granted:
+            return out
+        if item.granted:
+            out.append(c.encode_avp(GSU, [_unit_avp(item.unit, item.granted)]))
+        if item.validity:
+            out.append(c.encode_avp(VALIDITY_TIME, item.validity))
+        if self.threshold and item.granted:
+            code = TIME_QUOTA_THRESHOLD if item.unit is Unit.SECONDS else VOLUME_QUOTA_THRESHOLD
+            if item.unit in (Unit.SECONDS, Unit.OCTETS):
+                out.append(c.encode_avp(code, min(item.granted * self.threshold // 100, 0xFFFFFFFF), TGPP))
+        if item.final:
+            fui = [c.encode_avp(FINAL_UNIT_ACTION, 1 if self.redirect else 0)]
+            if self.redirect:
+                fui.append(c.encode_avp(REDIRECT_SERVER, [c.encode_avp(REDIRECT_ADDRESS_TYPE, 2),
+                                                          c.encode_avp(REDIRECT_SERVER_ADDRESS, self.redirect)]))
+            out.append(c.encode_avp(FUI, fui))
+        return out
+
+    def _event_avps(self, ccr: Ccr, result: ChargeResult, items: list[ItemResult]) -> list[bytes]:
+        out: list[bytes] = []
+        if ccr.action is Action.CHECK:
+            ok = result.outcome is Outcome.SUCCESS
+            out.append(c.encode_avp(CHECK_BALANCE_RESULT, 0 if ok else 1))     # ENOUGH_CREDIT / NO_CREDIT
+            return out
+        money = sum(i.charged for i in items)
+        if ccr.action is Action.DEBIT and items and items[0].outcome is Outcome.SUCCESS:
+            out.append(c.encode_avp(GSU, [_unit_avp(items[0].unit, items[0].debited)]))
+        if ccr.action in (Action.PRICE, Action.DEBIT, Action.REFUND) and result.outcome is Outcome.SUCCESS:
+            out.append(c.encode_avp(COST_INFORMATION, [
+                c.encode_avp(UNIT_VALUE, [c.encode_avp(VALUE_DIGITS, abs(money)),
+                                          c.encode_avp(EXPONENT, self.exponent)]),
+                c.encode_avp(CURRENCY_CODE, self.currency)]))
+        return out
+
+    # -- hook and log ---------------------------------------------------------------------------
+    def _view(self, ccr: Ccr, subscriber: str | None, result: ChargeResult) -> CcrView:
+        item = ccr.items[0] if ccr.items else None
+        first = result.items[0] if result.items else None
+        return CcrView(
+            {0: "originating", 1: "terminating"}.get(ccr.role) if ccr.role is not None else None,
+            HOOK_TYPES[ccr.request_type], ccr.calling, ccr.called, ccr.charging_id or ccr.session_id,
+            ccr.session_id, subscriber, item.requested if item else None, item.used if item else 0,
+            item.unit.value if item else "octets", ccr.access_network,
+            item.service_identifier if item and item.service_identifier is not None else ccr.service_identifier,
+            ccr.context, RESULT_OF[result.outcome], first.granted if first else 0,
+            first.final if first else False)
+
+    def _log(self, req: Request, ccr: Ccr, request: ChargeRequest, result: ChargeResult,
+             override: Override | None) -> None:
+        rec = translog.charge_fields(request, result)
+        rec.update(protocol="diameter", app="ro", type="CCR", request_type=TYPE_NAMES[ccr.request_type],
+                   request_number=ccr.request_number, peer=req.peer.host, origin_realm=req.peer.realm,
+                   result=override.result_code if override and override.result_code else RESULT_OF[result.outcome],
+                   duplicate=result.duplicate, calling_party=ccr.calling)
+        for kind, ident in ccr.subscribers:
+            key = {SUB_IMSI: "imsi", SUB_E164: "msisdn", SUB_NAI: "nai"}.get(kind)
+            if key:
+                rec[key] = ident
+        translog.acct({k: v for k, v in rec.items() if v is not None})
+
+
+def _strip(ident: str) -> str:
+    """Subscription-Id-Data as the inventory stores it: no URI scheme, no leading '+'."""
+    if ident.startswith(("tel:", "sip:")):
+        ident = ident.split(":", 1)[1].split(";", 1)[0]
+        if "@" in ident and ident.split("@", 1)[0].lstrip("+").isdigit():
+            ident = ident.split("@", 1)[0]
+    return ident[1:] if ident.startswith("+") else ident
+
+
+def _unit_avp(unit: Unit, amount: int) -> bytes:
+    if unit is Unit.SECONDS:
+        return c.encode_avp(CC_TIME, min(amount, 0xFFFFFFFF))
+    if unit is Unit.MESSAGES:
+        return c.encode_avp(CC_SSU, amount)
+    return c.encode_avp(CC_TOTAL, amount)
+
+
+def _override(item: ItemResult, o: Override) -> ItemResult:
+    changes: dict[str, Any] = {}
+    if o.granted is not None:
+        changes["granted"] = max(0, o.granted)
+    if o.final is not None:
+        changes["final"] = o.final
+    if o.result_code is not None:
+        outcome = next((k for k, v in RESULT_OF.items() if v == o.result_code), None)
+        if outcome is not None:
+            changes["outcome"] = outcome
+    return replace(item, **changes) if changes else item
+
+
+def install(node: Node, ctx: Any) -> None:
+    """Register Credit-Control (application 4, advertised as Auth-Application-Id 4)."""
+    app = RoApplication(node, ctx)
+    node.register(AppSupport(APP_ID), {CMD_CC: app.on_ccr})
