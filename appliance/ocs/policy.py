@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum
+from functools import lru_cache
 from typing import Any
 from collections.abc import Iterable, Mapping
 
@@ -410,6 +411,7 @@ def decide(table: PolicyTable | None, offer: Offer | None, usage: Mapping[str, i
     return PolicyDecision(table.name, rules, qos, thresholds, frozenset(exhausted))
 
 
+@lru_cache(maxsize=4096)
 def fingerprint(rule: PolicyRule) -> str:
     """A stable text naming a rule's content: a changed rule is re-installed."""
     return json.dumps(rule.to_doc(), sort_keys=True, separators=(",", ":"))

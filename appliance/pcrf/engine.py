@@ -66,6 +66,7 @@ class CcrInfo:
     apn: str | None = None
     rat_type: int | None = None
     now: int = 0
+    via: str = ""                                    # the Diameter peer the CCR came through
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class GxSession:
     updated: int = 0
     last_raa: dict[str, Any] | None = None
     pending: dict[str, Any] | None = None                      # what an RAR in flight provisions
+    via: str = ""                                              # Diameter peer to send RARs to
 
     def to_doc(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}   # type: ignore[attr-defined]
@@ -197,7 +199,7 @@ def establish(ledger: Ledger, info: CcrInfo, defaults: SessionQoS) -> Provision:
                         qos=decision.session_qos.to_doc(), thresholds=dict(decision.thresholds),
                         triggers=_triggers(decision), features=info.features,
                         request_number=info.request_number, ip=info.ip, apn=info.apn,
-                        rat_type=info.rat_type, created=info.now, updated=info.now)
+                        rat_type=info.rat_type, created=info.now, updated=info.now, via=info.via or info.peer)
     save_session(ledger, session)
     return Provision(install=decision.rules, qos=decision.session_qos,
                      monitoring=tuple(sorted(decision.thresholds.items())),
@@ -264,6 +266,8 @@ def modify(ledger: Ledger, info: CcrInfo, defaults: SessionQoS) -> Provision:
     _account_usage(ledger, session.product, info.usage)
     if info.rat_type is not None:
         session.rat_type = info.rat_type
+    if info.via:
+        session.via = info.via          # the PCEF may come back through another connection/worker
     provision, after, thresholds = _reprovision(ledger, session, defaults, (k for k, _ in info.usage))
     session.installed, session.thresholds = after, thresholds
     if provision.qos is not None:

@@ -7,6 +7,7 @@ the Diameter worker holding the session turns into an RAR (TS 29.212 §4.5.2).
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from typing import Any
 
@@ -24,9 +25,23 @@ class PolicyError(ValueError):
     """An operator request that cannot be applied (unknown table, rule in use ...)."""
 
 
+_PARSED: dict[str, tuple[str, PolicyTable]] = {}     # name -> (revision, table): skips re-validation
+
+
 def get_table(ledger: Ledger, name: str) -> PolicyTable | None:
     doc = ledger.get_doc(KIND_TABLE, name)
-    return PolicyTable.from_doc(doc) if doc is not None else None
+    if doc is None:
+        return None
+    rev = doc.get("rev")
+    cached = _PARSED.get(name)
+    if cached is not None and rev is not None and cached[0] == rev:
+        return cached[1]
+    table = PolicyTable.from_doc(doc)
+    if isinstance(rev, str):
+        if len(_PARSED) > 4096:
+            _PARSED.clear()
+        _PARSED[name] = (rev, table)
+    return table
 
 
 def list_tables(ledger: Ledger) -> list[PolicyTable]:
@@ -35,7 +50,8 @@ def list_tables(ledger: Ledger) -> list[PolicyTable]:
 
 def put_table(ledger: Ledger, table: PolicyTable) -> int:
     """Create or replace a table; returns the number of Gx sessions queued for a push."""
-    ledger.put_doc(KIND_TABLE, table.name, table.to_doc())
+    # a fresh random revision per write: a parsed copy is reused only while the document is unchanged
+    ledger.put_doc(KIND_TABLE, table.name, {**table.to_doc(), "rev": secrets.token_hex(8)})
     return queue_for_table(ledger, table.name, "table changed")
 
 
