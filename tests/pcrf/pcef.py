@@ -54,20 +54,21 @@ def removed(msg: c.Message) -> list[str]:
 
 
 class Pcef:
-    def __init__(self, host: str = "pcef.test") -> None:
-        self.node = Node(host, "pcef-realm", peers=[DiameterPeer("pcrf.test")])
+    def __init__(self, host: str = "pcef.test", pcrf: str = "pcrf.test") -> None:
+        self.pcrf = pcrf
+        self.node = Node(host, "pcef-realm", peers=[DiameterPeer(pcrf)])
         self.node.register(AppSupport(gx.GX, vendor_id=V), {gx.CMD_RA: self.on_rar})
         self.rars: asyncio.Queue[c.Message] = asyncio.Queue()
         self.raa_result = c.SUCCESS
         self.fail_rules: tuple[str, ...] = ()
 
     async def connect(self, port: int) -> None:
-        conn = await self.node.connect("pcrf.test", "127.0.0.1", port)
+        conn = await self.node.connect(self.pcrf, "127.0.0.1", port)
         for _ in range(500):
-            if "pcrf.test" in self.node.open or conn.closed.done():
+            if self.pcrf in self.node.open or conn.closed.done():
                 break
             await asyncio.sleep(0.01)
-        assert "pcrf.test" in self.node.open, "CER/CEA with the PCRF failed"
+        assert self.pcrf in self.node.open, "CER/CEA with the PCRF failed"
 
     async def on_rar(self, req: Any) -> bytes:
         await self.rars.put(req.message)
@@ -86,7 +87,7 @@ class Pcef:
         for kind, data in ids:
             avps.append(c.avp("Subscription-Id", [c.avp("Subscription-Id-Type", kind),
                                                   c.avp("Subscription-Id-Data", data)]))
-        return await self.node.request(gx.CMD_CC, gx.GX, [*avps, *extra], host="pcrf.test")
+        return await self.node.request(gx.CMD_CC, gx.GX, [*avps, *extra], host=self.pcrf)
 
     async def initial(self, sid: str, imsi: str | None = None, msisdn: str | None = None,
                       features: int | None = 3) -> c.Message:
