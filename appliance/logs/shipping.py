@@ -85,7 +85,7 @@ class Shipper:
                 metrics.inc("logs.ship.failed_posts")
                 log.warning("shipping %d records failed (attempt %d/%d): %s", len(records), attempt + 1,
                             self.retries, exc)
-                if self._closing or attempt + 1 == self.retries:
+                if attempt + 1 == self.retries:
                     break
                 time.sleep(self.backoff * (2 ** attempt))
         self.dropped += len(records)
@@ -100,7 +100,7 @@ class Shipper:
                 return
 
     def close(self, timeout: float = 5.0) -> None:
-        """Post what is queued (one attempt per batch) and stop."""
+        """Post what is queued (with retries) and stop; gives up after ``timeout`` seconds (at exit)."""
         with self._cond:
             self._closing = True
             self._cond.notify()
