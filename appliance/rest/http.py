@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -201,10 +202,10 @@ def parse_money(value: Any, scale: int, where: str) -> int:
 
 # --- time ---------------------------------------------------------------------------------------
 
-def iso(ts: int | float | None) -> str | None:
+def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    dt = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    dt = datetime.datetime.fromtimestamp(ts, datetime.UTC)
     return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -218,7 +219,7 @@ def parse_iso(value: Any, where: str) -> int | None:
     except ValueError:
         raise ApiError(400, f"{where}: {value[:40]!r} is not an ISO 8601 date-time") from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=datetime.timezone.utc)
+        dt = dt.replace(tzinfo=datetime.UTC)
     try:
         return int(dt.timestamp())
     except (OverflowError, OSError, ValueError):

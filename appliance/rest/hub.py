@@ -50,7 +50,7 @@ class Hub:
             if self.queue is not None:
                 try:
                     await asyncio.wait_for(self.queue.join(), self.timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             self._task.cancel()
             try:

@@ -24,8 +24,20 @@ from .. import metrics
 from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome, UsageItem
 from ..ocs.units import Unit
-from .http import (ApiError, as_int, check_fields, get_bool, get_list, get_obj, get_str, iso, money_text,
-                   need_object, read_json, reply)
+from .http import (
+    ApiError,
+    as_int,
+    check_fields,
+    get_bool,
+    get_list,
+    get_obj,
+    get_str,
+    iso,
+    money_text,
+    need_object,
+    read_json,
+    reply,
+)
 from .routes import BOOL, INT, OBJ, STR, Route, arr, obj
 
 BASE = "/nrf-rating/v1/ratingdata"

@@ -88,7 +88,7 @@ async def get_balance(request: web.Request) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     try:
         await asyncio.wait_for(request.app["store"].atransact(lambda l: None), 5)
-    except (asyncio.TimeoutError, Exception):  # any store failure means "not healthy"
+    except (TimeoutError, Exception):  # any store failure means "not healthy"
         return reply({"status": "unavailable"}, 503)
     return reply({"status": "ok"})
 

@@ -7,8 +7,9 @@ this module supplies the TMF630 mechanics and the TMF688 events for the hub.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 

@@ -11,7 +11,8 @@ import asyncio
 import logging
 import ssl
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -160,6 +161,12 @@ def main(cfg: Config, index: int = 0) -> int:
         log.info("rest disabled in the configuration")
         return 0
     store = open_store(cfg)
+    try:  # transaction logs (appliance.logs): configure is idempotent if run_role already did it
+        from ..logs import translog
+        if not translog.enabled():
+            translog.configure(cfg, "rest", index)
+    except ImportError:
+        pass
 
     async def serve(stop: asyncio.Event) -> None:
         app = build_app(cfg, store)

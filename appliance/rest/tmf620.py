@@ -14,8 +14,21 @@ from typing import Any
 from ..ocs.catalog import Offer, Price, PriceType
 from ..ocs.ports import Ledger
 from ..ocs.units import Unit
-from .http import (ApiError, check_fields, get_bool, get_list, get_obj, get_str, money_text, need_object,
-                   need_str, parse_money, parse_valid_for, plain, ref_id, valid_for)
+from .http import (
+    ApiError,
+    check_fields,
+    get_bool,
+    get_list,
+    get_obj,
+    get_str,
+    money_text,
+    need_object,
+    need_str,
+    parse_money,
+    parse_valid_for,
+    plain,
+    ref_id,
+)
 from .resources import Ctx, Kind, collection_routes
 from .routes import BOOL, INT, MONEY, OBJ, REF, STR, Route, arr, obj
 

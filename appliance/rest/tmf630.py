@@ -17,8 +17,9 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .http import ApiError
 
@@ -93,7 +94,7 @@ Filter = list[list[Clause]]                  # OR of ANDs
 _SUFFIX = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "ne": "!=", "eq": "=="}
 _TOKEN = re.compile(r"""\s*(?:(?P<path>@(?:\.[A-Za-z_@][\w@-]*)+)|(?P<op>==|!=|<=|>=|<|>)|(?P<and>&&)|(?P<or>\|\|)
                         |'(?P<sq>(?:[^'\\]|\\.)*)'|"(?P<dq>(?:[^"\\]|\\.)*)"|(?P<num>-?\d+(?:\.\d+)?)
-                        |(?P<bool>true|false))""", re.X)
+                        |(?P<bool>true|false))""", re.VERBOSE)
 MAX_CLAUSES = 32
 
 
@@ -123,7 +124,7 @@ def parse_query_filters(query: Mapping[str, str] | Any) -> Filter:
 def parse_filter(text: str) -> Filter:
     """``[?(@.a=='x' && @.b>1 || @.c!=true)]`` -> OR of AND clause lists."""
     body = text.strip()
-    m = re.fullmatch(r"\[\s*\?\s*\((.*)\)\s*\]", body, re.S)
+    m = re.fullmatch(r"\[\s*\?\s*\((.*)\)\s*\]", body, re.DOTALL)
     if m:
         body = m.group(1)
     groups: list[list[Clause]] = [[]]

@@ -17,9 +17,9 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDict
 
+from . import tmf630
 from .http import ApiError, iso, money_text, parse_iso, reply
 from .resources import TMF, page
-from . import tmf630
 from .routes import Route
 
 API = "usageManagement/v4"

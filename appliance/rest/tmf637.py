@@ -10,8 +10,7 @@ from typing import Any
 
 from ..ocs.inventory import Product
 from ..ocs.ports import Ledger
-from .http import (ApiError, check_fields, get_list, get_str, iso, need_object, need_str, parse_iso, plain,
-                   ref_id)
+from .http import ApiError, check_fields, get_list, get_str, iso, need_object, need_str, parse_iso, plain, ref_id
 from .resources import Ctx, Kind, collection_routes
 from .routes import REF, STR, Route, arr, obj
 

@@ -15,8 +15,19 @@ from ..ocs.balance import Hold, NewBucket, Wallet
 from ..ocs.inventory import Bucket
 from ..ocs.ports import Ledger
 from ..ocs.units import Unit
-from .http import (ApiError, as_int, check_fields, get_obj, get_str, iso, money_text, parse_money,
-                   parse_valid_for, ref_id, valid_for)
+from .http import (
+    ApiError,
+    as_int,
+    check_fields,
+    get_obj,
+    get_str,
+    iso,
+    money_text,
+    parse_money,
+    parse_valid_for,
+    ref_id,
+    valid_for,
+)
 from .resources import Ctx, Kind, collection_routes
 from .routes import MONEY, OBJ, REF, STR, Route, obj
 

@@ -24,8 +24,22 @@ from ..ocs.inventory import Product, Service
 from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome, UsageItem
 from ..ocs.units import Unit
-from .http import (ApiError, as_int, check_fields, get_bool, get_list, get_obj, get_str, iso, need_object,
-                   need_str, parse_iso, plain, read_json, reply)
+from .http import (
+    ApiError,
+    as_int,
+    check_fields,
+    get_bool,
+    get_list,
+    get_obj,
+    get_str,
+    iso,
+    need_object,
+    need_str,
+    parse_iso,
+    plain,
+    read_json,
+    reply,
+)
 from .lifecycle import ActionError, OpKind, parse_action
 from .nrf import log_charge
 from .routes import BOOL, INT, OBJ, STR, Route, arr, obj
@@ -84,7 +98,7 @@ def wallet_view(ledger: Ledger, wallet: str, now: int) -> dict[str, Any]:
     held: dict[int, list[dict[str, Any]]] = {}
     prefix = f"wallet:{wallet}:"
     for res in ledger.product_reservations(wallet):
-        sid = res.session_id[len(prefix):] if res.session_id.startswith(prefix) else res.session_id
+        sid = res.session_id.removeprefix(prefix)
         for hold in res.holds:
             if hold.amount:
                 held.setdefault(hold.bucket_id, []).append({"value": hold.amount, "session": sid})

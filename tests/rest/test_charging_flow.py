@@ -34,7 +34,7 @@ class Listener:
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with outer.got:
                     outer.events.append(json.loads(body))

@@ -8,9 +8,9 @@ replayed on /debit, which gives the documented 402.
 """
 from __future__ import annotations
 
-from appliance.rest.lifecycle import ActionError, OpKind, parse_action
-
 import pytest
+
+from appliance.rest.lifecycle import ActionError, OpKind, parse_action
 
 W = "6463581140"
 
