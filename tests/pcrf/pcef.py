@@ -15,6 +15,7 @@ from appliance.diameter.apps import gx
 from appliance.diameter.node import Node
 from appliance.diameter.peer import AppSupport
 from appliance.diameter.worker import AppContext
+from appliance.ocs.policy import Arp, ChargingKey, Flow, FlowDirection, MeteringMethod, PolicyRule, QoS, RuleKind
 
 V = c.VENDOR_3GPP
 
@@ -122,3 +123,44 @@ async def start_pcrf(cfg: Any, store: Any, port: int = 0) -> tuple[Node, gx.GxAp
     app = gx.install(node, AppContext(cfg, store, None, 0))
     bound = await node.listen("127.0.0.1", port)
     return node, app, bound
+
+
+def rule_from_definition(crd: c.Avp) -> PolicyRule:
+    """What a PCEF reads from a Charging-Rule-Definition (the inverse of gx.rule_definition)."""
+    inner = crd.group()
+
+    def one(avps, name):
+        key = c.key_of(name)
+        found = [a for a in avps if (a.code, a.vendor) == key]
+        return found[0] if found else None
+
+    def num(avps, name):
+        a = one(avps, name)
+        return None if a is None else a.value
+
+    flows = tuple(Flow(one(f.group(), "Flow-Description").data.decode(),
+                       FlowDirection(num(f.group(), "Flow-Direction")))
+                  for f in inner if (f.code, f.vendor) == c.key_of("Flow-Information"))
+    qos = None
+    q = one(inner, "QoS-Information")
+    if q is not None:
+        qa = q.group()
+        arp_avp = one(qa, "Allocation-Retention-Priority")
+        arp = None
+        if arp_avp is not None:
+            g = arp_avp.group()
+            arp = Arp(num(g, "Priority-Level"), num(g, "Pre-emption-Capability") == 0,
+                      num(g, "Pre-emption-Vulnerability") == 0)
+        qos = QoS(num(qa, "QoS-Class-Identifier"), arp, num(qa, "Max-Requested-Bandwidth-UL"),
+                  num(qa, "Max-Requested-Bandwidth-DL"), num(qa, "Guaranteed-Bitrate-UL"),
+                  num(qa, "Guaranteed-Bitrate-DL"))
+    online, offline, metering = num(inner, "Online"), num(inner, "Offline"), num(inner, "Metering-Method")
+    rg, si = num(inner, "Rating-Group"), num(inner, "Service-Identifier")
+    charging = None
+    if any(x is not None for x in (online, offline, metering, rg, si)):
+        charging = ChargingKey(rg, si, None if online is None else online == 1,
+                               None if offline is None else offline == 1,
+                               None if metering is None else MeteringMethod(metering))
+    mk = one(inner, "Monitoring-Key")
+    return PolicyRule(one(inner, "Charging-Rule-Name").data.decode(), RuleKind.DYNAMIC, num(inner, "Precedence"),
+                      flows, qos, charging, mk.data.decode() if mk is not None else None)

@@ -146,20 +146,25 @@ def test_usage_exhaustion_swaps_in_throttle_rule_and_ccr_t_cleans_up(gxcfg, stor
         await pcef.connect(port)
         sid = "pcef.test;1;5"
         await pcef.initial(sid, imsi=IMSI)
-        cca = await pcef.usage_report(sid, 1, "mk1", 600)
+        # an Event-Trigger report without usage: RAT change is noted, nothing to re-provision
+        cca = await pcef.ccr(sid, 2, 1, c.avp("Event-Trigger", E.RAT_CHANGE), c.avp("RAT-Type", 1005))
+        assert cca.result_code == c.SUCCESS and installed(cca) == {} and removed(cca) == []
+        assert get(avp_tree(cca), "Usage-Monitoring-Information") == []
+        assert store.transact(lambda l: E.load_session(l, sid)).rat_type == 1005
+        cca = await pcef.usage_report(sid, 2, "mk1", 600)
         assert cca.result_code == c.SUCCESS and installed(cca) == {} and removed(cca) == []
         umi = get(avp_tree(cca), "Usage-Monitoring-Information")[0]
         assert get(get(umi, "Granted-Service-Unit")[0], "CC-Total-Octets") == [400]
-        cca = await pcef.usage_report(sid, 2, "mk1", 401)          # quota of 1000 used up
+        cca = await pcef.usage_report(sid, 3, "mk1", 401)          # quota of 1000 used up
         assert cca.result_code == c.SUCCESS
         assert list(installed(cca)) == ["slow"] and removed(cca) == ["web"]
         assert get(avp_tree(cca), "Usage-Monitoring-Information") == []
         assert get(avp_tree(cca), "Event-Trigger") == [E.RAT_CHANGE]          # usage reports no longer wanted
         assert store.transact(lambda l: T.usage(l, "p1")) == {"mk1": 1001}
-        cca = await pcef.terminate(sid, 3)
+        cca = await pcef.terminate(sid, 4)
         assert cca.result_code == c.SUCCESS and get(avp_tree(cca), "CC-Request-Type") == [3]
         assert store.transact(lambda l: (l.list_docs(T.KIND_SESSION), l.list_docs(T.KIND_BY_PRODUCT))) == ([], [])
-        assert (await pcef.terminate(sid, 4)).result_code == c.UNKNOWN_SESSION_ID
+        assert (await pcef.terminate(sid, 5)).result_code == c.UNKNOWN_SESSION_ID
         await pcef.stop()
         await node.stop(1)
     run(go())
