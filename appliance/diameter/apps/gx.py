@@ -12,10 +12,10 @@ connected to it, then records the RAA in the session.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from ... import metrics
@@ -75,7 +75,7 @@ def _need(msg: c.Message, code: int, vendor: int = 0) -> Avp:
     return a
 
 
-def parse_ccr(msg: c.Message, now: int) -> tuple[int, E.CcrInfo]:
+def parse_ccr(msg: c.Message, now: int, via: str = "", via_realm: str = "") -> tuple[int, E.CcrInfo]:
     """(CC-Request-Type, CcrInfo) from a Gx CCR (TS 29.212 §5.6.2); DiameterError on bad input."""
     sid = msg.session_id
     if not sid:
@@ -88,8 +88,8 @@ def parse_ccr(msg: c.Message, now: int) -> tuple[int, E.CcrInfo]:
     if rt not in (INITIAL, UPDATE, TERMINATION):
         raise DiameterError(c.INVALID_AVP_VALUE, rt_avp, "CC-Request-Type must be 1, 2 or 3 on Gx")
     number = _need(msg, 415).u32
-    origin_host = msg.text(c.ORIGIN_HOST) or ""
-    origin_realm = msg.text(c.ORIGIN_REALM) or ""
+    origin_host = msg.text(c.ORIGIN_HOST) or via
+    origin_realm = msg.text(c.ORIGIN_REALM) or via_realm
     ids: list[tuple[int, str]] = []
     for sub in msg.find_all(*K_SUB_ID):
         kind, data = _first(sub.group(), K_SUB_TYPE), _first(sub.group(), K_SUB_DATA)
@@ -123,7 +123,7 @@ def parse_ccr(msg: c.Message, now: int) -> tuple[int, E.CcrInfo]:
     info = E.CcrInfo(sid, origin_host, origin_realm, number, tuple(ids),
                      tuple(a.i32 for a in msg.find_all(*K_EVENT_TRIGGER)), tuple(usage), reports,
                      features, ip, apn.text if apn is not None else None,
-                     rat.i32 if rat is not None else None, now)
+                     rat.i32 if rat is not None else None, now, via)
     return rt, info
 
 
@@ -151,6 +151,7 @@ def _qos(qos: QoS) -> bytes:
     return c.avp("QoS-Information", inner)
 
 
+@lru_cache(maxsize=4096)
 def rule_definition(rule: PolicyRule) -> bytes:
     """Charging-Rule-Definition (§5.3.4) of a dynamic rule."""
     inner = [c.avp("Charging-Rule-Name", rule.name.encode())]
@@ -205,11 +206,12 @@ def encode_provision(p: E.Provision) -> list[bytes]:
     return out
 
 
-def session_qos(q: SessionQoS) -> list[bytes]:
+@lru_cache(maxsize=1024)
+def session_qos(q: SessionQoS) -> tuple[bytes, ...]:
     """APN-AMBR in QoS-Information and Default-EPS-Bearer-QoS (§4.5.5.0a, §5.3.48)."""
-    return [c.avp("QoS-Information", [c.avp("APN-Aggregate-Max-Bitrate-UL", q.apn_ambr_ul),
+    return (c.avp("QoS-Information", [c.avp("APN-Aggregate-Max-Bitrate-UL", q.apn_ambr_ul),
                                       c.avp("APN-Aggregate-Max-Bitrate-DL", q.apn_ambr_dl)]),
-            c.avp("Default-EPS-Bearer-QoS", [c.avp("QoS-Class-Identifier", q.qci), _arp(q.arp)])]
+            c.avp("Default-EPS-Bearer-QoS", [c.avp("QoS-Class-Identifier", q.qci), _arp(q.arp)]))
 
 
 def supported_features(theirs: int) -> bytes:
@@ -249,9 +251,7 @@ class GxApp:
 
     async def on_ccr(self, req: Request) -> bytes:
         msg = req.message
-        rt, info = parse_ccr(msg, int(time.time()))
-        info = dataclasses.replace(info, via=req.peer.host, peer=info.peer or req.peer.host,
-                                   realm=info.realm or req.peer.realm)
+        rt, info = parse_ccr(msg, int(time.time()), req.peer.host, req.peer.realm)
         if rt == INITIAL:
             metrics.inc("pcrf.gx.ccr.initial")
             p = await self.store.atransact(lambda ledger: E.establish(ledger, info, self.defaults))
