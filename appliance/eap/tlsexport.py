@@ -1,0 +1,79 @@
+"""TLS keying-material exporter (RFC 5705 / RFC 8446 §7.5) for ``ssl.SSLObject``.
+
+The standard library's ``ssl`` has no ``export_keying_material``; EAP-TTLS needs it
+(RFC 5281 §8: MSK from the TLS PRF with "ttls keying material"; the implicit
+challenge with "ttls challenge").  We call OpenSSL's ``SSL_export_keying_material``
+on the ``SSL*`` of the very object the handshake ran on, found through ctypes in
+the ``_ssl`` module's object layout (CPython's ``PySSLSocket``/``PySSLContext``:
+the pointer right after the object header and the socket weakref).  The pointer is
+validated before use (``SSL_get_SSL_CTX(ssl)`` must be the context's ``SSL_CTX*``);
+any mismatch raises :class:`ExporterUnavailable` instead of touching memory.
+"""
+from __future__ import annotations
+
+import ctypes
+import ssl
+import sys
+from typing import Any
+
+_HEAD = ctypes.sizeof(ctypes.c_ssize_t) + ctypes.sizeof(ctypes.c_void_p)   # PyObject_HEAD
+
+
+class ExporterUnavailable(RuntimeError):
+    """The running interpreter/OpenSSL does not allow exporting TLS keying material."""
+
+
+_lib: Any = None
+
+
+def _libssl() -> Any:
+    global _lib
+    if _lib is None:
+        import _ssl
+        lib = ctypes.CDLL(_ssl.__file__)
+        for name in ("SSL_export_keying_material", "SSL_get_SSL_CTX"):
+            if not hasattr(lib, name):
+                raise ExporterUnavailable(f"{name} not found in the ssl module's OpenSSL")
+        lib.SSL_export_keying_material.restype = ctypes.c_int
+        lib.SSL_export_keying_material.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                                                   ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                                                   ctypes.c_size_t, ctypes.c_int]
+        lib.SSL_get_SSL_CTX.restype = ctypes.c_void_p
+        lib.SSL_get_SSL_CTX.argtypes = [ctypes.c_void_p]
+        _lib = lib
+    return _lib
+
+
+def _pointer_after_head(obj: Any, skip: int) -> int:
+    value = ctypes.c_void_p.from_address(id(obj) + _HEAD + skip * ctypes.sizeof(ctypes.c_void_p)).value
+    if not value:
+        raise ExporterUnavailable("null pointer in the ssl object")
+    return value
+
+
+def _ssl_pointer(sslobj: ssl.SSLObject, context: ssl.SSLContext) -> int:
+    if sys.implementation.name != "cpython":
+        raise ExporterUnavailable("needs CPython")
+    lib = _libssl()
+    inner = sslobj._sslobj  # type: ignore[attr-defined]  # _ssl._SSLSocket: HEAD, Socket, SSL *ssl
+    ptr = _pointer_after_head(inner, 1)
+    ctx_ptr = _pointer_after_head(context, 0)   # PySSLContext: PyObject_HEAD, SSL_CTX *ctx
+    if lib.SSL_get_SSL_CTX(ptr) != ctx_ptr:
+        raise ExporterUnavailable("could not locate the SSL object safely")
+    return ptr
+
+
+def export_keying_material(sslobj: ssl.SSLObject, context: ssl.SSLContext, label: str, length: int,
+                           ctx_value: bytes | None = None) -> bytes:
+    """TLS-Exporter(label, context, length) of a completed handshake."""
+    if sslobj.version() is None:
+        raise ExporterUnavailable("handshake not complete")
+    ptr = _ssl_pointer(sslobj, context)
+    out = ctypes.create_string_buffer(length)
+    raw_label = label.encode()
+    use_ctx = 1 if ctx_value is not None else 0
+    ok = _libssl().SSL_export_keying_material(ptr, out, length, raw_label, len(raw_label),
+                                              ctx_value or b"", len(ctx_value or b""), use_ctx)
+    if ok != 1:
+        raise ExporterUnavailable("SSL_export_keying_material failed")
+    return out.raw

@@ -1,0 +1,261 @@
+"""EAP-TTLSv0 server method (RFC 5281) over ``ssl`` memory BIOs.
+
+Phase 1: a TLS 1.2/1.3 handshake carried in EAP-TTLS messages (flags L/M/S,
+version 0, §9.1) fragmented at ``options["mtu"]`` and reassembled up to
+``MAX_MESSAGE`` (§9.2.2).  Phase 2: Diameter-style AVPs (§10) inside the tunnel
+carrying PAP (§11.2.5), CHAP (§11.2.2) or MS-CHAP-V2 (§11.2.4, RFC 2759) checked
+against ``Service.credentials.password``; the CHAP/MS-CHAP challenges are the
+implicit ones from the TLS exporter "ttls challenge" (§11.1).  Keys (§8): 128
+octets of TLS-Exporter("ttls keying material"): MSK = first 64, EMSK = next 64
+(the derivation wpa_supplicant and FreeRADIUS use for TLS 1.2 and 1.3 alike).
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import ssl
+import struct
+from typing import ClassVar
+
+from . import mschapv2
+from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
+from .framework import Failure, MethodContext, Request, Step, Success, registry
+from .packet import EapPacket, EapType
+from .tlsexport import ExporterUnavailable, export_keying_material
+
+log = logging.getLogger(__name__)
+
+FLAG_S = 0x20
+VERSION = 0
+MAX_MESSAGE = 65536
+LENGTH_SIZE = 4
+
+AVP_USER_NAME, AVP_USER_PASSWORD, AVP_CHAP_PASSWORD, AVP_CHAP_CHALLENGE = 1, 2, 3, 60
+AVP_EAP_MESSAGE = 79
+VENDOR_MS = 311
+MS_CHAP_CHALLENGE, MS_CHAP_ERROR, MS_CHAP2_RESPONSE, MS_CHAP2_SUCCESS = 11, 2, 25, 26
+AVP_FLAG_V, AVP_FLAG_M = 0x80, 0x40
+
+
+def server_context(cert: str, key: str, tls13: bool = True) -> ssl.SSLContext:
+    """The TLS server context for EAP-TTLS: TLS 1.2 minimum, 1.3 when ``tls13``, no tickets."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_3 if tls13 else ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.options |= ssl.OP_NO_TICKET
+    try:
+        ctx.num_tickets = 0
+    except (AttributeError, ValueError):
+        pass
+    return ctx
+
+
+# --------------------------------------------------------------------------- AVPs (RFC 5281 §10)
+
+def encode_avp(code: int, data: bytes, vendor: int = 0, mandatory: bool = True) -> bytes:
+    flags = (AVP_FLAG_V if vendor else 0) | (AVP_FLAG_M if mandatory else 0)
+    head = 12 if vendor else 8
+    length = head + len(data)
+    out = struct.pack("!IB", code, flags) + length.to_bytes(3, "big")
+    if vendor:
+        out += struct.pack("!I", vendor)
+    out += data
+    return out + bytes(-len(out) % 4)
+
+
+def decode_avps(data: bytes) -> dict[tuple[int, int], bytes]:
+    """(vendor, code) -> data; raises ValueError on a malformed AVP; first occurrence wins."""
+    out: dict[tuple[int, int], bytes] = {}
+    pos = 0
+    while pos < len(data):
+        if pos + 8 > len(data):
+            raise ValueError("truncated AVP header")
+        code, flags = struct.unpack_from("!IB", data, pos)
+        length = int.from_bytes(data[pos + 5:pos + 8], "big")
+        head = 12 if flags & AVP_FLAG_V else 8
+        if length < head or pos + length > len(data):
+            raise ValueError("bad AVP length")
+        vendor = struct.unpack_from("!I", data, pos + 8)[0] if flags & AVP_FLAG_V else 0
+        out.setdefault((vendor, code), data[pos + head:pos + length])
+        pos += length + (-length % 4)
+    return out
+
+
+class TtlsMethod:
+    type: ClassVar[int] = int(EapType.TTLS)
+
+    def __init__(self, ctx: MethodContext) -> None:
+        self.ctx = ctx
+        options = ctx.options
+        self.sslctx: ssl.SSLContext | None = options.get("ttls")
+        self.mtu = int(options.get("mtu", 1000))
+        self.incoming_bio = ssl.MemoryBIO()
+        self.outgoing_bio = ssl.MemoryBIO()
+        self.tls: ssl.SSLObject | None = None
+        self.inbound = Incoming(MAX_MESSAGE)
+        self.outbound: Outgoing | None = None
+        self.handshake_done = False
+        self.pending_success: Success | None = None
+        self.identity = ""
+
+    async def start(self, identity: str, ident: int) -> Step:
+        if self.sslctx is None:
+            return Failure("EAP-TTLS has no TLS context configured")
+        self.identity = identity
+        self.tls = self.sslctx.wrap_bio(self.incoming_bio, self.outgoing_bio, server_side=True)
+        return Request(bytes([FLAG_S | VERSION]))
+
+    def _send(self, message: bytes) -> Step:
+        self.outbound = Outgoing(message, self.mtu, LENGTH_SIZE)
+        return self._next_fragment()
+
+    def _next_fragment(self) -> Step:
+        assert self.outbound is not None
+        frag = self.outbound.next()
+        if not self.outbound.pending:
+            self.outbound = None
+        return Request(build(VERSION, frag, LENGTH_SIZE))
+
+    async def process(self, packet: EapPacket, ident: int) -> Step:
+        assert self.tls is not None
+        try:
+            flags, frag = parse(packet.data, LENGTH_SIZE)
+        except FragmentError as exc:
+            return Failure(f"TTLS: {exc}")
+        if self.outbound is not None:             # the peer must ACK each of our fragments (§9.2.2)
+            if frag.payload or flags & (FLAG_L | FLAG_M):
+                return Failure("TTLS: expected a fragment ACK")
+            return self._next_fragment()
+        if self.pending_success is not None:      # MS-CHAP-V2: the peer acknowledged our Success AVP
+            return self.pending_success
+        try:
+            message = self.inbound.feed(frag)
+        except FragmentError as exc:
+            return Failure(f"TTLS: {exc}")
+        if message is None:
+            return Request(bytes([VERSION]))       # ACK: send the next fragment
+        if message:
+            self.incoming_bio.write(message)
+        if not self.handshake_done:
+            try:
+                self.tls.do_handshake()
+                self.handshake_done = True
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError as exc:
+                log.info("TTLS handshake failed: %s", exc.reason)
+                out = self.outgoing_bio.read()
+                return Failure(f"TLS handshake failed: {exc.reason}") if not out else self._alert(out)
+        plain = self._read_application_data()
+        if isinstance(plain, Failure):
+            return plain
+        if plain:
+            return await self._phase2(plain)
+        out = self.outgoing_bio.read()
+        if out:
+            return self._send(out)
+        return Request(bytes([VERSION]))           # nothing to say: let the peer continue
+
+    def _alert(self, out: bytes) -> Step:
+        return Failure("TLS alert sent") if not out else self._send(out)
+
+    def _read_application_data(self) -> bytes | Failure:
+        if not self.handshake_done:
+            return b""
+        assert self.tls is not None
+        chunks = []
+        while True:
+            try:
+                chunk = self.tls.read(16384)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                return Failure("peer closed the tunnel")
+            except ssl.SSLError as exc:
+                return Failure(f"TLS record error: {exc.reason}")
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _export(self, label: str, length: int) -> bytes:
+        assert self.tls is not None and self.sslctx is not None
+        return export_keying_material(self.tls, self.sslctx, label, length)
+
+    def _keys(self) -> tuple[bytes, bytes]:
+        assert self.tls is not None and self.sslctx is not None
+        if self.tls.version() == "TLSv1.3":       # RFC 9427 §2.1: Type-Code as context
+            material = export_keying_material(self.tls, self.sslctx, "EXPORTER_EAP_TLS_Key_Material", 128,
+                                              bytes([int(EapType.TTLS)]))
+        else:
+            material = self._export("ttls keying material", 128)
+        return material[:64], material[64:]
+
+    # --------------------------------------------------------------------------- phase 2
+    async def _phase2(self, plain: bytes) -> Step:
+        try:
+            avps = decode_avps(plain)
+        except ValueError as exc:
+            return Failure(f"TTLS phase 2: {exc}")
+        raw_user = avps.get((0, AVP_USER_NAME))
+        if raw_user is None:
+            return Failure("TTLS phase 2 without User-Name")
+        user = raw_user.rstrip(b"\0").decode("utf-8", "replace")
+        service = await self.ctx.lookup.find_service(user)
+        password = service.credentials.password if service is not None and service.enabled else None
+        sid = service.id if service is not None else None
+        try:
+            if (0, AVP_USER_PASSWORD) in avps:
+                return self._pap(user, password, sid, avps[(0, AVP_USER_PASSWORD)])
+            if (0, AVP_CHAP_PASSWORD) in avps:
+                return self._chap(user, password, sid, avps)
+            if (VENDOR_MS, MS_CHAP2_RESPONSE) in avps:
+                return self._mschapv2(user, password, sid, avps)
+        except ExporterUnavailable as exc:
+            return Failure(f"TTLS keys unavailable: {exc}")
+        return Failure("TTLS phase 2 method not supported")
+
+    def _success(self, user: str, sid: str | None) -> Success:
+        msk, emsk = self._keys()
+        return Success(msk, emsk, identity=user, service_id=sid, extra={"inner": True})
+
+    def _pap(self, user: str, password: str | None, sid: str | None, given: bytes) -> Step:
+        """§11.2.5: User-Password in clear inside the tunnel, NUL-padded to 16."""
+        if password is not None and hmac.compare_digest(given.rstrip(b"\0"), password.encode()):
+            return self._success(user, sid)
+        return Failure("inner PAP: bad credentials", sid)
+
+    def _chap(self, user: str, password: str | None, sid: str | None, avps: dict[tuple[int, int], bytes]) -> Step:
+        """§11.2.2: CHAP-Challenge and the CHAP Identifier must be the implicit challenge (16 + 1 octets)."""
+        implicit = self._export("ttls challenge", 17)
+        challenge, chap = avps.get((0, AVP_CHAP_CHALLENGE)), avps[(0, AVP_CHAP_PASSWORD)]
+        if challenge != implicit[:16] or len(chap) != 17 or chap[0] != implicit[16]:
+            return Failure("inner CHAP: challenge mismatch", sid)
+        import hashlib
+        if password is not None and hmac.compare_digest(
+                hashlib.md5(chap[:1] + password.encode() + challenge).digest(), chap[1:]):
+            return self._success(user, sid)
+        return Failure("inner CHAP: bad credentials", sid)
+
+    def _mschapv2(self, user: str, password: str | None, sid: str | None,
+                  avps: dict[tuple[int, int], bytes]) -> Step:
+        """§11.2.4: MS-CHAP-Challenge (16) + MS-CHAP2-Response (Ident, Flags, Peer-Challenge, 8 reserved,
+        NT-Response); on success send MS-CHAP2-Success (Ident + "S=...") and wait for the peer's ACK."""
+        implicit = self._export("ttls challenge", 17)
+        challenge = avps.get((VENDOR_MS, MS_CHAP_CHALLENGE))
+        response = avps[(VENDOR_MS, MS_CHAP2_RESPONSE)]
+        if challenge != implicit[:16] or len(response) != 50 or response[0] != implicit[16]:
+            return Failure("inner MS-CHAP-V2: challenge mismatch", sid)
+        peer_challenge, nt_response = response[2:18], response[26:50]
+        if password is None or not mschapv2.verify(challenge, peer_challenge, user, password, nt_response):
+            return Failure("inner MS-CHAP-V2: bad credentials", sid)
+        auth = mschapv2.authenticator_response(password, nt_response, peer_challenge, challenge, user)
+        assert self.tls is not None
+        self.tls.write(encode_avp(MS_CHAP2_SUCCESS, bytes([response[0]]) + auth.encode(), vendor=VENDOR_MS))
+        self.pending_success = self._success(user, sid)
+        return self._send(self.outgoing_bio.read())
+
+
+registry.register(int(EapType.TTLS), TtlsMethod)
