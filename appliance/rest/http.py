@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .routes import CFG
+
 JSON = "application/json"
 
 
@@ -81,7 +83,7 @@ async def read_json(request: web.Request, media: Iterable[str] = (JSON,), option
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise ApiError(413, f"body larger than {request.app['cfg'].rest.max_body} bytes") from None
+        raise ApiError(413, f"body larger than {request.app[CFG].rest.max_body} bytes") from None
     if not raw and optional:
         return None
     return parse_json(raw)

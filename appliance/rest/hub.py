@@ -22,7 +22,7 @@ from aiohttp import web
 from .. import metrics
 from ..ocs.ports import Store
 from .http import ApiError, check_fields, dumps, get_str, iso, need_object, need_str, read_json, reply
-from .routes import STR, Route, obj
+from .routes import HUB, STORE, STR, Route, obj
 
 log = logging.getLogger("appliance.rest.hub")
 HUB_DOC = "rest_hub"
@@ -115,8 +115,8 @@ def hub_routes(api: str) -> list[Route]:
         query = get_str(body, "query", "hub", max_len=1024) or ""
         hub_id = str(uuid.uuid4())
         doc = {"api": api, "callback": callback, "query": query}
-        await request.app["store"].atransact(lambda l: l.put_doc(HUB_DOC, hub_id, doc))
-        request.app["hub"].listeners[hub_id] = doc
+        await request.app[STORE].atransact(lambda l: l.put_doc(HUB_DOC, hub_id, doc))
+        request.app[HUB].listeners[hub_id] = doc
         return reply({"id": hub_id, "callback": callback, "query": query}, 201, {"Location": f"{base}/{hub_id}"})
 
     async def unregister(request: web.Request) -> web.Response:
@@ -126,9 +126,9 @@ def hub_routes(api: str) -> list[Route]:
             doc = l.get_doc(HUB_DOC, hub_id)
             return bool(doc and doc.get("api") == api and l.delete_doc(HUB_DOC, hub_id))
 
-        if not await request.app["store"].atransact(remove):
+        if not await request.app[STORE].atransact(remove):
             raise ApiError(404, f"hub listener {hub_id!r} not found")
-        request.app["hub"].listeners.pop(hub_id, None)
+        request.app[HUB].listeners.pop(hub_id, None)
         return web.Response(status=204)
 
     tag = api.split("/")[0]

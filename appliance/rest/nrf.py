@@ -38,7 +38,7 @@ from .http import (
     read_json,
     reply,
 )
-from .routes import BOOL, INT, OBJ, STR, Route, arr, obj
+from .routes import BOOL, CFG, CHARGING, CLOCK, INT, OBJ, STORE, STR, Route, arr, obj
 
 BASE = "/nrf-rating/v1/ratingdata"
 SESSION_DOC = "nrf_session"
@@ -175,9 +175,9 @@ async def _rate(request: web.Request, phase: str, ref: str) -> web.Response:
     if body is None:
         body = {}
     app = request.app
-    now = int(app["clock"]())
-    store = app["store"]
-    charging = app["charging"]
+    now = int(app[CLOCK]())
+    store = app[STORE]
+    charging = app[CHARGING]
     stored = None
     if phase != "create":
         stored = await store.atransact(lambda l: l.get_doc(SESSION_DOC, ref))
@@ -204,7 +204,7 @@ async def _rate(request: web.Request, phase: str, ref: str) -> web.Response:
     log_charge(core_req, result, "nrf", "event" if core_req.action is Action.DEBIT else
                {"create": "initial", "update": "update", "release": "termination"}[phase])
     metrics.inc(f"rest.nrf.{phase}")
-    scale = app["cfg"].money.scale
+    scale = app[CFG].money.scale
     body_out = answer(result, core_req, echoes, header, scale)
     if result.outcome is Outcome.USER_UNKNOWN:
         return _problem(404, "USER_UNKNOWN", f"no subscriber {core_req.subscriber!r}")

@@ -22,7 +22,7 @@ from ..ocs.rating import Action, ChargeRequest, Outcome, UsageItem
 from ..ocs.units import Unit
 from .http import ApiError, check_fields, iso, need_object, need_str, read_json, reply
 from .nrf import log_charge
-from .routes import INT, STR, Route, obj
+from .routes import CFG, CHARGING, CLOCK, INT, STORE, STR, Route, obj
 
 USAGE_DOC = "quota_usage"
 REASONS = {Outcome.CREDIT_LIMIT_REACHED: "Insufficient balance", Outcome.SERVICE_DENIED: "Service denied",
@@ -43,9 +43,9 @@ async def post_quota(request: web.Request) -> web.Response:
     if isinstance(mb, bool) or not isinstance(mb, int) or not 0 < mb <= 10_000_000:
         raise ApiError(400, "body.mb must be a positive integer (megabytes)")
     app = request.app
-    size = app["cfg"].rest.quota_mb_octets
-    charging = app["charging"]
-    now = int(app["clock"]())
+    size = app[CFG].rest.quota_mb_octets
+    charging = app[CHARGING]
+    now = int(app[CLOCK]())
     req = ChargeRequest(imsi, f"quota:{uuid.uuid4().hex}", Action.DEBIT,
                         (UsageItem(Unit.OCTETS, requested=mb * size),), service="data", now=now)
 
@@ -57,7 +57,7 @@ async def post_quota(request: web.Request) -> web.Response:
             ledger.put_doc(USAGE_DOC, service.product_id, {**doc, "updated": now, "last_used": now})
         return result
 
-    result = await app["store"].atransact(debit)
+    result = await app[STORE].atransact(debit)
     log_charge(req, result, "quota", "event")
     balance = int(result.balance.get(Unit.OCTETS.value, 0)) // size
     if result.outcome is Outcome.SUCCESS:
@@ -71,23 +71,23 @@ async def post_quota(request: web.Request) -> web.Response:
 async def get_balance(request: web.Request) -> web.Response:
     imsi = _imsi(request.match_info["imsi"], "path")
     app = request.app
-    now = int(app["clock"]())
+    now = int(app[CLOCK]())
 
     def read(ledger: Ledger) -> Any:
         bal = balance_in(ledger, imsi, now)
         return bal, (ledger.get_doc(USAGE_DOC, bal.product_id) or {}) if bal else {}
 
-    bal, usage = await app["store"].atransact(read)
+    bal, usage = await app[STORE].atransact(read)
     if bal is None:
         raise ApiError(404, f"subscriber {imsi} not found", "unknown_subscriber")
-    size = app["cfg"].rest.quota_mb_octets
+    size = app[CFG].rest.quota_mb_octets
     return reply({"imsi": imsi, "balance": int(bal.totals.get(Unit.OCTETS.value, 0)) // size,
                   "updated": iso(usage.get("updated")), "last_used": iso(usage.get("last_used"))})
 
 
 async def health(request: web.Request) -> web.Response:
     try:
-        await asyncio.wait_for(request.app["store"].atransact(lambda l: None), 5)
+        await asyncio.wait_for(request.app[STORE].atransact(lambda l: None), 5)
     except (TimeoutError, Exception):  # any store failure means "not healthy"
         return reply({"status": "unavailable"}, 503)
     return reply({"status": "ok"})

@@ -17,7 +17,7 @@ from .. import metrics
 from ..ocs.ports import Ledger
 from . import tmf630
 from .http import ApiError, need_object, read_json, reply
-from .routes import Route
+from .routes import CFG, CLOCK, HUB, STORE, Route
 
 TMF = "/tmf-api"
 
@@ -60,12 +60,12 @@ class Kind:
 
 
 def ctx_of(request: web.Request) -> Ctx:
-    cfg = request.app["cfg"]
-    return Ctx(cfg.money.scale, cfg.money.currency, int(request.app["clock"]()))
+    cfg = request.app[CFG]
+    return Ctx(cfg.money.scale, cfg.money.currency, int(request.app[CLOCK]()))
 
 
 async def transact(request: web.Request, fn: Callable[[Ledger], Any]) -> Any:
-    return await request.app["store"].atransact(fn)
+    return await request.app[STORE].atransact(fn)
 
 
 def collection_routes(kind: Kind) -> list[Route]:
@@ -107,7 +107,7 @@ def collection_routes(kind: Kind) -> list[Route]:
 
         doc = await transact(request, create)
         metrics.inc(f"rest.tmf.{kind.name.lower()[:24]}.created")
-        request.app["hub"].publish(kind.api, f"{kind.type}CreateEvent", kind.name, doc)
+        request.app[HUB].publish(kind.api, f"{kind.type}CreateEvent", kind.name, doc)
         return reply(doc, 201, {"Location": doc.get("href", kind.href(ident))})
 
     async def patch_(request: web.Request) -> web.Response:
@@ -130,7 +130,7 @@ def collection_routes(kind: Kind) -> list[Route]:
 
         before, doc = await transact(request, update)
         event = "StateChangeEvent" if _state(before) != _state(doc) else "AttributeValueChangeEvent"
-        request.app["hub"].publish(kind.api, f"{kind.type}{event}", kind.name, doc)
+        request.app[HUB].publish(kind.api, f"{kind.type}{event}", kind.name, doc)
         return reply(doc)
 
     async def delete_(request: web.Request) -> web.Response:
@@ -147,7 +147,7 @@ def collection_routes(kind: Kind) -> list[Route]:
         doc = await transact(request, remove)
         if doc is None:
             raise ApiError(404, f"{kind.name} {ident!r} not found")
-        request.app["hub"].publish(kind.api, f"{kind.type}DeleteEvent", kind.name, doc)
+        request.app[HUB].publish(kind.api, f"{kind.type}DeleteEvent", kind.name, doc)
         return web.Response(status=204)
 
     tag = kind.api.split("/")[0]
@@ -186,7 +186,7 @@ def _state(doc: dict[str, Any]) -> Any:
 
 def page(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
     """One page of a collection with Content-Range/X-Total-Count/Etag (TMF630 Part 1 §5)."""
-    page_max = request.app["cfg"].rest.page_max
+    page_max = request.app[CFG].rest.page_max
     total = len(items)
     etag = tmf630.result_etag(items)
     if_match = request.headers.get("If-Match")

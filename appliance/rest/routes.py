@@ -50,3 +50,15 @@ def obj(props: dict[str, Any], required: tuple[str, ...] = (), extra: bool = Fal
 
 def arr(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
+
+
+# Typed application keys (aiohttp AppKey): what every handler finds on ``request.app``.
+CFG: web.AppKey[Any] = web.AppKey("cfg")
+STORE: web.AppKey[Any] = web.AppKey("store")
+CHARGING: web.AppKey[Any] = web.AppKey("charging")
+CLOCK: web.AppKey[Any] = web.AppKey("clock")
+HUB: web.AppKey[Any] = web.AppKey("hub")
+AUTH: web.AppKey[Any] = web.AppKey("auth")
+OPENAPI: web.AppKey[Any] = web.AppKey("openapi")
+ROUTES: web.AppKey[Any] = web.AppKey("routes")
+PRINCIPAL: Any = web.RequestKey("principal", object) if hasattr(web, "RequestKey") else "principal"

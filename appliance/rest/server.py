@@ -24,7 +24,7 @@ from . import openapi
 from .auth import Authenticator, Principal
 from .http import ApiError, error_body, reply
 from .hub import Hub
-from .routes import Route
+from .routes import AUTH, CFG, CHARGING, CLOCK, HUB, OPENAPI, PRINCIPAL, ROUTES, STORE, Route
 
 log = logging.getLogger("appliance.rest")
 access = logging.getLogger("appliance.rest.access")
@@ -48,22 +48,22 @@ def all_routes() -> list[Route]:
 
 
 async def openapi_handler(request: web.Request) -> web.Response:
-    return reply(request.app["openapi"])
+    return reply(request.app[OPENAPI])
 
 
 async def token_handler(request: web.Request) -> web.Response:
     if not request.headers.get("Authorization", "").lower().startswith("basic "):
         raise ApiError(401, "a token is issued against HTTP Basic credentials")
-    return reply(await request.app["auth"].issue_token(request["principal"]))
+    return reply(await request.app[AUTH].issue_token(request[PRINCIPAL]))
 
 
 def _guard(route: Route) -> Callable[[web.Request], Any]:
     async def guarded(request: web.Request) -> web.StreamResponse:
         if route.perm is not None:
-            principal: Principal = await request.app["auth"].authenticate(request)
+            principal: Principal = await request.app[AUTH].authenticate(request)
             if not principal.allows(route.perm):
                 raise ApiError(403, f"user {principal.user!r} lacks the {route.perm!r} permission")
-            request["principal"] = principal
+            request[PRINCIPAL] = principal
         return await route.handler(request)
     return guarded
 
@@ -87,7 +87,7 @@ async def errors_and_log(request: web.Request, handler: Any) -> web.StreamRespon
             raise
         metrics.inc(f"rest.http.status_{exc.status}")
         reason = {404: f"no such resource {request.path[:80]!r}", 405: f"method {request.method} not allowed here",
-                  413: f"body larger than {request.app['cfg'].rest.max_body} bytes"}.get(exc.status, exc.reason)
+                  413: f"body larger than {request.app[CFG].rest.max_body} bytes"}.get(exc.status, exc.reason)
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         return reply(error_body(exc.status, reason), exc.status, headers)
     except asyncio.CancelledError:
@@ -99,8 +99,8 @@ async def errors_and_log(request: web.Request, handler: Any) -> web.StreamRespon
         return reply(error_body(500, "internal error (logged)"), 500)
     finally:
         metrics.inc("rest.http.requests")
-        if request.app["cfg"].rest.access_log:
-            principal = request.get("principal")
+        if request.app[CFG].rest.access_log:
+            principal = request.get(PRINCIPAL)
             access.info("%s %s %s %d %.1fms %s", request.remote, request.method, request.path, status,
                         (time.perf_counter() - start) * 1000, principal.user if principal else "-")
 
@@ -111,23 +111,23 @@ def build_app(cfg: Config, store: Store, charging: Charging | None = None,
                           middlewares=[errors_and_log,
                                        web.normalize_path_middleware(append_slash=False, merge_slashes=True,
                                                                      redirect_class=web.HTTPPermanentRedirect)])
-    app["cfg"] = cfg
-    app["store"] = store
-    app["charging"] = charging or Charging(store, charging_policy(cfg), clock)
-    app["clock"] = clock
-    app["auth"] = Authenticator(store, cfg.rest.token_ttl, cfg.rest.auth_cache_ttl)
-    app["hub"] = Hub(store, cfg.rest.hub_queue, cfg.rest.hub_timeout)
+    app[CFG] = cfg
+    app[STORE] = store
+    app[CHARGING] = charging or Charging(store, charging_policy(cfg), clock)
+    app[CLOCK] = clock
+    app[AUTH] = Authenticator(store, cfg.rest.token_ttl, cfg.rest.auth_cache_ttl)
+    app[HUB] = Hub(store, cfg.rest.hub_queue, cfg.rest.hub_timeout)
     routes = all_routes()
-    app["routes"] = routes
-    app["openapi"] = openapi.document(routes)
+    app[ROUTES] = routes
+    app[OPENAPI] = openapi.document(routes)
     for route in routes:
         app.router.add_route(route.method, route.path, _guard(route))
 
     async def on_startup(app: web.Application) -> None:
-        await app["hub"].start()
+        await app[HUB].start()
 
     async def on_cleanup(app: web.Application) -> None:
-        await app["hub"].stop()
+        await app[HUB].stop()
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)

@@ -20,7 +20,7 @@ from multidict import MultiDict
 from . import tmf630
 from .http import ApiError, iso, money_text, parse_iso, reply
 from .resources import TMF, page
-from .routes import Route
+from .routes import CFG, Route
 
 API = "usageManagement/v4"
 BASE = f"{TMF}/{API}/usage"
@@ -70,7 +70,7 @@ def _window(query: Any) -> tuple[int, int | None]:
 
 
 async def list_usage(request: web.Request) -> web.Response:
-    cfg = request.app["cfg"]
+    cfg = request.app[CFG]
     since, until = _window(request.query)
     flt = tmf630.parse_query_filters(_without_dates(request.query))
     loop = asyncio.get_running_loop()
@@ -89,7 +89,7 @@ async def get_usage(request: web.Request) -> web.Response:
     if not ts_text.isdigit() or len(ts_text) > 20:
         raise ApiError(404, f"usage {ident!r} not found")
     ts = int(ts_text)
-    cfg = request.app["cfg"]
+    cfg = request.app[CFG]
     loop = asyncio.get_running_loop()
     records = await loop.run_in_executor(None, _read, cfg, ts, ts + 1)
     for rec in records:

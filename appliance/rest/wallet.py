@@ -42,7 +42,7 @@ from .http import (
 )
 from .lifecycle import ActionError, OpKind, parse_action
 from .nrf import log_charge
-from .routes import BOOL, INT, OBJ, STR, Route, arr, obj
+from .routes import BOOL, CHARGING, CLOCK, INT, OBJ, STORE, STR, Route, arr, obj
 
 OFFER = "wallet"
 WALLET_DOC, SESSION_DOC, LIFECYCLE_DOC, SERVICE_DOC, SUB_DOC = (
@@ -129,7 +129,7 @@ async def create_wallet(request: web.Request) -> web.Response:
     body = need_object(await read_json(request))
     check_fields(body, ("id",), required=("id",))
     wallet = _ident(need_str(body, "id", max_len=128), "body.id")
-    now = int(request.app["clock"]())
+    now = int(request.app[CLOCK]())
 
     def create(ledger: Ledger) -> dict[str, Any]:
         if ledger.get_doc(WALLET_DOC, wallet) or ledger.get_product(wallet) or ledger.find_service(wallet):
@@ -141,13 +141,13 @@ async def create_wallet(request: web.Request) -> web.Response:
         ledger.put_doc(WALLET_DOC, wallet, {"initial_creation_timestamp": now, "last_change_timestamp": now})
         return wallet_view(ledger, wallet, now)
 
-    return reply(await request.app["store"].atransact(create), 201)
+    return reply(await request.app[STORE].atransact(create), 201)
 
 
 async def get_wallet(request: web.Request) -> web.Response:
     wallet = request.match_info["wallet"]
-    now = int(request.app["clock"]())
-    return reply([await request.app["store"].atransact(lambda l: wallet_view(l, wallet, now))])
+    now = int(request.app[CLOCK]())
+    return reply([await request.app[STORE].atransact(lambda l: wallet_view(l, wallet, now))])
 
 
 async def delete_wallet(request: web.Request) -> web.Response:
@@ -166,7 +166,7 @@ async def delete_wallet(request: web.Request) -> web.Response:
                 ledger.delete_doc(kind, key)
         ledger.delete_doc(WALLET_DOC, wallet)
 
-    await request.app["store"].atransact(remove)
+    await request.app[STORE].atransact(remove)
     return web.Response(status=204)
 
 
@@ -198,7 +198,7 @@ def new_bucket(ledger: Ledger, wallet: str, doc: Any, now: int, where: str) -> d
 async def add_bucket(request: web.Request) -> web.Response:
     wallet = request.match_info["wallet"]
     body = await read_json(request)
-    now = int(request.app["clock"]())
+    now = int(request.app[CLOCK]())
 
     def add(ledger: Ledger) -> dict[str, Any]:
         _need_wallet(ledger, wallet)
@@ -206,13 +206,13 @@ async def add_bucket(request: web.Request) -> web.Response:
         _touch(ledger, wallet, now)
         return out
 
-    return reply(await request.app["store"].atransact(add), 201)
+    return reply(await request.app[STORE].atransact(add), 201)
 
 
 async def delete_bucket(request: web.Request) -> web.Response:
     wallet = request.match_info["wallet"]
     ident = request.match_info["bucket"]
-    now = int(request.app["clock"]())
+    now = int(request.app[CLOCK]())
 
     def remove(ledger: Ledger) -> None:
         _need_wallet(ledger, wallet)
@@ -222,7 +222,7 @@ async def delete_bucket(request: web.Request) -> web.Response:
         ledger.delete_bucket(bucket.id)
         _touch(ledger, wallet, now)
 
-    await request.app["store"].atransact(remove)
+    await request.app[STORE].atransact(remove)
     return web.Response(status=204)
 
 
@@ -250,7 +250,7 @@ async def create_lifecycle(request: web.Request) -> web.Response:
         ledger.put_doc(LIFECYCLE_DOC, ident, doc)
         return doc
 
-    return reply(await request.app["store"].atransact(create), 201)
+    return reply(await request.app[STORE].atransact(create), 201)
 
 
 async def update_lifecycle(request: web.Request) -> web.Response:
@@ -271,12 +271,12 @@ async def update_lifecycle(request: web.Request) -> web.Response:
         ledger.put_doc(LIFECYCLE_DOC, ident, doc)
         return doc
 
-    return reply(await request.app["store"].atransact(update))
+    return reply(await request.app[STORE].atransact(update))
 
 
 async def get_lifecycle(request: web.Request) -> web.Response:
     ident = request.match_info["lifecycle"]
-    doc = await request.app["store"].atransact(lambda l: l.get_doc(LIFECYCLE_DOC, ident))
+    doc = await request.app[STORE].atransact(lambda l: l.get_doc(LIFECYCLE_DOC, ident))
     if doc is None:
         raise ApiError(404, f"lifecycle {ident!r} not found")
     return reply(doc)
@@ -305,7 +305,7 @@ async def add_state(request: web.Request) -> web.Response:
         ledger.put_doc(LIFECYCLE_DOC, ident, doc)
         return state
 
-    return reply(await request.app["store"].atransact(add), 201)
+    return reply(await request.app[STORE].atransact(add), 201)
 
 
 async def add_transition(request: web.Request) -> web.Response:
@@ -323,7 +323,7 @@ async def add_transition(request: web.Request) -> web.Response:
         ledger.put_doc(LIFECYCLE_DOC, ident, doc)
         return {"event": event, "to_state": to_state}
 
-    return reply(await request.app["store"].atransact(add), 201)
+    return reply(await request.app[STORE].atransact(add), 201)
 
 
 SERVICE_FIELDS = ("id", "name", "description", "active", "lifecycle", "serviceclass", "properties", "cardinality")
@@ -350,12 +350,12 @@ async def create_service(request: web.Request) -> web.Response:
         ledger.put_doc(SERVICE_DOC, ident, doc)
         return doc
 
-    return reply(await request.app["store"].atransact(create), 201)
+    return reply(await request.app[STORE].atransact(create), 201)
 
 
 async def get_service(request: web.Request) -> web.Response:
     ident = request.match_info["service"]
-    doc = await request.app["store"].atransact(lambda l: l.get_doc(SERVICE_DOC, ident))
+    doc = await request.app[STORE].atransact(lambda l: l.get_doc(SERVICE_DOC, ident))
     if doc is None:
         raise ApiError(404, f"service {ident!r} not found")
     return reply(doc)
@@ -364,13 +364,35 @@ async def get_service(request: web.Request) -> web.Response:
 # --- engine ------------------------------------------------------------------------------------
 
 def _policy(request: web.Request) -> Any:
-    return dataclasses.replace(request.app["charging"].policy, min_reserve={})  # exact amounts
+    return dataclasses.replace(request.app[CHARGING].policy, min_reserve={})  # exact amounts
 
 
-def _charge(ledger: Ledger, req: ChargeRequest, policy: Any) -> ChargeResult:
+Journal = list[tuple[ChargeRequest, ChargeResult]]
+
+
+def _charge(ledger: Ledger, req: ChargeRequest, policy: Any, journal: Journal) -> ChargeResult:
     result = charge_in(ledger, req, policy)
-    log_charge(req, result, "wallet", "event" if req.action is Action.DEBIT else req.action.value)
+    journal.append((req, result))
     return result
+
+
+async def _transact_logged(request: web.Request, fn: Any) -> Any:
+    """Run ``fn(ledger, journal)``; log its charging requests once the transaction's fate is known."""
+    journal: Journal = []
+    try:
+        out = await request.app[STORE].atransact(lambda l: fn(l, journal))
+    except ApiError as exc:  # rolled back: nothing of it was charged
+        failed = ChargeResult(Outcome.CREDIT_LIMIT_REACHED if exc.status == 402 else Outcome.RATING_FAILED)
+        for req, _result in journal:
+            log_charge(req, failed, "wallet", _request_type(req))
+        raise
+    for req, result in journal:
+        log_charge(req, result, "wallet", _request_type(req))
+    return out
+
+
+def _request_type(req: ChargeRequest) -> str:
+    return {Action.START: "initial", Action.STOP: "termination"}.get(req.action, "event")
 
 
 def _insufficient(reason: str = "Insufficient Funds") -> ApiError:
@@ -383,16 +405,16 @@ async def open_session(request: web.Request) -> web.Response:
     check_fields(body, ("id", "rating_requested", "rating_context"), required=("rating_requested",))
     sid = _ident(get_str(body, "id", max_len=128) or uuid.uuid4().hex, "body.id")
     wanted = rating(get_list(body, "rating_requested", max_items=8), "body.rating_requested")
-    now = int(request.app["clock"]())
+    now = int(request.app[CLOCK]())
     policy = _policy(request)
     req = ChargeRequest(wallet, _session_key(wallet, sid), Action.START,
                         tuple(UsageItem(u, v, 0, GROUP[u]) for u, v in wanted), None, None, None, None, now)
 
-    def reserve(ledger: Ledger) -> dict[str, Any]:
+    def reserve(ledger: Ledger, journal: Journal) -> dict[str, Any]:
         _need_wallet(ledger, wallet)
         if ledger.reservations(req.session_id):
             raise ApiError(409, f"session {sid!r} is open: commit it first")
-        result = _charge(ledger, req, policy)
+        result = _charge(ledger, req, policy, journal)
         if result.outcome is not Outcome.SUCCESS or any(r.granted < v for r, (_u, v) in zip(result.items, wanted)):
             raise _insufficient()
         session = {"initial_creation_timestamp": iso(now), "id": sid}
@@ -400,7 +422,7 @@ async def open_session(request: web.Request) -> web.Response:
         _touch(ledger, wallet, now)
         return {"id": sid, "rating_granted": [{"unit": NAMES[r.unit], "value": r.granted} for r in result.items]}
 
-    out = await request.app["store"].atransact(reserve)
+    out = await _transact_logged(request, reserve)
     metrics.inc("rest.wallet.sessions")
     return reply(out, 201)
 
@@ -411,11 +433,11 @@ async def commit_session(request: web.Request) -> web.Response:
     body = need_object(body)
     check_fields(body, ("id", "rating_used", "rating_context"))
     used = rating(get_list(body, "rating_used", max_items=8), "body.rating_used") if "rating_used" in body else None
-    now = int(request.app["clock"]())
+    now = int(request.app[CLOCK]())
     policy = _policy(request)
     key = _session_key(wallet, sid)
 
-    def commit(ledger: Ledger) -> dict[str, Any]:
+    def commit(ledger: Ledger, journal: Journal) -> dict[str, Any]:
         _need_wallet(ledger, wallet)
         open_res = ledger.reservations(key)
         if ledger.get_doc(SESSION_DOC, f"{wallet}|{sid}") is None:
@@ -423,12 +445,12 @@ async def commit_session(request: web.Request) -> web.Response:
         amounts = used if used is not None else [(r.unit, r.granted) for r in open_res]
         req = ChargeRequest(wallet, key, Action.STOP, tuple(UsageItem(u, None, v, GROUP[u]) for u, v in amounts),
                             None, None, None, None, now)
-        result = _charge(ledger, req, policy)
+        result = _charge(ledger, req, policy, journal)
         ledger.delete_doc(SESSION_DOC, f"{wallet}|{sid}")
         _touch(ledger, wallet, now)
         return {"id": sid, "rating_used": [{"unit": NAMES[r.unit], "value": r.debited} for r in result.items]}
 
-    return reply(await request.app["store"].atransact(commit))
+    return reply(await _transact_logged(request, commit))
 
 
 async def enquire(request: web.Request) -> web.Response:
@@ -437,7 +459,7 @@ async def enquire(request: web.Request) -> web.Response:
     check_fields(body, ("rating_requested", "rating_context"), required=("rating_requested",))
     wanted = rating(get_list(body, "rating_requested", max_items=8), "body.rating_requested")
     ratios = conversion_ratios(get_obj(body, "rating_context"))
-    now = int(request.app["clock"]())
+    now = int(request.app[CLOCK]())
 
     def read(ledger: Ledger) -> dict[Unit, int]:
         _need_wallet(ledger, wallet)
@@ -447,7 +469,7 @@ async def enquire(request: web.Request) -> web.Response:
                 totals[b.unit] = totals.get(b.unit, 0) + max(b.remaining, 0)
         return totals
 
-    totals = await request.app["store"].atransact(read)
+    totals = await request.app[STORE].atransact(read)
     funds = []
     for unit, _value in wanted:
         value = totals.get(unit, 0)
@@ -479,23 +501,24 @@ async def debit(request: web.Request) -> web.Response:
     body = need_object(await read_json(request))
     check_fields(body, ("id", "rating_requested", "rating_context"), required=("rating_requested",))
     wanted = rating(get_list(body, "rating_requested", max_items=8), "body.rating_requested")
-    now = int(request.app["clock"]())
+    now = int(request.app[CLOCK]())
     policy = _policy(request)
 
-    def run(ledger: Ledger) -> dict[str, Any]:
+    def run(ledger: Ledger, journal: Journal) -> dict[str, Any]:
         _need_wallet(ledger, wallet)
-        result = debit_in(ledger, wallet, wanted, now, policy)
+        result = debit_in(ledger, wallet, wanted, now, policy, journal)
         _touch(ledger, wallet, now)
         return {"rating_used": [{"unit": NAMES[r.unit], "value": r.debited} for r in result.items]}
 
-    return reply(await request.app["store"].atransact(run))
+    return reply(await _transact_logged(request, run))
 
 
-def debit_in(ledger: Ledger, wallet: str, wanted: list[tuple[Unit, int]], now: int, policy: Any) -> ChargeResult:
+def debit_in(ledger: Ledger, wallet: str, wanted: list[tuple[Unit, int]], now: int, policy: Any,
+             journal: Journal) -> ChargeResult:
     """Event DIRECT_DEBITING of every entry, all or nothing (402 rolls the transaction back)."""
     req = ChargeRequest(wallet, f"wallet:{wallet}:debit:{uuid.uuid4().hex}", Action.DEBIT,
                         tuple(UsageItem(u, v, 0, GROUP[u]) for u, v in wanted), None, None, None, None, now)
-    result = _charge(ledger, req, policy)
+    result = _charge(ledger, req, policy, journal)
     if result.outcome is not Outcome.SUCCESS or any(r.outcome is not Outcome.SUCCESS for r in result.items):
         raise _insufficient()
     return result
@@ -506,10 +529,10 @@ async def subscribe(request: web.Request) -> web.Response:
     body = need_object(await read_json(request))
     check_fields(body, ("service",), required=("service",))
     service_id = need_str(body, "service", max_len=128)
-    now = int(request.app["clock"]())
+    now = int(request.app[CLOCK]())
     policy = _policy(request)
 
-    def run(ledger: Ledger) -> dict[str, Any]:
+    def run(ledger: Ledger, journal: Journal) -> dict[str, Any]:
         _need_wallet(ledger, wallet)
         service = ledger.get_doc(SERVICE_DOC, service_id)
         if service is None:
@@ -523,7 +546,8 @@ async def subscribe(request: web.Request) -> web.Response:
         if len(active) >= int(service.get("cardinality") or 1_000_000):
             raise ApiError(409, f"wallet {wallet!r} already holds {len(active)} of service {service_id!r}")
         sub_id = uuid.uuid4().hex
-        state, history = run_lifecycle(ledger, wallet, lifecycle, service.get("properties") or {}, now, policy)
+        state, history = run_lifecycle(ledger, wallet, lifecycle, service.get("properties") or {}, now, policy,
+                                       journal)
         sub = {"id": sub_id, "service": service_id, "lifecycle": service["lifecycle"], "state": state,
                "history": history, "created": iso(now)}
         if state is not None:
@@ -531,13 +555,13 @@ async def subscribe(request: web.Request) -> web.Response:
         _touch(ledger, wallet, now)
         return {**sub, "deleted": state is None}
 
-    out = await request.app["store"].atransact(run)
+    out = await _transact_logged(request, run)
     metrics.inc("rest.wallet.subscriptions")
     return reply(out, 201)
 
 
 def run_lifecycle(ledger: Ledger, wallet: str, lifecycle: dict[str, Any], context: dict[str, Any], now: int,
-                  policy: Any) -> tuple[str | None, list[str]]:
+                  policy: Any, journal: Journal) -> tuple[str | None, list[str]]:
     """Run states from the initial one, following emitted events; None when the instance deleted itself."""
     by_name = {s["name"]: s for s in lifecycle.get("states", {}).values()}
     state_name = lifecycle.get("initial_state")
@@ -553,7 +577,7 @@ def run_lifecycle(ledger: Ledger, wallet: str, lifecycle: dict[str, Any], contex
                 spec = need_object(context.get(op.arg), f"service property {op.arg!r}")
                 check_fields(spec, ("rating_requested",), f"service property {op.arg!r}")
                 debit_in(ledger, wallet, rating(get_list(spec, "rating_requested", max_items=8),
-                                                f"{op.arg}.rating_requested"), now, policy)
+                                                f"{op.arg}.rating_requested"), now, policy, journal)
             elif op.kind is OpKind.ADD_BUCKETS:
                 items = context.get(op.arg)
                 if not isinstance(items, list) or len(items) > 64:
