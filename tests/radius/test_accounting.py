@@ -199,3 +199,39 @@ def test_disconnect_nak_recorded(cfg, store, seed_subscriber):
     finally:
         nas.close()
     assert dataclasses.is_dataclass(result)
+
+
+def test_operator_disconnect_through_the_cli(cfg, store, seed_subscriber, tmp_path, capsys):
+    import json
+    import subprocess
+    import sys
+
+    from appliance.cli import main as cli
+    nas = NasListener(ignore=0)
+    rc = radius_cfg(cfg, clients=(RadiusClient("127.0.0.1", SECRET, coa_port=nas.port),))
+    seed_subscriber(nai="alice@wlan", password="pw")
+    srv = RunningServer(rc).start()
+    try:
+        assert "Received Accounting-Response" in radclient(rc.radius.acct_port, "acct", acct_text("Start", "op1"))
+    finally:
+        srv.close()
+    conf = tmp_path / "appliance.yaml"
+    conf.write_text(f"data_dir: {cfg.data_dir}\nrun_dir: {cfg.run_dir}\ndatabase: {{path: appliance.db}}\n"
+                    f"radius:\n  clients:\n    - {{address: 127.0.0.1, secret: {SECRET}, coa_port: {nas.port}}}\n")
+    try:
+        capsys.readouterr()
+        assert cli(["-c", str(conf), "radius", "sessions"]) == 0
+        assert json.loads(capsys.readouterr().out.splitlines()[0])["sid"] == "op1"
+        assert cli(["-c", str(conf), "radius", "clients"]) == 0
+        listed = capsys.readouterr().out
+        assert SECRET not in listed and json.loads(listed.splitlines()[0])["index"] == 1
+        assert cli(["-c", str(conf), "radius", "disconnect", "--session", "nope"]) == 1
+        # the real command, as an operator runs it
+        out = subprocess.run([sys.executable, "-m", "appliance", "-c", str(conf), "radius", "disconnect",
+                              "--session", "op1"], capture_output=True, text=True, timeout=60, check=False)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert json.loads(out.stdout.splitlines()[0])["result"] == "ack"
+        assert nas.received and nas.received[0].text(rp.ACCT_SESSION_ID) == "op1" and all(nas.valid)
+        assert store.transact(lambda l: l.get_doc(RECORD_KIND, "127.0.0.1|op1"))["reason"] == "operator request"
+    finally:
+        nas.close()
