@@ -6,6 +6,7 @@ holding the session sends the RAR (``gx_push`` documents, see tables.py).
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 from collections.abc import Callable
 
@@ -205,6 +206,10 @@ def cmd_usage(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_sessions(cfg: Config, args: argparse.Namespace) -> int:
+    if args.expire_idle is not None:
+        before = int(time.time()) - args.expire_idle
+        _emit({"expired": _run(cfg, lambda ledger: engine.expire_idle(ledger, before))})
+        return 0
     for session in _run(cfg, lambda ledger: engine.list_sessions(ledger)):
         doc = session.to_doc()
         doc["installed"] = sorted(doc["installed"])
@@ -286,4 +291,6 @@ def register(sub: Any) -> None:
     a.add_argument("product")
     a.add_argument("--reset", action="store_true")
     a.add_argument("--key", help="with --reset: only this monitoring key")
-    cmd(groups, "sessions", cmd_sessions, "list Gx sessions")
+    a = cmd(groups, "sessions", cmd_sessions, "list Gx sessions")
+    a.add_argument("--expire-idle", type=int, metavar="SECONDS",
+                   help="instead: forget sessions without a CCR for this long (PCEF gone without CCR-T)")

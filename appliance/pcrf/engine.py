@@ -144,6 +144,19 @@ def list_sessions(ledger: Ledger, prefix: str = "") -> list[GxSession]:
     return [GxSession.from_doc(doc) for _key, doc in ledger.list_docs(T.KIND_SESSION, prefix)]
 
 
+def expire_idle(ledger: Ledger, before: int, limit: int = 1000) -> list[str]:
+    """Forget sessions not updated since ``before`` (a PCEF that vanished without CCR-T);
+    returns their Session-Ids.  For housekeeping; Gx itself has no session timeout."""
+    gone = []
+    for session in list_sessions(ledger):
+        if session.updated < before:
+            drop_session(ledger, session)
+            gone.append(session.session_id)
+            if len(gone) >= limit:
+                break
+    return gone
+
+
 def _subscriber(ledger: Ledger, ids: Iterable[tuple[int, str]]) -> Any:
     by_type: dict[int, list[str]] = {}
     for kind, data in ids:

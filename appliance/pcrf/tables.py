@@ -203,3 +203,11 @@ def _need_table(ledger: Ledger, name: str) -> PolicyTable:
     if table is None:
         raise PolicyError(f"no such policy table: {name}")
     return table
+
+
+def set_out_of_credit_for(ledger: Ledger, identity: str, out: bool) -> int:
+    """:func:`set_out_of_credit` by subscriber identity (service id, IMSI, MSISDN, NAI); 0 if unknown."""
+    service = ledger.find_service(identity)
+    if service is None or service.product_id is None:
+        return 0
+    return set_out_of_credit(ledger, service.product_id, out)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -18,6 +19,7 @@ def cli(tmp_path, capsys):
         out, err = capsys.readouterr()
         assert (rc == 0) is ok, (args, rc, err)
         return [json.loads(line) for line in out.splitlines() if line.strip()], err
+    run.conf = str(conf)
     return run
 
 
@@ -47,6 +49,23 @@ def test_tables_rules_monitoring_attach_and_push(cli):
     assert out[0] == {"product": "p1", "used": {}, "pushes": 0}
     out, _ = cli("policy", "push", "15550001")
     assert out[0]["pushes"] == 0              # no Gx session yet
+    out, _ = cli("policy", "sessions")
+    assert out == []
+    out, _ = cli("policy", "sessions", "--expire-idle", "3600")
+    assert out == [{"expired": []}]
+    # a live Gx session (as a Diameter worker stores it) is listed and pushed to
+    from appliance.config import load
+    from appliance.ocs.policy import SessionQoS
+    from appliance.pcrf import engine
+    from appliance.store import open_store
+    store = open_store(load(cli.conf))
+    info = engine.CcrInfo("gx;1", "pcef", "realm", 0, ((1, "001010000000009"),), now=int(time.time()))
+    assert store.transact(lambda l: engine.establish(l, info, SessionQoS(1, 2))).result == 2001
+    store.close()
+    out, _ = cli("policy", "sessions")
+    assert out[0]["session_id"] == "gx;1" and out[0]["installed"] == ["base1", "web"] and out[0]["table"] == "gold"
+    out, _ = cli("policy", "push", "15550001")
+    assert out[0]["pushes"] == 1
     cli("policy", "rule", "remove", "gold", "base1")
     out, _ = cli("policy", "table", "list")
     assert len(out) == 1 and len(out[0]["rules"]) == 2

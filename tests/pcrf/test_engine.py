@@ -161,8 +161,9 @@ def test_offer_change_and_out_of_credit_push(store):
     credit = PolicyTable("t2", (PolicyRule("basic", RuleKind.BASE), SLOW), credit_throttle="slow")
     tx(store, lambda l: T.put_table(l, credit))
     tx(store, lambda l: E.record_raa(l, "s1", E.SUCCESS, (), 2))   # nothing in flight: harmless
-    assert tx(store, lambda l: T.set_out_of_credit(l, "p1", True)) == 1
+    assert tx(store, lambda l: T.set_out_of_credit_for(l, MSISDN, True)) == 1
     assert tx(store, lambda l: T.set_out_of_credit(l, "p1", True)) == 0
+    assert tx(store, lambda l: T.set_out_of_credit_for(l, "nobody", True)) == 0
     p = tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w0", 0, 10))
     assert [r.name for r in p.install] == ["slow"] and p.remove == (("basic", RuleKind.BASE),)
 
@@ -176,3 +177,12 @@ def test_table_in_use_is_not_deleted_without_force(store):
         tx(store, lambda l: T.delete_rule(l, "t1", "slow"))    # a throttle rule
     assert tx(store, lambda l: T.delete_table(l, "t1", force=True)) == 0
     assert tx(store, lambda l: T.list_tables(l)) == []
+
+
+def test_idle_sessions_expire(store):
+    setup(store)
+    tx(store, lambda l: E.establish(l, info("old"), DEFAULT))
+    tx(store, lambda l: E.establish(l, dataclasses.replace(info("new"), now=5000), DEFAULT))
+    assert tx(store, lambda l: E.expire_idle(l, 2000)) == ["old"]
+    assert [s.session_id for s in tx(store, E.list_sessions)] == ["new"]
+    assert tx(store, lambda l: l.list_docs(T.KIND_BY_PRODUCT)) == [("p1|new", {})]
