@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import signal
 import subprocess
 import time
+
+import pytest
 
 from appliance.config import PcrfConfig
 from appliance.diameter import codec as c
@@ -31,7 +34,11 @@ def test_gx_capture_decodes_without_malformed_packets(cfg, store, tmp_path):
             if pcap.exists() or cap.poll() is not None:
                 break
             time.sleep(0.05)
-        assert cap.poll() is None, cap.stderr.read()
+        if cap.poll() is not None:                   # e.g. no capture permission for this user
+            message = f"dumpcap cannot capture on lo: {cap.stderr.read().strip()}"
+            if os.environ.get("CI"):
+                pytest.fail(message + " (.ci/setup.d/30-pcrf-capture.sh grants it)")
+            pytest.skip(message)
         time.sleep(0.3)
 
         async def go():
