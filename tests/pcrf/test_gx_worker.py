@@ -40,7 +40,7 @@ def start_worker(conf):
 
 
 async def connect(pcef, port, proc):
-    for _ in range(300):                       # until the worker listens
+    for _ in range(1200):                      # until the worker listens (bounded: 60 s on a loaded machine)
         assert proc.poll() is None, proc.stderr.read()
         try:
             await pcef.connect(port)
