@@ -281,14 +281,17 @@ class AkaMethod:
         """Store the next pseudonym and re-authentication context (keys kept in store documents)."""
         assert self.keys is not None
         expires = self._now() + self.settings.id_lifetime
+        items: list[tuple[str, str, dict[str, Any]]] = []
         if self.next_pseudonym:
-            await self.docs.put(PSEUDONYM_KIND, self.next_pseudonym,
-                                {"imsi": self.imsi, "service_id": self.service_id, "expires": expires})
+            items.append((PSEUDONYM_KIND, self.next_pseudonym,
+                          {"imsi": self.imsi, "service_id": self.service_id, "expires": expires}))
         if self.next_reauth:
-            await self.docs.put(REAUTH_KIND, self.next_reauth, {
+            items.append((REAUTH_KIND, self.next_reauth, {
                 "type": self.variant.type, "imsi": self.imsi, "service_id": self.service_id, "counter": counter,
                 "mk": self.keys.mk.hex(), "k_aut": self.keys.k_aut.hex(), "k_encr": self.keys.k_encr.hex(),
-                "expires": expires})
+                "expires": expires}))
+        if items:
+            await self.docs.put_all(items)
 
     def _success(self, msk: bytes, emsk: bytes, counter: str) -> Step:
         self._to(Phase.DONE)

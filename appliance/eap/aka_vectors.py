@@ -101,6 +101,10 @@ class AkaDocs(Protocol):
 
     async def put(self, kind: str, key: str, doc: dict[str, Any]) -> None: ...
 
+    async def put_all(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Several documents in one transaction (one durable write)."""
+        ...
+
     async def take(self, kind: str, key: str) -> dict[str, Any] | None:
         """Get and delete in one step (a re-authentication id is single-use, RFC 4187 §5.1)."""
         ...
@@ -116,6 +120,12 @@ class StoreDocs:
 
     async def put(self, kind: str, key: str, doc: dict[str, Any]) -> None:
         await self.store.atransact(lambda ledger: ledger.put_doc(kind, key, doc))
+
+    async def put_all(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        def put(ledger: Any) -> None:
+            for kind, key, doc in items:
+                ledger.put_doc(kind, key, doc)
+        await self.store.atransact(put)
 
     async def take(self, kind: str, key: str) -> dict[str, Any] | None:
         def take(ledger: Any) -> dict[str, Any] | None:
@@ -141,6 +151,10 @@ class MemoryDocs:
         self.docs[(kind, key)] = doc
         while len(self.docs) > self.capacity:
             self.docs.pop(next(iter(self.docs)))
+
+    async def put_all(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        for kind, key, doc in items:
+            await self.put(kind, key, doc)
 
     async def take(self, kind: str, key: str) -> dict[str, Any] | None:
         return self.docs.pop((kind, key), None)

@@ -35,9 +35,18 @@ PRF_VECTORS = [
 ]
 
 
+@pytest.mark.parametrize("g", ["native", "python"])
 @pytest.mark.parametrize("xkey,out", PRF_VECTORS)
-def test_fips186_prf(xkey, out):
+def test_fips186_prf(xkey, out, g, monkeypatch):
+    if g == "python":
+        monkeypatch.setattr(c, "_G", c._g)
     assert c.fips186_prf(H(xkey), len(out) // 2).hex() == out
+
+
+def test_sha1_compression_native_matches_python():
+    for i in range(64):
+        block = bytes((i * 7 + j * 13) & 0xFF for j in range(20))
+        assert c._G(block) == c._g(block)
 
 
 def test_rfc4186_a5_key_split():
