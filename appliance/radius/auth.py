@@ -46,6 +46,40 @@ class Reply:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class AuthCache:
+    """Per-worker cache of PAP/CHAP lookups (identity -> Authorization) for ``radius.auth_cache_ttl`` seconds.
+
+    A changed password or a balance that ran out takes at most the TTL to affect new Access-Requests;
+    accounting always charges the live balance.  Bounded: cleared when full.
+    """
+
+    def __init__(self, ttl: float, capacity: int = 100_000) -> None:
+        self.ttl, self.capacity = ttl, capacity
+        self._items: dict[str, tuple[float, Authorization]] = {}
+
+    def get(self, identity: str, now: float) -> Authorization | None:
+        item = self._items.get(identity)
+        if item is None or item[0] <= now:
+            return None
+        return item[1]
+
+    def put(self, identity: str, auth: Authorization, now: float) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._items) >= self.capacity:
+            self._items.clear()
+        self._items[identity] = (now + self.ttl, auth)
+
+
+def check_eap_length(eap: bytes) -> None:
+    """The reassembled EAP-Message must be exactly one EAP packet (RFC 3579 §3.1); an empty one
+    (attribute length 2) is EAP-Start (§2.6.2)."""
+    if not eap:
+        return
+    if len(eap) < 4 or int.from_bytes(eap[2:4], "big") != len(eap):
+        raise rp.Malformed("EAP-Message length does not match the EAP Length field")
+
+
 def state_owner(state: bytes | None) -> int | None:
     """The worker index encoded in a State we issued, else None."""
     if state is not None and len(state) == 16 and state[:1] == STATE_MAGIC:
@@ -82,34 +116,64 @@ class AuthHandler:
                                      server_id=cfg.node.host, options=method_options or {})
         self.conversations: ConversationStore[bytes, Conversation] = ConversationStore(
             self.rcfg.eap_max_conversations, float(self.rcfg.eap_timeout))
+        self.cache = AuthCache(float(getattr(self.rcfg, "auth_cache_ttl", 2.0)))
+
+    def _password_check(self, client: Client, req: rp.Packet) -> tuple[str, str, Any] | None:
+        """(user, method, check(stored) -> bool) for PAP/CHAP; None when the request is neither."""
+        user = req.text(rp.USER_NAME)
+        if user is None or req.get(rp.EAP_MESSAGE) is not None:
+            return None
+        password = req.get(rp.USER_PASSWORD)
+        if password is not None:
+            clear = rp.decrypt_password(password, client.secret, req.authenticator)
+            return user, "pap", lambda stored: hmac.compare_digest(clear, stored)
+        chap = req.get(rp.CHAP_PASSWORD)
+        if chap is not None:
+            if len(chap) != 17:
+                raise rp.Malformed("CHAP-Password must be 17 octets")
+            challenge = req.get(rp.CHAP_CHALLENGE) or req.authenticator
+            return user, "chap", lambda stored: hmac.compare_digest(
+                hashlib.md5(chap[:1] + stored + challenge).digest(), chap[1:])
+        return None
+
+    def try_cached(self, client: Client, req: rp.Packet) -> Reply | None:
+        """The synchronous fast path: PAP/CHAP whose subscriber is in the cache (no store round trip).
+
+        Also checks EAP-Message framing (RFC 3579 §3.1) so a malformed one is counted at once."""
+        eap = req.all(rp.EAP_MESSAGE)
+        if eap:
+            check_eap_length(b"".join(eap))
+            return None
+        found = self._password_check(client, req)
+        if found is None:
+            return None
+        user, method, check = found
+        auth = self.cache.get(user, self.clock())
+        if auth is None:
+            return None
+        return self._verdict(auth, user, method, check)
 
     # ------------------------------------------------------------------ dispatch
     async def handle(self, client: Client, req: rp.Packet) -> Reply | None:
         eap_parts = req.all(rp.EAP_MESSAGE)
         if eap_parts:
             return await self.eap(client, req, b"".join(eap_parts))
-        user = req.text(rp.USER_NAME)
-        if user is None:
+        if req.text(rp.USER_NAME) is None:
             return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"User-Name missing")], reason="no User-Name")
-        password = req.get(rp.USER_PASSWORD)
-        if password is not None:
-            clear = rp.decrypt_password(password, client.secret, req.authenticator)
-            return await self.password(req, user, "pap", lambda stored: hmac.compare_digest(clear, stored))
-        chap = req.get(rp.CHAP_PASSWORD)
-        if chap is not None:
-            if len(chap) != 17:
-                raise rp.Malformed("CHAP-Password must be 17 octets")
-            challenge = req.get(rp.CHAP_CHALLENGE) or req.authenticator
-            return await self.password(
-                req, user, "chap",
-                lambda stored: hmac.compare_digest(hashlib.md5(chap[:1] + stored + challenge).digest(), chap[1:]))
-        return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"No supported authentication")], reason="no method")
+        found = self._password_check(client, req)
+        if found is None:
+            return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"No supported authentication")], reason="no method")
+        return await self.password(req, *found)
 
     # ------------------------------------------------------------------ PAP / CHAP
     async def password(self, req: rp.Packet, user: str, method: str, check: Any) -> Reply:
         now = int(self.clock())
         units, stype = self.units, self.rcfg.service
         auth: Authorization = await self.store.atransact(lambda l: authorize_in(l, user, now, units, stype))
+        self.cache.put(user, auth, self.clock())
+        return self._verdict(auth, user, method, check)
+
+    def _verdict(self, auth: Authorization, user: str, method: str, check: Any) -> Reply:
         stored = auth.service.credentials.password if auth.service is not None else None
         if stored is None or not check(stored.encode()):
             return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"Authentication failed")], method,
@@ -147,8 +211,7 @@ class AuthHandler:
         now = self.clock()
         self.conversations.expire(now)
         state = req.get(rp.STATE)
-        if len(eap) > 4 and int.from_bytes(eap[2:4], "big") != len(eap):
-            raise rp.Malformed("EAP-Message length does not match the EAP Length field")
+        check_eap_length(eap)
         if state is not None:
             conv = self.conversations.get(state, now)
             if conv is None:
@@ -159,7 +222,7 @@ class AuthHandler:
         else:
             conv = Conversation(self.policy, self.context)
             state = self.new_state()
-        outcome = await conv.receive(eap if len(eap) > 2 else b"")
+        outcome = await conv.receive(eap)
         label = METHOD_LABEL.get(conv.method_type or 0, "eap")
         if isinstance(outcome, Send):
             self.conversations.put(state, conv, self.clock())

@@ -163,7 +163,7 @@ def message_authenticator(raw: bytes, secret: bytes, authenticator: bytes | None
         if t == MESSAGE_AUTHENTICATOR and alen == 18:
             buf[pos + 2:pos + 18] = ZERO16
         pos += alen
-    return hmac.new(secret, bytes(buf), hashlib.md5).digest()
+    return hmac.digest(secret, bytes(buf), "md5")
 
 
 def verify_message_authenticator(packet: Packet, secret: bytes, zero_authenticator: bool = False) -> bool | None:
@@ -195,7 +195,7 @@ def encode_response(code: int, request: Packet, attrs: Attributes, secret: bytes
         raise ValueError("reply longer than 4096 octets")
     head = struct.pack("!BBH", code, request.identifier, length)
     if with_message_authenticator:
-        mac = hmac.new(secret, head + request.authenticator + body, hashlib.md5).digest()
+        mac = hmac.digest(secret, head + request.authenticator + body, "md5")
         body = body[:2] + mac + body[18:]
     auth = hashlib.md5(head + request.authenticator + body + secret).digest()
     return head + auth + body
@@ -210,7 +210,7 @@ def encode_request(code: int, identifier: int, attrs: Attributes, secret: bytes,
         body = bytes((MESSAGE_AUTHENTICATOR, 18)) + ZERO16 + body
     head = struct.pack("!BBH", code, identifier, HEADER + len(body))
     if with_message_authenticator:
-        mac = hmac.new(secret, head + ZERO16 + body, hashlib.md5).digest()
+        mac = hmac.digest(secret, head + ZERO16 + body, "md5")
         body = body[:2] + mac + body[18:]
     auth = hashlib.md5(head + ZERO16 + body + secret).digest()
     return head + auth + body
@@ -232,9 +232,13 @@ def decrypt_password(value: bytes, secret: bytes, authenticator: bytes) -> bytes
     for i in range(0, len(value), 16):
         block = value[i:i + 16]
         key = hashlib.md5(secret + last).digest()
-        out += bytes(a ^ b for a, b in zip(block, key))
+        out += _xor16(block, key)
         last = block
     return bytes(out).rstrip(b"\0")
+
+
+def _xor16(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(16, "big")
 
 
 def encrypt_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes:

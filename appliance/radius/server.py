@@ -278,6 +278,16 @@ class RadiusServer:
             owner = state_owner(req.get(rp.STATE))
             if owner is not None and owner != self.index and self._forward(owner, listener, data, addr):
                 return
+        if kind == "auth":
+            try:
+                fast = self.auth.try_cached(client, req)
+            except rp.Malformed:
+                counters.inc("malformed_access_requests", client)
+                return
+            if fast is not None:                # cached subscriber: answered without a store round trip
+                self.dups.begin(key, now)
+                self._auth_reply(listener, client, req, addr, key, fast)
+                return
         self.dups.begin(key, now)
         handler = self._auth(listener, client, req, addr, key) if kind == "auth" else \
             self._acct(listener, client, req, addr, key)
@@ -293,26 +303,30 @@ class RadiusServer:
     async def _auth(self, listener: Listener, client: Client, req: rp.Packet, addr: Any,
                     key: tuple[Any, ...]) -> None:
         counters = self.counters["auth"]
-        answer = None
         reply: Reply | None = None
         try:
             reply = await self.auth.handle(client, req)
             if reply is None:
                 counters.inc("packets_dropped", client)
-            else:
-                attrs = reply.attrs + [(rp.PROXY_STATE, v) for v in req.all(rp.PROXY_STATE)]
-                answer = rp.encode_response(reply.code, req, attrs, client.secret)
-                counters.inc(REPLY_COUNTER[reply.code], client)
         except rp.Malformed:
             counters.inc("malformed_access_requests", client)
         except Exception:                                        # a bug: loud in logs, the server stays up
             log.exception("Access-Request from %s failed", addr[0])
             counters.inc("packets_dropped", client)
-        if reply is not None and self.translog is not None and self.translog.enabled():
-            self.translog.auth({"protocol": "radius", "app": "auth", "type": "Access-Request",
-                                "method": reply.method or None, "peer": f"{addr[0]}:{addr[1]}",
-                                "username": req.text(rp.USER_NAME), "subscriber": reply.subscriber,
-                                "result": REPLY_NAMES.get(reply.code), "reason": reply.reason or None})
+        self._auth_reply(listener, client, req, addr, key, reply)
+
+    def _auth_reply(self, listener: Listener, client: Client, req: rp.Packet, addr: Any, key: tuple[Any, ...],
+                    reply: Reply | None) -> None:
+        answer = None
+        if reply is not None:
+            attrs = reply.attrs + [(rp.PROXY_STATE, v) for v in req.all(rp.PROXY_STATE)]
+            answer = rp.encode_response(reply.code, req, attrs, client.secret)
+            self.counters["auth"].inc(REPLY_COUNTER[reply.code], client)
+            if self.translog is not None and self.translog.enabled():
+                self.translog.auth({"protocol": "radius", "app": "auth", "type": "Access-Request",
+                                    "method": reply.method or None, "peer": f"{addr[0]}:{addr[1]}",
+                                    "username": req.text(rp.USER_NAME), "subscriber": reply.subscriber,
+                                    "result": REPLY_NAMES.get(reply.code), "reason": reply.reason or None})
         self._send(listener, key, addr, answer)
 
     async def _acct(self, listener: Listener, client: Client, req: rp.Packet, addr: Any,

@@ -1,0 +1,403 @@
+#!/usr/bin/env python3
+"""RADIUS load: PAP Access-Request/s and accounting Interim-Update/s (durable debits), with p50/p99,
+against the appliance's radius workers AND FreeRADIUS 3.2 (PAP from a users file) in the same run.
+
+    python3 benchmarks/radius_load.py [--requests 30000] [--window 512] [--workers 2] [--no-freeradius]
+
+Everything runs on loopback in a temporary directory: the script seeds subscribers in a fresh
+SQLite store, starts ``appliance run radius`` workers (SO_REUSEPORT) and ``freeradius -f`` with its
+own config directory under /tmp on other ports, then drives both with the same asyncio client
+(uvloop when installed).  Bounded: a fixed number of requests per phase and a time limit.
+The machine is shared and has 2 cores (client, servers and other people's work compete):
+numbers are noisy (±40 %), compare only within one run.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from appliance.radius import packet as rp  # noqa: E402
+
+SECRET = b"testing123"
+USERS = 1000
+PASSWORD = "bench-pw"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------------------------------------- packets
+
+def pap_request(ident: int, user: bytes) -> bytes:
+    auth = os.urandom(16)
+    attrs = rp.encode_attributes([(rp.USER_NAME, user),
+                                  (rp.USER_PASSWORD, rp.encrypt_password(PASSWORD.encode(), SECRET, auth)),
+                                  (rp.NAS_IP_ADDRESS, b"\x7f\x00\x00\x01")])
+    body = bytes((rp.MESSAGE_AUTHENTICATOR, 18)) + bytes(16) + attrs
+    raw = bytearray(struct.pack("!BBH", rp.ACCESS_REQUEST, ident, 20 + len(body)) + auth + body)
+    raw[22:38] = hmac.new(SECRET, bytes(raw), hashlib.md5).digest()
+    return bytes(raw)
+
+
+def acct_request(ident: int, status: int, user: bytes, sid: bytes, octets: int, seconds: int) -> bytes:
+    attrs = [(rp.ACCT_STATUS_TYPE, status.to_bytes(4, "big")), (rp.USER_NAME, user), (rp.ACCT_SESSION_ID, sid),
+             (rp.NAS_IP_ADDRESS, b"\x7f\x00\x00\x01"), (rp.ACCT_INPUT_OCTETS, (octets & 0xFFFFFFFF).to_bytes(4, "big")),
+             (rp.ACCT_INPUT_GIGAWORDS, (octets >> 32).to_bytes(4, "big")),
+             (rp.ACCT_SESSION_TIME, seconds.to_bytes(4, "big"))]
+    return rp.encode_request(rp.ACCOUNTING_REQUEST, ident, attrs, SECRET, with_message_authenticator=False)
+
+
+# ----------------------------------------------------------------------------------- client
+
+class Lane(asyncio.DatagramProtocol):
+    """One socket with up to 256 outstanding Identifiers."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, float] = {}
+        self.free = list(range(256))
+        random.shuffle(self.free)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        if len(data) < 20:
+            return
+        sent = self.pending.pop(data[1], None)
+        if sent is None:
+            return
+        self.free.append(data[1])
+        self.runner.done(data[0], time.perf_counter() - sent)
+
+
+class Runner:
+    def __init__(self, port: int, make, total: int, window: int, lanes: int, timeout: float = 3.0) -> None:
+        self.port, self.make, self.total, self.window = port, make, total, window
+        self.lanes_n, self.timeout = lanes, timeout
+        self.sent = self.answered = self.lost = 0
+        self.codes: dict[int, int] = {}
+        self.latencies: list[float] = []
+        self.wake = asyncio.Event()
+
+    def done(self, code: int, latency: float) -> None:
+        self.answered += 1
+        self.codes[code] = self.codes.get(code, 0) + 1
+        self.latencies.append(latency)
+        self.wake.set()
+
+    async def run(self, limit: float) -> dict[str, float]:
+        loop = asyncio.get_running_loop()
+        lanes: list[Lane] = []
+        for _ in range(self.lanes_n):
+            _t, lane = await loop.create_datagram_endpoint(lambda: Lane(self), remote_addr=("127.0.0.1", self.port))
+            lanes.append(lane)
+        start = time.perf_counter()
+        deadline = start + limit
+        i = 0
+        while (self.answered + self.lost) < self.total and time.perf_counter() < deadline:
+            inflight = sum(len(lane.pending) for lane in lanes)
+            while self.sent < self.total and inflight < self.window:
+                lane = lanes[i % len(lanes)]
+                i += 1
+                if not lane.free:
+                    break
+                ident = lane.free.pop()
+                lane.pending[ident] = time.perf_counter()
+                assert lane.transport is not None
+                lane.transport.sendto(self.make(ident, self.sent))
+                self.sent += 1
+                inflight += 1
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), 0.05)
+            except asyncio.TimeoutError:
+                pass
+            now = time.perf_counter()
+            for lane in lanes:                           # expire lost requests (no retransmission)
+                for ident, t0 in list(lane.pending.items()):
+                    if now - t0 > self.timeout:
+                        del lane.pending[ident]
+                        lane.free.append(ident)
+                        self.lost += 1
+        elapsed = time.perf_counter() - start
+        for lane in lanes:
+            assert lane.transport is not None
+            lane.transport.close()
+        lat = sorted(self.latencies) or [0.0]
+        return {"rate": self.answered / elapsed, "p50_ms": lat[len(lat) // 2] * 1000,
+                "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, "answered": self.answered,
+                "lost": self.lost, "elapsed": elapsed, "codes": dict(self.codes)}
+
+
+def drive(port: int, make, total: int, window: int, lanes: int = 8, limit: float = 120.0) -> dict:
+    try:
+        import uvloop
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(Runner(port, make, total, window, lanes).run(limit))
+    finally:
+        loop.close()
+
+
+def wait_ready(port: int, limit: float = 30.0) -> None:
+    """Status-Server (RFC 5997) until answered."""
+    deadline = time.monotonic() + limit
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.3)
+        while time.monotonic() < deadline:
+            auth = os.urandom(16)
+            body = bytes((rp.MESSAGE_AUTHENTICATOR, 18)) + bytes(16)
+            raw = bytearray(struct.pack("!BBH", rp.STATUS_SERVER, 1, 20 + len(body)) + auth + body)
+            raw[22:38] = hmac.new(SECRET, bytes(raw), hashlib.md5).digest()
+            s.sendto(bytes(raw), ("127.0.0.1", port))
+            try:
+                s.recv(4096)
+                return
+            except socket.timeout:
+                continue
+    raise SystemExit(f"server on port {port} did not answer Status-Server")
+
+
+# ----------------------------------------------------------------------------------- servers
+
+def start_appliance(tmp: Path, workers: int) -> tuple[list[subprocess.Popen], int, int]:
+    from appliance.config import Config, DatabaseConfig
+    from appliance.ocs.balance import NewBucket
+    from appliance.ocs.catalog import Offer, Price, PriceType
+    from appliance.ocs.inventory import Credentials, Product, Service
+    from appliance.ocs.units import Unit
+    from appliance.store import open_store
+    auth, acct = free_udp_port(), free_udp_port()
+    (tmp / "data").mkdir()
+    conf = tmp / "appliance.yaml"
+    conf.write_text(f"data_dir: {tmp}/data\nrun_dir: {tmp}/run\nlog_dir: {tmp}/logs\nlog_level: WARNING\n"
+                    f"database: {{path: appliance.db}}\n"
+                    f"radius:\n  address: 127.0.0.1\n  auth_port: {auth}\n  acct_port: {acct}\n"
+                    f"  clients:\n    - {{address: 127.0.0.1, secret: {SECRET.decode()}}}\n")
+    cfg = Config(data_dir=f"{tmp}/data", run_dir=f"{tmp}/run", base_dir=str(tmp), database=DatabaseConfig())
+    store = open_store(cfg)
+    offer = Offer("bench", (Price("data", PriceType.USAGE, amount=1_000, unit=Unit.OCTETS, size=1_000_000),))
+
+    def seed(ledger) -> None:
+        ledger.put_offer(offer)
+        for i in range(USERS):
+            ledger.put_product(Product(f"p{i}", "bench"))
+            ledger.put_service(Service(f"s{i}", f"p{i}", nai=f"user{i}@bench",
+                                       credentials=Credentials(password=PASSWORD)))
+            ledger.add_bucket(NewBucket(f"p{i}", Unit.MONEY, 10 ** 15))
+    store.transact(seed)
+    store.close()
+    env = dict(os.environ, APPLIANCE_CONFIG=str(conf))
+    procs = [subprocess.Popen([sys.executable, "-m", "appliance", "-c", str(conf), "run", "radius", "--index", str(i)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"radius{i}.log", "wb"))
+             for i in range(workers)]
+    wait_ready(auth)
+    return procs, auth, acct
+
+
+FREERADIUS_CONF = """
+prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = {tmp}
+sbindir = /usr/sbin
+logdir = {tmp}/log
+raddbdir = {tmp}
+radacctdir = {tmp}/radacct
+name = freeradius
+confdir = {tmp}
+modconfdir = {tmp}
+run_dir = {tmp}/run
+db_dir = {tmp}
+libdir = /usr/lib/freeradius
+pidfile = {tmp}/run/freeradius.pid
+max_request_time = 30
+cleanup_delay = 5
+max_requests = 65536
+hostname_lookups = no
+log {{
+    destination = files
+    file = {tmp}/log/radius.log
+    auth = no
+}}
+security {{
+    allow_core_dumps = no
+    max_attributes = 200
+    reject_delay = 0
+    status_server = yes
+}}
+thread pool {{
+    start_servers = 8
+    max_servers = 32
+    min_spare_servers = 3
+    max_spare_servers = 16
+    max_requests_per_server = 0
+}}
+client localhost {{
+    ipaddr = 127.0.0.1
+    secret = {secret}
+    require_message_authenticator = yes
+}}
+modules {{
+    pap {{
+    }}
+    files {{
+        filename = {tmp}/users
+    }}
+    detail {{
+        filename = {tmp}/radacct/detail
+        permissions = 0600
+    }}
+}}
+server default {{
+    listen {{
+        type = auth
+        ipaddr = 127.0.0.1
+        port = {auth}
+    }}
+    listen {{
+        type = acct
+        ipaddr = 127.0.0.1
+        port = {acct}
+    }}
+    authorize {{
+        files
+        pap
+    }}
+    authenticate {{
+        Auth-Type PAP {{
+            pap
+        }}
+    }}
+    preacct {{
+    }}
+    accounting {{
+        detail
+    }}
+    post-auth {{
+    }}
+}}
+"""
+
+
+def start_freeradius(tmp: Path) -> tuple[subprocess.Popen, int, int] | None:
+    exe = shutil.which("freeradius") or shutil.which("radiusd")
+    if exe is None:
+        print("freeradius not installed: skipping the reference run")
+        return None
+    auth, acct = free_udp_port(), free_udp_port()
+    for sub in ("log", "run", "radacct"):
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
+    (tmp / "radiusd.conf").write_text(FREERADIUS_CONF.format(tmp=tmp, secret=SECRET.decode(), auth=auth, acct=acct))
+    (tmp / "users").write_text("".join(f'user{i}@bench Cleartext-Password := "{PASSWORD}"\n' for i in range(USERS)))
+    proc = subprocess.Popen([exe, "-f", "-d", str(tmp)], stdout=subprocess.DEVNULL,
+                            stderr=open(tmp / "stderr.log", "wb"))
+    try:
+        wait_ready(auth)
+    except SystemExit:
+        proc.kill()
+        print("freeradius did not start; see", tmp / "stderr.log", (tmp / "stderr.log").read_text()[-2000:])
+        return None
+    return proc, auth, acct
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+# ----------------------------------------------------------------------------------- phases
+
+def pap_phase(port: int, total: int, window: int) -> dict:
+    users = [f"user{i}@bench".encode() for i in range(USERS)]
+    return drive(port, lambda ident, n: pap_request(ident, users[n % USERS]), total, window)
+
+
+def acct_phase(port: int, total: int, window: int, sessions: int = 500) -> tuple[dict, dict]:
+    users = [f"user{i % USERS}@bench".encode() for i in range(sessions)]
+    sids = [f"bench-{os.getpid()}-{i}".encode() for i in range(sessions)]
+    start = drive(port, lambda ident, n: acct_request(ident, rp.ACCT_START, users[n % sessions], sids[n % sessions],
+                                                      0, 0), sessions, min(window, sessions))
+    counters = [0] * sessions
+
+    def interim(ident: int, n: int) -> bytes:
+        k = n % sessions
+        counters[k] += 1
+        return acct_request(ident, rp.ACCT_INTERIM, users[k], sids[k], counters[k] * 1_500_000, counters[k] * 10)
+    return start, drive(port, interim, total, window)
+
+
+def show(name: str, res: dict) -> None:
+    print(f"  {name:<34} {res['rate']:>9.0f}/s  p50 {res['p50_ms']:6.2f} ms  p99 {res['p99_ms']:7.2f} ms  "
+          f"answered {res['answered']} lost {res['lost']} codes {res['codes']}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=30_000, help="PAP requests per server")
+    ap.add_argument("--interims", type=int, default=10_000, help="Interim-Updates per server")
+    ap.add_argument("--window", type=int, default=512, help="requests in flight")
+    ap.add_argument("--workers", type=int, default=2, help="appliance radius workers")
+    ap.add_argument("--no-freeradius", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="radius-bench-"))
+    results: dict[str, dict] = {}
+    procs: list[subprocess.Popen] = []
+    try:
+        (tmp / "appliance").mkdir()
+        procs, auth, acct = start_appliance(tmp / "appliance", args.workers)
+        fr = None if args.no_freeradius else start_freeradius(tmp / "freeradius")
+        if fr is not None:
+            procs.append(fr[0])
+        print(f"RADIUS load, {os.cpu_count()} CPUs, window {args.window}, {args.workers} appliance workers "
+              f"(shared machine: noisy, compare within one run)")
+        pap_phase(auth, 2000, args.window)                       # warm-up (imports, caches)
+        results["appliance PAP"] = pap_phase(auth, args.requests, args.window)
+        show("appliance PAP Access-Request", results["appliance PAP"])
+        if fr is not None:
+            pap_phase(fr[1], 2000, args.window)
+            results["freeradius PAP"] = pap_phase(fr[1], args.requests, args.window)
+            show("freeradius PAP Access-Request", results["freeradius PAP"])
+        _s, results["appliance interim"] = acct_phase(acct, args.interims, args.window)
+        show("appliance Interim (durable debit)", results["appliance interim"])
+        if fr is not None:
+            _s, results["freeradius interim"] = acct_phase(fr[2], args.interims, args.window)
+            show("freeradius Interim (detail file)", results["freeradius interim"])
+            ratio = results["appliance PAP"]["rate"] / max(results["freeradius PAP"]["rate"], 1e-9)
+            print(f"  PAP ratio appliance/freeradius: {ratio:.2f}")
+    finally:
+        stop(procs)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
