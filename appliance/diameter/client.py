@@ -112,7 +112,10 @@ def summary(msg: c.Message) -> dict[str, Any]:
                 elif b.code == ro.CURRENCY_CODE:
                     out["currency"] = b.u32
         elif a.code == c.FAILED_AVP:
-            out["failed_avp"] = [(x.code, x.vendor) for x in a.group()]
+            try:
+                out["failed_avp"] = [(x.code, x.vendor) for x in a.group()]
+            except c.DiameterError:
+                out["failed_avp"] = a.data.hex()
         elif a.code == c.ERROR_MESSAGE:
             out["error_message"] = a.text
     return out

@@ -211,7 +211,9 @@ def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]
     pos = start
     while pos < end:
         if end - pos < 8:
-            raise DiameterError(INVALID_AVP_LENGTH, bytes(buf[pos:end]).ljust(8, b"\0")[:8],
+            stub = bytearray(bytes(buf[pos:end]).ljust(8, b"\0"))
+            stub[4] &= ~AVP_V & 0xFF     # vendor id missing: report the 8-octet header form
+            raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(bytes(stub), 0, 8, stub[4]),
                                 "truncated AVP header")
         code = int.from_bytes(buf[pos:pos + 4], "big")
         flags = buf[pos + 4]
@@ -224,12 +226,13 @@ def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]
             raise DiameterError(INVALID_AVP_BITS, bytes(buf[pos:pos + length]), "V-bit with vendor 0")
         data = bytes(buf[pos + hdr:pos + length])
         avp = Avp(code, vendor, flags, data, bytes(buf[pos:pos + length]))
-        t = TYPES.get((code, vendor))
+        key = (code, vendor)
+        t = TYPES.get(key)
         if t is not None:
             size = FIXED_SIZE.get(t)
             if size is not None and len(data) != size:
-                raise DiameterError(INVALID_AVP_LENGTH, avp.raw, "bad length for type")
-            if t == GROUPED:
+                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, flags), "bad length for type")
+            if t == GROUPED and key != (FAILED_AVP, 0):   # Failed-AVP carries broken AVPs back: not checked
                 if depth > 16:
                     raise DiameterError(INVALID_AVP_VALUE, avp.raw, "grouped AVPs nested too deep")
                 for _ in iter_avps(data, 0, len(data), depth + 1):
@@ -239,10 +242,17 @@ def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]
 
 
 def _failed_stub(buf: bytes, pos: int, hdr: int, flags: int) -> bytes:
-    """Failed-AVP content for a bad length: the AVP header with a zero-filled payload."""
+    """Failed-AVP content for a bad length (RFC 6733 §7.1.5 5014): the AVP header and a zero
+    payload of the type's minimum length (empty for Grouped and strings)."""
     head = bytearray(bytes(buf[pos:pos + hdr]).ljust(hdr, b"\0"))
-    head[5:8] = (hdr + 4).to_bytes(3, "big")
-    return bytes(head) + b"\0\0\0\0"
+    code = int.from_bytes(head[0:4], "big")
+    vendor = int.from_bytes(head[8:12], "big") if hdr == 12 else 0
+    if hdr == 12 and vendor == 0:          # vendor id cut off: report it as a plain AVP header
+        head, hdr = head[:8], 8
+        head[4] &= ~AVP_V & 0xFF
+    size = FIXED_SIZE.get(TYPES.get((code, vendor), OCTETS), 0)
+    head[5:8] = (hdr + size).to_bytes(3, "big")
+    return bytes(head) + b"\0" * size
 
 
 def _prefix(code: int, vendor: int, flags: int, payload_len: int) -> bytes:

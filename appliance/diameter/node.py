@@ -97,8 +97,7 @@ class Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not an asyncio.Transport subclass
         peername = transport.get_extra_info("peername")
         self.address = f"{peername[0]}:{peername[1]}" if peername else "?"
         loop = asyncio.get_running_loop()
@@ -213,6 +212,7 @@ class Node:
         self.peer_file = Path(run_dir) / "diameter" / f"peers-{os.getpid()}.json" if run_dir else None
         self.servers: list[asyncio.AbstractServer] = []
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.background_tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._origin_avps = c.encode_avp(c.ORIGIN_HOST, host) + c.encode_avp(c.ORIGIN_REALM, realm)
         self.local = self._identity()
@@ -276,6 +276,10 @@ class Node:
         self._stopping = True
         for s in self.servers:
             s.close()
+        for task in list(self.background_tasks):
+            task.cancel()
+        if self.background_tasks:
+            await asyncio.wait(list(self.background_tasks), timeout=wait)
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=wait)
         loop = asyncio.get_running_loop()
@@ -289,7 +293,15 @@ class Node:
         for conn in list(self.connections):
             if conn.transport:
                 conn.transport.close()
-        self._write_peers()
+        if self.peer_file is not None:
+            self.peer_file.unlink(missing_ok=True)   # a clean stop leaves no stale table
+
+    def background(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Run an application's long-lived task (push loop, poller); cancelled by :meth:`stop`."""
+        task = asyncio.ensure_future(coro)
+        self.background_tasks.add(task)
+        task.add_done_callback(self.background_tasks.discard)
+        return task
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)

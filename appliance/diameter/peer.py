@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # Disconnect-Cause values (RFC 6733 §5.4.3)
 REBOOTING, BUSY, DO_NOT_WANT_TO_TALK_TO_YOU = 0, 1, 2
 MAX_BUFFER = 4 * c.MAX_MESSAGE         # unread input bound per connection
+MIN_TW = 6.0                           # RFC 3539 §3.4.1: Tw at least 6 s (tests may lower it)
 
 
 class State(str, Enum):
@@ -143,7 +144,7 @@ class PeerConnection:
                  first_id: int = 1, name: str = "") -> None:
         self.local = local
         self.initiator = initiator
-        self.tw_init = max(6.0, watchdog)   # RFC 3539 §3.4.1: Tw at least 6 s
+        self.tw_init = max(MIN_TW, watchdog)
         self.admit = admit or (lambda peer, conn: c.SUCCESS if peer.common_apps else c.NO_COMMON_APPLICATION)
         self.rand = rand
         self.name = name
@@ -248,7 +249,8 @@ class PeerConnection:
 
     # -- internals -------------------------------------------------------------------------------
     def _tw(self) -> float:
-        return self.tw_init + (self.rand() * 4.0 - 2.0)   # RFC 3539 §3.4.1 jitter ±2 s
+        jitter = min(2.0, self.tw_init / 3)
+        return self.tw_init + (self.rand() * 2 - 1) * jitter   # RFC 3539 §3.4.1 jitter ±2 s
 
     def _set(self, new: State) -> None:
         if new not in TRANSITIONS[self.state]:

@@ -137,3 +137,32 @@ def test_dwr_from_raw_socket_and_bad_length_answered(tmp_path):
         w.close()
         await server.stop(1)
     asyncio.run(run())
+
+
+def test_node_sends_dwr_and_fails_over_without_dwa(monkeypatch):
+    from appliance.diameter import peer as peer_mod
+    monkeypatch.setattr(peer_mod, "MIN_TW", 0.05)
+
+    async def run():
+        server = Node("ocs.test", "test", peers=[DiameterPeer("gw.test")], watchdog=0.2)
+        server.register(AppSupport(APP), {272: echo})
+        port = await server.listen("127.0.0.1", 0)
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(c.encode(257, 0, c.FLAG_R, 1, 1, [c.avp("Origin-Host", "gw.test"), c.avp("Origin-Realm", "t"),
+                                               c.avp("Host-IP-Address", "127.0.0.1"), c.avp("Vendor-Id", 0),
+                                               c.avp("Product-Name", "x"), c.avp("Auth-Application-Id", 4)]))
+
+        async def read():
+            head = await r.readexactly(4)
+            return c.decode(head + await r.readexactly(int.from_bytes(head[1:], "big") - 4))
+        assert (await asyncio.wait_for(read(), 5)).result_code == c.SUCCESS
+        dwr = await asyncio.wait_for(read(), 5)                 # Tw expired: the node asks
+        assert dwr.code == 280 and dwr.is_request
+        assert dwr.find(c.ORIGIN_HOST).data == b"ocs.test"
+        w.write(c.encode(280, 0, 0, dwr.hbh, dwr.e2e, [c.avp("Result-Code", 2001), c.avp("Origin-Host", "gw.test"),
+                                                      c.avp("Origin-Realm", "t")]))
+        dwr2 = await asyncio.wait_for(read(), 5)                # answered: the next Tw, another DWR
+        assert dwr2.code == 280 and dwr2.hbh != dwr.hbh
+        assert await asyncio.wait_for(r.read(), 5) == b""       # not answered: failover, connection closed
+        await server.stop(1)
+    asyncio.run(run())

@@ -1,0 +1,149 @@
+"""System test: the `diameter` worker process, the `appliance diameter-client` tool and
+freeDiameterd as real peers, with tshark decoding a capture of all of it (zero malformed)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import free_port, need_binary, seed
+
+pytestmark = pytest.mark.system
+IMSI = "001010000000001"
+
+
+def wait_for(predicate, timeout: float, what: str, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def worker(cfg, store, tmp_path):
+    port = free_port()
+    conf = tmp_path / "appliance.yaml"
+    conf.write_text(json.dumps({
+        "data_dir": cfg.data_dir, "run_dir": cfg.run_dir, "log_dir": cfg.log_dir,
+        "node": {"name": "ocs1", "realm": "ocs.test", "host": "ocs1.ocs.test"},
+        "diameter": {"address": "127.0.0.1", "port": port, "watchdog": 30, "applications": ["ro"],
+                     "peers": [{"host": "fd.test"}], "accept_realms": ["client.localdomain"]}}))
+    seed(store, IMSI, money=10_000_000)
+    env = dict(os.environ, APPLIANCE_CONFIG=str(conf))
+    proc = subprocess.Popen([sys.executable, "-m", "appliance", "run", "diameter"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "worker.log", "w"))
+    peers_dir = tmp_path / "run" / "diameter"
+    wait_for(lambda: list(peers_dir.glob("peers-*.json")) or proc.poll() is not None, 20, "the worker")
+    assert proc.poll() is None, (tmp_path / "worker.log").read_text()
+    yield port, env, peers_dir
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def client(env, port, *args):
+    out = subprocess.run([sys.executable, "-m", "appliance", "diameter-client", "--server", f"127.0.0.1:{port}",
+                          "--origin-host", "cli.test", "--origin-realm", "client.localdomain", "--realm", "ocs.test",
+                          "--subscriber", IMSI, *args], env=env, capture_output=True, text=True, timeout=60)
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    return out.returncode, lines
+
+
+def freediameter_conf(tmp_path, port) -> str:
+    openssl = need_binary("openssl")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k.pem"),
+                    "-out", str(tmp_path / "c.pem"), "-days", "1", "-subj", "/CN=fd.test"],
+                   check=True, capture_output=True)
+    conf = tmp_path / "fd.conf"
+    conf.write_text(f"""Identity = "fd.test";
+Realm = "client.localdomain";
+Port = {free_port()};
+SecPort = {free_port()};
+No_SCTP;
+No_IPv6;
+ListenOn = "127.0.0.1";
+TwTimer = 6;
+TcTimer = 2;
+TLS_Cred = "{tmp_path / 'c.pem'}", "{tmp_path / 'k.pem'}";
+TLS_CA = "{tmp_path / 'c.pem'}";
+ConnectPeer = "ocs1.ocs.test" {{ ConnectTo = "127.0.0.1"; Port = {port}; No_TLS; }};
+""")
+    return str(conf)
+
+
+def decode(tshark, pcap, port, *args):
+    out = subprocess.run([tshark, "-r", str(pcap), "-d", f"tcp.port=={port},diameter", *args],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
+    tshark = need_binary("tshark")
+    fd_bin = need_binary("freeDiameterd")
+    port, env, peers_dir = worker
+    pcap = tmp_path / "diameter.pcapng"
+    cap = subprocess.Popen([need_binary("dumpcap"), "-i", "lo", "-f", f"tcp port {port}", "-w", str(pcap), "-q"],
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        line = cap.stderr.readline()
+        while line and "Capturing on" not in line:
+            line = cap.stderr.readline()
+        assert "Capturing on" in line, "tshark could not capture on lo (needs root)"
+        # freeDiameterd connects (CER/CEA) while the client tool runs
+        fd = subprocess.Popen([fd_bin, "-c", freediameter_conf(tmp_path, port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        try:
+            # 1. a data session and events from the client tool (a separate process)
+            rc, lines = client(env, port, "--rating-group", "32", "--used", "400000", "--updates", "2")
+            assert rc == 0 and [x.get("request") for x in lines[1:]] == ["CCR-I", "CCR-U", "CCR-U", "CCR-T"]
+            assert lines[1]["mscc"][0]["granted"] == 1_048_576
+            rc, lines = client(env, port, "--event", "price", "--unit", "seconds", "--amount", "150",
+                               "--context", "32260@3gpp.org", "--role", "originating", "--called", "tel:+4930123",
+                               "--calling", "tel:+447700900001", "--no-mscc")
+            assert rc == 0 and lines[1]["cost"] == 30_000
+            assert charging.balance(IMSI).totals["money"] == 10_000_000 - 3 * 20_000
+
+            # 2. freeDiameterd (Tw 6 s, ours 30 s): its DWR answered by our DWA; DPR/DPA when it stops
+            def table():
+                for f in peers_dir.glob("peers-*.json"):
+                    try:
+                        peers = json.loads(f.read_text())["peers"]
+                    except (ValueError, OSError):
+                        continue
+                    if any(p["host"] == "fd.test" and p["state"] == "open" for p in peers):
+                        return True
+                return False
+            wait_for(table, 30, "freeDiameterd to open")
+
+            def watchdog_answered():
+                fields = decode(tshark, pcap, port, "-Y", "diameter.cmd.code == 280 && tcp.srcport == %d" % port,
+                                "-T", "fields", "-e", "diameter.flags.request", "-e", "diameter.Result-Code")
+                return any(x.split("\t")[-1] == "2001" for x in fields.splitlines())
+            wait_for(watchdog_answered, 40, "freeDiameterd's DWR and our DWA", step=2.0)
+        finally:
+            fd.send_signal(signal.SIGINT)
+            fd.wait(30)
+    finally:
+        time.sleep(0.5)
+        cap.send_signal(signal.SIGINT)
+        cap.wait(20)
+    rows = [x.split("\t") for x in decode(tshark, pcap, port, "-Y", "diameter", "-T", "fields", "-e",
+                                            "diameter.cmd.code", "-e", "diameter.flags.request").splitlines()]
+    seen = {(code, req) for line in rows for code, req in zip(line[0].split(","), line[1].split(","))}
+    for cmd in ("257", "280", "282", "272"):
+        assert {(cmd, "1"), (cmd, "0")} <= {(c, "1" if r in ("1", "True") else "0") for c, r in seen}, (cmd, seen)
+    bad = decode(tshark, pcap, port, "-Y", "_ws.malformed || _ws.expert.severity >= error")
+    assert bad.strip() == "", bad
+    assert len(rows) >= 20
