@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from appliance.radius import packet as rp  # noqa: E402
+from appliance.radius import packet as rp
 
 SECRET = b"testing123"
 USERS = 1000
@@ -130,7 +130,7 @@ class Runner:
             self.wake.clear()
             try:
                 await asyncio.wait_for(self.wake.wait(), 0.05)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             now = time.perf_counter()
             for lane in lanes:                           # expire lost requests (no retransmission)
@@ -175,7 +175,7 @@ def wait_ready(port: int, limit: float = 30.0) -> None:
             try:
                 s.recv(4096)
                 return
-            except socket.timeout:
+            except TimeoutError:
                 continue
     raise SystemExit(f"server on port {port} did not answer Status-Server")
 
@@ -211,7 +211,7 @@ def start_appliance(tmp: Path, workers: int) -> tuple[list[subprocess.Popen], in
     store.close()
     env = dict(os.environ, APPLIANCE_CONFIG=str(conf))
     procs = [subprocess.Popen([sys.executable, "-m", "appliance", "-c", str(conf), "run", "radius", "--index", str(i)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"radius{i}.log", "wb"))
+                              env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"radius{i}.log", "wb"))  # noqa: SIM115
              for i in range(workers)]
     wait_ready(auth)
     return procs, auth, acct
@@ -313,7 +313,7 @@ def start_freeradius(tmp: Path) -> tuple[subprocess.Popen, int, int] | None:
     (tmp / "radiusd.conf").write_text(FREERADIUS_CONF.format(tmp=tmp, secret=SECRET.decode(), auth=auth, acct=acct))
     (tmp / "users").write_text("".join(f'user{i}@bench Cleartext-Password := "{PASSWORD}"\n' for i in range(USERS)))
     proc = subprocess.Popen([exe, "-f", "-d", str(tmp)], stdout=subprocess.DEVNULL,
-                            stderr=open(tmp / "stderr.log", "wb"))
+                            stderr=open(tmp / "stderr.log", "wb"))  # noqa: SIM115
     try:
         wait_ready(auth)
     except SystemExit:

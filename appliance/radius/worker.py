@@ -32,8 +32,14 @@ def method_options(cfg: Config) -> dict[str, Any]:
         from ..eap import ttls
     except ImportError:
         return options
-    from ..tls import ensure_certificate
-    cert, key = ensure_certificate(cfg)
+    import fcntl
+
+    from ..tls import certificate_paths, ensure_certificate
+    lock_path = certificate_paths(cfg)[0].parent / ".generate.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:           # N workers start together: one generates the pair
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cert, key = ensure_certificate(cfg)
     options["ttls"] = ttls.server_context(str(cert), str(key))
     return options
 

@@ -235,3 +235,22 @@ def test_operator_disconnect_through_the_cli(cfg, store, seed_subscriber, tmp_pa
         assert store.transact(lambda l: l.get_doc(RECORD_KIND, "127.0.0.1|op1"))["reason"] == "operator request"
     finally:
         nas.close()
+
+
+def test_transactions_are_logged_through_translog(radius, rcfg, store, seed_subscriber):
+    from appliance.logs import translog
+    seed_subscriber(nai="alice@wlan", password="pw")
+    with translog.capture() as got:
+        out = radclient(rcfg.radius.auth_port, "auth",
+                        'User-Name = "alice@wlan"\nUser-Password = "pw"\nMessage-Authenticator = 0x00\n')
+        assert "Access-Accept" in out
+        assert "Accounting-Response" in radclient(rcfg.radius.acct_port, "acct", acct_text("Start", "t1"))
+        assert "Accounting-Response" in radclient(rcfg.radius.acct_port, "acct",
+                                                  acct_text("Stop", "t1", 2_000_000, 0, 10))
+    assert [(r["type"], r["result"], r.get("method")) for r in got.auth] == \
+        [("Access-Request", "Access-Accept", "pap")]
+    assert "pw" not in str(got.auth)
+    stop = got.acct[-1]
+    assert [r["request_type"] for r in got.acct] == ["start", "stop"]
+    assert stop["input_octets"] == 2_000_000 and stop["session_id"] == "t1"
+    assert stop["charged"] == cost_of(2_000_000, RATE, SIZE) and stop["outcome"] == "success"
