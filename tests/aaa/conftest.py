@@ -48,7 +48,7 @@ def ue(variant=ac.AKA_PRIME, imsi: str = IMSI, realm: str = LOCAL_REALM, k: byte
 def aaa_env(store):
     """``async with aaa_env(**settings) as env``: env.node/app (AAA), env.gw, env.pgw, env.hss, env.port."""
     @asynccontextmanager
-    async def start(**settings):
+    async def start(port: int = 0, hss_port: int = 0, **settings):
         conf = A.AaaSettings(**{"realms": (A.AaaRealm(HSS_REALM, "hss", "hss.test", "hss.realm"),),
                                 "sweep_interval": 0, **settings})
         node = Node("aaa.test", "aaa.realm", peers=[DiameterPeer("twan.test"), DiameterPeer("pgw.test"),
@@ -56,10 +56,10 @@ def aaa_env(store):
         ctx = AppContext(SimpleNamespace(aaa=conf), store, None, 0)
         for module in (sta, swm, s6b, swx):
             module.install(node, ctx)
-        port = await node.listen("127.0.0.1", 0)
+        port = await node.listen("127.0.0.1", port)
         hss = Hss()
         hss.subscribers[HSS_IMSI] = [K, OPC, 0]
-        hss_port = await hss.listen()
+        hss_port = await hss.node.listen("127.0.0.1", hss_port)
         await wait_open(node, "hss.test", await node.connect("hss.test", "127.0.0.1", hss_port))
         gw, pgw = AccessGateway(), AccessGateway("pgw.test", "pgw.realm")
         await gw.connect(port)

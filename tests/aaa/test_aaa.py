@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from appliance.diameter import codec as c
 from appliance.diameter.apps import aaa as A
 from appliance.diameter.apps import swx as X
@@ -186,3 +188,21 @@ def test_bad_requests_get_protocol_errors(aaa_env, store):
             no_user = await gw.aar(A.S6B, sid)
             assert no_user.result_code == c.MISSING_AVP
     run(go())
+
+
+def test_settings_from_configuration_shapes():
+    from types import SimpleNamespace as N
+
+    conf = A.settings_of(N(aaa={"network_name": "HRPD", "sweep_interval": 2,
+                               "realms": [{"realm": "*.mnc002.mcc001.3gppnetwork.org", "vectors": "hss",
+                                           "hss_realm": "hss.realm"}]}))
+    assert conf.network_name == "HRPD" and conf.sweep_interval == 2
+    assert conf.realms == (A.AaaRealm("*.mnc002.mcc001.3gppnetwork.org", "hss", "", "hss.realm"),)
+    assert A.settings_of(N()) == A.AaaSettings()
+    with pytest.raises(ValueError):
+        A.AaaRealm("x", "somewhere")
+    with pytest.raises(ValueError):
+        A.AaaRealm("x", "hss")
+    assert A.imsi_of("0001010000000001@realm") == "001010000000001"
+    assert A.imsi_of("001010000000001") == "001010000000001"
+    assert A.imsi_of("6001010000000001") == "001010000000001"

@@ -55,6 +55,12 @@ class AaaRealm:
     hss_host: str = ""
     hss_realm: str = ""
 
+    def __post_init__(self) -> None:
+        if self.vectors not in ("local", "hss"):
+            raise ValueError(f"aaa.realms: vectors must be local or hss, not {self.vectors!r}")
+        if self.vectors == "hss" and not (self.hss_host or self.hss_realm):
+            raise ValueError(f"aaa.realms: realm {self.realm} takes vectors from an HSS: set hss_host or hss_realm")
+
 
 @dataclass(frozen=True)
 class AaaSettings:
@@ -69,8 +75,18 @@ class AaaSettings:
 
 
 def settings_of(cfg: Any) -> AaaSettings:
+    """The ``aaa:`` configuration section (``cfg.aaa``: an AaaSettings or any object/mapping with
+    its field names, realms as objects/mappings with AaaRealm's fields); defaults when absent."""
     value = getattr(cfg, "aaa", None)
-    return value if isinstance(value, AaaSettings) else AaaSettings()
+    if value is None or isinstance(value, AaaSettings):
+        return value or AaaSettings()
+
+    def fields(obj: Any, cls: Any) -> dict[str, Any]:
+        get = obj.get if isinstance(obj, dict) else (lambda k, d=None: getattr(obj, k, d))
+        return {k: get(k) for k in cls.__dataclass_fields__ if get(k) is not None}
+    kw = fields(value, AaaSettings)
+    kw["realms"] = tuple(AaaRealm(**fields(r, AaaRealm)) for r in kw.get("realms", ()))
+    return AaaSettings(**kw)
 
 
 def imsi_of(user_name: str) -> str:
