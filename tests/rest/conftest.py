@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from appliance.config import RestConfig
-from appliance.rest.auth import USER_DOC, user_doc
+from appliance.rest.auth import USER_DOC, hash_password
 
 ADMIN = ("admin", "admin-password")
 READER = ("reader", "reader-password")
@@ -59,7 +59,8 @@ class Server:
 
 
 def add_user(store: Any, name: str, password: str, roles: list[str]) -> None:
-    doc = user_doc(roles, password, int(time.time()))
+    doc = {"roles": sorted(roles), "created": int(time.time()),
+           "password": hash_password(password, params={"n": 1 << 10, "r": 8, "p": 1})}  # cheap for tests
     store.transact(lambda l: l.put_doc(USER_DOC, name, doc))
 
 

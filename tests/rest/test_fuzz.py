@@ -18,7 +18,7 @@ def test_schemathesis_finds_no_500(server, tmp_path):
             pytest.fail("schemathesis is not installed (pyproject's test extra must bring it)")
         pytest.skip("schemathesis not installed")
     cmd = [exe, "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",
-           "--max-examples", "3", "--seed", "9", "--workers", "2", "--request-timeout", "20",
+           "--max-examples", "2", "--seed", "9", "--workers", "2", "--request-timeout", "20",
            "--phases", "examples,fuzzing", "--header", f"Authorization: {basic(*ADMIN)}",
            "--generation-deterministic"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path,
