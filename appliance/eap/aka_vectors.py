@@ -158,3 +158,16 @@ class MemoryDocs:
 
     async def take(self, kind: str, key: str) -> dict[str, Any] | None:
         return self.docs.pop((kind, key), None)
+
+
+def purge_expired(ledger: Any, now: float, limit: int = 10_000) -> int:
+    """Delete expired pseudonym and re-authentication documents (for housekeeping; bounded)."""
+    dropped = 0
+    for kind in (PSEUDONYM_KIND, REAUTH_KIND):
+        for key, doc in ledger.list_docs(kind):
+            if dropped >= limit:
+                return dropped
+            if float(doc.get("expires", 0)) <= now:
+                ledger.delete_doc(kind, key)
+                dropped += 1
+    return dropped

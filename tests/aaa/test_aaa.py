@@ -206,3 +206,19 @@ def test_settings_from_configuration_shapes():
     assert A.imsi_of("0001010000000001@realm") == "001010000000001"
     assert A.imsi_of("001010000000001") == "001010000000001"
     assert A.imsi_of("6001010000000001") == "001010000000001"
+
+
+def test_fast_reauthentication_over_sta_uses_the_stored_context(aaa_env, store):
+    provision(store)
+
+    async def go():
+        async with aaa_env() as env:
+            terminal = ue(ac.AKA_PRIME)
+            first, _ = await env.gw.eap(A.STA, env.gw.node.new_session_id(), terminal, anid="WLAN")
+            assert first.result_code == c.SUCCESS and terminal.reauth_id
+            msk = terminal.msk
+            again, rounds = await env.gw.eap(A.STA, env.gw.node.new_session_id(), terminal, anid="WLAN")
+            assert again.result_code == c.SUCCESS and rounds == 2 and terminal.counter == 1
+            assert again.find(464).data == terminal.msk != msk
+            assert again.find(1).text == f"6{IMSI}@{LOCAL_REALM}"         # the permanent identity, not the re-auth id
+    run(go())

@@ -311,3 +311,16 @@ def test_secrets_not_in_reprs():
     keys = c.aka_keys(b"x", bytes(16), bytes(16))
     assert keys.msk.hex() not in repr(keys)
     assert dataclasses.is_dataclass(AkaSettings)
+
+
+def test_expired_identity_documents_are_purged(store):
+    from appliance.eap.aka_vectors import PSEUDONYM_KIND, purge_expired
+
+    def put(ledger):
+        ledger.put_doc(PSEUDONYM_KIND, "2old", {"imsi": IMSI, "expires": 10})
+        ledger.put_doc(PSEUDONYM_KIND, "2new", {"imsi": IMSI, "expires": 1000})
+        ledger.put_doc(REAUTH_KIND, "4old@x", {"imsi": IMSI, "expires": 5})
+    store.transact(put)
+    assert store.transact(lambda l: purge_expired(l, 100)) == 2
+    assert [k for k, _ in store.transact(lambda l: l.list_docs(PSEUDONYM_KIND))] == ["2new"]
+    assert store.transact(lambda l: l.list_docs(REAUTH_KIND)) == []
