@@ -129,12 +129,18 @@ def key_of(name: str) -> tuple[int, int]:
 # ---- AVPs ---------------------------------------------------------------------------------------
 
 class Avp:
-    """One decoded AVP: code, vendor, flags and raw payload (converted on access)."""
+    """One decoded AVP: code, vendor, flags and raw payload (converted on access).
 
-    __slots__ = ("code", "data", "flags", "raw", "vendor")
+    A Grouped AVP known to the dictionary is split at decode time (its lengths checked) and its
+    children are kept, so :meth:`group` costs nothing more.
+    """
 
-    def __init__(self, code: int, vendor: int, flags: int, data: bytes, raw: bytes = b"") -> None:
+    __slots__ = ("children", "code", "data", "flags", "raw", "vendor")
+
+    def __init__(self, code: int, vendor: int, flags: int, data: bytes, raw: bytes = b"",
+                 children: list[Avp] | None = None) -> None:
         self.code, self.vendor, self.flags, self.data, self.raw = code, vendor, flags, data, raw
+        self.children = children
 
     def __repr__(self) -> str:
         name = NAMES.get((self.code, self.vendor), "?")
@@ -187,15 +193,17 @@ class Avp:
         raise DiameterError(INVALID_AVP_VALUE, self, "bad address")
 
     def group(self) -> list[Avp]:
-        """The AVPs inside a Grouped AVP (already length-checked at decode)."""
-        return list(iter_avps(self.data, 0, len(self.data)))
+        """The AVPs inside a Grouped AVP (split and length-checked at decode for known ones)."""
+        if self.children is None:
+            self.children = split_avps(self.data, 0, len(self.data), 1)
+        return self.children
 
     @property
     def value(self) -> Any:
         """The payload converted by the dictionary type (for dumps and tests)."""
         t = TYPES.get((self.code, self.vendor), OCTETS)
         if t == GROUPED:
-            return [a for a in self.group()]
+            return list(self.group())
         if t in _PACK:
             v = _PACK[t].unpack(self._fixed(FIXED_SIZE[t]))[0]
             return v - NTP_OFFSET if t == TIME else v
@@ -206,9 +214,24 @@ class Avp:
         return self.data
 
 
+_SIZE_OF: dict[tuple[int, int], int] = {k: FIXED_SIZE[t] for k, t in TYPES.items() if t in FIXED_SIZE}
+_GROUPED = frozenset(k for k, t in TYPES.items() if t == GROUPED) - {(FAILED_AVP, 0)}  # Failed-AVP: not checked
+
+
 def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]:
-    """Split ``buf[start:end]`` into AVPs, checking lengths (RFC 6733 §4.1; 5014 on error)."""
+    """Iterate over the AVPs of ``buf[start:end]`` (see :func:`split_avps`)."""
+    return iter(split_avps(buf, start, end, depth))
+
+
+def split_avps(buf: bytes, start: int, end: int, depth: int = 0) -> list[Avp]:
+    """Split ``buf[start:end]`` into AVPs, checking lengths (RFC 6733 §4.1; 5014 on error).
+
+    Known Grouped AVPs are split recursively (their children cached); Failed-AVP is not
+    checked because it carries the peer's broken AVPs back to it.
+    """
+    out: list[Avp] = []
     pos = start
+    size_of, grouped = _SIZE_OF, _GROUPED
     while pos < end:
         if end - pos < 8:
             stub = bytearray(bytes(buf[pos:end]).ljust(8, b"\0"))
@@ -218,27 +241,31 @@ def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]
         code = int.from_bytes(buf[pos:pos + 4], "big")
         flags = buf[pos + 4]
         length = int.from_bytes(buf[pos + 5:pos + 8], "big")
-        hdr = 12 if flags & AVP_V else 8
-        if length < hdr or pos + length > end:
-            raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, flags), "bad AVP length")
-        vendor = int.from_bytes(buf[pos + 8:pos + 12], "big") if flags & AVP_V else 0
-        if flags & AVP_V and vendor == 0:
-            raise DiameterError(INVALID_AVP_BITS, bytes(buf[pos:pos + length]), "V-bit with vendor 0")
-        data = bytes(buf[pos + hdr:pos + length])
-        avp = Avp(code, vendor, flags, data, bytes(buf[pos:pos + length]))
+        if flags & AVP_V:
+            hdr = 12
+            if length < 12 or pos + length > end:
+                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 12, flags), "bad AVP length")
+            vendor = int.from_bytes(buf[pos + 8:pos + 12], "big")
+            if vendor == 0:
+                raise DiameterError(INVALID_AVP_BITS, bytes(buf[pos:pos + length]), "V-bit with vendor 0")
+        else:
+            hdr = 8
+            if length < 8 or pos + length > end:
+                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 8, flags), "bad AVP length")
+            vendor = 0
         key = (code, vendor)
-        t = TYPES.get(key)
-        if t is not None:
-            size = FIXED_SIZE.get(t)
-            if size is not None and len(data) != size:
-                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, flags), "bad length for type")
-            if t == GROUPED and key != (FAILED_AVP, 0):   # Failed-AVP carries broken AVPs back: not checked
-                if depth > 16:
-                    raise DiameterError(INVALID_AVP_VALUE, avp.raw, "grouped AVPs nested too deep")
-                for _ in iter_avps(data, 0, len(data), depth + 1):
-                    pass
-        yield avp
+        data = buf[pos + hdr:pos + length]
+        size = size_of.get(key)
+        if size is not None and length - hdr != size:
+            raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, flags), "bad length for type")
+        children = None
+        if key in grouped:
+            if depth > 16:
+                raise DiameterError(INVALID_AVP_VALUE, bytes(buf[pos:pos + length]), "grouped AVPs nested too deep")
+            children = split_avps(data, 0, len(data), depth + 1)
+        out.append(Avp(code, vendor, flags, bytes(data), bytes(buf[pos:pos + length]), children))
         pos += (length + 3) & ~3
+    return out
 
 
 def _failed_stub(buf: bytes, pos: int, hdr: int, flags: int) -> bytes:
@@ -402,7 +429,7 @@ def decode(data: bytes) -> Message:
         raise DiameterError(INVALID_MESSAGE_LENGTH, None, "length not a multiple of 4")
     if flags & FLAG_R and flags & FLAG_E:
         raise DiameterError(INVALID_HDR_BITS, None, "E-bit in a request")
-    msg.avps = list(iter_avps(data, HEADER_LEN, len(data)))
+    msg.avps = split_avps(data, HEADER_LEN, len(data))
     return msg
 
 

@@ -166,3 +166,32 @@ def test_node_sends_dwr_and_fails_over_without_dwa(monkeypatch):
         assert await asyncio.wait_for(r.read(), 5) == b""       # not answered: failover, connection closed
         await server.stop(1)
     asyncio.run(run())
+
+
+def test_sctp_absent_is_handled_cleanly(monkeypatch):
+    """This kernel has no SCTP: asking for it leaves a working TCP listener and a counter."""
+    from appliance import metrics
+    from appliance.diameter import node as node_mod
+    real = node_mod.sctp_socket(("127.0.0.1"), 0)
+    if real is not None:          # a kernel with SCTP: exercise the absent path anyway
+        real.close()
+        monkeypatch.setattr(node_mod, "sctp_socket", lambda a, p: None)
+
+    async def run():
+        server = Node("ocs.test", "test", peers=[DiameterPeer("gw.test")])
+        server.register(AppSupport(APP), {272: echo})
+        before = metrics.default().get("diameter.sctp.unavailable")
+        port = await server.listen("127.0.0.1", 0, sctp=True)
+        assert metrics.default().get("diameter.sctp.unavailable") == before + 1
+        client = Node("gw.test", "gw")
+        client.register(AppSupport(APP), {})
+        await client.connect("ocs.test", "127.0.0.1", port)
+        for _ in range(200):
+            if client.open:
+                break
+            await asyncio.sleep(0.01)
+        ans = await client.request(272, APP, ccr(3), host="ocs.test")
+        assert ans.result_code == c.SUCCESS
+        await client.stop(1)
+        await server.stop(1)
+    asyncio.run(run())
