@@ -203,6 +203,7 @@ class Node:
         self.accept_realms = frozenset(accept_realms)
         self.product = product
         self.connect_out = connect_out
+        self.tc = RECONNECT
         self.origin_state_id = int(time.time()) & 0xFFFFFFFF
         self.apps: dict[int, AppSupport] = {}
         self.handlers: dict[tuple[int, int], Handler] = {}
@@ -269,7 +270,7 @@ class Node:
                 log.info("connect to %s (%s:%s) failed: %s", peer.host, peer.address, peer.port, exc)
             if self._stopping:
                 return
-            await asyncio.sleep(RECONNECT)
+            await asyncio.sleep(self.tc)
 
     async def stop(self, wait: float = 4.0) -> None:
         """DPR every open peer (RFC 6733 §5.4), wait for DPAs and in-flight handlers."""
@@ -321,7 +322,16 @@ class Node:
         current = self.open.get(peer.host)
         if current is not None and current.pc is not pc and current.pc is not None:
             if current.pc.state is State.OPEN:
-                return ELECTION_LOST if not pc.initiator else c.UNABLE_TO_COMPLY
+                old_state = current.pc.peer.origin_state_id if current.pc.peer else None
+                if peer.origin_state_id is not None and old_state is not None and peer.origin_state_id != old_state:
+                    # The peer restarted (new Origin-State-Id, RFC 6733 §8.16): the old connection is dead.
+                    log.info("peer %s restarted (Origin-State-Id %s -> %s): replacing its connection",
+                             peer.host, old_state, peer.origin_state_id)
+                    if current.transport is not None:
+                        current.transport.close()
+                    del self.open[peer.host]
+                else:
+                    return ELECTION_LOST if not pc.initiator else c.UNABLE_TO_COMPLY   # RFC 6733 §5.6 R-Reject
         if not pc.initiator:
             for conn in self.connections:
                 other = conn.pc

@@ -195,3 +195,83 @@ def test_sctp_absent_is_handled_cleanly(monkeypatch):
         await client.stop(1)
         await server.stop(1)
     asyncio.run(run())
+
+
+def cer(host: str, state: int) -> bytes:
+    return c.encode(257, 0, c.FLAG_R, 1, 1, [c.avp("Origin-Host", host), c.avp("Origin-Realm", "gw"),
+                                           c.avp("Host-IP-Address", "127.0.0.1"), c.avp("Vendor-Id", 0),
+                                           c.avp("Product-Name", "x"), c.avp("Origin-State-Id", state),
+                                           c.avp("Auth-Application-Id", 4)])
+
+
+async def read_msg(r) -> c.Message:
+    head = await r.readexactly(4)
+    return c.decode(head + await r.readexactly(int.from_bytes(head[1:], "big") - 4))
+
+
+def test_second_cer_refused_unless_the_peer_restarted():
+    async def run():
+        server = Node("ocs.test", "test", peers=[DiameterPeer("gw.test")])
+        server.register(AppSupport(APP), {272: echo})
+        port = await server.listen("127.0.0.1", 0)
+        r1, w1 = await asyncio.open_connection("127.0.0.1", port)
+        w1.write(cer("gw.test", 7))
+        assert (await read_msg(r1)).result_code == c.SUCCESS
+        r2, w2 = await asyncio.open_connection("127.0.0.1", port)
+        w2.write(cer("gw.test", 7))                     # same peer, same state: R-Reject (closed, no CEA)
+        assert await asyncio.wait_for(r2.read(), 5) == b""
+        r3, w3 = await asyncio.open_connection("127.0.0.1", port)
+        w3.write(cer("gw.test", 8))                     # restarted (new Origin-State-Id): replaces the old
+        assert (await read_msg(r3)).result_code == c.SUCCESS
+        assert await asyncio.wait_for(r1.read(), 5) == b""
+        await server.stop(1)
+    asyncio.run(run())
+
+
+def test_election_on_simultaneous_connections():
+    """RFC 6733 §5.6.4: the higher Origin-Host keeps the connection it accepted."""
+    async def run():
+        silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)   # never answers our CER
+        silent_port = silent.sockets[0].getsockname()[1]
+        for local, wins in (("ocs.test", True), ("aaa.test", False)):
+            server = Node(local, "test", peers=[DiameterPeer("gw.test")])
+            server.register(AppSupport(APP), {272: echo})
+            port = await server.listen("127.0.0.1", 0)
+            out = await server.connect("gw.test", "127.0.0.1", silent_port)   # our CER is pending (Wait-I-CEA)
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            w.write(cer("gw.test", 1))                                         # ...and the peer's CER arrives
+            if wins:
+                assert (await read_msg(r)).result_code == c.SUCCESS
+                await asyncio.wait_for(out.closed, 5)                          # our own attempt is dropped
+            else:
+                assert await asyncio.wait_for(r.read(), 5) == b""              # we lost: theirs is closed
+                assert not out.closed.done()
+            w.close()
+            await server.stop(1)
+        silent.close()
+    asyncio.run(run())
+
+
+def test_outgoing_connection_is_reopened_after_failure():
+    async def run():
+        server = Node("ocs.test", "test", peers=[DiameterPeer("gw.test")])
+        server.register(AppSupport(APP), {272: echo})
+        port = await server.listen("127.0.0.1", 0)
+        client = Node("gw.test", "gw", peers=[DiameterPeer("ocs.test", address="127.0.0.1", port=port)])
+        client.register(AppSupport(APP), {})
+        client.tc = 0.05
+        client.start_outgoing()
+
+        async def opened():
+            while "ocs.test" not in client.open:
+                await asyncio.sleep(0.01)
+            return client.open["ocs.test"]
+        first = await asyncio.wait_for(opened(), 5)
+        server.open["gw.test"].transport.close()        # the connection fails
+        await asyncio.wait_for(first.closed, 5)
+        second = await asyncio.wait_for(opened(), 5)     # Tc later: reopened
+        assert second is not first
+        assert (await client.request(272, APP, ccr(9), host="ocs.test")).u32(415) == 9
+        await client.stop(1)
+        await server.stop(1)
+    asyncio.run(run())
