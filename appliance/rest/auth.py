@@ -89,14 +89,14 @@ class Authenticator:
             return key, hit[0]
         return key, None
 
-    def _remember(self, key: bytes, principal: Principal) -> None:
+    def _remember(self, key: bytes, principal: Principal, ttl: float) -> None:
         if len(self._cache) >= MAX_CACHE:
             now = time.monotonic()
             for k in [k for k, (_p, exp) in self._cache.items() if exp <= now]:
                 del self._cache[k]
             if len(self._cache) >= MAX_CACHE:
                 self._cache.clear()
-        self._cache[key] = (principal, time.monotonic() + self.cache_ttl)
+        self._cache[key] = (principal, time.monotonic() + min(self.cache_ttl, ttl))
 
     async def authenticate(self, request: web.Request) -> Principal:
         header = request.headers.get("Authorization")
@@ -106,13 +106,14 @@ class Authenticator:
         if principal is not None:
             return principal
         scheme, _, value = header.strip().partition(" ")
+        ttl = self.cache_ttl
         if scheme.lower() == "basic":
             principal = await self._basic(value.strip())
         elif scheme.lower() == "bearer":
-            principal = await self._bearer(value.strip())
+            principal, ttl = await self._bearer(value.strip())
         else:
             raise _challenge(f"unsupported authorization scheme {scheme[:20]!r}")
-        self._remember(key, principal)
+        self._remember(key, principal, ttl)
         return principal
 
     async def _basic(self, value: str) -> Principal:
@@ -133,7 +134,8 @@ class Authenticator:
             raise _challenge("wrong user name or password")
         return Principal(user, frozenset(doc.get("roles", ())))
 
-    async def _bearer(self, token: str) -> Principal:
+    async def _bearer(self, token: str) -> tuple[Principal, float]:
+        """The token's user and the seconds it stays valid (a cached token never outlives its expiry)."""
         if not token or len(token) > 256:
             raise _challenge("malformed bearer token")
         digest = hashlib.sha256(token.encode()).hexdigest()
@@ -150,7 +152,7 @@ class Authenticator:
         if found is None or found[0].get("expires", 0) <= now:
             metrics.inc("rest.auth.failures")
             raise _challenge("unknown or expired bearer token", bearer_error=True)
-        return Principal(found[0]["user"], frozenset(found[1].get("roles", ())))
+        return Principal(found[0]["user"], frozenset(found[1].get("roles", ()))), found[0]["expires"] - now
 
     async def issue_token(self, principal: Principal) -> dict[str, Any]:
         token = secrets.token_urlsafe(32)
@@ -159,7 +161,7 @@ class Authenticator:
         expires = now + self.token_ttl
 
         def put(l: Ledger) -> None:
-            for key, doc in l.list_docs(TOKEN_DOC):  # bounded: drop this user's expired tokens
+            for key, doc in l.list_docs(TOKEN_DOC):  # drop expired tokens (the table stays bounded by the TTL)
                 if doc.get("expires", 0) <= now:
                     l.delete_doc(TOKEN_DOC, key)
             l.put_doc(TOKEN_DOC, digest, {"user": principal.user, "expires": expires})

@@ -94,15 +94,18 @@ def test_tmf_then_nrf_then_balance_and_usage(api, logs):
     ref = r.headers["Location"].rsplit("/", 1)[1]
     assert r.json()["serviceRating"][0]["grantedUnit"] == {"totalVolume": 4_000_000}
     assert r.json()["serviceRating"][0]["resultCode"] == "SUCCESS"
+    # update as SigScale sends it: one DEBIT (4 MB used) and one RESERVE (2 MB more) for the rating group;
+    # the 2 MB come as 1 MB left in the octet bucket and 1 MB bought with money (0.02)
     upd = {"invocationSequenceNumber": 2, "serviceRating": [
         {"serviceContextId": "32251@3gpp.org", "ratingGroup": 32, "requestSubType": "DEBIT",
          "consumedUnit": {"totalVolume": 4_000_000}},
         {"serviceContextId": "32251@3gpp.org", "ratingGroup": 32, "requestSubType": "RESERVE",
          "requestedUnit": {"totalVolume": 2_000_000}}]}
-    upd["serviceRating"] = [{**upd["serviceRating"][0], "requestSubType": "RESERVE",
-                             "requestedUnit": {"totalVolume": 2_000_000}}]
     r = api.post(f"{NRF}/{ref}/update", json=upd)
     assert r.status_code == 200, r.text
+    debit, reserve = r.json()["serviceRating"]
+    assert debit["consumedUnit"] == {"totalVolume": 4_000_000} and "grantedUnit" not in debit
+    assert reserve["grantedUnit"] == {"totalVolume": 2_000_000} and reserve["resultCode"] == "SUCCESS"
     again = api.post(f"{NRF}/{ref}/update", json=upd)  # a retransmission is not charged twice
     assert again.json()["serviceRating"] == r.json()["serviceRating"]
     r = api.post(f"{NRF}/{ref}/release", json={"invocationSequenceNumber": 3, "serviceRating": [

@@ -19,7 +19,7 @@ def test_schemathesis_finds_no_500(server, tmp_path):
         pytest.skip("schemathesis not installed")
     cmd = [exe, "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",
            "--max-examples", "2", "--seed", "9", "--workers", "2", "--request-timeout", "20",
-           "--phases", "examples,fuzzing", "--header", f"Authorization: {basic(*ADMIN)}",
+           "--phases", "examples,coverage,fuzzing", "--header", f"Authorization: {basic(*ADMIN)}",
            "--generation-deterministic"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path,
                           env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"})
