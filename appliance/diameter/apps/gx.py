@@ -378,5 +378,13 @@ def install(node: Node, ctx: Any) -> GxApp:
             app.start()
     except RuntimeError:          # no running loop (an import-only check): no pusher
         log.debug("Gx push loop not started: no running event loop")
+    node_stop = node.stop
+
+    async def stop(wait: float = 4.0) -> None:
+        """End the push loop with the node (the node has no stop hook for applications)."""
+        if app.task is not None:
+            app.task.cancel()
+        await node_stop(wait)
+    node.stop = stop              # type: ignore[method-assign]
     node.gx = app                 # type: ignore[attr-defined]  # tests and tools reach the app here
     return app
