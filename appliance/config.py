@@ -140,6 +140,8 @@ class DiameterConfig:
     final_unit_action: str = "terminate"   # Ro/Gy Final-Unit-Action when credit runs out: terminate | redirect
     redirect_server: str = ""          # Redirect-Server-Address (URL) for final_unit_action: redirect
     quota_threshold_percent: int = 0   # >0: Volume/Time-Quota-Threshold = this % of each grant (TS 32.299)
+    tls_port: int = 0                  # >0: also listen for Diameter over TLS/TCP here (RFC 6733 §2.1: 5868)
+    tls_ca: str = ""                   # PEM CA file: peers must present a certificate it signed (mutual TLS)
 
     def __post_init__(self) -> None:
         _check_choice(self.final_unit_action, ("terminate", "redirect"), "final_unit_action")

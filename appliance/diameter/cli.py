@@ -42,6 +42,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--calling", help="IMS Calling-Party-Address")
     p.add_argument("--called", help="IMS Called-Party-Address")
     p.add_argument("--timeout", type=float, default=5.0)
+    p.add_argument("--tls", action="store_true", help="Diameter over TLS (the server's tls_port)")
+    p.add_argument("--ca", help="PEM file to verify the server certificate (default: system CAs)")
+    p.add_argument("--server-name", default="", help="TLS: expected server name (default: not checked)")
+    p.add_argument("--cert", help="TLS: client certificate (PEM, with --key) for mutual TLS")
+    p.add_argument("--key")
     p.set_defaults(func=cmd_diameter_client)
 
 
@@ -56,8 +61,15 @@ async def _run(cfg: Config, args: argparse.Namespace) -> int:
     realm = args.realm or cfg.node.realm
     unit = Unit.parse(args.unit)
     client = CreditControlClient(args.origin_host, args.origin_realm)
+    ctx = None
+    if args.tls:
+        import ssl
+        ctx = ssl.create_default_context(cafile=args.ca)
+        ctx.check_hostname = bool(args.server_name)
+        if args.cert:
+            ctx.load_cert_chain(args.cert, args.key)
     try:
-        server = await client.connect(host or "127.0.0.1", int(port or 3868), args.timeout)
+        server = await client.connect(host or "127.0.0.1", int(port or 3868), args.timeout, ctx, args.server_name)
     except (OSError, TimeoutError) as exc:
         print(json.dumps({"error": str(exc)}))
         return 1

@@ -5,6 +5,7 @@ Used by ``appliance diameter-client``, by the tests and by benchmarks/diameter_r
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,9 +158,10 @@ class CreditControlClient:
         self.node.register(AppSupport(ro.APP_ID), {})
         self.server_host: str | None = None
 
-    async def connect(self, address: str, port: int, timeout: float = 5.0) -> str:
-        """Connect, run CER/CEA; returns the OCS's Origin-Host."""
-        conn = await self.node.connect("", address, port)
+    async def connect(self, address: str, port: int, timeout: float = 5.0,
+                      ssl_context: ssl.SSLContext | None = None, server_name: str = "") -> str:
+        """Connect (TLS first when ``ssl_context``), run CER/CEA; returns the OCS's Origin-Host."""
+        conn = await self.node.connect(server_name, address, port, ssl_context)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self.node.open:

@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import socket
+import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -247,10 +248,20 @@ class Node:
                 self.servers.append(await loop.create_server(lambda: Connection(self, False), sock=sock))
         return bound
 
-    async def connect(self, host: str, address: str, port: int) -> Connection:
-        """Open a connection to a peer and send CER (we are the initiator)."""
+    async def listen_tls(self, address: str, port: int, ssl_context: ssl.SSLContext) -> int:
+        """Listen for Diameter over TLS/TCP (RFC 6733 §2.1, §13: TLS before the CER); returns the port."""
         loop = asyncio.get_running_loop()
-        _t, conn = await loop.create_connection(lambda: Connection(self, True, host), address, port)
+        server = await loop.create_server(lambda: Connection(self, False), address, port, ssl=ssl_context,
+                                          reuse_port=True, backlog=512)
+        self.servers.append(server)
+        return int(server.sockets[0].getsockname()[1])
+
+    async def connect(self, host: str, address: str, port: int,
+                      ssl_context: ssl.SSLContext | None = None) -> Connection:
+        """Open a connection to a peer and send CER (we are the initiator); TLS first when given."""
+        loop = asyncio.get_running_loop()
+        _t, conn = await loop.create_connection(lambda: Connection(self, True, host), address, port,
+                                                ssl=ssl_context, server_hostname=(host or None) if ssl_context else None)
         return conn
 
     def start_outgoing(self) -> None:

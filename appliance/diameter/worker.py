@@ -9,6 +9,7 @@ import asyncio
 import importlib
 import logging
 import pkgutil
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,19 @@ def app_modules(cfg: Config) -> list[str]:
                   if not m.name.startswith("_"))
 
 
+def server_tls_context(cfg: Config) -> ssl.SSLContext:
+    """The appliance certificate (appliance.tls); with ``diameter.tls_ca`` peers must present one too."""
+    from ..tls import ensure_certificate
+    cert, key = ensure_certificate(cfg)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(cert), str(key))
+    if cfg.diameter.tls_ca:
+        ctx.load_verify_locations(str(cfg.path(cfg.diameter.tls_ca)))
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
 def build_node(cfg: Config, ctx: AppContext, run_dir: str | None = None) -> Node:
     d = cfg.diameter
     addresses = d.addresses or ((d.address,) if d.address not in ("0.0.0.0", "::", "") else ("127.0.0.1",))
@@ -62,6 +76,9 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Fut
         node = build_node(cfg, ctx, str(cfg.path(cfg.run_dir)))
         port = await node.listen(cfg.diameter.address, cfg.diameter.port, cfg.diameter.sctp)
         log.info("diameter worker %d listening on %s:%d", index, cfg.diameter.address, port)
+        if cfg.diameter.tls_port:
+            tls = await node.listen_tls(cfg.diameter.address, cfg.diameter.tls_port, server_tls_context(cfg))
+            log.info("diameter worker %d listening for TLS on %s:%d", index, cfg.diameter.address, tls)
         if index == 0:
             node.start_outgoing()
         node._write_peers()
