@@ -164,12 +164,57 @@ class RestConfig:
 
 
 @dataclass(frozen=True)
+class SnmpUser:
+    """An SNMPv3 USM user (RFC 3414): authPriv with HMAC-SHA-96 and AES-128-CFB (RFC 3826)."""
+    name: str
+    auth_key: str                      # passphrase, at least 8 characters (RFC 3414 §11.2)
+    priv_key: str
+    auth: str = "sha"                  # sha | sha256 | sha512 | md5
+    priv: str = "aes"                  # aes | aes192 | aes256 | des
+
+    def __post_init__(self) -> None:
+        _check_choice(self.auth, ("sha", "sha256", "sha512", "md5"), "auth")
+        _check_choice(self.priv, ("aes", "aes192", "aes256", "des"), "priv")
+        if len(self.auth_key) < 8 or len(self.priv_key) < 8:
+            raise ValueError("auth_key and priv_key need at least 8 characters (RFC 3414 section 11.2)")
+
+    def __repr__(self) -> str:         # keys never reach a log
+        return f"SnmpUser({self.name!r}, auth={self.auth}, priv={self.priv})"
+
+
+@dataclass(frozen=True)
+class SnmpManager:
+    """A notification receiver: v2c (community) or v3 (a user of ``snmp.users``); trap or inform."""
+    address: str
+    port: int = 162
+    version: str = "v2c"               # v2c | v3
+    community: str = "public"
+    user: str = ""                     # v3: name of an ``snmp.users`` entry
+    inform: bool = False
+
+    def __post_init__(self) -> None:
+        _check_choice(self.version, ("v2c", "v3"), "version")
+        if self.version == "v3" and not self.user:
+            raise ValueError("a v3 manager needs user")
+
+
+@dataclass(frozen=True)
 class SnmpConfig:
     enabled: bool = True
     address: str = "127.0.0.1"
     port: int = 1161
-    community: str = "public"
-    allowed: tuple[str, ...] = ("127.0.0.0/8",)
+    community: str = "public"          # v2c read-only community; empty disables v1/v2c
+    allowed: tuple[str, ...] = ("127.0.0.0/8",)   # sources (CIDR) the community is valid from
+    users: tuple[SnmpUser, ...] = ()   # SNMPv3 authPriv users (read-only)
+    managers: tuple[SnmpManager, ...] = ()        # trap/inform receivers
+    engine_id: str = ""                # hex; empty: derived from node.name (stable across restarts)
+    mib_dir: str = ""                  # empty: the package's mibs/ directory
+    mib_cache: str = ""                # compiled edited MIBs; empty: <data_dir>/snmp/mibs
+    disk_full_percent: int = 90        # ocsLogDiskNearlyFull threshold
+    poll_interval: float = 2.0         # seconds between peer/process/disk checks for notifications
+    store_cache: float = 5.0           # seconds the store's inventory counts are cached
+    contact: str = ""                  # sysContact
+    location: str = ""                 # sysLocation
 
 
 @dataclass(frozen=True)

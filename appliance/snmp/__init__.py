@@ -1,0 +1,1 @@
+"""SNMP agent: the appliance's MIBs (mibs/) over the shared counters, traps to NOC managers."""

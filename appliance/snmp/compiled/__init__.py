@@ -1,0 +1,1 @@
+"""pysmi output for mibs/ (generated: appliance snmp compile-mibs --bundle)."""

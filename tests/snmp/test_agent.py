@@ -1,0 +1,182 @@
+"""The agent as its own process beside real RADIUS and Diameter workers: net-snmp sees the traffic.
+
+RFC 4669/4671 totals and per-client rows, the Diameter peer table and the
+application table must move by exactly the traffic sent, over v2c and v3 authPriv;
+a wrong community, a community from outside ``snmp.allowed`` or a wrong v3 key get
+nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from appliance.diameter.client import CreditControlClient, ccr
+from tests.conftest import free_port, need_binary
+from tests.snmp.conftest import DBP, OCS, RADIUS_ACC, RADIUS_AUTH, V3, Agents, parse, snmp, write_config
+
+SECRET = "testing123"
+AUTH_TOTAL = {"requests": f"{RADIUS_AUTH}.5.0", "rejects": f"{RADIUS_AUTH}.9.0", "invalid": f"{RADIUS_AUTH}.6.0"}
+AUTH_CLIENT1 = {"requests": f"{RADIUS_AUTH}.16.1.5.1", "rejects": f"{RADIUS_AUTH}.16.1.8.1"}
+ACC_TOTAL = {"requests": f"{RADIUS_ACC}.5.0", "responses": f"{RADIUS_ACC}.8.0"}
+ACC_CLIENT1 = {"requests": f"{RADIUS_ACC}.15.1.6.1", "responses": f"{RADIUS_ACC}.15.1.8.1"}
+RO = 4
+
+
+def worker(conf, role: str, index: int) -> subprocess.Popen:
+    with open(conf.parent.parent / f"{role}{index}.log", "wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "appliance", "--config", str(conf), "run", role,
+                                 "--index", str(index)], stdout=log, stderr=subprocess.STDOUT, cwd=conf.parent.parent)
+
+
+def wait_port(port: int, kind: int, timeout: float = 60.0) -> None:
+    """Until something is bound to the port (a worker is listening)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listening on {port}")
+
+
+def get(agent, oids: dict[str, str], **kw) -> dict[str, int]:
+    values = parse(snmp("snmpget", agent.target, *oids.values(), **kw).stdout)
+    return {k: int(values[oid]) for k, oid in oids.items()}
+
+
+def radclient(port: int, kind: str, packets: list[str]) -> None:
+    tool = need_binary("radclient")
+    out = subprocess.run([tool, "-q", "-p", "1", "-t", "10", "-r", "1", f"127.0.0.1:{port}", kind, SECRET],
+                         input="\n\n".join(packets) + "\n", capture_output=True, text=True, timeout=120, check=False)
+    assert "no response" not in out.stderr.lower(), out.stderr
+
+
+def wait_value(agent, oid: str, expected: int, timeout: float = 30.0) -> None:
+    """Poll until ``oid`` reads ``expected`` (the Diameter workers rewrite their peer table every 5 s)."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = parse(snmp("snmpget", agent.target, oid, check=False).stdout).get(oid)
+        if value is not None and value.isdigit() and int(value) == expected:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{oid} = {value}, expected {expected}")
+
+
+@pytest.fixture(scope="module")
+def appliance(tmp_path_factory):
+    """RADIUS x2, Diameter x1 and the agent, as processes (shared by this module's tests)."""
+    need_binary("radclient")
+    tmp_path = tmp_path_factory.mktemp("snmp-appliance")
+    start_agent = Agents()
+    auth, acct, dia = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM), free_port()
+    conf = write_config(tmp_path, {"allowed": ["127.0.0.1/32"]}, extra={
+        "radius": {"address": "127.0.0.1", "auth_port": auth, "acct_port": acct,
+                   "clients": [{"address": "127.0.0.1", "secret": SECRET, "name": "nas-lo",
+                                "require_message_authenticator": False}]},
+        "diameter": {"address": "127.0.0.1", "port": dia, "peers": [{"host": "gw.test"}]},
+        "processes": {"stop_wait": 2}})
+    workers = [worker(conf, "radius", 0), worker(conf, "radius", 1), worker(conf, "diameter", 0)]
+    try:
+        wait_port(auth, socket.SOCK_DGRAM)
+        wait_port(dia, socket.SOCK_STREAM)
+        agent = start_agent(conf)
+        yield agent, yaml.safe_load(conf.read_text())
+    finally:
+        start_agent.stop()
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(15)
+            except subprocess.TimeoutExpired:
+                w.kill()
+
+
+def test_counters_move_by_exactly_the_traffic_v2c_and_v3(appliance):
+    agent, conf = appliance
+    r = conf["radius"]
+    # the RADIUS workers have written clients.json: row 1 is 127.0.0.1 (InetAddressType ipv4, 4 octets)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = parse(snmp("snmpget", agent.target, f"{RADIUS_AUTH}.16.1.2.1", f"{RADIUS_AUTH}.16.1.4.1").stdout)
+        if row.get(f"{RADIUS_AUTH}.16.1.4.1") == "nas-lo":
+            break
+        time.sleep(0.2)
+    assert row[f"{RADIUS_AUTH}.16.1.2.1"] == "1" and row[f"{RADIUS_AUTH}.16.1.4.1"] == "nas-lo"
+
+    before = {**get(agent, AUTH_TOTAL), **{f"c_{k}": v for k, v in get(agent, AUTH_CLIENT1).items()}}
+    acc_before = {**get(agent, ACC_TOTAL, v3=V3), **{f"c_{k}": v for k, v in get(agent, ACC_CLIENT1, v3=V3).items()}}
+
+    radclient(r["auth_port"], "auth", [f'User-Name = "nobody{i}", User-Password = "wrong"' for i in range(7)])
+    radclient(r["acct_port"], "acct", [f'User-Name = "nobody{i}", Acct-Status-Type = Start, '
+                                       f'Acct-Session-Id = "snmp-{i}", NAS-IP-Address = 127.0.0.1'
+                                       for i in range(4)])
+
+    after = {**get(agent, AUTH_TOTAL), **{f"c_{k}": v for k, v in get(agent, AUTH_CLIENT1).items()}}
+    assert {k: after[k] - before[k] for k in after} == {"requests": 7, "rejects": 7, "invalid": 0,
+                                                          "c_requests": 7, "c_rejects": 7}
+    acc_after = {**get(agent, ACC_TOTAL, v3=V3), **{f"c_{k}": v for k, v in get(agent, ACC_CLIENT1, v3=V3).items()}}
+    assert {k: acc_after[k] - acc_before[k] for k in acc_after} == {"requests": 4, "responses": 4,
+                                                                      "c_requests": 4, "c_responses": 4}
+    # v2c and v3 see the same numbers
+    assert get(agent, AUTH_TOTAL, v3=V3) == get(agent, AUTH_TOTAL)
+
+    # Diameter: a real client peer, 6 CCRs (unknown subscriber -> 5030, a 5xxx answer)
+    async def diameter() -> None:
+        client = CreditControlClient("gw.test", "gw.realm")
+        await client.connect("127.0.0.1", conf["diameter"]["port"])
+        try:
+            table = await asyncio.to_thread(snmp, "snmpwalk", agent.target, f"{DBP}.1.2.1.1.2")
+            ids = {oid.rsplit(".", 1)[1]: v for oid, v in parse(table.stdout).items()}
+            assert list(ids.values()) == ["gw.test"]
+            idx = next(iter(ids))
+            await asyncio.to_thread(wait_value, agent, f"{DBP}.1.3.1.1.1.{idx}", 6)      # rOpen(6)
+            apps_before = parse((await asyncio.to_thread(snmp, "snmpwalk", agent.target, f"{OCS}.1.2")).stdout)
+            req0 = int(apps_before.get(f"{OCS}.1.2.1.1.3.{RO}", 0))
+            perm0 = int(apps_before.get(f"{OCS}.1.2.1.1.7.{RO}", 0))
+            for i in range(6):
+                answer = await client.send(ccr(f"gw.test;snmp;{i}", "ocs.localdomain", 4, 0,
+                                               subscriber="001019999999999", requested_action="debit"))
+                assert answer.result_code // 1000 == 5
+            await asyncio.to_thread(wait_value, agent, f"{DBP}.1.3.1.1.3.{idx}", 6)      # RequestsIn
+            await asyncio.to_thread(wait_value, agent, f"{DBP}.1.3.1.1.4.{idx}", 6)      # AnswersOut
+            apps = parse((await asyncio.to_thread(snmp, "snmpwalk", agent.target, f"{OCS}.1.2", v3=V3)).stdout)
+            assert apps[f"{OCS}.1.2.1.1.2.{RO}"] == "ro"
+            assert int(apps[f"{OCS}.1.2.1.1.3.{RO}"]) - req0 == 6
+            assert int(apps[f"{OCS}.1.2.1.1.7.{RO}"]) - perm0 == 6
+        finally:
+            await client.close()
+    asyncio.run(asyncio.wait_for(diameter(), 120))
+
+
+def test_wrong_credentials_and_sources_get_nothing(appliance):
+    agent, _conf = appliance
+    sys_descr = "1.3.6.1.2.1.1.1.0"
+    assert "ocs-appliance" in snmp("snmpget", agent.target, sys_descr).stdout
+    assert "ocs-appliance" in snmp("snmpget", agent.target, sys_descr, v3=V3).stdout
+    wrong = snmp("snmpget", agent.target, sys_descr, community="public", timeout=0.5, retries=0, check=False)
+    assert wrong.returncode != 0 and wrong.stdout == ""
+    bad_key = dict(V3, auth_key="not-the-key-1")
+    assert snmp("snmpget", agent.target, sys_descr, v3=bad_key, timeout=0.5, retries=0, check=False).stdout == ""
+    bad_priv = dict(V3, priv_key="not-the-key-2")
+    assert snmp("snmpget", agent.target, sys_descr, v3=bad_priv, timeout=0.5, retries=0, check=False).stdout == ""
+    unknown = dict(V3, name="intruder")
+    assert snmp("snmpget", agent.target, sys_descr, v3=unknown, timeout=0.5, retries=0, check=False).stdout == ""
+    # the right community from a source outside snmp.allowed (127.0.0.1/32 here) is dropped ...
+    other = snmp("snmpget", agent.target, sys_descr, timeout=0.5, retries=0, check=False,
+                 extra=("--clientaddr=127.0.0.2",))
+    assert other.returncode != 0 and other.stdout == ""
+    # ... and counted (snmpInBadCommunityUses, RFC 3418); SET is refused
+    assert int(parse(snmp("snmpget", agent.target, "1.3.6.1.2.1.11.5.0").stdout)["1.3.6.1.2.1.11.5.0"]) >= 1
+    denied = snmp("snmpset", agent.target, "1.3.6.1.2.1.67.1.1.1.1.4.0", "i", "2", check=False)
+    assert denied.returncode != 0

@@ -1,0 +1,105 @@
+"""Notifications reach a real snmptrapd: Diameter peer up/down (v2c trap and v3 inform), unknown client."""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from appliance import metrics
+from appliance.config import DiameterPeer
+from appliance.diameter.node import Node
+from appliance.diameter.peer import AppSupport
+from appliance.snmp import events
+from tests.conftest import free_port
+from tests.snmp.conftest import OCS, V3, write_config
+
+PEER_UP, PEER_DOWN, UNKNOWN = f".{OCS}.0.1", f".{OCS}.0.2", f".{OCS}.0.3"
+PEER_IDENTITY = f".{OCS}.1.5.2.0"
+
+
+def snmptrapd_binary() -> str:
+    path = shutil.which("snmptrapd") or ("/usr/sbin/snmptrapd" if os.path.exists("/usr/sbin/snmptrapd") else None)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("snmptrapd is not installed (.ci/run must install it)")
+        pytest.skip("snmptrapd not installed")
+    return path
+
+
+@pytest.fixture
+def trapd(tmp_path):
+    port = free_port(socket.SOCK_DGRAM)
+    conf = tmp_path / "snmptrapd.conf"
+    conf.write_text(f"authCommunity log trap-secret\n"
+                    f"createUser {V3['name']} SHA {V3['auth_key']} AES {V3['priv_key']}\n"
+                    f"authUser log {V3['name']}\n")
+    log = tmp_path / "traps.log"
+    proc = subprocess.Popen([snmptrapd_binary(), "-f", "-n", "-On", "-C", "-c", str(conf), "-M", "/nonexistent",
+                             "-m", "", "-Lf", str(log), "-F", "%P|%v\n", "--persistentDir=" + str(tmp_path / "persist"),
+                             f"udp:127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield port, log
+    proc.terminate()
+    proc.wait(10)
+
+
+def wait_log(log, *needles: str, count: int = 1, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        if all(text.count(n) >= count for n in needles):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"{needles} not received:\n{text[-3000:]}")
+
+
+def test_peer_down_reaches_snmptrapd_as_trap_and_inform(tmp_path, trapd, start_agent):
+    port, log = trapd
+    conf = write_config(tmp_path, {"managers": [
+        {"address": "127.0.0.1", "port": port, "community": "trap-secret"},
+        {"address": "127.0.0.1", "port": port, "version": "v3", "user": V3["name"], "inform": True}]})
+    agent = start_agent(conf)
+
+    async def peer_session() -> None:
+        server = Node("ocs.test", "test", peers=[DiameterPeer("gw.test")], run_dir=str(agent.run_dir))
+        server.register(AppSupport(4), {})
+        dport = await server.listen("127.0.0.1", 0)
+        client = Node("gw.test", "gw.realm")
+        client.register(AppSupport(4), {})
+        await client.connect("ocs.test", "127.0.0.1", dport)
+        try:
+            await asyncio.to_thread(wait_log, log, PEER_UP, count=2)       # trap + inform
+            up = log.read_text()
+            assert PEER_DOWN not in up and '"gw.test"' in up
+        finally:
+            await client.stop(2)                                            # DPR/DPA, then close
+            await asyncio.to_thread(wait_log, log, PEER_DOWN, count=2)
+            await server.stop(1)
+    asyncio.run(asyncio.wait_for(peer_session(), 120))
+
+    downs = [line for line in log.read_text().splitlines() if PEER_DOWN in line]
+    assert len(downs) == 2 and all(f'{PEER_IDENTITY} = STRING: "gw.test"' in line for line in downs)
+    assert sorted(line.split("|")[0].split(", ")[1] for line in downs) == ["SNMP v2c", "SNMP v3"]
+    assert any("TRAP2" in line and "community trap-secret" in line for line in downs)
+    assert any("INFORM" in line and f"user {V3['name']}" in line for line in downs)
+
+
+def test_unknown_client_event_becomes_a_notification(tmp_path, trapd, start_agent):
+    port, log = trapd
+    conf = write_config(tmp_path, {"managers": [{"address": "127.0.0.1", "port": port,
+                                                 "community": "trap-secret"}]})
+    agent = start_agent(conf)
+    previous = metrics.default()
+    metrics.open_process_counters(agent.run_dir, "radius7")
+    try:
+        assert events.unknown_client("radius", "192.0.2.77", "nas-x") is True
+        assert events.unknown_client("radius", "192.0.2.77", "nas-x") is False     # once a minute per address
+        text = wait_log(log, UNKNOWN)
+        assert "C0 00 02 4D" in text.upper() or "192.0.2.77" in text
+    finally:
+        metrics._default = previous
