@@ -51,8 +51,11 @@ def parse_file_header(data: bytes) -> FileHeader:
     return FileHeader(seq, created, kind.rstrip(b"\0").decode("ascii", "replace"))
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
+
+
 def encode_payload(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, separators=(",", ":"), default=str, ensure_ascii=False).encode()
+    return _ENCODER.encode(record).encode()
 
 
 def frame(payload: bytes) -> bytes:
