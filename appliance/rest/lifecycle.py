@@ -1,7 +1,8 @@
 """Service lifecycle actions of the wallet API: a small, safe set of operations parsed from text.
 
 The walkthrough (seeds/wallet-rating-walkthrough.txt) writes state actions as script snippets:
-``engine.debit_wallet(context.getJsonObject('debit')); wallet.add_buckets_j(context.getJsonArray('buckets')); 'success'``.
+``engine.debit_wallet(context.getJsonObject('debit'));
+wallet.add_buckets_j(context.getJsonArray('buckets')); 'success'``.
 They are parsed -- statement by statement, each against a fixed pattern -- into :class:`Op`
 values; nothing is ever evaluated.  Anything else is refused when the state is created.
 """
@@ -28,8 +29,10 @@ class Op:
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"
 _STR = rf"""(?:'({_NAME})'|"({_NAME})")"""
 PATTERNS: tuple[tuple[OpKind, re.Pattern[str]], ...] = (
-    (OpKind.DEBIT_WALLET, re.compile(rf"engine\s*\.\s*debit_wallet\s*\(\s*context\s*\.\s*getJsonObject\s*\(\s*{_STR}\s*\)\s*\)")),
-    (OpKind.ADD_BUCKETS, re.compile(rf"wallet\s*\.\s*add_buckets(?:_j)?\s*\(\s*context\s*\.\s*getJsonArray\s*\(\s*{_STR}\s*\)\s*\)")),
+    (OpKind.DEBIT_WALLET, re.compile(
+        rf"engine\s*\.\s*debit_wallet\s*\(\s*context\s*\.\s*getJsonObject\s*\(\s*{_STR}\s*\)\s*\)")),
+    (OpKind.ADD_BUCKETS, re.compile(
+        rf"wallet\s*\.\s*add_buckets(?:_j)?\s*\(\s*context\s*\.\s*getJsonArray\s*\(\s*{_STR}\s*\)\s*\)")),
     (OpKind.DELETE, re.compile(r"lifecycle\s*\.\s*delete\s*\(\s*\)")),
     (OpKind.EMIT, re.compile(_STR)),
 )

@@ -15,6 +15,7 @@ from .resources import Ctx, Kind, collection_routes
 from .routes import REF, STR, Route, arr, obj
 
 API = "productInventory/v4"
+OFFERING_HREF = "/tmf-api/productCatalogManagement/v4/productOffering/"
 STATUSES = ("created", "pendingActive", "cancelled", "active", "pendingTerminate", "suspended", "aborted",
             "terminated")
 FIELDS = ("id", "name", "description", "status", "productOffering", "startDate", "terminationDate",
@@ -25,8 +26,7 @@ def product_out(p: Product) -> dict[str, Any]:
     chars = dict(p.characteristics)
     name = chars.pop("@name", p.id)
     doc: dict[str, Any] = {"id": p.id, "href": PRODUCT.href(p.id), "name": name, "status": p.status,
-                           "productOffering": {"id": p.offer, "name": p.offer,
-                                               "href": f"/tmf-api/productCatalogManagement/v4/productOffering/{p.offer}"},
+                           "productOffering": {"id": p.offer, "name": p.offer, "href": OFFERING_HREF + p.offer},
                            "productCharacteristic": [{"name": k, "value": v} for k, v in sorted(chars.items())],
                            "@type": "Product"}
     if p.policy_table:
@@ -75,7 +75,8 @@ PRODUCT = Kind(API, "product", "Product",
                product_write, lambda l, i, c: l.delete_product(i),
                obj({"id": STR, "name": STR, "description": STR, "status": {"enum": list(STATUSES)},
                     "productOffering": REF, "startDate": STR, "terminationDate": STR,
-                    "productCharacteristic": arr(obj({"name": STR, "value": {}, "valueType": STR}, ("name",)))}, ("productOffering",)))
+                    "productCharacteristic": arr(obj({"name": STR, "value": {}, "valueType": STR}, ("name",)))},
+                   ("productOffering",)))
 
 
 def routes() -> list[Route]:

@@ -12,7 +12,18 @@ from typing import Any
 
 from ..ocs.catalog import PrefixTable
 from ..ocs.ports import Ledger
-from .http import ApiError, check_fields, get_list, get_obj, get_str, money_text, need_object, need_str, parse_money
+from .http import (
+    ApiError,
+    check_fields,
+    get_list,
+    get_obj,
+    get_str,
+    money_text,
+    need_object,
+    need_str,
+    parse_money,
+    plain,
+)
 from .resources import Ctx, Kind, collection_routes
 from .routes import OBJ, STR, Route, arr, obj
 
@@ -111,8 +122,8 @@ def res_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, create
     if not isinstance(value, dict):
         raise ApiError(400, "resource: the policy characteristic must be an object")
     try:
-        table = PolicyTable.from_doc({**value, "name": ident})
-    except (KeyError, TypeError, ValueError) as exc:
+        table = PolicyTable.from_doc({**plain(value), "name": ident})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ApiError(400, f"resource: bad policy table: {exc}") from None
     pcrf.put_table(ledger, table)
     return policy_out(table)
