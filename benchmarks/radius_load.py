@@ -182,7 +182,8 @@ def wait_ready(port: int, limit: float = 30.0) -> None:
 
 # ----------------------------------------------------------------------------------- servers
 
-def start_appliance(tmp: Path, workers: int) -> tuple[list[subprocess.Popen], int, int]:
+def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = False, cache_ttl: float | None = None
+                    ) -> tuple[list[subprocess.Popen], int, int]:
     from appliance.config import Config, DatabaseConfig
     from appliance.ocs.balance import NewBucket
     from appliance.ocs.catalog import Offer, Price, PriceType
@@ -195,7 +196,9 @@ def start_appliance(tmp: Path, workers: int) -> tuple[list[subprocess.Popen], in
     conf.write_text(f"data_dir: {tmp}/data\nrun_dir: {tmp}/run\nlog_dir: {tmp}/logs\nlog_level: WARNING\n"
                     f"database: {{path: appliance.db}}\n"
                     f"radius:\n  address: 127.0.0.1\n  auth_port: {auth}\n  acct_port: {acct}\n"
-                    f"  clients:\n    - {{address: 127.0.0.1, secret: {SECRET.decode()}}}\n")
+                    f"  clients:\n    - {{address: 127.0.0.1, secret: {SECRET.decode()}}}\n"
+                    + (f"  auth_cache_ttl: {cache_ttl}\n" if cache_ttl is not None else "")
+                    + (f"logs:\n  {logs}\n" if logs else ""))
     cfg = Config(data_dir=f"{tmp}/data", run_dir=f"{tmp}/run", base_dir=str(tmp), database=DatabaseConfig())
     store = open_store(cfg)
     offer = Offer("bench", (Price("data", PriceType.USAGE, amount=1_000, unit=Unit.OCTETS, size=1_000_000),))
@@ -210,7 +213,9 @@ def start_appliance(tmp: Path, workers: int) -> tuple[list[subprocess.Popen], in
     store.transact(seed)
     store.close()
     env = dict(os.environ, APPLIANCE_CONFIG=str(conf))
-    procs = [subprocess.Popen([sys.executable, "-m", "appliance", "-c", str(conf), "run", "radius", "--index", str(i)],
+    prof = ["-m", "cProfile", "-o", str(tmp / "worker{i}.prof")] if profile else []
+    procs = [subprocess.Popen([sys.executable, *[a.format(i=i) for a in prof], "-m", "appliance", "-c", str(conf),
+                               "run", "radius", "--index", str(i)],
                               env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"radius{i}.log", "wb"))  # noqa: SIM115
              for i in range(workers)]
     wait_ready(auth)
@@ -367,13 +372,17 @@ def main() -> int:
     ap.add_argument("--window", type=int, default=512, help="requests in flight")
     ap.add_argument("--workers", type=int, default=2, help="appliance radius workers")
     ap.add_argument("--no-freeradius", action="store_true")
+    ap.add_argument("--logs", default="", help='extra "logs:" setting for the appliance, e.g. "auth_log: false"')
+    ap.add_argument("--cache-ttl", type=float, help="radius.auth_cache_ttl for the appliance (default: its default)")
+    ap.add_argument("--profile", action="store_true", help="run the workers under cProfile, print worker 0's top")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="radius-bench-"))
     results: dict[str, dict] = {}
     procs: list[subprocess.Popen] = []
     try:
         (tmp / "appliance").mkdir()
-        procs, auth, acct = start_appliance(tmp / "appliance", args.workers)
+        procs, auth, acct = start_appliance(tmp / "appliance", args.workers, args.logs, args.profile,
+                                             args.cache_ttl)
         fr = None if args.no_freeradius else start_freeradius(tmp / "freeradius")
         if fr is not None:
             procs.append(fr[0])
@@ -395,6 +404,9 @@ def main() -> int:
             print(f"  PAP ratio appliance/freeradius: {ratio:.2f}")
     finally:
         stop(procs)
+        if args.profile and (tmp / "appliance" / "worker0.prof").exists():
+            import pstats
+            pstats.Stats(str(tmp / "appliance" / "worker0.prof")).sort_stats("tottime").print_stats(25)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
