@@ -1,4 +1,4 @@
-"""seeds/wallet-rating-walkthrough.txt replayed in order over real HTTP.
+"""seeds/wallet-rating-walkthrough.txt replayed in order with curl over real HTTP.
 
 Where the walkthrough contradicts itself the test asserts the arithmetic of its own steps
 (documented in docs/rest.md "Wallet walkthrough"): the 2018-01-09 wallet snapshot showing
