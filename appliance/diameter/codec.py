@@ -135,12 +135,19 @@ class Avp:
     children are kept, so :meth:`group` costs nothing more.
     """
 
-    __slots__ = ("children", "code", "data", "flags", "raw", "vendor")
+    __slots__ = ("children", "code", "data", "flags", "vendor")
 
     def __init__(self, code: int, vendor: int, flags: int, data: bytes, raw: bytes = b"",
                  children: list[Avp] | None = None) -> None:
-        self.code, self.vendor, self.flags, self.data, self.raw = code, vendor, flags, data, raw
+        self.code, self.vendor, self.flags, self.data = code, vendor, flags, data
         self.children = children
+
+    @property
+    def raw(self) -> bytes:
+        """The AVP as received, without padding (header rebuilt from the decoded fields)."""
+        if self.flags & AVP_V:
+            return _HDR_V.pack(self.code, self.flags << 24 | (12 + len(self.data)), self.vendor) + self.data
+        return _HDR_AVP.pack(self.code, self.flags << 24 | (8 + len(self.data))) + self.data
 
     def __repr__(self) -> str:
         name = NAMES.get((self.code, self.vendor), "?")
@@ -214,6 +221,9 @@ class Avp:
         return self.data
 
 
+_HDR_AVP = struct.Struct("!II")
+_HDR_V = struct.Struct("!III")
+_U32 = struct.Struct("!I")
 _SIZE_OF: dict[tuple[int, int], int] = {k: FIXED_SIZE[t] for k, t in TYPES.items() if t in FIXED_SIZE}
 _GROUPED = frozenset(k for k, t in TYPES.items() if t == GROUPED) - {(FAILED_AVP, 0)}  # Failed-AVP: not checked
 
@@ -232,20 +242,22 @@ def split_avps(buf: bytes, start: int, end: int, depth: int = 0) -> list[Avp]:
     out: list[Avp] = []
     pos = start
     size_of, grouped = _SIZE_OF, _GROUPED
+    unpack_hdr, unpack_vendor = _HDR_AVP.unpack_from, _U32.unpack_from
+    buf = bytes(buf) if not isinstance(buf, bytes) else buf
     while pos < end:
         if end - pos < 8:
             stub = bytearray(bytes(buf[pos:end]).ljust(8, b"\0"))
             stub[4] &= ~AVP_V & 0xFF     # vendor id missing: report the 8-octet header form
             raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(bytes(stub), 0, 8, stub[4]),
                                 "truncated AVP header")
-        code = int.from_bytes(buf[pos:pos + 4], "big")
-        flags = buf[pos + 4]
-        length = int.from_bytes(buf[pos + 5:pos + 8], "big")
+        code, fl = unpack_hdr(buf, pos)
+        flags = fl >> 24
+        length = fl & 0xFFFFFF
         if flags & AVP_V:
             hdr = 12
             if length < 12 or pos + length > end:
                 raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 12, flags), "bad AVP length")
-            vendor = int.from_bytes(buf[pos + 8:pos + 12], "big")
+            vendor = unpack_vendor(buf, pos + 8)[0]
             if vendor == 0:
                 raise DiameterError(INVALID_AVP_BITS, bytes(buf[pos:pos + length]), "V-bit with vendor 0")
         else:
@@ -263,7 +275,7 @@ def split_avps(buf: bytes, start: int, end: int, depth: int = 0) -> list[Avp]:
             if depth > 16:
                 raise DiameterError(INVALID_AVP_VALUE, bytes(buf[pos:pos + length]), "grouped AVPs nested too deep")
             children = split_avps(data, 0, len(data), depth + 1)
-        out.append(Avp(code, vendor, flags, bytes(data), bytes(buf[pos:pos + length]), children))
+        out.append(Avp(code, vendor, flags, data, b"", children))
         pos += (length + 3) & ~3
     return out
 
