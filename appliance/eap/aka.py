@@ -71,6 +71,17 @@ class AkaSettings:
         return cls()
 
 
+def settings_from(cfg: Any) -> AkaSettings:
+    """AKA settings from the configuration's ``aaa:`` section (network_name, identity_request;
+    duck-typed, defaults when absent) -- for ``options["aka"]`` of a RADIUS worker."""
+    aaa = getattr(cfg, "aaa", None)
+    get = aaa.get if isinstance(aaa, Mapping) else (lambda k, d=None: getattr(aaa, k, d))
+    if aaa is None:
+        return AkaSettings()
+    return AkaSettings(network_name=str(get("network_name", "WLAN")),
+                       identity_request=str(get("identity_request", "none")))
+
+
 _MEMORY_DOCS = MemoryDocs()          # used only when the lookup has no store (tests, pure drivers)
 
 

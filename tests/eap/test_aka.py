@@ -324,3 +324,13 @@ def test_expired_identity_documents_are_purged(store):
     assert store.transact(lambda l: purge_expired(l, 100)) == 2
     assert [k for k, _ in store.transact(lambda l: l.list_docs(PSEUDONYM_KIND))] == ["2new"]
     assert store.transact(lambda l: l.list_docs(REAUTH_KIND)) == []
+
+
+def test_settings_from_configuration():
+    from types import SimpleNamespace as N
+
+    from appliance.eap.aka import settings_from
+    assert settings_from(N()) == AkaSettings()
+    got = settings_from(N(aaa=N(network_name="HRPD", identity_request="permanent")))
+    assert (got.network_name, got.identity_request) == ("HRPD", "permanent")
+    assert settings_from(N(aaa={"network_name": "X"})).network_name == "X"
