@@ -222,3 +222,26 @@ def test_fast_reauthentication_over_sta_uses_the_stored_context(aaa_env, store):
             assert again.find(464).data == terminal.msk != msk
             assert again.find(1).text == f"6{IMSI}@{LOCAL_REALM}"         # the permanent identity, not the re-auth id
     run(go())
+
+
+def test_unanswered_asr_is_retried_then_the_session_forgotten(aaa_env, store):
+    provision(store)
+
+    async def go():
+        async with aaa_env() as env:
+            clock = [1_000_000.0]
+            env.app.clock = lambda: clock[0]
+            sid = env.gw.node.new_session_id("sta")
+            assert (await env.gw.eap(A.STA, sid, ue(), anid="WLAN"))[0].result_code == c.SUCCESS
+            await env.gw.node.stop(1)                                    # the TWAN goes away
+            store.transact(lambda l: l.delete_service(IMSI))
+            assert await env.app.sweep() == 1                             # ASR fails: no connection
+            assert session(store, sid)["state"] == "aborting"
+            assert await env.app.sweep() == 0                             # not before ASR_RETRY
+            for attempt in (2, 3):
+                clock[0] += A.ASR_RETRY
+                assert await env.app.sweep() == 1
+                assert session(store, sid)["asr_attempts"] == attempt
+            clock[0] += A.ASR_RETRY
+            assert await env.app.sweep() == 0 and session(store, sid) is None
+    run(go())

@@ -45,6 +45,8 @@ NO_STATE_MAINTAINED = 1                  # Auth-Session-State (RFC 6733 §8.11)
 TRUSTED = 0                              # AN-Trusted (TS 29.273 §5.2.3.9)
 
 SESSION_KIND = "aaa_session"
+ASR_RETRY = 30                           # seconds before an unanswered ASR is sent again
+ASR_ATTEMPTS = 3                         # then the session is forgotten (counted)
 
 
 @dataclass(frozen=True)
@@ -320,10 +322,13 @@ class Aaa:
                 c.encode_avp(c.DESTINATION_HOST, doc["peer_host"]), c.encode_avp(c.AUTH_APPLICATION_ID, app),
                 c.encode_avp(1, doc.get("user_name", doc["imsi"]))]
 
+        now = int(self.clock())
+
         def mark(ledger: Any) -> None:
             cur = ledger.get_doc(SESSION_KIND, sid)
             if cur is not None:
-                ledger.put_doc(SESSION_KIND, sid, {**cur, "state": "aborting"})
+                ledger.put_doc(SESSION_KIND, sid, {**cur, "state": "aborting", "aborted_at": now,
+                                                   "asr_attempts": int(cur.get("asr_attempts", 0)) + 1})
         await self.store.atransact(mark)
         try:
             ans = await self.node.request(CMD_AS, app, avps, host=doc["peer_host"], timeout=self.settings.swx_timeout)
@@ -360,11 +365,25 @@ class Aaa:
         return n
 
     async def sweep(self) -> int:
-        """Abort the sessions whose subscriber was removed or disabled (one pass)."""
+        """Abort the sessions whose subscriber was removed or disabled (one pass); repeat an ASR that
+        got no answer after ``ASR_RETRY`` seconds, at most ``ASR_ATTEMPTS`` times, then forget the session."""
+        now = int(self.clock())
+
         def gone(ledger: Any) -> list[tuple[str, dict[str, Any]]]:
             out = []
             for sid, doc in ledger.list_docs(SESSION_KIND):
-                if doc.get("owner") != self.index or doc.get("node") != self.node.host or doc.get("state") != "open":
+                if doc.get("owner") != self.index or doc.get("node") != self.node.host:
+                    continue
+                if doc.get("state") == "aborting":
+                    if now - int(doc.get("aborted_at", now)) < ASR_RETRY:
+                        continue
+                    if int(doc.get("asr_attempts", 0)) >= ASR_ATTEMPTS:
+                        ledger.delete_doc(SESSION_KIND, sid)
+                        metrics.inc("aaa.sessions.abandoned")
+                        continue
+                    out.append((sid, doc))
+                    continue
+                if doc.get("state") != "open":
                     continue
                 if doc.get("hss"):                 # the HSS's subscribers leave by RTR, not by the inventory
                     continue
