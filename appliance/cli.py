@@ -20,7 +20,7 @@ from .ocs.catalog import Offer, Price, PrefixTable
 from .ocs.inventory import Credentials, Product, Service
 from .ocs.units import Unit
 
-PLUGINS = ("radius", "diameter", "eap", "pcrf", "snmp", "rest", "logs", "aaa")
+PLUGINS = ("radius", "diameter", "eap", "pcrf", "snmp", "rest", "logs", "aaa", "store")
 
 
 class CliError(Exception):
