@@ -25,9 +25,15 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from appliance.config import Config, DatabaseConfig, DiameterConfig, DiameterPeer, LogsConfig  # noqa: E402
-from appliance.config import charging_policy  # noqa: E402
-from appliance.logs import translog  # noqa: E402
+from appliance.config import (
+    Config,
+    DatabaseConfig,
+    DiameterConfig,
+    DiameterPeer,
+    LogsConfig,
+    charging_policy,
+)
+from appliance.logs import translog
 
 RECORD = {"protocol": "diameter", "app": "ro", "type": "CCR", "request_type": "update", "request_number": 7,
           "peer": "pgw1.example.net", "origin_realm": "example.net", "session_id": "pgw1.example.net;1795;4242",
@@ -98,7 +104,8 @@ async def ccr_run(base: str, n: int, sessions: int, logging_on: bool) -> tuple[f
     from appliance.ocs.balance import NewBucket
     from appliance.ocs.catalog import Offer, Price, PriceType
     from appliance.ocs.charging import Charging
-    from appliance.ocs.inventory import Product, Service as Svc
+    from appliance.ocs.inventory import Product
+    from appliance.ocs.inventory import Service as Svc
     from appliance.ocs.units import Unit
     from appliance.store import open_store
 

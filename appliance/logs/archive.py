@@ -31,11 +31,11 @@ log = logging.getLogger("appliance.logs.archive")
 STATE = ".archive-state"
 
 
-def _state_path(cfg: "Config") -> Path:
+def _state_path(cfg: Config) -> Path:
     return cfg.path(cfg.logs.ipdr_log_dir) / STATE
 
 
-def last_archived(cfg: "Config") -> int | None:
+def last_archived(cfg: Config) -> int | None:
     """End (epoch seconds) of the last archived period, None before the first archive."""
     try:
         return int(json.loads(_state_path(cfg).read_text())["end"])
@@ -43,14 +43,14 @@ def last_archived(cfg: "Config") -> int | None:
         return None
 
 
-def _save_state(cfg: "Config", end: int) -> None:
+def _save_state(cfg: Config, end: int) -> None:
     p = _state_path(cfg)
     tmp = p.with_name(STATE + ".tmp")
     tmp.write_text(json.dumps({"end": end}))
     os.replace(tmp, p)
 
 
-def archive_period(cfg: "Config", start: int, end: int, now: float | None = None) -> tuple[Path, int, ReadStats]:
+def archive_period(cfg: Config, start: int, end: int, now: float | None = None) -> tuple[Path, int, ReadStats]:
     """Archive sessions that ended in [start, end) (epoch seconds); returns (document, IPDRs, read stats)."""
     lc = cfg.logs
     stats = ReadStats()
@@ -67,7 +67,7 @@ def archive_period(cfg: "Config", start: int, end: int, now: float | None = None
     return doc, counted[0], stats
 
 
-def archive_acct_logs(cfg: "Config", store: Any, now: int) -> Path | None:
+def archive_acct_logs(cfg: Config, store: Any, now: int) -> Path | None:
     """Housekeeping duty: archive the finished periods (see module doc).  ``now``: epoch seconds."""
     lc = cfg.logs
     period = lc.acct_log_rotate

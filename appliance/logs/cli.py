@@ -29,9 +29,7 @@ def _time_us(text: str | None) -> int | None:
 def matches(rec: dict[str, Any], subscriber: str | None, session: str | None) -> bool:
     if session is not None and rec.get("session_id") != session:
         return False
-    if subscriber is not None and not any(rec.get(k) == subscriber for k in IDENTITY_KEYS):
-        return False
-    return True
+    return subscriber is None or any(rec.get(k) == subscriber for k in IDENTITY_KEYS)
 
 
 def cmd_query(cfg: Config, args: argparse.Namespace) -> int:

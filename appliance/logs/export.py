@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from .fifo import ReadStats, list_files, read_log
 from .framing import NotALogFile, ScanStats, parse_file_header
@@ -94,8 +95,7 @@ def live(acct_dir: Path, currency: str, since: int | None, until: int | None, st
         raise ExportError(MISSING, f"{acct_dir}: no accounting log files")
     records = read_log(acct_dir, "acct", stats, until_us=until)
     # sessions are built from all earlier records; only those ending in [since, until) are emitted
-    for rec in build(records, currency, since, until):
-        yield rec
+    yield from build(records, currency, since, until)
     progress.advance(progress.total)
 
 

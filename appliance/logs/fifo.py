@@ -22,11 +22,21 @@ import os
 import re
 import struct
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
-from .framing import FILE_HEADER, FRAME_HEADER, MAX_PAYLOAD, NotALogFile, ScanStats, file_header, parse_file_header, scan
+from .framing import (
+    FILE_HEADER,
+    FRAME_HEADER,
+    MAX_PAYLOAD,
+    NotALogFile,
+    ScanStats,
+    file_header,
+    parse_file_header,
+    scan,
+)
 
 _SEQ = struct.Struct("<Q")
 MIN_SIZE = 4096
@@ -190,6 +200,7 @@ def list_files(directory: Path, kind: str) -> list[tuple[Path, Any]]:
 @dataclass
 class ReadStats(ScanStats):
     files: int = 0
+    reused: int = 0            # files overwritten by a writer while this reader was reading
     bad_files: list[str] = field(default_factory=list)
 
 
@@ -198,7 +209,9 @@ def read_log(directory: str | os.PathLike[str], kind: str, stats: ReadStats | No
     """Records of a live log, oldest file first (within a file in write order).
 
     The file being written is read up to its size taken under the writers'
-    lock, so a record being appended is not mistaken for a torn one.
+    lock, so a record being appended is not mistaken for a torn one.  A file the
+    writers reuse (FIFO) while the reader is still busy with older ones is
+    recognised by its new header and skipped (counted in ``reused``).
     ``since_us``/``until_us`` filter on the record's ``ts`` (half-open).
     """
     st = stats if stats is not None else ReadStats()
@@ -220,12 +233,19 @@ def read_log(directory: str | os.PathLike[str], kind: str, stats: ReadStats | No
     for p in sorted(q for q in d.glob(f"{kind}.*.log") if _NAME.match(q.name)) if d.is_dir() else []:
         if p not in good and _size(p) > 0:      # empty: a writer was killed while starting the file
             st.bad_files.append(str(p))
-    for path, _header in files:
+    for path, header in files:
         try:
             with open(path, "rb") as fh:
                 data = fh.read(limit.get(path, -1))
         except OSError:
             st.bad_files.append(str(path))
+            continue
+        try:
+            if parse_file_header(data).seq != header.seq:
+                st.reused += 1          # the ring reused this file while we read older ones: its
+                continue                # records are gone; the new ones are after our snapshot
+        except NotALogFile:
+            st.reused += 1
             continue
         st.files += 1
         for rec in scan(data, FILE_HEADER.size, st):

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 FILE_MAGIC = b"OCSTLOG1"
 FILE_HEADER = struct.Struct("<8sQQ8s")

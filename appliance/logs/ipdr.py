@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from .framing import FILE_HEADER, NotALogFile, ScanStats, encode, file_header, parse_file_header, scan
 
@@ -48,7 +49,7 @@ FINAL = frozenset({"stop", "termination"})
 
 def iso(us: int) -> str:
     """µs since the epoch -> ISO 8601 UTC with milliseconds."""
-    dt = datetime.fromtimestamp(us // 1_000_000, timezone.utc)
+    dt = datetime.fromtimestamp(us // 1_000_000, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{(us % 1_000_000) // 1000:03d}Z"
 
 
@@ -56,7 +57,7 @@ def parse_iso(text: str) -> int:
     """ISO 8601 (``Z`` or offset; naive = UTC) -> µs since the epoch."""
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp()) * 1_000_000 + dt.microsecond
 
 
@@ -140,9 +141,11 @@ class SessionBuilder:
                     "callDuration": duration, "unitsConsumed": s.used.get("seconds", duration),
                     "chargeAmount": s.charged, "chargeCurrencyType": self.currency,
                     "protocol": seen.get("protocol"), "_end_us": end_us}
+        inp: int
+        out: int
         if radius:
-            inp = rec.get("input_octets") if isinstance(rec.get("input_octets"), int) else 0
-            out = rec.get("output_octets") if isinstance(rec.get("output_octets"), int) else 0
+            i, o = rec.get("input_octets"), rec.get("output_octets")
+            inp, out = (i if isinstance(i, int) else 0), (o if isinstance(o, int) else 0)
         else:
             inp, out = s.input_octets, s.output_octets
         octets = (inp + out) if radius else s.used.get("octets", inp + out)
@@ -202,7 +205,7 @@ def write_document(directory: Path, start_us: int, end_us: int, ipdrs: Iterable[
 
 
 def _stamp(us: int) -> str:
-    return datetime.fromtimestamp(us // 1_000_000, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return datetime.fromtimestamp(us // 1_000_000, UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def list_documents(directory: Path) -> list[Path]:

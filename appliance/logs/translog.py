@@ -26,9 +26,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .. import metrics
 from .fifo import FifoLog
@@ -159,7 +160,7 @@ def enabled() -> bool:
     return _acct is not None or _auth is not None or _capture is not None
 
 
-def configure(cfg: "Config", role: str = "", index: int = 0) -> None:
+def configure(cfg: Config, role: str = "", index: int = 0) -> None:
     """Open this process's writers for the acct and auth logs (idempotent: reconfigures)."""
     global _acct, _auth, _node, _proc, _flusher, _shipper
     close()

@@ -104,3 +104,18 @@ def test_not_a_log_file(tmp_path):
 def test_time_filter_is_half_open(tmp_path):
     _write(tmp_path, 10, files=2, size=65536)
     assert [r["n"] for r in read_log(tmp_path, "acct", since_us=3, until_us=7)] == [3, 4, 5, 6]
+
+
+def test_reader_skips_a_file_reused_while_it_reads(tmp_path):
+    _write(tmp_path, 400, files=3)                     # wrapped: 3 files full
+    st = ReadStats()
+    reader = read_log(tmp_path, "acct", st)
+    first = next(reader)                               # snapshot taken, reading the oldest file
+    log = FifoLog(tmp_path, "acct", 3, 4096)
+    for i in range(400, 500):                          # writers rotate through the whole ring meanwhile
+        log.write([encode({"ts": i, "n": i, "pad": "p" * 40})])
+    log.close()
+    rest = [r["n"] for r in reader]
+    assert st.skipped == 0 and st.reused >= 1
+    assert all(isinstance(n, int) for n in rest) and first["n"] < 400
+    assert rest == sorted(rest)                        # never records out of their order

@@ -15,7 +15,7 @@ class Collector(BaseHTTPRequestHandler):
     batches: list = []
     fail_first = 0
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if Collector.fail_first > 0:
             Collector.fail_first -= 1
