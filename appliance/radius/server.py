@@ -19,6 +19,7 @@ answers from its own socket bound to the same address and port.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -137,6 +138,10 @@ class Forwarder(asyncio.DatagramProtocol):
             self.server.on_datagram(listener, payload, (host, port), forwarded=True)
 
 
+def _same(listener: Listener) -> Listener:
+    return listener
+
+
 def reuseport_socket(family: int, host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -180,9 +185,9 @@ class RadiusServer:
         for kind, port in (("auth", r.auth_port), ("acct", r.acct_port)):
             for family, host in binds:
                 sock = reuseport_socket(family, host, port)
-                _t, proto = await loop.create_datagram_endpoint(
-                    lambda k=kind, f=family: Listener(self, k, f), sock=sock)
-                self.listeners[(kind, family)] = proto
+                listener = Listener(self, kind, family)
+                await loop.create_datagram_endpoint(functools.partial(_same, listener), sock=sock)
+                self.listeners[(kind, family)] = listener
         if forward_dir is not None:
             forward_dir.mkdir(parents=True, exist_ok=True)
             path = forward_dir / f"w{self.index}.sock"
@@ -241,7 +246,7 @@ class RadiusServer:
         if code != expected and code != rp.STATUS_SERVER:
             counters.inc("unknown_types", client)
             return
-        if code == expected:
+        if code == expected and not forwarded:       # a forwarded round was counted by the receiving worker
             counters.inc(REQUESTS[kind], client)
         now = self.clock()
         key = (addr[0], addr[1], code, ident, data[4:20])

@@ -54,10 +54,11 @@ async def build(cfg: Config, index: int, store: Any) -> RadiusServer:
     clients_mod.write_index_file(cfg.path(cfg.run_dir), clients.clients)
     auth = AuthHandler(cfg, store, index, method_options(cfg))
     acct = AcctHandler(cfg, store, policy)
+    translog: Any = None
     try:
         from ..logs import translog
     except ImportError:
-        translog = None
+        pass
 
     async def disconnect(client: Client, session_key: str, session: dict[str, Any], reason: str) -> None:
         await disconnect_session(store, session_key, session, client.secret, cfg.radius.coa_timeout,
