@@ -72,7 +72,7 @@ def seed(cfg: Config) -> None:
     store.close()
 
 
-def start_durable(tmp: str, workers: int) -> tuple[list[subprocess.Popen], int]:
+def start_durable(tmp: str, workers: int, log_flush_ms: int = 0) -> tuple[list[subprocess.Popen], int]:
     port = free_port()
     cfg = Config(data_dir=os.path.join(tmp, "data"), run_dir=os.path.join(tmp, "run"),
                  log_dir=os.path.join(tmp, "logs"), base_dir=tmp, database=DatabaseConfig(path="bench.db"))
@@ -81,7 +81,8 @@ def start_durable(tmp: str, workers: int) -> tuple[list[subprocess.Popen], int]:
     with open(conf, "w") as fh:
         json.dump({"data_dir": cfg.data_dir, "run_dir": cfg.run_dir, "log_dir": cfg.log_dir,
                    "database": {"path": "bench.db"}, "node": {"realm": "ocs.bench", "host": "ocs.bench"},
-                   "logs": {"acct_log_dir": os.path.join(tmp, "acct"), "auth_log_dir": os.path.join(tmp, "auth")},
+                   "logs": {"acct_log_dir": os.path.join(tmp, "acct"), "auth_log_dir": os.path.join(tmp, "auth"),
+                            "flush_interval_ms": log_flush_ms},
                    "diameter": {"address": "127.0.0.1", "port": port, "applications": ["ro"],
                                 "accept_realms": [REALM]}}, fh)
     env = dict(os.environ, APPLIANCE_CONFIG=conf)
@@ -288,6 +289,8 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=64, help="requests in flight in total (split over connections)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--connections", default="1,4")
+    ap.add_argument("--log-flush-ms", type=int, default=0,
+                    help="transaction log: 0 write-through (default, as shipped), >0 buffered")
     ap.add_argument("--target", type=float, help="also run open-loop at this CCR-U/s (p99 at load)")
     ap.add_argument("--serve-canned", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -299,7 +302,7 @@ def main() -> None:
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, starter in (("canned", lambda: start_canned(args.workers)),
-                              ("durable", lambda: start_durable(tmp, args.workers))):
+                              ("durable", lambda: start_durable(tmp, args.workers, args.log_flush_ms))):
             procs, port = starter()
             try:
                 for n in counts:
