@@ -114,7 +114,8 @@ class AuthHandler:
         self.policy = Policy(tuple(types))
         self.context = MethodContext(lookup=StoreLookup(store), random=random, now=clock,
                                      server_id=cfg.node.host, options=method_options or {})
-        self.conversations: ConversationStore[bytes, Conversation] = ConversationStore(
+        # State -> (client address that started it, conversation): another client cannot continue it
+        self.conversations: ConversationStore[bytes, tuple[str, Conversation]] = ConversationStore(
             self.rcfg.eap_max_conversations, float(self.rcfg.eap_timeout))
         self.cache = AuthCache(float(getattr(self.rcfg, "auth_cache_ttl", 2.0)))
 
@@ -213,7 +214,8 @@ class AuthHandler:
         state = req.get(rp.STATE)
         check_eap_length(eap)
         if state is not None:
-            conv = self.conversations.get(state, now)
+            held = self.conversations.get(state, now)
+            conv = held[1] if held is not None and held[0] == client.address else None
             if conv is None:
                 return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"EAP conversation expired"),
                                                 (rp.EAP_MESSAGE, eap_encode(Code.FAILURE, eap[1] if len(eap) > 1
@@ -225,7 +227,7 @@ class AuthHandler:
         outcome = await conv.receive(eap)
         label = METHOD_LABEL.get(conv.method_type or 0, "eap")
         if isinstance(outcome, Send):
-            self.conversations.put(state, conv, self.clock())
+            self.conversations.put(state, (client.address, conv), self.clock())
             attrs = rp.split_eap(outcome.packet) + [(rp.STATE, state),
                                                      (rp.SESSION_TIMEOUT, self.rcfg.eap_timeout.to_bytes(4, "big"))]
             return Reply(rp.ACCESS_CHALLENGE, attrs, label)

@@ -50,9 +50,10 @@ def test_ttls_avp_codec_round_trip_and_bad_lengths():
 class RadiusEapPeer:
     """A scripted EAP peer speaking RADIUS (Message-Authenticator, State) to the worker."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, source: str = "127.0.0.1") -> None:
         self.addr = ("127.0.0.1", port)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((source, 0))
         self.sock.settimeout(5)
         self.state: bytes | None = None
         self.ident = 0

@@ -38,3 +38,22 @@ def test_eap_without_message_authenticator_is_dropped(radius, rcfg):
     finally:
         peer.close()
     assert metrics.default().get("radius.auth.missing_message_authenticator") == before + 1
+
+
+def test_state_cannot_be_continued_by_another_client(cfg, store):
+    from appliance.config import RadiusClient
+    from tests.radius.conftest import SECRET, RunningServer, radius_cfg
+    rc = radius_cfg(cfg, clients=(RadiusClient("127.0.0.1", SECRET), RadiusClient("127.0.0.0/8", SECRET)))
+    srv = RunningServer(rc).start()
+    first, other = RadiusEapPeer(rc.radius.auth_port), RadiusEapPeer(rc.radius.auth_port, source="127.0.0.2")
+    try:
+        reply = first.send(b"")
+        assert reply.code == rp.ACCESS_CHALLENGE
+        ident = decode(b"".join(reply.all(rp.EAP_MESSAGE))).identifier
+        other.state = first.state                                 # a State observed on the wire
+        assert other.send(encode(Code.RESPONSE, ident, 1, b"alice@wlan")).code == rp.ACCESS_REJECT
+        assert first.send(encode(Code.RESPONSE, ident, 1, b"alice@wlan")).code == rp.ACCESS_CHALLENGE
+    finally:
+        first.close()
+        other.close()
+        srv.close()
