@@ -146,7 +146,7 @@ class Runner:
         lat = sorted(self.latencies) or [0.0]
         return {"rate": self.answered / elapsed, "p50_ms": lat[len(lat) // 2] * 1000,
                 "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, "answered": self.answered,
-                "lost": self.lost, "elapsed": elapsed, "codes": dict(self.codes)}
+                "lost": self.lost, "elapsed": elapsed, "codes": dict(self.codes), "lat": lat}
 
 
 def drive(port: int, make, total: int, window: int, lanes: int = 8, limit: float = 120.0) -> dict:
@@ -341,9 +341,33 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
 # ----------------------------------------------------------------------------------- phases
 
-def pap_phase(port: int, total: int, window: int) -> dict:
+def _pap_child(port: int, total: int, window: int, offset: int, out: object) -> None:
     users = [f"user{i}@bench".encode() for i in range(USERS)]
-    return drive(port, lambda ident, n: pap_request(ident, users[n % USERS]), total, window)
+    out.put(drive(port, lambda ident, n: pap_request(ident, users[(n + offset) % USERS]), total, window))  # type: ignore[attr-defined]
+
+
+def pap_phase(port: int, total: int, window: int, clients: int = 1) -> dict:
+    """PAP load from ``clients`` processes (one asyncio client each), merged."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    children = [ctx.Process(target=_pap_child, args=(port, total // clients, max(1, window // clients),
+                                                     i * 997, queue)) for i in range(clients)]
+    for child in children:
+        child.start()
+    parts = [queue.get(timeout=300) for _ in children]
+    for child in children:
+        child.join(10)
+    lat = sorted(x for part in parts for x in part["lat"]) or [0.0]
+    codes: dict[int, int] = {}
+    for part in parts:
+        for code, n in part["codes"].items():
+            codes[code] = codes.get(code, 0) + n
+    answered = sum(p["answered"] for p in parts)
+    elapsed = max(p["elapsed"] for p in parts)
+    return {"rate": answered / elapsed, "p50_ms": lat[len(lat) // 2] * 1000,
+            "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, "answered": answered,
+            "lost": sum(p["lost"] for p in parts), "elapsed": elapsed, "codes": codes}
 
 
 def acct_phase(port: int, total: int, window: int, sessions: int = 500) -> tuple[dict, dict]:
@@ -371,6 +395,7 @@ def main() -> int:
     ap.add_argument("--interims", type=int, default=10_000, help="Interim-Updates per server")
     ap.add_argument("--window", type=int, default=512, help="requests in flight")
     ap.add_argument("--workers", type=int, default=2, help="appliance radius workers")
+    ap.add_argument("--clients", type=int, default=2, help="load-generating processes for PAP")
     ap.add_argument("--no-freeradius", action="store_true")
     ap.add_argument("--logs", default="", help='extra "logs:" setting for the appliance, e.g. "auth_log: false"')
     ap.add_argument("--cache-ttl", type=float, help="radius.auth_cache_ttl for the appliance (default: its default)")
@@ -386,14 +411,15 @@ def main() -> int:
         fr = None if args.no_freeradius else start_freeradius(tmp / "freeradius")
         if fr is not None:
             procs.append(fr[0])
-        print(f"RADIUS load, {os.cpu_count()} CPUs, window {args.window}, {args.workers} appliance workers "
+        print(f"RADIUS load, {os.cpu_count()} CPUs, window {args.window}, {args.workers} appliance workers, "
+              f"{args.clients} PAP client processes, load average {os.getloadavg()[0]:.1f} "
               f"(shared machine: noisy, compare within one run)")
         pap_phase(auth, 2000, args.window)                       # warm-up (imports, caches)
-        results["appliance PAP"] = pap_phase(auth, args.requests, args.window)
+        results["appliance PAP"] = pap_phase(auth, args.requests, args.window, args.clients)
         show("appliance PAP Access-Request", results["appliance PAP"])
         if fr is not None:
             pap_phase(fr[1], 2000, args.window)
-            results["freeradius PAP"] = pap_phase(fr[1], args.requests, args.window)
+            results["freeradius PAP"] = pap_phase(fr[1], args.requests, args.window, args.clients)
             show("freeradius PAP Access-Request", results["freeradius PAP"])
         _s, results["appliance interim"] = acct_phase(acct, args.interims, args.window)
         show("appliance Interim (durable debit)", results["appliance interim"])

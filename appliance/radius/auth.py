@@ -55,20 +55,21 @@ class AuthCache:
 
     def __init__(self, ttl: float, capacity: int = 100_000) -> None:
         self.ttl, self.capacity = ttl, capacity
-        self._items: dict[str, tuple[float, Authorization]] = {}
+        self._items: dict[str, tuple[float, Authorization, dict[str, Reply]]] = {}
 
-    def get(self, identity: str, now: float) -> Authorization | None:
+    def get(self, identity: str, now: float) -> tuple[Authorization, dict[str, Reply]] | None:
+        """The authorization and its already-built accepts (per method), or None."""
         item = self._items.get(identity)
         if item is None or item[0] <= now:
             return None
-        return item[1]
+        return item[1], item[2]
 
     def put(self, identity: str, auth: Authorization, now: float) -> None:
         if self.ttl <= 0:
             return
         if len(self._items) >= self.capacity:
             self._items.clear()
-        self._items[identity] = (now + self.ttl, auth)
+        self._items[identity] = (now + self.ttl, auth, {})
 
 
 def check_eap_length(eap: bytes) -> None:
@@ -149,10 +150,17 @@ class AuthHandler:
         if found is None:
             return None
         user, method, check = found
-        auth = self.cache.get(user, self.clock())
-        if auth is None:
+        cached = self.cache.get(user, self.clock())
+        if cached is None:
             return None
-        return self._verdict(auth, user, method, check)
+        auth, accepts = cached
+        accept = accepts.get(method)
+        if accept is not None and check(self._stored(auth)):
+            return accept                              # the same Access-Accept attributes as last time
+        reply = self._verdict(auth, user, method, check)
+        if reply.code == rp.ACCESS_ACCEPT:
+            accepts[method] = reply
+        return reply
 
     # ------------------------------------------------------------------ dispatch
     async def handle(self, client: Client, req: rp.Packet) -> Reply | None:
@@ -174,9 +182,14 @@ class AuthHandler:
         self.cache.put(user, auth, self.clock())
         return self._verdict(auth, user, method, check)
 
-    def _verdict(self, auth: Authorization, user: str, method: str, check: Any) -> Reply:
+    @staticmethod
+    def _stored(auth: Authorization) -> bytes | None:
         stored = auth.service.credentials.password if auth.service is not None else None
-        if stored is None or not check(stored.encode()):
+        return stored.encode() if stored is not None else None
+
+    def _verdict(self, auth: Authorization, user: str, method: str, check: Any) -> Reply:
+        stored = self._stored(auth)
+        if stored is None or not check(stored):
             return Reply(rp.ACCESS_REJECT, [(rp.REPLY_MESSAGE, b"Authentication failed")], method,
                          auth.service.id if auth.service else None, "bad credentials")
         return self.decide(auth, method, [], user)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # codes (RFC 2865 §3, RFC 2866 §3, RFC 5176 §2, RFC 5997)
 ACCESS_REQUEST, ACCESS_ACCEPT, ACCESS_REJECT = 1, 2, 3
@@ -62,14 +62,14 @@ class Packet:
     authenticator: bytes
     attributes: Attributes
     raw: bytes
+    first: dict[int, bytes] = field(default_factory=dict)     # type -> first value (O(1) ``get``)
 
     def get(self, type_: int) -> bytes | None:
-        for t, v in self.attributes:
-            if t == type_:
-                return v
-        return None
+        return self.first.get(type_)
 
     def all(self, type_: int) -> list[bytes]:
+        if type_ not in self.first:
+            return []
         return [v for t, v in self.attributes if t == type_]
 
     def integer(self, type_: int) -> int | None:
@@ -100,6 +100,7 @@ def decode(data: bytes) -> Packet:
     code, ident, length = parse_header(data)
     raw = bytes(data[:length])
     attrs: Attributes = []
+    first: dict[int, bytes] = {}
     pos = HEADER
     while pos < length:
         if pos + 2 > length:
@@ -108,9 +109,12 @@ def decode(data: bytes) -> Packet:
         alen = raw[pos + 1]
         if alen < 2 or pos + alen > length:
             raise Malformed(f"attribute {t} has bad length {alen}")
-        attrs.append((t, raw[pos + 2:pos + alen]))
+        value = raw[pos + 2:pos + alen]
+        attrs.append((t, value))
+        if t not in first:
+            first[t] = value
         pos += alen
-    return Packet(code, ident, raw[4:20], attrs, raw)
+    return Packet(code, ident, raw[4:20], attrs, raw, first)
 
 
 def encode_attributes(attrs: Attributes) -> bytes:

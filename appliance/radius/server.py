@@ -324,7 +324,9 @@ class RadiusServer:
                     reply: Reply | None) -> None:
         answer = None
         if reply is not None:
-            attrs = reply.attrs + [(rp.PROXY_STATE, v) for v in req.all(rp.PROXY_STATE)]
+            attrs = reply.attrs
+            if rp.PROXY_STATE in req.first:             # RFC 2865 §5.33: echoed unmodified, in order
+                attrs = attrs + [(rp.PROXY_STATE, v) for v in req.all(rp.PROXY_STATE)]
             answer = rp.encode_response(reply.code, req, attrs, client.secret)
             self.counters["auth"].inc(REPLY_COUNTER[reply.code], client)
             if self.translog is not None and self.translog.enabled():
