@@ -302,6 +302,11 @@ def _prefix(code: int, vendor: int, flags: int, payload_len: int) -> bytes:
 
 
 _PREFIX_CACHE: dict[tuple[int, int, int], bytes] = {}
+# (code, vendor) -> (header prefix, pack) for fixed-size types with the dictionary's M-bit (Time excluded)
+_FAST: dict[tuple[int, int], tuple[bytes, Any]] = {
+    k: (_prefix(k[0], k[1], (AVP_V if k[1] else 0) | (AVP_M if MANDATORY.get(k) else 0), _PACK[t].size),
+        _PACK[t].pack)
+    for k, t in TYPES.items() if t in _PACK and t != TIME}
 
 
 def encode_avp(code: int, value: Any, vendor: int = 0, mandatory: bool | None = None,
@@ -312,6 +317,10 @@ def encode_avp(code: int, value: Any, vendor: int = 0, mandatory: bool | None = 
     address string for Address, and for Grouped an iterable of already-encoded AVPs.
     """
     key = (code, vendor)
+    if mandatory is None and type_ is None:
+        fast = _FAST.get(key)
+        if fast is not None:                       # fixed-size type, dictionary M-bit: prefix + pack
+            return fast[0] + fast[1](value)
     t = TYPES.get(key, OCTETS) if type_ is None else type_
     m = MANDATORY.get(key, False) if mandatory is None else mandatory
     flags = (AVP_V if vendor else 0) | (AVP_M if m else 0)

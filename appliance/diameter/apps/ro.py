@@ -287,13 +287,12 @@ class RoApplication:
         metrics.inc(self.counter[ccr.request_type])
         service, _unit = context_of(ccr.context)
         other = ccr.calling if ccr.role == 1 else ccr.called
+        policy = self.charging.policy
+        now = int(self.charging.clock())
         request = ChargeRequest(
             subscriber=ccr.subscribers[0][1] if ccr.subscribers else "", session_id=ccr.session_id,
             action=ccr.action, items=tuple(ccr.items), request_key=f"{ccr.session_id}:{ccr.request_number}",
-            service=service, destination=_party(other), vplmn=ccr.vplmn)
-        policy = self.charging.policy
-        now = int(self.charging.clock())
-        request = replace(request, now=now)
+            service=service, destination=_party(other), vplmn=ccr.vplmn, now=now)
         ids = ccr.subscribers
 
         def transaction(ledger: Any) -> tuple[ChargeResult | None, str | None]:
@@ -308,7 +307,7 @@ class RoApplication:
                     if ledger.find_service(_strip(ident)) is not None:
                         r = replace(r, subscriber=_strip(ident))
                         break
-            else:
+            elif r.subscriber.startswith(("tel:", "sip:", "+")):
                 r = replace(r, subscriber=_strip(r.subscriber))
             if not r.subscriber:
                 return ChargeResult(Outcome.USER_UNKNOWN), None
