@@ -123,3 +123,42 @@ def test_ipv6_listener(cfg, store, seed_subscriber):
     finally:
         srv.close()
     assert socket.has_ipv6
+
+
+def test_client_added_to_the_store_is_served_after_refresh(radius, rcfg, store, seed_subscriber):
+    import hashlib
+    import hmac
+    import json
+    import os
+    import socket
+    import struct
+    import time
+    from pathlib import Path
+    seed_subscriber(nai="alice@wlan", password="pw")
+    store.transact(lambda l: l.put_client({"address": "127.0.0.2", "protocol": "radius", "secret": "s2",
+                                           "name": "ap-2"}))
+
+    def pap_from_127_0_0_2() -> int | None:
+        auth = os.urandom(16)
+        attrs = rp.encode_attributes([(rp.USER_NAME, b"alice@wlan"),
+                                      (rp.USER_PASSWORD, rp.encrypt_password(b"pw", b"s2", auth))])
+        body = bytes((rp.MESSAGE_AUTHENTICATOR, 18)) + bytes(16) + attrs
+        raw = bytearray(struct.pack("!BBH", rp.ACCESS_REQUEST, 1, 20 + len(body)) + auth + body)
+        raw[22:38] = hmac.new(b"s2", bytes(raw), hashlib.md5).digest()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.2", 0))
+            s.settimeout(0.5)
+            s.sendto(bytes(raw), ("127.0.0.1", rcfg.radius.auth_port))
+            try:
+                return s.recv(4096)[0]
+            except TimeoutError:
+                return None
+    code = None
+    for _ in range(20):                       # clients_refresh is 1 s in the tests: bounded wait
+        code = pap_from_127_0_0_2()
+        if code is not None:
+            break
+        time.sleep(0.25)
+    assert code == rp.ACCESS_ACCEPT
+    rows = json.loads((Path(rcfg.run_dir) / "radius" / "clients.json").read_text())
+    assert {r["address"]: r["index"] for r in rows}["127.0.0.2/32"] == 3 and "s2" not in json.dumps(rows)
