@@ -22,7 +22,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -31,15 +30,15 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from appliance.config import Config, DatabaseConfig  # noqa: E402
-from appliance.diameter import codec as c  # noqa: E402
-from appliance.diameter.apps import ro  # noqa: E402
-from appliance.diameter.client import Service, ccr  # noqa: E402
-from appliance.ocs.balance import NewBucket  # noqa: E402
-from appliance.ocs.catalog import Offer, Price, PriceType  # noqa: E402
-from appliance.ocs.inventory import Product  # noqa: E402
-from appliance.ocs.inventory import Service as InvService  # noqa: E402
-from appliance.ocs.units import Unit  # noqa: E402
+from appliance.config import Config, DatabaseConfig
+from appliance.diameter import codec as c
+from appliance.diameter.apps import ro
+from appliance.diameter.client import Service, ccr
+from appliance.ocs.balance import NewBucket
+from appliance.ocs.catalog import Offer, Price, PriceType
+from appliance.ocs.inventory import Product
+from appliance.ocs.inventory import Service as InvService
+from appliance.ocs.units import Unit
 
 SUBSCRIBERS = 1000
 HOST, REALM = "bench.client", "bench.realm"
@@ -217,7 +216,7 @@ def _result(msg: bytes) -> int | None:
 
 
 def request(sid: str, rt: int, n: int, who: str) -> bytes:
-    avps = ccr(sid, "ocs.bench", rt, n, who if rt == ro.INITIAL else who,
+    avps = ccr(sid, "ocs.bench", rt, n, who,
                services=(Service(Unit.OCTETS, 0, used=1000 if rt == ro.UPDATE else None, rating_group=1),))
     avps.insert(1, c.encode_avp(c.ORIGIN_HOST, HOST) + c.encode_avp(c.ORIGIN_REALM, REALM))
     return c.encode(272, 4, c.FLAG_R | c.FLAG_P, 0, 0, avps)

@@ -467,7 +467,7 @@ class Node:
                 return conn
             if not realm:
                 raise DiameterError(c.UNABLE_TO_DELIVER, None, f"no connection to {host}")
-        for peer_host, conn in self.open.items():
+        for conn in self.open.values():
             info = conn.pc.peer if conn.pc else None
             if info and (not realm or info.realm == realm) and (app_id in info.common_apps):
                 return conn

@@ -156,7 +156,7 @@ class PeerConnection:
         self._events: deque[Event] = deque()
         self._hbh = first_id & 0xFFFFFFFF
         self._e2e = (int(now) & 0xFFF) << 20 | (first_id & 0xFFFFF)
-        self._deadline = now + self.tw_init   # CER/CEA must arrive within Tw
+        self._deadline: float | None = now + self.tw_init   # CER/CEA must arrive within Tw
         self._dwr_pending = False
         self._dwr_hbh = -1
         self._dpr_hbh = -1

@@ -432,7 +432,7 @@ def _strip(ident: str) -> str:
         ident = ident.split(":", 1)[1].split(";", 1)[0]
         if "@" in ident and ident.split("@", 1)[0].lstrip("+").isdigit():
             ident = ident.split("@", 1)[0]
-    return ident[1:] if ident.startswith("+") else ident
+    return ident.removeprefix("+")
 
 
 def _unit_avp(unit: Unit, amount: int) -> bytes:
