@@ -1,0 +1,212 @@
+"""Two appliance Diameter nodes (``appliance run diameter`` × 2, different ports, one PostgreSQL) taking
+Ro CCRs (RFC 4006 §5) for the same subscribers alternately and concurrently: every session's CCR-I, CCR-U
+and CCR-T alternate between the nodes, a retransmitted CCR-U (T flag, RFC 6733 §5.5.4... §3) reaches the
+other node, and a node killed with SIGKILL mid-run loses no acknowledged debit: the survivor finishes
+the dead node's sessions and the balance is exact."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance.diameter import client as dc
+from appliance.diameter.apps import ro
+from appliance.ocs.units import Unit
+from tests.conftest import free_port
+from tests.pg.test_two_nodes import IMSIS, Watcher, audit, seed_all
+
+pytestmark = pytest.mark.system
+ROOT = str(Path(__file__).resolve().parents[2])
+MB = 1_000_000
+PRICE = 20_000          # DATA_OFFER: 20,000 per started MB; whole MB used keeps the expected cost exact
+
+
+def start_node(tmp_path: Path, name: str, dsn: str) -> tuple[subprocess.Popen, int, Path]:
+    port = free_port()
+    root = tmp_path / name
+    root.mkdir()
+    conf = root / "appliance.yaml"
+    conf.write_text(json.dumps({
+        "data_dir": str(root / "var"), "run_dir": str(root / "run"), "log_dir": str(root / "logs"),
+        "database": {"backend": "postgres", "dsn": dsn, "pool_size": 4},
+        "node": {"name": name, "realm": "ocs.test", "host": f"{name}.ocs.test"},
+        "logs": {"acct_log_dir": str(root / "acct"), "auth_log_dir": str(root / "auth")},
+        "charging": {"min_reserve_octets": MB},
+        "diameter": {"address": "127.0.0.1", "port": port, "applications": ["ro"],
+                     "accept_realms": ["client.localdomain"]}}))
+    env = dict(os.environ, APPLIANCE_CONFIG=str(conf),
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    log = root / "worker.log"
+    proc = subprocess.Popen([sys.executable, "-m", "appliance", "run", "diameter"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    return proc, port, log
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def connect(port: int, log: Path, proc: subprocess.Popen) -> dc.CreditControlClient:
+    cl = dc.CreditControlClient(f"pcef{port}.client.localdomain", "client.localdomain")
+    for _ in range(300):                          # bounded: the worker is still starting
+        if proc.poll() is not None:
+            pytest.fail(f"node died: {log.read_text()[-2000:]}")
+        try:
+            await cl.connect("127.0.0.1", port, timeout=5)
+            return cl
+        except (ConnectionError, OSError, TimeoutError):
+            await asyncio.sleep(0.1)
+    pytest.fail(f"node on {port} never answered CER: {log.read_text()[-2000:]}")
+
+
+def request(sid: str, rtype: int, number: int, imsi: str, requested: int | None, used: int | None):
+    return dc.ccr(sid, "ocs.test", rtype, number, imsi,
+                  services=(dc.Service(Unit.OCTETS, requested=requested, used=used, rating_group=1),))
+
+
+def granted(answer) -> int:
+    s = dc.summary(answer)
+    return sum(m.get("granted", 0) for m in s["mscc"])
+
+
+def test_ro_sessions_alternate_between_two_nodes(tmp_path, pg_dsn):
+    money = 100_000_000
+    seed_all(pg_dsn, money)
+    (pa, port_a, log_a), (pb, port_b, log_b) = (start_node(tmp_path, "ocs-a", pg_dsn),
+                                                start_node(tmp_path, "ocs-b", pg_dsn))
+    watcher = Watcher(pg_dsn)
+    rnd = random.Random(3)
+    used_mb = {imsi: 0 for imsi in IMSIS}
+
+    async def run() -> None:
+        clients = [await connect(port_a, log_a, pa), await connect(port_b, log_b, pb)]
+        try:
+            async def session(n: int) -> None:
+                imsi = IMSIS[n % 4]
+                sid = clients[n % 2].session_id()
+                grant = 0
+                steps = [(ro.INITIAL, 3 * MB, None), (ro.UPDATE, 3 * MB, "u"), (ro.UPDATE, 3 * MB, "u"),
+                         (ro.TERMINATION, None, "u")]
+                for number, (rtype, req, use) in enumerate(steps):
+                    used = rnd.randint(0, grant // MB) * MB if use else None
+                    cl = clients[(n + number) % 2]       # every request on the other node than the last
+                    avps = request(sid, rtype, number, imsi, req, used)
+                    answer = await cl.send(avps, timeout=30)
+                    assert dc.summary(answer)["result"] == 2001, dc.summary(answer)
+                    if n % 6 == 0 and rtype == ro.UPDATE and number == 1:
+                        # the same CCR-U retransmitted to the other node: answered, not charged again
+                        again = await clients[(n + number + 1) % 2].send(avps, timeout=30)
+                        assert dc.summary(again)["result"] == 2001 and granted(again) == granted(answer)
+                    used_mb[imsi] += (used or 0) // MB
+                    grant = granted(answer)
+
+            await asyncio.gather(*(session(n) for n in range(24)))
+        finally:
+            for cl in clients:
+                await cl.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        stop(pa)
+        stop(pb)
+        lowest = watcher.close()
+    found = audit(pg_dsn)
+    for i, imsi in enumerate(IMSIS):
+        assert found["remaining"][f"p{i}"] == money - PRICE * used_mb[imsi]
+    assert found["open"] == [] and found["holds"] == 0
+    assert lowest >= 0
+
+
+def test_ro_node_killed_mid_run_loses_no_acknowledged_debit(tmp_path, pg_dsn):
+    money = 100_000_000
+    seed_all(pg_dsn, money)
+    (pa, port_a, log_a), (pb, port_b, log_b) = (start_node(tmp_path, "ocs-a", pg_dsn),
+                                                start_node(tmp_path, "ocs-b", pg_dsn))
+    acked_mb = {imsi: 0 for imsi in IMSIS}     # whole MB acknowledged (CCA 2001) as used
+    acked_keys: list[str] = []                 # request keys (session:number) acknowledged with 2001
+    open_sessions: dict[str, tuple[str, int]] = {}
+
+    async def run() -> None:
+        a, b = await connect(port_a, log_a, pa), await connect(port_b, log_b, pb)
+        done_b = 0
+        killed = asyncio.Event()
+
+        async def sessions_on(cl, name: str, count: int) -> None:
+            nonlocal done_b
+            for n in range(count):
+                imsi = IMSIS[n % 4]
+                sid = cl.session_id()
+                number = 0
+                try:
+                    answer = await cl.send(request(sid, ro.INITIAL, 0, imsi, 2 * MB, None), timeout=10)
+                    open_sessions[sid] = (imsi, 1)
+                    for number in (1, 2):
+                        answer = await cl.send(request(sid, ro.UPDATE, number, imsi, 2 * MB, MB), timeout=10)
+                        assert dc.summary(answer)["result"] == 2001
+                        acked_mb[imsi] += 1
+                        acked_keys.append(f"{sid}:{number}")
+                        open_sessions[sid] = (imsi, number + 1)
+                    answer = await cl.send(request(sid, ro.TERMINATION, 3, imsi, None, MB), timeout=10)
+                    assert dc.summary(answer)["result"] == 2001
+                    acked_mb[imsi] += 1
+                    acked_keys.append(f"{sid}:3")
+                    del open_sessions[sid]
+                except (ConnectionError, TimeoutError, asyncio.TimeoutError):
+                    assert name == "b" and killed.is_set()   # only the killed node's requests may fail
+                    return
+                if name == "b":
+                    done_b += 1
+
+        async def killer() -> None:
+            for _ in range(3000):                            # bounded
+                if done_b >= 8:
+                    break
+                await asyncio.sleep(0.01)
+            killed.set()
+            pb.send_signal(signal.SIGKILL)
+
+        await asyncio.gather(*(sessions_on(a, "a", 12) for _ in range(4)),
+                             *(sessions_on(b, "b", 1000) for _ in range(4)), killer())
+        assert pb.wait(10) == -signal.SIGKILL
+        # node a finishes (CCR-T, nothing more used) every session node b left open: those it knows of
+        # and those whose CCR-I was committed but never answered (found in the database)
+        leftover = dict(open_sessions)
+        leftover.update({sid: (imsi, 0) for sid, imsi in audit(pg_dsn)["open"] if sid not in leftover})
+        assert leftover, "node b was killed with no session open: nothing for node a to finish"
+        for sid, (imsi, number) in leftover.items():
+            answer = await a.send(request(sid, ro.TERMINATION, number + 5, imsi, None, 0), timeout=10)
+            assert dc.summary(answer)["result"] == 2001, dc.summary(answer)
+        await a.close()
+        try:
+            await b.close()
+        except Exception:  # its peer is dead
+            pass
+
+    try:
+        asyncio.run(run())
+    finally:
+        stop(pa)
+        stop(pb)
+    found = audit(pg_dsn)
+    assert len(acked_keys) > 40
+    missing = [k for k in acked_keys if k not in found["logged"]]
+    assert missing == []                       # every acknowledged debit is durable
+    # conservation: money is in a bucket or charged by a logged request; nothing is held any more
+    assert found["open"] == [] and found["holds"] == 0
+    assert sum(found["remaining"].values()) + found["charged"] == 4 * money
+    for i, imsi in enumerate(IMSIS):           # a committed-but-unanswered CCR-U may add to it, never less
+        assert money - found["remaining"][f"p{i}"] >= PRICE * acked_mb[imsi]
