@@ -106,16 +106,19 @@ def test_migrate_then_copy_an_sqlite_database_into_postgresql(tmp_path, pg_dsn):
         new.close()
 
 
-def test_copy_refuses_what_it_cannot_do(tmp_path, pg_dsn):
-    cfg = config_file(tmp_path, pg_dsn)
-    missing = appliance(cfg, "db", "copy-from-sqlite", str(tmp_path / "nope.db"))
-    assert missing.returncode == 1 and "cannot read" in missing.stderr
+def test_copy_refuses_what_it_cannot_do(tmp_path, pg_dsn, capsys):
+    """Refusals are one line on stderr and exit status 1 (in-process: the command line itself is tested above)."""
     import sqlite3
+
+    from appliance.cli import main
+    cfg = config_file(tmp_path, pg_dsn)
     stale = tmp_path / "v0.db"
     sqlite3.connect(stale).close()
-    old = appliance(cfg, "db", "copy-from-sqlite", str(stale))
-    assert old.returncode == 1 and "schema version 0" in old.stderr
     nodsn = tmp_path / "nodsn.yaml"
     nodsn.write_text(f"data_dir: {tmp_path}/var\n")
-    out = appliance(nodsn, "db", "copy-from-sqlite", str(stale))
-    assert out.returncode == 1 and "no PostgreSQL DSN" in out.stderr
+    for config, source, message in ((cfg, tmp_path / "nope.db", "cannot read"),
+                                    (cfg, stale, "schema version 0"),
+                                    (nodsn, stale, "no PostgreSQL DSN")):
+        assert main(["--config", str(config), "db", "copy-from-sqlite", str(source)]) == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
