@@ -11,7 +11,7 @@ by every process with ``O_APPEND`` and each write made under an exclusive
 ``flock`` on the state file.  The lock serialises the size check, the rotation
 and the write, so records of different processes never interleave and the
 size bound holds; the kernel drops the lock of a killed process.  Cost: two
-``flock`` calls and one ``fstat`` per write (a write is a record in
+``flock`` calls and one ``lseek`` per write (a write is a record in
 write-through mode, a batch in buffered mode) -- see benchmarks/translog.py.
 """
 from __future__ import annotations
@@ -115,7 +115,7 @@ class FifoLog:
             seq = self._current_seq()
             if seq != self._seq or self._fd < 0:
                 self._open(seq)
-            used = os.fstat(self._fd).st_size
+            used = os.lseek(self._fd, 0, os.SEEK_END)     # the end, including other processes' writes
             chunk: list[bytes] = []
             chunk_len = 0
             for f in frames:

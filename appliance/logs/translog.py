@@ -46,14 +46,25 @@ SECRET_KEYS = frozenset({"password", "user_password", "secret", "shared_secret",
 
 
 class Sink:
-    """One log (acct or auth) of this process."""
+    """One log (acct or auth) of this process.
+
+    Write-through: ``put`` writes under ``_io`` (the caller waits for the ``write()``).
+    Buffered: ``put`` only appends under ``_lock`` and wakes the flusher thread when
+    ``batch_records`` wait, so a worker's event loop never waits for the disk -- unless
+    the buffer reaches ``BACKLOG`` batches (the disk is stalled): then the caller
+    writes (back-pressure, bounded memory).
+    """
+
+    BACKLOG = 8
 
     def __init__(self, fifo: FifoLog, kind: str, flush_interval: float, batch_records: int,
-                 shipper: Any = None) -> None:
+                 shipper: Any = None, wake: threading.Event | None = None) -> None:
         self.fifo, self.kind = fifo, kind
         self.flush_interval, self.batch_records = flush_interval, batch_records
         self.shipper = shipper
-        self._lock = threading.Lock()
+        self._wake = wake
+        self._lock = threading.Lock()      # the buffer
+        self._io = threading.Lock()        # the file (flock is per process, not per thread)
         self._buf: list[bytes] = []
         self._err_at = 0.0
         self._c_records = f"logs.{kind}.records"
@@ -65,13 +76,18 @@ class Sink:
         except (TypeError, ValueError):
             metrics.inc(self._c_errors)
             return
-        with self._lock:
-            if self.flush_interval <= 0:
+        if self.flush_interval <= 0:
+            with self._io:
                 self._write([data])
-            else:
+        else:
+            with self._lock:
                 self._buf.append(data)
-                if len(self._buf) >= self.batch_records:
-                    self._flush_locked()
+                waiting = len(self._buf)
+            if waiting >= self.batch_records:
+                if waiting >= self.BACKLOG * self.batch_records or self._wake is None:
+                    self.flush()
+                else:
+                    self._wake.set()
         metrics.inc(self._c_records)
         if self.shipper is not None:
             self.shipper.offer(record)
@@ -86,23 +102,24 @@ class Sink:
                 self._err_at = now
                 log.error("%s log write failed (%d records lost): %s", self.kind, len(frames), exc)
 
-    def _flush_locked(self) -> None:
-        if self._buf:
-            frames, self._buf = self._buf, []
-            self._write(frames)
-
     def flush(self) -> None:
-        with self._lock:
-            self._flush_locked()
+        with self._io:                     # taken first: batches reach the file in buffer order
+            with self._lock:
+                frames, self._buf = self._buf, []
+            if frames:
+                self._write(frames)
 
     def rotate(self) -> int:
-        with self._lock:
-            self._flush_locked()
+        with self._io:
+            with self._lock:
+                frames, self._buf = self._buf, []
+            if frames:
+                self._write(frames)
             return self.fifo.rotate()
 
     def close(self) -> None:
-        with self._lock:
-            self._flush_locked()
+        self.flush()
+        with self._io:
             self.fifo.close()
 
 
@@ -121,6 +138,7 @@ _node = ""
 _proc = ""
 _flusher: threading.Thread | None = None
 _stop_flusher = threading.Event()
+_wake: threading.Event | None = None
 _shipper: Any = None
 
 
@@ -162,7 +180,7 @@ def enabled() -> bool:
 
 def configure(cfg: Config, role: str = "", index: int = 0) -> None:
     """Open this process's writers for the acct and auth logs (idempotent: reconfigures)."""
-    global _acct, _auth, _node, _proc, _flusher, _shipper
+    global _acct, _auth, _node, _proc, _flusher, _shipper, _wake
     close()
     lc = cfg.logs
     _node = cfg.node.name
@@ -172,19 +190,24 @@ def configure(cfg: Config, role: str = "", index: int = 0) -> None:
         from .shipping import Shipper
         _shipper = Shipper(lc.ship_url, lc.ship_batch, lc.ship_interval_ms / 1000.0, lc.ship_queue,
                            lc.ship_retries)
+    wake = _wake = threading.Event() if interval > 0 else None
     _acct = Sink(FifoLog(cfg.path(lc.acct_log_dir), "acct", lc.acct_log_files, lc.acct_log_size),
-                 "acct", interval, lc.batch_records, _shipper)
+                 "acct", interval, lc.batch_records, _shipper, wake)
     if lc.auth_log:
         _auth = Sink(FifoLog(cfg.path(lc.auth_log_dir), "auth", lc.auth_log_files, lc.auth_log_size),
-                     "auth", interval, lc.batch_records, _shipper)
-    if interval > 0:
+                     "auth", interval, lc.batch_records, _shipper, wake)
+    if wake is not None:
         _stop_flusher.clear()
-        _flusher = threading.Thread(target=_flush_loop, args=(interval,), name="translog-flush", daemon=True)
+        _flusher = threading.Thread(target=_flush_loop, args=(interval, wake), name="translog-flush",
+                                    daemon=True)
         _flusher.start()
 
 
-def _flush_loop(interval: float) -> None:
-    while not _stop_flusher.wait(interval):
+def _flush_loop(interval: float, wake: threading.Event) -> None:
+    """Buffered mode: write every ``interval`` seconds, or at once when a batch is full."""
+    while not _stop_flusher.is_set():
+        wake.wait(interval)
+        wake.clear()
         flush()
 
 
@@ -205,6 +228,8 @@ def close() -> None:
     global _acct, _auth, _flusher, _shipper
     if _flusher is not None:
         _stop_flusher.set()
+        if _wake is not None:
+            _wake.set()
         _flusher.join(timeout=5)
         _flusher = None
     for sink in (_acct, _auth):

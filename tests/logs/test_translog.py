@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 
@@ -78,3 +79,47 @@ def test_charge_fields_from_core_types():
                              "debited": 3000, "charged": 20, "unpaid": 0, "outcome": "success"}
     assert f["units"][1]["final"] is True and f["units"][1]["service_identifier"] == 1
     assert translog.charge_fields(req, None)["outcome"] is None
+
+
+def test_a_failing_disk_is_counted_never_raised(logcfg, monkeypatch):
+    from appliance import metrics
+    translog.configure(logcfg, "radius", 0)
+
+    def full(frames):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(translog._acct.fifo, "write", full)
+    before = metrics.default().get("logs.acct.errors")
+    translog.acct({"session_id": "lost"})
+    translog.acct({"session_id": "lost2", "bad": object()})        # not JSON: str() of it is logged
+    assert metrics.default().get("logs.acct.errors") == before + 2
+
+
+def test_logs_config_is_validated_with_file_and_key(tmp_path):
+    from appliance.config import ConfigError, load
+    p = tmp_path / "appliance.yaml"
+    p.write_text("logs:\n  acct_log_files: 3\n  acct_log_size: 100\n")
+    with pytest.raises(ConfigError) as e:
+        load(str(p))
+    assert "logs" in str(e.value) and "acct_log_size must be at least 4096" in str(e.value) and "line 2" in str(e.value)
+    p.write_text("logs:\n  flush_interval_ms: -1\n")
+    with pytest.raises(ConfigError, match="flush_interval_ms"):
+        load(str(p))
+
+
+def test_buffered_full_batch_is_written_by_the_flusher_thread(logcfg, tmp_path):
+    import time
+    c = dataclasses.replace(logcfg, logs=dataclasses.replace(logcfg.logs, flush_interval_ms=600_000,
+                                                             batch_records=10))
+    translog.configure(c, "diameter", 0)
+    writer = translog._acct.fifo
+    calls = []
+    real = writer.write
+    writer.write = lambda frames: (calls.append(threading.get_ident()), real(frames))
+    for i in range(10):
+        translog.acct({"session_id": f"b{i}"})
+    for _ in range(500):                                  # bounded wait for the flusher (interval: 10 min)
+        if len(list(read_log(tmp_path / "la", "acct"))) == 10:
+            break
+        time.sleep(0.01)
+    assert [r["session_id"] for r in read_log(tmp_path / "la", "acct")] == [f"b{i}" for i in range(10)]
+    assert calls and threading.get_ident() not in calls   # the caller never wrote
