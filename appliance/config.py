@@ -113,6 +113,7 @@ class RadiusConfig:
     acct_interim_interval: int = 300       # Acct-Interim-Interval in Access-Accept (0: none)
     duplicate_ttl: int = 30                # RFC 5080 duplicate cache lifetime, seconds
     clients_refresh: int = 10              # seconds between reloads of stored clients
+    auth_cache_ttl: float = 10.0           # seconds a PAP/CHAP subscriber lookup is reused (0: off)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ class AuthCache:
             return None
         return item[1], item[2]
 
+    def drop(self, identity: str | None) -> None:
+        if identity is not None:
+            self._items.pop(identity, None)
+
     def put(self, identity: str, auth: Authorization, now: float) -> None:
         if self.ttl <= 0:
             return
@@ -118,7 +122,7 @@ class AuthHandler:
         # State -> (client address that started it, conversation): another client cannot continue it
         self.conversations: ConversationStore[bytes, tuple[str, Conversation]] = ConversationStore(
             self.rcfg.eap_max_conversations, float(self.rcfg.eap_timeout))
-        self.cache = AuthCache(float(getattr(self.rcfg, "auth_cache_ttl", 2.0)))
+        self.cache = AuthCache(float(getattr(self.rcfg, "auth_cache_ttl", 10.0)))
 
     def _password_check(self, client: Client, req: rp.Packet) -> tuple[str, str, Any] | None:
         """(user, method, check(stored) -> bool) for PAP/CHAP; None when the request is neither."""

@@ -357,6 +357,10 @@ class RadiusServer:
         if outcome is not None and self.translog is not None and self.translog.enabled():
             self.translog.acct(self._acct_record(req, addr, outcome))
         self._send(listener, key, addr, answer)
+        if outcome is not None and outcome.exhausted:   # new Access-Requests must see the empty balance
+            self.auth.cache.drop(req.text(rp.USER_NAME))
+            if outcome.session is not None:
+                self.auth.cache.drop(outcome.session.get("user"))
         if outcome is not None and outcome.exhausted and self.disconnect is not None and outcome.session:
             task = asyncio.ensure_future(self.disconnect(client, outcome.session_key, outcome.session,
                                                          "balance exhausted"))

@@ -165,12 +165,16 @@ def test_exhaustion_sends_disconnect_request_retransmitted_until_ack(cfg, store,
     srv = RunningServer(rc).start()
     try:
         port = rc.radius.acct_port
+        pap = 'User-Name = "alice@wlan"\nUser-Password = "pw"\nMessage-Authenticator = 0x00\n'
+        assert "Received Access-Accept" in radclient(rc.radius.auth_port, "auth", pap)    # now cached
         assert "Received Accounting-Response" in radclient(port, "acct", acct_text("Start", "x1"))
         assert money(store) == 0
         assert not nas.received
         out = radclient(port, "acct", acct_text("Interim-Update", "x1", 2_000_000, 0, 30))
         assert "Received Accounting-Response" in out
         assert nas.done.wait(15), "no Disconnect-Request reached the NAS"
+        out = radclient(rc.radius.auth_port, "auth", pap)      # exhaustion dropped the cached authorization
+        assert "Received Access-Reject" in out and "No usable balance" in out, out
         record = wait_for(lambda: store.transact(lambda l: l.get_doc(RECORD_KIND, "127.0.0.1|x1")))
         assert record["result"] == "ack" and record["attempts"] == 2
         pkt = nas.received[0]
