@@ -86,11 +86,12 @@ class DiameterError(Exception):
     """A protocol error answered with ``result_code`` (RFC 6733 §7); E-bit for 3xxx."""
 
     def __init__(self, result_code: int, failed_avp: Avp | bytes | None = None,
-                 message: str = "") -> None:
+                 message: str = "", avps: list[bytes] | None = None) -> None:
         super().__init__(f"{result_code} {message}".strip())
         self.result_code = result_code
         self.failed_avp = failed_avp
         self.message = message
+        self.avps = avps or []          # application AVPs the error answer must carry (e.g. CC-Request-Type)
 
 
 # ---- dictionary tables (built once) -------------------------------------------------------------
@@ -468,7 +469,8 @@ def answer_flags(request_flags: int, error: bool = False) -> int:
 
 
 def error_answer(request: Message | bytes, result_code: int, origin_host: str, origin_realm: str,
-                 failed_avp: Avp | bytes | None = None, message: str = "") -> bytes:
+                 failed_avp: Avp | bytes | None = None, message: str = "",
+                 extra: list[bytes] | None = None) -> bytes:
     """An answer reporting ``result_code`` (RFC 6733 §7.2): Session-Id kept, E-bit for 3xxx.
 
     ``request`` may be raw bytes when it could not be decoded (only its header is used).
@@ -484,13 +486,17 @@ def error_answer(request: Message | bytes, result_code: int, origin_host: str, o
         avps.append(encode_avp(SESSION_ID, sid.data))
     avps += [encode_avp(ORIGIN_HOST, origin_host), encode_avp(ORIGIN_REALM, origin_realm),
              encode_avp(RESULT_CODE, result_code)]
+    if extra:
+        avps += extra
     if 3000 <= result_code < 4000:
         avps.append(encode_avp(ERROR_REPORTING_HOST, origin_host))
     if message:
         avps.append(encode_avp(ERROR_MESSAGE, message[:200]))
     if failed_avp is not None:
-        raw = failed_avp.raw if isinstance(failed_avp, Avp) else failed_avp
-        avps.append(encode_avp(FAILED_AVP, [raw]))
+        raw = bytearray(failed_avp.raw if isinstance(failed_avp, Avp) else failed_avp)
+        if len(raw) >= 8:
+            raw[4] &= AVP_V | AVP_M | AVP_P      # reserved flag bits are sent as zero (RFC 6733 §4.1)
+        avps.append(encode_avp(FAILED_AVP, [bytes(raw) + b"\0" * (-len(raw) & 3)]))   # inner AVP padded too
     return encode(code, app_id, answer_flags(flags, 3000 <= result_code < 4000), hbh, e2e, avps)
 
 

@@ -410,7 +410,8 @@ class Node:
         try:
             answer = await self._dispatch(msg, peer)
         except DiameterError as exc:
-            answer = c.error_answer(msg, exc.result_code, self.host, self.realm, exc.failed_avp, exc.message)
+            answer = c.error_answer(msg, exc.result_code, self.host, self.realm, exc.failed_avp, exc.message,
+                                    exc.avps)
         except Exception:
             log.exception("handler failed for %r", msg)
             metrics.inc("diameter.handler.errors")
@@ -456,7 +457,9 @@ class Node:
                                                                           experimental[1])]))
         head.append(self._origin_avps)
         head.extend(avps)
-        return c.encode(request.code, request.app_id, request.flags & c.FLAG_P, request.hbh, request.e2e, head)
+        error = result_code is not None and 3000 <= result_code < 4000    # protocol errors carry the E-bit
+        return c.encode(request.code, request.app_id, c.answer_flags(request.flags, error), request.hbh,
+                        request.e2e, head)
 
     # -- requests out ---------------------------------------------------------------------------
     def route(self, app_id: int, host: str | None = None, realm: str | None = None) -> Connection:

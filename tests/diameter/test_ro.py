@@ -142,8 +142,10 @@ def test_unknown_user_and_protocol_errors(ocs, store):
                                           services=(Service(Unit.OCTETS, 0, rating_group=1),))))
             assert a["result"] == 5030
             good = ccr(sid, "test", ro.INITIAL, 0, IMSI, services=(Service(Unit.OCTETS, 0),))
-            a = summary(await cl.send([x for x in good if x[:4] != (416).to_bytes(4, "big")]))
+            ans = await cl.send([x for x in good if x[:4] != (416).to_bytes(4, "big")])
+            a = summary(ans)
             assert a["result"] == c.MISSING_AVP and a["failed_avp"] == [(416, 0)]
+            assert ans.u32(ro.CC_REQUEST_NUMBER) == 0 and ans.u32(c.AUTH_APPLICATION_ID) == 4
             bad = [c.encode_avp(416, 9) if x[:4] == (416).to_bytes(4, "big") else x for x in good]
             a = summary(await cl.send(bad))
             assert a["result"] == c.INVALID_AVP_VALUE and a["failed_avp"] == [(416, 0)]

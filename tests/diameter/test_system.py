@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from appliance.diameter import codec as c
 from tests.conftest import free_port, need_binary, seed
 
 pytestmark = pytest.mark.system
@@ -132,6 +133,30 @@ def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
                                 "-T", "fields", "-e", "diameter.flags.request", "-e", "diameter.Result-Code")
                 return any(x.split("\t")[-1] == "2001" for x in fields.splitlines())
             wait_for(watchdog_answered, 40, "freeDiameterd's DWR and our DWA", step=2.0)
+
+            # 3. broken requests on a raw connection: every error answer we send must decode cleanly
+            import asyncio
+            import random
+
+            from .test_malformed import broken, read
+
+            async def fuzz():
+                r, w = await asyncio.open_connection("127.0.0.1", port)
+                fuzz_port.append(w.get_extra_info("sockname")[1])
+                w.write(c.encode(257, 0, c.FLAG_R, 1, 1, [
+                    c.avp("Origin-Host", "fuzz.test"), c.avp("Origin-Realm", "client.localdomain"),
+                    c.avp("Host-IP-Address", "127.0.0.1"), c.avp("Vendor-Id", 0), c.avp("Product-Name", "fuzz"),
+                    c.avp("Auth-Application-Id", 4)]))
+                assert (await asyncio.wait_for(read(r), 10)).result_code == 2001
+                rng = random.Random(5)
+                for h in range(1000, 1240):
+                    w.write(broken(rng, h)[0])
+                codes = [(await asyncio.wait_for(read(r), 10)).result_code for _ in range(240)]
+                w.close()
+                return codes
+            fuzz_port: list[int] = []
+            codes = asyncio.run(fuzz())
+            assert len(set(codes)) >= 5 and 2001 not in codes[:16]
         finally:
             fd.send_signal(signal.SIGINT)
             fd.wait(30)
@@ -144,6 +169,11 @@ def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
     seen = {(code, req) for line in rows for code, req in zip(line[0].split(","), line[1].split(","))}
     for cmd in ("257", "280", "282", "272"):
         assert {(cmd, "1"), (cmd, "0")} <= {(c, "1" if r in ("1", "True") else "0") for c, r in seen}, (cmd, seen)
-    bad = decode(tshark, pcap, port, "-Y", "_ws.malformed || _ws.expert.severity >= error")
+    # zero malformed / expert errors: everything we sent, and the well-formed traffic from peers
+    bad = decode(tshark, pcap, port, "-Y", f"(_ws.malformed || _ws.expert.severity >= error) && "
+                 f"tcp.srcport != {fuzz_port[0]}")
     assert bad.strip() == "", bad
+    ours = decode(tshark, pcap, port, "-Y", f"diameter && tcp.srcport == {port} && diameter.Result-Code == 5014",
+                  "-T", "fields", "-e", "frame.number")
+    assert ours.strip(), "the error answers to the broken requests were not captured"
     assert len(rows) >= 20

@@ -283,7 +283,11 @@ class RoApplication:
 
     async def on_ccr(self, req: Request) -> bytes:
         msg = req.message
-        ccr = parse_ccr(msg)
+        try:
+            ccr = parse_ccr(msg)
+        except DiameterError as exc:
+            exc.avps = _echo(msg)     # a CCA carries Auth-Application-Id, CC-Request-Type/Number (RFC 4006 §3.2)
+            raise
         metrics.inc(self.counter[ccr.request_type])
         service, _unit = context_of(ccr.context)
         other = ccr.calling if ccr.role == 1 else ccr.called
@@ -424,6 +428,16 @@ class RoApplication:
             if key:
                 rec[key] = ident
         translog.acct({k: v for k, v in rec.items() if v is not None})
+
+
+def _echo(msg: Message) -> list[bytes]:
+    """Auth-Application-Id, CC-Request-Type and CC-Request-Number for an error CCA, when usable."""
+    out = [c.encode_avp(c.AUTH_APPLICATION_ID, APP_ID)]
+    for code in (CC_REQUEST_TYPE, CC_REQUEST_NUMBER):
+        a = msg.find(code)
+        if a is not None and len(a.data) == 4:
+            out.append(c.encode_avp(code, a.data, type_=c.OCTETS, mandatory=True))
+    return out
 
 
 def _strip(ident: str) -> str:
