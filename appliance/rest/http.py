@@ -18,6 +18,9 @@ from aiohttp import web
 from .routes import CFG
 
 JSON = "application/json"
+MAX_AMOUNT = 10**15        # largest quantity or money (minor units) accepted on input; far below SQLite's 2^63
+MAX_DEPTH = 64             # deepest JSON nesting accepted
+MAX_SECONDS = 100 * 366 * 86_400   # longest relative validity (expiry) accepted
 
 
 class ApiError(Exception):
@@ -63,11 +66,29 @@ def parse_json(raw: bytes) -> Any:
         raise ApiError(400, "empty body: a JSON document is required")
     try:
         text = raw.decode("utf-8")
-        return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
+        value = json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise ApiError(400, "body is not UTF-8") from None
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, f"broken JSON: {str(exc)[:120]}") from None
+    if nesting(value) > MAX_DEPTH:
+        raise ApiError(400, f"JSON nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def nesting(value: Any) -> int:
+    """Depth of a parsed JSON value, computed without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
 
 
 async def read_json(request: web.Request, media: Iterable[str] = (JSON,), optional: bool = False) -> Any:
@@ -127,14 +148,14 @@ def need_str(doc: Mapping[str, Any], key: str, where: str = "body", max_len: int
 
 
 def get_int(doc: Mapping[str, Any], key: str, where: str = "body", default: int | None = None,
-            minimum: int | None = 0, maximum: int = (1 << 62)) -> int | None:
+            minimum: int | None = 0, maximum: int = MAX_AMOUNT) -> int | None:
     value = doc.get(key, default)
     if value is None:
         return None
     return as_int(value, f"{where}.{key}", minimum, maximum)
 
 
-def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = (1 << 62)) -> int:
+def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_AMOUNT) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ApiError(400, f"{where} must be an integer")
     if minimum is not None and value < minimum:
@@ -193,12 +214,14 @@ def parse_money(value: Any, scale: int, where: str) -> int:
         raise ApiError(400, f"{where}: {str(value)[:40]!r} is not a decimal number") from None
     if not dec.is_finite():
         raise ApiError(400, f"{where} must be finite")
+    if dec.adjusted() > 18:  # before any arithmetic: "1e999999" must not become a huge integer
+        raise ApiError(400, f"{where} is out of range")
     minor = dec * scale
     if minor != minor.to_integral_value():
         raise ApiError(400, f"{where}: more decimals than the money scale allows (1/{scale})")
     result = int(minor)
-    if abs(result) > (1 << 62):
-        raise ApiError(400, f"{where} is out of range")
+    if abs(result) > MAX_AMOUNT:
+        raise ApiError(400, f"{where} is out of range (at most {MAX_AMOUNT} minor units)")
     return result
 
 

@@ -66,7 +66,7 @@ def _units(doc: dict[str, Any] | None, where: str) -> tuple[Unit | None, int | N
         if unit is not None and u is not unit:
             raise ApiError(400, f"{where}: one unit kind per service rating")
         unit = u
-        total += as_int(value, f"{where}.{key}", 0, 1 << 62)
+        total += as_int(value, f"{where}.{key}", 0)
     return unit, (total if unit is not None else 0)
 
 

@@ -10,6 +10,7 @@ the store does not answer).
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from typing import Any
 
@@ -30,7 +31,7 @@ REASONS = {Outcome.CREDIT_LIMIT_REACHED: "Insufficient balance", Outcome.SERVICE
 
 
 def _imsi(value: str, where: str) -> str:
-    if not value.isdigit() or not 5 <= len(value) <= 15:
+    if not re.fullmatch(r"[0-9]{5,15}", value):
         raise ApiError(400, f"{where}: imsi must be 5 to 15 digits")
     return value
 

@@ -15,6 +15,7 @@ from ..ocs.catalog import Offer, Price, PriceType
 from ..ocs.ports import Ledger
 from ..ocs.units import Unit
 from .http import (
+    MAX_AMOUNT,
     ApiError,
     check_fields,
     get_bool,
@@ -88,7 +89,7 @@ def pop_normalize(body: dict[str, Any], ident: str, ctx: Ctx) -> tuple[dict[str,
             raise ApiError(400, f"{where}.unitOfMeasure.units must be one of {', '.join(UNITS)}")
         unit = UNITS[units]
         size_value = uom.get("amount", 1)
-        if isinstance(size_value, bool) or not isinstance(size_value, int) or not 0 < size_value < (1 << 62):
+        if isinstance(size_value, bool) or not isinstance(size_value, int) or not 0 < size_value <= MAX_AMOUNT:
             raise ApiError(400, f"{where}.unitOfMeasure.amount must be a positive integer")
         size = size_value
     if ptype is PriceType.USAGE and unit is None:

@@ -16,6 +16,7 @@ from ..ocs.inventory import Bucket
 from ..ocs.ports import Ledger
 from ..ocs.units import Unit
 from .http import (
+    MAX_AMOUNT,
     ApiError,
     as_int,
     check_fields,
@@ -179,6 +180,8 @@ def adjust_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
             raise ApiError(422, f"{where}: bucket {bucket_ref!r} belongs to another product")
         if bucket.remaining + amount < 0:
             raise ApiError(422, f"{where}: bucket {bucket_ref!r} holds only {bucket.remaining}")
+        if bucket.remaining + amount > MAX_AMOUNT:
+            raise ApiError(422, f"{where}: bucket {bucket_ref!r} would exceed {MAX_AMOUNT}")
         product = bucket.product_id
         ledger.set_bucket_remaining(bucket.id, bucket.remaining + amount)
         touched.append(bucket.id)

@@ -25,6 +25,7 @@ from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome, UsageItem
 from ..ocs.units import Unit
 from .http import (
+    MAX_SECONDS,
     ApiError,
     as_int,
     check_fields,
@@ -177,8 +178,10 @@ def parse_expiry(value: Any, now: int, where: str) -> int | None:
         return parse_iso(value, where)
     value = need_object(value, where)
     check_fields(value, ("days", "hours", "minutes", "seconds"), where)
-    seconds = sum(as_int(value.get(k, 0), f"{where}.{k}", 0, 100_000_000) * m
+    seconds = sum(as_int(value.get(k, 0), f"{where}.{k}", 0, MAX_SECONDS) * m
                   for k, m in (("days", 86_400), ("hours", 3600), ("minutes", 60), ("seconds", 1)))
+    if seconds > MAX_SECONDS:
+        raise ApiError(400, f"{where}: at most {MAX_SECONDS // 86_400} days")
     return now + seconds
 
 

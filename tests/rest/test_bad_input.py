@@ -13,6 +13,10 @@ BAL = "/tmf-api/prepayBalanceManagement/v4"
 RES = "/tmf-api/resourceInventoryManagement/v4"
 NRF = "/nrf-rating/v1/ratingdata"
 
+DEEP: list = []
+for _ in range(80):
+    DEEP = [DEEP]
+
 CASES = [
     (f"{CAT}/productOfferingPrice", {"id": "x", "priceType": "usage"}),                       # no unit
     (f"{CAT}/productOfferingPrice", {"id": "x", "priceType": "weekly"}),
@@ -51,6 +55,10 @@ CASES = [
     (NRF, {"subscriptionId": [1], "serviceRating": []}),
     (NRF, {"subscriptionId": ["imsi-1"], "oneTimeEventType": "XYZ", "serviceRating": [{}]}),
     (f"{NRF}/nope/update", {"serviceRating": []}),
+    (f"{BAL}/bucket", {"product": {"id": "p1"}, "remainedAmount": {"amount": "1e999999", "units": "USD"}}),
+    (f"{BAL}/bucket", {"product": {"id": "p1"}, "remainedAmount": {"amount": 10**18, "units": "octets"}}),
+    (f"{CAT}/catalog", {"name": "deep", "category": [DEEP]}),
+    ("/quota", {"imsi": "\u0661\u0662\u0663\u0664\u0665", "mb": 1}),                  # Arabic-Indic digits
     ("/resource/wallet", {"id": ""}),
     ("/engine/wallet/none/enquire", {"rating_requested": [{"unit": "litres", "value": 1}]}),
 ]
@@ -85,6 +93,17 @@ def _broken(api, path):
         r = api.post(path, data=data, headers={"Content-Type": ctype})
         assert r.status_code == status, (path, data[:20], r.status_code, r.text)
         assert r.json()["reason"]
+
+
+def test_far_expiry_and_deep_patch(api):
+    api.post("/resource/wallet", json={"id": "w5"})
+    r = api.post("/resource/wallet/w5/bucket", json={"value": 1, "unit": "seconds", "expiry": {"days": 99_999_999}})
+    assert r.status_code == 400 and r.json()["reason"]
+    api.post(f"{CAT}/catalog", json={"id": "c9", "name": "c9"})
+    deep = "[" * 900 + "]" * 900
+    r = api.patch(f"{CAT}/catalog/c9", data=('{"category": ' + deep + "}").encode(),
+                  headers={"Content-Type": "application/merge-patch+json"})
+    assert r.status_code == 400 and "nested" in r.json()["reason"]
 
 
 def test_patch_errors(api):
