@@ -143,8 +143,9 @@ def parse(body: Any, session: str, stored: dict[str, Any] | None, now: int,
         action = Action.DEBIT
     if stored:
         service = service or stored.get("service")
-    request = ChargeRequest(subscriber, session, action, tuple(items), f"nrf:{session}:{phase}:{seq}",
-                            service, destination, None, now)
+    # idempotency only when the client numbers its requests: without a number every request is new
+    key = f"nrf:{session}:{phase}:{seq}" if "invocationSequenceNumber" in body else None
+    request = ChargeRequest(subscriber, session, action, tuple(items), key, service, destination, None, now)
     header = {"invocationSequenceNumber": seq, "subscriptionId": ids or stored.get("subscriptionId", [])
               if stored else ids}
     return request, echoes, header

@@ -113,6 +113,10 @@ def test_tmf_then_nrf_then_balance_and_usage(api, logs):
     assert r.status_code == 200, r.text
     assert r.json()["serviceRating"][0]["price"] == "0.020000"
     assert api.post(f"{NRF}/{ref}/update", json=upd).status_code == 404  # released
+    # an SMS reservation: the offer has no SMS price and there is no message bucket
+    r = api.post(NRF, json={"subscriptionId": [f"imsi-{IMSI}"], "serviceRating": [
+        {"serviceContextId": "32274@3gpp.org", "requestSubType": "RESERVE", "requestedUnit": {"serviceSpecificUnit": 0}}]})
+    assert r.status_code == 403 and r.json()["cause"] == "RATING_FAILED"
     # an event: a voice call to +44 for 61 seconds = 2 started minutes at 0.25
     r = api.post(NRF, json={"subscriptionId": ["msisdn-14165550042"], "oneTimeEvent": True,
                             "oneTimeEventType": "IEC", "serviceRating": [
@@ -157,3 +161,20 @@ def test_tmf_then_nrf_then_balance_and_usage(api, logs):
     assert events[0]["eventType"] == "ProductCreateEvent" and events[0]["event"]["product"]["id"] == "prod-42"
     assert api.delete(f"{INV}/hub/{hub_id}").status_code == 204
     listener.httpd.shutdown()
+
+
+def test_nrf_updates_without_sequence_numbers_are_each_charged(api, store):
+    from tests.conftest import seed
+    seed(store, imsi="001010000000077", product="p77")  # 10.000000 USD, data at 0.02 per MB
+    r = api.post(NRF, json={"subscriptionId": ["imsi-001010000000077"], "serviceRating": [
+        {"serviceContextId": "32251@3gpp.org", "ratingGroup": 1, "requestSubType": "RESERVE"}]})
+    assert r.status_code == 201, r.text
+    ref = r.headers["Location"].rsplit("/", 1)[1]
+    upd = {"serviceRating": [{"serviceContextId": "32251@3gpp.org", "ratingGroup": 1, "requestSubType": "RESERVE",
+                              "consumedUnit": {"totalVolume": 1_000_000}}]}
+    for _ in range(2):
+        r = api.post(f"{NRF}/{ref}/update", json=upd)
+        assert r.status_code == 200 and r.json()["serviceRating"][0]["price"] == "0.020000", r.text
+    assert api.post(f"{NRF}/{ref}/release").status_code == 200  # no body at all
+    acc = api.get(f"{BAL}/accumulatedBalance/p77").json()
+    assert acc["totalBalance"] == [{"amount": "9.960000", "units": "USD"}]
