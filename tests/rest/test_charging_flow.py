@@ -115,7 +115,8 @@ def test_tmf_then_nrf_then_balance_and_usage(api, logs):
     assert api.post(f"{NRF}/{ref}/update", json=upd).status_code == 404  # released
     # an SMS reservation: the offer has no SMS price and there is no message bucket
     r = api.post(NRF, json={"subscriptionId": [f"imsi-{IMSI}"], "serviceRating": [
-        {"serviceContextId": "32274@3gpp.org", "requestSubType": "RESERVE", "requestedUnit": {"serviceSpecificUnit": 0}}]})
+        {"serviceContextId": "32274@3gpp.org", "requestSubType": "RESERVE",
+         "requestedUnit": {"serviceSpecificUnit": 0}}]})
     assert r.status_code == 403 and r.json()["cause"] == "RATING_FAILED"
     # an event: a voice call to +44 for 61 seconds = 2 started minutes at 0.25
     r = api.post(NRF, json={"subscriptionId": ["msisdn-14165550042"], "oneTimeEvent": True,
