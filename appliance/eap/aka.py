@@ -58,6 +58,7 @@ class AkaSettings:
     id_lifetime: int = 86_400        # seconds a pseudonym / re-auth context stays valid
     identity_request: str = "none"   # always ask first: none | any | fullauth | permanent
     bidding: bool = False            # AT_BIDDING D bit in EAP-AKA (set only when AKA' is preferred)
+    result_ind: bool = True          # offer protected success indications (AT_RESULT_IND, RFC 4187 §6.2)
     vectors: VectorSource | None = None   # default: Milenage over the store (SQN in one transaction)
     docs: AkaDocs | None = None           # default: store documents
     clock: Callable[[], float] = time.time
@@ -101,15 +102,17 @@ class Phase(Enum):
     CHALLENGE = "challenge"        # AKA-Challenge outstanding
     REAUTH = "reauth"              # AKA-Reauthentication outstanding
     NOTIFY = "notify"              # failure Notification outstanding
+    SUCCESS_NOTIFY = "success_notify"   # protected success Notification outstanding (§6.2)
     DONE = "done"
 
 
 TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     Phase.START: frozenset({Phase.IDENTITY, Phase.CHALLENGE, Phase.REAUTH, Phase.NOTIFY, Phase.DONE}),
     Phase.IDENTITY: frozenset({Phase.IDENTITY, Phase.CHALLENGE, Phase.REAUTH, Phase.NOTIFY, Phase.DONE}),
-    Phase.CHALLENGE: frozenset({Phase.CHALLENGE, Phase.DONE}),
-    Phase.REAUTH: frozenset({Phase.CHALLENGE, Phase.DONE}),
+    Phase.CHALLENGE: frozenset({Phase.CHALLENGE, Phase.SUCCESS_NOTIFY, Phase.DONE}),
+    Phase.REAUTH: frozenset({Phase.CHALLENGE, Phase.SUCCESS_NOTIFY, Phase.DONE}),
     Phase.NOTIFY: frozenset({Phase.DONE}),
+    Phase.SUCCESS_NOTIFY: frozenset({Phase.DONE}),
     Phase.DONE: frozenset(),
 }
 
@@ -147,6 +150,7 @@ class AkaMethod:
         self.nonce_s = b""
         self.reauth_msk = (b"", b"")
         self.fail_reason = ""
+        self.pending_success = (b"", b"", "successes")
 
     # -------------------------------------------------------------- helpers
     def _to(self, new: Phase) -> None:
@@ -253,6 +257,8 @@ class AkaMethod:
         self.keys = c.full_keys(v, self.identity, ck, ik)
         self.rand, self.xres = vec.rand, vec.xres
         attrs.append(c.fixed(At.CHECKCODE, v.hash(bytes(self.id_msgs)) if self.id_msgs else b""))
+        if s.result_ind:
+            attrs.append(c.fixed(At.RESULT_IND))
         secret: list[c.Attr] = []
         self.next_pseudonym = self.next_reauth = None
         if s.pseudonyms:
@@ -269,7 +275,7 @@ class AkaMethod:
         self._count("challenges")
         return self._signed(ident, Subtype.CHALLENGE, attrs)
 
-    async def _challenge_response(self, packet: EapPacket, attrs: list[c.Attr]) -> Step:
+    async def _challenge_response(self, packet: EapPacket, attrs: list[c.Attr], ident: int) -> Step:
         assert self.keys is not None
         if self.variant.prime:                       # RFC 9048 §3.2: KDF negotiation carries no AT_MAC
             kdf = c.get_u16(attrs, At.KDF)
@@ -286,7 +292,22 @@ class AkaMethod:
             if not hmac.compare_digest(checkcode[2:], expected):
                 return self._fail("AT_CHECKCODE mismatch")
         await self._remember(self.counter)
+        if self.settings.result_ind and c.first(attrs, At.RESULT_IND) is not None:
+            return self._notify_success(ident, self.keys.msk, self.keys.emsk, "successes", reauth=False)
         return self._success(self.keys.msk, self.keys.emsk, "successes")
+
+    def _notify_success(self, ident: int, msk: bytes, emsk: bytes, counter: str, reauth: bool) -> Step:
+        """RFC 4187 §6.2: Notification "Success" (S bit, no P bit) with AT_MAC -- and after a
+        re-authentication the encrypted AT_COUNTER -- before EAP-Success."""
+        assert self.keys is not None
+        self.pending_success = (msk, emsk, counter)
+        attrs = [c.u16(At.NOTIFICATION, c.SUCCESS)]
+        if reauth:
+            iv = self.ctx.random(16)
+            attrs += [c.fixed(At.IV, iv),
+                      c.fixed(At.ENCR_DATA, c.encrypt(self.keys.k_encr, iv, [c.u16(At.COUNTER, self.counter)]))]
+        self._to(Phase.SUCCESS_NOTIFY)
+        return self._signed(ident, Subtype.NOTIFICATION, attrs)
 
     async def _remember(self, counter: int) -> None:
         """Store the next pseudonym and re-authentication context (keys kept in store documents)."""
@@ -339,6 +360,8 @@ class AkaMethod:
             secret.append(c.text(At.NEXT_REAUTH_ID, self.next_reauth.encode()))
         iv = self.ctx.random(16)
         attrs = [c.fixed(At.IV, iv), c.fixed(At.ENCR_DATA, c.encrypt(self.keys.k_encr, iv, secret))]
+        if self.settings.result_ind:
+            attrs.append(c.fixed(At.RESULT_IND))
         self.reauth_msk = c.reauth_keys(self.variant, self.identity, counter, self.nonce_s, self.keys.mk)
         self._to(Phase.REAUTH)
         return self._signed(ident, Subtype.REAUTHENTICATION, attrs)
@@ -357,6 +380,8 @@ class AkaMethod:
             self._count("counter_too_small")
             return await self._challenge(ident)          # RFC 4187 §5.2: fall back to full auth
         await self._remember(self.counter)
+        if self.settings.result_ind and c.first(attrs, At.RESULT_IND) is not None:
+            return self._notify_success(ident, *self.reauth_msk, "reauths", reauth=True)
         return self._success(*self.reauth_msk, "reauths")
 
     # -------------------------------------------------------------- responses
@@ -375,6 +400,11 @@ class AkaMethod:
         phase = self.phase
         if phase is Phase.NOTIFY:
             return self._fail(self.fail_reason)
+        if phase is Phase.SUCCESS_NOTIFY:
+            assert self.keys is not None
+            if subtype != Subtype.NOTIFICATION or not c.verify(self.variant, self.keys.k_aut, packet.raw):
+                return self._fail("success Notification response without a valid AT_MAC", "bad_mac")
+            return self._success(*self.pending_success)
         if phase is Phase.IDENTITY and subtype == Subtype.IDENTITY:
             identity = c.get_text(attrs, At.IDENTITY)
             if not identity:
@@ -384,7 +414,7 @@ class AkaMethod:
             return await self._resolve(ident)
         if phase is Phase.CHALLENGE:
             if subtype == Subtype.CHALLENGE:
-                return await self._challenge_response(packet, attrs)
+                return await self._challenge_response(packet, attrs, ident)
             if subtype == Subtype.SYNCHRONIZATION_FAILURE:
                 return await self._sync_failure(attrs, ident)
             if subtype == Subtype.AUTHENTICATION_REJECT:

@@ -24,6 +24,7 @@ class AkaPeer:
     supports_prime: bool = False       # RFC 9048 §4: refuse EAP-AKA with AT_BIDDING when True
     kdf: int = c.KDF_AKA_PRIME         # the KDF this peer accepts
     tamper_res: bool = False           # tests: send a wrong RES
+    result_ind: bool = False           # ask for protected success indications (RFC 4187 §6.2)
     pseudonym: str | None = None
     reauth_id: str | None = None
     counter: int = 0
@@ -36,6 +37,7 @@ class AkaPeer:
     _id_msgs: bytearray = field(default_factory=bytearray)
     _keys: c.Keys | None = None
     _nonce_s: bytes = b""
+    _last_reauth: bool = False
 
     def realm(self) -> str:
         return self.permanent.split("@", 1)[1] if "@" in self.permanent else ""
@@ -86,7 +88,17 @@ class AkaPeer:
         if subtype == Subtype.NOTIFICATION:
             code = c.get_u16(attrs, At.NOTIFICATION) or 0
             self.notifications.append(code)
-            return self._resp(ident, Subtype.NOTIFICATION, [])
+            if code & 0x4000:                       # P bit: before the challenge, no AT_MAC
+                return self._resp(ident, Subtype.NOTIFICATION, [])
+            keys = self.reauth_keys
+            if keys is None or not c.verify(self.variant, keys.k_aut, raw):
+                return self._resp(ident, Subtype.CLIENT_ERROR, [c.u16(At.CLIENT_ERROR_CODE, 0)])
+            extra: list[c.Attr] = []
+            if self._last_reauth:
+                iv = bytes(range(16, 32))
+                extra = [c.fixed(At.IV, iv), c.fixed(At.ENCR_DATA, c.encrypt(keys.k_encr, iv,
+                                                                               [c.u16(At.COUNTER, self.counter)]))]
+            return self._signed(ident, Subtype.NOTIFICATION, extra, keys.k_aut)
         return self._resp(ident, Subtype.CLIENT_ERROR, [c.u16(At.CLIENT_ERROR_CODE, 0)])
 
     def _identity(self, raw: bytes, ident: int, attrs: list[c.Attr]) -> bytes:
@@ -132,7 +144,10 @@ class AkaPeer:
         self._keys, self.reauth_keys, self.counter = keys, keys, 0
         self.msk, self.emsk = keys.msk, keys.emsk
         res = bytes(len(out)) if self.tamper_res else out
-        return self._signed(ident, Subtype.CHALLENGE, [c.res(res), c.fixed(At.CHECKCODE, expected)], keys.k_aut)
+        self._last_reauth = False
+        ind = [c.fixed(At.RESULT_IND)] if self.result_ind and c.first(attrs, At.RESULT_IND) is not None else []
+        return self._signed(ident, Subtype.CHALLENGE, [c.res(res), c.fixed(At.CHECKCODE, expected)] + ind,
+                            keys.k_aut)
 
     def _take_ids(self, keys: c.Keys, attrs: list[c.Attr]) -> list[c.Attr]:
         iv, data = c.get_fixed(attrs, At.IV, 16), c.first(attrs, At.ENCR_DATA)
@@ -164,4 +179,7 @@ class AkaPeer:
             self.msk, self.emsk = c.reauth_keys(self.variant, self.identity, counter, nonce_s, keys.mk)
         iv = bytes(range(16))
         attrs_out = [c.fixed(At.IV, iv), c.fixed(At.ENCR_DATA, c.encrypt(keys.k_encr, iv, secret))]
+        if self.result_ind and c.first(attrs, At.RESULT_IND) is not None:
+            attrs_out.append(c.fixed(At.RESULT_IND))
+        self._last_reauth = True
         return self._signed(ident, Subtype.REAUTHENTICATION, attrs_out, keys.k_aut, nonce_s)

@@ -334,3 +334,19 @@ def test_settings_from_configuration():
     got = settings_from(N(aaa=N(network_name="HRPD", identity_request="permanent")))
     assert (got.network_name, got.identity_request) == ("HRPD", "permanent")
     assert settings_from(N(aaa={"network_name": "X"})).network_name == "X"
+
+
+@pytest.mark.parametrize("variant", [c.AKA, c.AKA_PRIME], ids=["aka", "aka-prime"])
+def test_protected_success_indication(variant):
+    docs = MemoryDocs()
+    _, _, ctx = make(docs=docs)
+    peer = peer_for(variant, result_ind=True)
+    outcome, conv, seen = run(ctx, peer)
+    assert isinstance(outcome, Accept) and outcome.msk == peer.msk
+    assert peer.notifications == [c.SUCCESS] and len(seen) == 3        # challenge, notification, success
+    outcome, conv, seen = run(ctx, peer)                                 # re-authentication with the indication
+    assert isinstance(outcome, Accept) and outcome.msk == peer.msk and conv.method.counter == 1
+    assert peer.notifications == [c.SUCCESS, c.SUCCESS]
+    _, _, ctx = make(docs=MemoryDocs(), result_ind=False)
+    plain = peer_for(variant, result_ind=True)
+    assert isinstance(run(ctx, plain)[0], Accept) and plain.notifications == []

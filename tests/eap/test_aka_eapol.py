@@ -49,7 +49,8 @@ def aaa(cfg, store):
     srv.close()
 
 
-def eapol(rcfg, tmp_path: Path, method: str, sqn: str, k: str = K, repeat: int = 0) -> tuple[int, str]:
+def eapol(rcfg, tmp_path: Path, method: str, sqn: str, k: str = K, repeat: int = 0,
+          phase1: str = "") -> tuple[int, str]:
     exe = eapol_test_binary()
     prefix = "6" if method == "AKA'" else "0"
     conf = tmp_path / f"eapol-{method.replace(chr(39), 'p')}.conf"
@@ -59,6 +60,7 @@ def eapol(rcfg, tmp_path: Path, method: str, sqn: str, k: str = K, repeat: int =
   eap={method}
   identity="{prefix}{IMSI}@{REALM}"
   password="{k}:{OPC}:{sqn}"
+  {f'phase1="{phase1}"' if phase1 else ""}
 }}
 """)
     cmd = [str(exe), "-c", str(conf), "-a", "127.0.0.1", "-p", str(rcfg.radius.auth_port), "-s", SECRET, "-t", "10"]
@@ -119,3 +121,14 @@ def test_eapol_test_fast_reauthentication(aaa, tmp_path, method):
     assert mppe_ok(out) == 3
     reauth = store.transact(lambda l: l.list_docs("eap_aka_reauth"))
     assert len(reauth) == 1 and reauth[0][1]["counter"] == 2
+
+
+@pytest.mark.parametrize("method", ["AKA", "AKA'"])
+def test_eapol_test_protected_success_indication(aaa, tmp_path, method):
+    """RFC 4187 §6.2: the peer asks for result indications; the server sends a MAC'd Success
+    Notification (and, after re-authentication, the encrypted counter) before EAP-Success."""
+    rcfg, _store = aaa
+    rc, out = eapol(rcfg, tmp_path, method, "000000000000", repeat=1, phase1="result_ind=1")
+    assert rc == 0 and out.rstrip().endswith("SUCCESS"), out[-2000:]
+    assert out.count("Successful authentication notification") == 2
+    assert mppe_ok(out) == 2
