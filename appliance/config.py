@@ -269,6 +269,36 @@ class PcrfConfig:
 
 
 @dataclass(frozen=True)
+class AaaRealm:
+    """Where a realm's EAP-AKA vectors come from (issue 5): local Milenage or an HSS over SWx."""
+    realm: str                          # e.g. wlan.mnc001.mcc001.3gppnetwork.org, "*.suffix" or "*"
+    vectors: str = "local"              # local | hss
+    hss_host: str = ""
+    hss_realm: str = ""
+
+    def __post_init__(self) -> None:
+        _check_choice(self.vectors, ("local", "hss"), "vectors")
+        if self.vectors == "hss" and not (self.hss_host or self.hss_realm):
+            raise ValueError("vectors: hss needs hss_host or hss_realm")
+
+
+@dataclass(frozen=True)
+class AaaConfig:
+    """3GPP AAA: STa, SWm, S6b, SWx and EAP-AKA/AKA' (issue 5, docs/aaa.md)."""
+    network_name: str = "WLAN"          # AKA' network name when the DER carries no ANID
+    realms: tuple[AaaRealm, ...] = ()
+    multi_round_timeout: int = 30       # Multi-Round-Time-Out and the lifetime of an EAP round
+    session_timeout: int = 0            # Session-Timeout in DEA/AAA (0: none)
+    sweep_interval: float = 10.0        # seconds between subscriber sweeps (ASR on removal); 0: off
+    max_conversations: int = 65536      # EAP rounds in flight per diameter worker
+    swx_timeout: float = 5.0            # seconds to wait for MAA/SAA, ASA/RAA
+    identity_request: str = "none"      # none | any | fullauth | permanent (AKA identity round)
+
+    def __post_init__(self) -> None:
+        _check_choice(self.identity_request, ("none", "any", "fullauth", "permanent"), "identity_request")
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: str = "var"
     run_dir: str = "var/run"
@@ -287,6 +317,7 @@ class Config:
     logs: LogsConfig = field(default_factory=LogsConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
     pcrf: PcrfConfig = field(default_factory=PcrfConfig)
+    aaa: AaaConfig = field(default_factory=AaaConfig)
     source: str = ""                   # the file this came from ("" = embedded defaults)
     base_dir: str = ""                 # relative paths resolve against this
 

@@ -245,3 +245,20 @@ def test_unanswered_asr_is_retried_then_the_session_forgotten(aaa_env, store):
             clock[0] += A.ASR_RETRY
             assert await env.app.sweep() == 0 and session(store, sid) is None
     run(go())
+
+
+def test_aaa_section_in_the_yaml_configuration(tmp_path):
+    from appliance.config import ConfigError, load
+    from appliance.eap.aka import settings_from
+    good = tmp_path / "a.yaml"
+    good.write_text("aaa:\n  network_name: HRPD\n  identity_request: permanent\n  realms:\n"
+                    "    - {realm: '*.mnc002.mcc001.3gppnetwork.org', vectors: hss, hss_realm: hss.example}\n")
+    cfg = load(str(good))
+    conf = A.settings_of(cfg)
+    assert conf.network_name == "HRPD" and conf.realms[0] == A.AaaRealm("*.mnc002.mcc001.3gppnetwork.org", "hss",
+                                                                         "", "hss.example")
+    assert settings_from(cfg).identity_request == "permanent"
+    bad = tmp_path / "b.yaml"
+    bad.write_text("aaa:\n  realms:\n    - {realm: x, vectors: hss}\n")
+    with pytest.raises(ConfigError, match="aaa.realms"):
+        load(str(bad))
