@@ -70,8 +70,10 @@ class Conflict(Exception):
 class PostgresLedger:
     """The Ledger port over one PostgreSQL connection inside one READ COMMITTED transaction."""
 
-    def __init__(self, conn: psycopg.Connection[Any], cache: _Cache) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], cache: _Cache, pipeline: Any) -> None:
         self.c = conn
+        self.p = pipeline          # writes are queued; reads (fetch) and _count() flush the queue
+        self.guarded: set[str] = set()   # unique keys whose violation means "changed since read"
         self.cache = cache
         self.catalog_touched = False
         self._absent_keys: set[str] = set()        # request_log keys read as absent
@@ -86,6 +88,11 @@ class PostgresLedger:
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         return self.c.execute(sql, args).fetchall()
+
+    def _count(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        cur = self.c.execute(sql, args)
+        self.p.sync()
+        return cur.rowcount
 
     def _note(self, found: list[Reservation]) -> list[Reservation]:
         for r in found:
@@ -173,19 +180,20 @@ class PostgresLedger:
         seen = self._seen.get(key)
         if seen is not None:
             old = rows.reservation_row(seen)
-            cur = self.c.execute(
-                "UPDATE reservation SET product_id = %s, service_id = %s, unit = %s, granted = %s, holds = %s, "
-                "rate = %s, size = %s, created = %s, expires = %s WHERE session_id = %s AND rating_group = %s "
+            self.c.execute(
+                "WITH u AS (UPDATE reservation SET product_id = %s, service_id = %s, unit = %s, granted = %s, "
+                "holds = %s, rate = %s, size = %s, created = %s, expires = %s "
+                "WHERE session_id = %s AND rating_group = %s "
                 "AND (product_id, service_id, unit, granted, holds, rate, size, created, expires) "
-                "IS NOT DISTINCT FROM (%s, %s, %s, %s::bigint, %s, %s::bigint, %s::bigint, %s::bigint, %s::bigint)",
+                "IS NOT DISTINCT FROM (%s, %s, %s, %s::bigint, %s, %s::bigint, %s::bigint, %s::bigint, %s::bigint) "
+                "RETURNING 1) SELECT appliance_conflict('reservation changed since it was read') "
+                "WHERE NOT EXISTS (SELECT 1 FROM u)",
                 (*values[2:], *key, *old[2:]))
-            if cur.rowcount != 1:
-                raise Conflict(f"reservation {key[0]}/{key[1]} changed since it was read")
         elif reservation.session_id in self._sessions_read and key not in self._dropped:
-            row = self._one(f"INSERT INTO reservation ({rows.RESERVATION_COLUMNS}) VALUES ({_RESERVATION_VALUES}) "
-                            "ON CONFLICT (session_id, rating_group) DO NOTHING RETURNING 1", values)
-            if row is None:
-                raise Conflict(f"reservation {key[0]}/{key[1]} was created concurrently")
+            # read as absent: a duplicate key means another transaction created it meanwhile
+            self.guarded.add("reservation_pkey")
+            self.c.execute(f"INSERT INTO reservation ({rows.RESERVATION_COLUMNS}) VALUES ({_RESERVATION_VALUES})",
+                           values)
         else:
             self.c.execute(f"INSERT INTO reservation ({rows.RESERVATION_COLUMNS}) VALUES ({_RESERVATION_VALUES}) "
                            "ON CONFLICT (session_id, rating_group) DO UPDATE SET "
@@ -216,11 +224,9 @@ class PostgresLedger:
         return str(row[0])
 
     def remember(self, key: str, now: int, result: str) -> None:
-        if key in self._absent_keys:
-            row = self._one("INSERT INTO request_log (key, created, result) VALUES (%s, %s, %s) "
-                            "ON CONFLICT (key) DO NOTHING RETURNING 1", (key, now, result))
-            if row is None:
-                raise Conflict(f"request {key} was answered concurrently")
+        if key in self._absent_keys:   # a duplicate key: the request was answered concurrently
+            self.guarded.add("request_log_pkey")
+            self.c.execute("INSERT INTO request_log (key, created, result) VALUES (%s, %s, %s)", (key, now, result))
             self._absent_keys.discard(key)
             return
         self.c.execute("INSERT INTO request_log (key, created, result) VALUES (%s, %s, %s) ON CONFLICT (key) "
@@ -238,7 +244,7 @@ class PostgresLedger:
 
     def delete_offer(self, name: str) -> bool:
         self._touch_catalog()
-        return self.c.execute("DELETE FROM offer WHERE name = %s", (name,)).rowcount > 0
+        return self._count("DELETE FROM offer WHERE name = %s", (name,)) > 0
 
     def list_offers(self) -> list[Offer]:
         return [rows.offer_from(r[0]) for r in self._all("SELECT doc FROM offer ORDER BY name")]
@@ -250,7 +256,7 @@ class PostgresLedger:
 
     def delete_table(self, name: str) -> bool:
         self._touch_catalog()
-        return self.c.execute("DELETE FROM prefix_table WHERE name = %s", (name,)).rowcount > 0
+        return self._count("DELETE FROM prefix_table WHERE name = %s", (name,)) > 0
 
     def list_tables(self) -> list[PrefixTable]:
         return [rows.table_from(*r) for r in self._all("SELECT name, rates FROM prefix_table ORDER BY name")]
@@ -265,7 +271,7 @@ class PostgresLedger:
     def delete_product(self, product_id: str) -> bool:
         # Lock order as on the charging path: services, product, buckets.
         self.c.execute("UPDATE service SET product_id = NULL WHERE product_id = %s", (product_id,))
-        found = self.c.execute("DELETE FROM product WHERE id = %s", (product_id,)).rowcount > 0
+        found = self._count("DELETE FROM product WHERE id = %s", (product_id,)) > 0
         self.c.execute("DELETE FROM bucket WHERE product_id = %s", (product_id,))
         return found
 
@@ -290,7 +296,7 @@ class PostgresLedger:
 
     def delete_service(self, service_id: str) -> bool:
         self.c.execute("DELETE FROM service_identity WHERE service_id = %s", (service_id,))
-        return self.c.execute("DELETE FROM service WHERE id = %s", (service_id,)).rowcount > 0
+        return self._count("DELETE FROM service WHERE id = %s", (service_id,)) > 0
 
     def list_services(self) -> list[Service]:
         return [rows.service_from(r) for r in self._all(f"SELECT {rows.SERVICE_COLUMNS} FROM service ORDER BY id")]
@@ -299,7 +305,7 @@ class PostgresLedger:
         self.c.execute("UPDATE service SET sqn = %s WHERE id = %s", (sqn, service_id))
 
     def delete_bucket(self, bucket_id: int) -> bool:
-        return self.c.execute("DELETE FROM bucket WHERE id = %s", (bucket_id,)).rowcount > 0
+        return self._count("DELETE FROM bucket WHERE id = %s", (bucket_id,)) > 0
 
     def get_bucket(self, bucket_id: int) -> Bucket | None:
         row = self._one(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket WHERE id = %s", (bucket_id,))
@@ -319,7 +325,7 @@ class PostgresLedger:
                        (client["address"], client["protocol"], rows.dumps(client)))
 
     def delete_client(self, address: str) -> bool:
-        return self.c.execute("DELETE FROM client WHERE address = %s", (address,)).rowcount > 0
+        return self._count("DELETE FROM client WHERE address = %s", (address,)) > 0
 
     def list_clients(self, protocol: str | None = None) -> list[dict[str, Any]]:
         import json
@@ -336,10 +342,10 @@ class PostgresLedger:
         return self._note([rows.reservation_from(r) for r in cur])
 
     def delete_expired_buckets(self, now: int) -> int:
-        return self.c.execute('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= %s', (now,)).rowcount
+        return self._count('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= %s', (now,))
 
     def forget_requests(self, before: int) -> int:
-        return self.c.execute("DELETE FROM request_log WHERE created < %s", (before,)).rowcount
+        return self._count("DELETE FROM request_log WHERE created < %s", (before,))
 
     def counts(self) -> dict[str, int]:
         result = {}
@@ -349,11 +355,9 @@ class PostgresLedger:
 
     # --- documents
     def put_doc(self, kind: str, key: str, doc: dict[str, Any]) -> None:
-        if (kind, key) in self._absent_docs:
-            row = self._one("INSERT INTO doc (kind, key, doc) VALUES (%s, %s, %s) ON CONFLICT (kind, key) "
-                            "DO NOTHING RETURNING 1", (kind, key, rows.dumps(doc)))
-            if row is None:
-                raise Conflict(f"document {kind}/{key} was created concurrently")
+        if (kind, key) in self._absent_docs:   # a duplicate key: created concurrently
+            self.guarded.add("doc_pkey")
+            self.c.execute("INSERT INTO doc (kind, key, doc) VALUES (%s, %s, %s)", (kind, key, rows.dumps(doc)))
             self._absent_docs.discard((kind, key))
             return
         self.c.execute("INSERT INTO doc (kind, key, doc) VALUES (%s, %s, %s) ON CONFLICT (kind, key) "
@@ -369,7 +373,7 @@ class PostgresLedger:
 
     def delete_doc(self, kind: str, key: str) -> bool:
         self._absent_docs.discard((kind, key))
-        return self.c.execute("DELETE FROM doc WHERE kind = %s AND key = %s", (kind, key)).rowcount > 0
+        return self._count("DELETE FROM doc WHERE kind = %s AND key = %s", (kind, key)) > 0
 
     def list_docs(self, kind: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
         import json
@@ -519,17 +523,20 @@ class PostgresStore:
                 time.sleep(min(0.05 * attempt, 1.0))
 
     def _attempt(self, fn: Callable[[Any], T], cache: _Cache) -> T:
+        """One transaction in pipeline mode: reads wait for their answer, writes and COMMIT are queued
+        and travel with the next read (or together at the end), saving a round trip per write."""
         with self._pool.connection() as conn:
             committing = False
+            ledger: PostgresLedger | None = None
             try:
-                cur = conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED; "
-                                   "SELECT value FROM meta WHERE key = 'catalog_gen'")
-                cur.nextset()  # one round trip: BEGIN, then the catalog generation
-                cache.check(int(cur.fetchone()[0]))  # type: ignore[index]
-                ledger = PostgresLedger(conn, cache)
-                result = fn(ledger)
-                committing = True
-                conn.execute("COMMIT")
+                with conn.pipeline() as pipeline:
+                    conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+                    cur = conn.execute("SELECT value FROM meta WHERE key = 'catalog_gen'")
+                    cache.check(int(cur.fetchone()[0]))  # type: ignore[index]
+                    ledger = PostgresLedger(conn, cache, pipeline)
+                    result = fn(ledger)
+                    committing = True
+                    conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.broken or conn.closed:
                     if not committing and isinstance(exc, psycopg.OperationalError):
@@ -539,10 +546,23 @@ class PostgresStore:
                     conn.execute("ROLLBACK")
                 except psycopg.Error:
                     pass
+                if _is_conflict(exc, ledger):
+                    raise Conflict(str(exc).strip()) from exc
                 raise
+            assert ledger is not None
             if ledger.catalog_touched:
                 cache.check(-1)
             return result
+
+
+def _is_conflict(exc: BaseException, ledger: PostgresLedger | None) -> bool:
+    """A queued conditional write found its row changed since it was read (see PostgresLedger)."""
+    if not isinstance(exc, psycopg.Error) or exc.diag is None:
+        return False
+    if exc.sqlstate == "AP409":
+        return True
+    return (isinstance(exc, pgerrors.UniqueViolation) and ledger is not None
+            and exc.diag.constraint_name in ledger.guarded)
 
 
 def _kwargs(dsn: str, application: str) -> dict[str, Any]:

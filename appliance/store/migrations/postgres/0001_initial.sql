@@ -45,3 +45,10 @@ CREATE TABLE client (address TEXT COLLATE "C" PRIMARY KEY, protocol TEXT NOT NUL
 -- Typed JSON documents for front ends: sessions, policy tables, users, ... (kind, key) -> doc.
 CREATE TABLE doc (kind TEXT COLLATE "C" NOT NULL, key TEXT COLLATE "C" NOT NULL, doc TEXT NOT NULL,
                   PRIMARY KEY (kind, key));
+
+-- Raised inside a conditional write whose row changed since this transaction read it (SQLSTATE AP409):
+-- the store rolls back and runs the operation again.  Lets the check travel in the write pipeline.
+CREATE FUNCTION appliance_conflict(what TEXT) RETURNS INTEGER LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'AP409', MESSAGE = what;
+END $$;
