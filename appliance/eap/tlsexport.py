@@ -30,7 +30,11 @@ def _libssl() -> Any:
     global _lib
     if _lib is None:
         import _ssl
-        lib = ctypes.CDLL(_ssl.__file__)
+        import ctypes.util
+        path = getattr(_ssl, "__file__", None) or ctypes.util.find_library("ssl")   # built-in _ssl: the soname
+        if path is None:
+            raise ExporterUnavailable("cannot locate the OpenSSL library of the ssl module")
+        lib = ctypes.CDLL(path)
         for name in ("SSL_export_keying_material", "SSL_get_SSL_CTX"):
             if not hasattr(lib, name):
                 raise ExporterUnavailable(f"{name} not found in the ssl module's OpenSSL")
