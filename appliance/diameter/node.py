@@ -268,7 +268,7 @@ class Node:
         """Keep a connection to every configured peer with an address (Tc reconnect)."""
         for peer in self.configured.values():
             if peer.address:
-                self._spawn(self._keep_connected(peer))
+                self.background(self._keep_connected(peer))
 
     async def _keep_connected(self, peer: Any) -> None:
         while not self._stopping:
