@@ -62,8 +62,9 @@ def fresh_schema(dsn: str) -> str:
 
 def store_part(args, dsn: str) -> None:
     print("== reserve+debit (one session UPDATE per operation, acknowledged after a durable commit)")
+    print("   (cpu us/op: this process, and the PostgreSQL backends serving it -- steadier than ops/s here)")
     print(f"{'backend':>10} {'pool':>5} {'sessions':>8} {'ops':>8} {'ops/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'retries':>8}")
+          f"{'retries':>8} {'cpu us/op':>10} {'server us/op':>12}")
     runs = [("sqlite", 0)] + [("postgres", int(p)) for p in args.pool_size.split(",")]
     for backend, pool in runs:
         tmp = tempfile.mkdtemp(prefix="bench-backends-")
@@ -74,12 +75,33 @@ def store_part(args, dsn: str) -> None:
         charging = Charging(store, ChargingPolicy({Unit.OCTETS: 0}, 600, 60))
         for sessions in (int(x) for x in args.levels.split(",")):
             c0 = getattr(store, "conflicts", 0)
+            backends = server_pids(database.dsn) if backend == "postgres" else []
+            cpu0, srv0 = time.process_time(), cpu_of(backends)
             count, elapsed, lat = asyncio.run(storebench.level(charging, sessions, args.seconds, args.max_ops,
                                                                f"{backend}{pool}-{sessions}"))
+            cpu = (time.process_time() - cpu0) / max(count, 1) * 1e6
+            srv = (cpu_of(backends) - srv0) / max(count, 1) * 1e6 if backends else None
             retries = getattr(store, "conflicts", 0) - c0
             print(f"{backend:>10} {pool or '-':>5} {sessions:>8} {count:>8} {count / elapsed:>8.0f} "
-                  f"{storebench.pct(lat, .5):>8.2f} {storebench.pct(lat, .99):>8.2f} {retries:>8}", flush=True)
+                  f"{storebench.pct(lat, .5):>8.2f} {storebench.pct(lat, .99):>8.2f} {retries:>8} {cpu:>10.0f} "
+                  f"{'-' if srv is None else f'{srv:.0f}':>12}", flush=True)
         store.close()
+
+
+def server_pids(dsn: str) -> list[int]:
+    """The store pool's server backends, when the server runs on this machine (else none)."""
+    import psycopg
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity "
+                                           "WHERE application_name = 'appliance-store'")]
+    return [p for p in pids if os.path.exists(f"/proc/{p}/stat")]
+
+
+def cpu_of(pids: list[int]) -> float:
+    try:
+        return robench.cpu_seconds(pids)
+    except OSError:
+        return 0.0
 
 
 def start_node(tmp: str, name: str, dsn: str, pool: int) -> tuple[subprocess.Popen, int]:
