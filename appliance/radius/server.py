@@ -174,6 +174,12 @@ class RadiusServer:
         self.forwarder: Forwarder | None = None
         self.forward_dir: Path | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.report_unknown: Any = None
+        try:
+            from ..snmp.events import unknown_client
+            self.report_unknown = unknown_client
+        except ImportError:
+            pass
 
     # ------------------------------------------------------------------ sockets
     async def start(self, forward_dir: Path | None = None) -> None:
@@ -236,6 +242,8 @@ class RadiusServer:
         client = self.clients.lookup(addr[0])
         if client is None:
             counters.inc("invalid_requests")
+            if self.report_unknown is not None:      # SNMP ocsUnknownClient (rate-limited by the callee)
+                self.report_unknown("radius", addr[0])
             return
         try:
             code, ident, _length = rp.parse_header(data)

@@ -21,7 +21,7 @@ def test_appliance_run_radius_serves_and_stops_on_sigterm(cfg, store, seed_subsc
     conf.write_text(f"data_dir: {cfg.data_dir}\nrun_dir: {cfg.run_dir}\nlog_dir: {cfg.log_dir}\n"
                     f"database: {{path: appliance.db}}\n"
                     f"radius:\n  address: 127.0.0.1\n  address6: '::1'\n  auth_port: {auth}\n  acct_port: {acct}\n"
-                    f"  clients:\n    - {{address: 127.0.0.0/8, secret: {SECRET}, name: loopback}}\n"
+                    f"  clients:\n    - {{address: 127.0.0.1, secret: {SECRET}, name: loopback}}\n"
                     f"    - {{address: '::1', secret: {SECRET}}}\n")
     proc = subprocess.Popen([sys.executable, "-m", "appliance", "-c", str(conf), "run", "radius", "--index", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -34,8 +34,19 @@ def test_appliance_run_radius_serves_and_stops_on_sigterm(cfg, store, seed_subsc
                 break
             time.sleep(0.25)
         assert "Received Access-Accept" in out, out
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:     # an unknown client -> SNMP event
+            s.bind(("127.0.0.2", 0))
+            s.sendto(bytes([1, 1, 0, 20]) + bytes(16), ("127.0.0.1", auth))
+        events = []
+        for _ in range(40):
+            events = [json.loads(line) for f in (tmp_path / "run" / "snmp").glob("events-*.jsonl")
+                      for line in f.read_text().splitlines()] if (tmp_path / "run" / "snmp").is_dir() else []
+            if events:
+                break
+            time.sleep(0.1)
+        assert [(e["event"], e["protocol"], e["address"]) for e in events] == [("unknown_client", "radius", "127.0.0.2")]
         clients = json.loads((tmp_path / "run" / "radius" / "clients.json").read_text())
-        assert [c["address"] for c in clients] == ["127.0.0.0/8", "::1/128"] and "secret" not in clients[0]
+        assert [c["address"] for c in clients] == ["127.0.0.1/32", "::1/128"] and "secret" not in clients[0]
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
