@@ -53,7 +53,7 @@ def ccr(session_id: str, realm: str, request_type: int, number: int, subscriber:
         sub_type: str = "imsi", context: str = CONTEXT_PS, services: tuple[Service, ...] = (),
         mscc: bool = True, requested_action: str | None = None, role: int | None = None,
         calling: str | None = None, called: str | None = None, charging_id: str | None = None,
-        vplmn: str | None = None) -> list[bytes]:
+        vplmn: str | None = None, sms_recipient: str | None = None) -> list[bytes]:
     """The AVPs of a CCR after Session-Id/Origin-* (``Node.request`` inserts Origin-Host/Realm)."""
     avps = [c.encode_avp(c.SESSION_ID, session_id), c.encode_avp(c.DESTINATION_REALM, realm),
             c.encode_avp(c.AUTH_APPLICATION_ID, ro.APP_ID), c.encode_avp(ro.SERVICE_CONTEXT_ID, context),
@@ -84,6 +84,11 @@ def ccr(session_id: str, realm: str, request_type: int, number: int, subscriber:
         info.append(c.encode_avp(ro.IMS_INFORMATION, ims, c.VENDOR_3GPP))
     if vplmn:
         info.append(c.encode_avp(ro.PS_INFORMATION, [c.encode_avp(ro.SGSN_MCC_MNC, vplmn, c.VENDOR_3GPP)],
+                                 c.VENDOR_3GPP))
+    if sms_recipient:
+        address = c.encode_avp(ro.RECIPIENT_ADDRESS, [c.encode_avp(ro.ADDRESS_DATA, sms_recipient, c.VENDOR_3GPP)],
+                               c.VENDOR_3GPP)
+        info.append(c.encode_avp(ro.SMS_INFORMATION, [c.encode_avp(ro.RECIPIENT_INFO, [address], c.VENDOR_3GPP)],
                                  c.VENDOR_3GPP))
     if info:
         avps.append(c.encode_avp(ro.SERVICE_INFORMATION, info, c.VENDOR_3GPP))

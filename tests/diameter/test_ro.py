@@ -221,3 +221,20 @@ def test_each_ccr_is_logged(ocs, store):
             ("diameter", "ro", "initial", 2001, IMSI, "gw.test")
         assert rec["units"][0]["granted"] == 1_048_576 and rec["units"][0]["rating_group"] == 7
     run(go())
+
+
+def test_sms_event_rated_by_recipient(ocs, store):
+    """TS 32.299 SMS-Information/Recipient-Info: the recipient selects the tariff (international dearer)."""
+    offer = Offer("sms", (Price("sms", PriceType.USAGE, amount=0, unit=Unit.MESSAGES, size=1, tariff="sms"),))
+    store.transact(lambda l: l.put_table(PrefixTable("sms", {"44": 5_000, "1": 20_000})))
+    seed(store, IMSI, money=100_000, offer=offer)
+
+    async def go():
+        async with ocs() as (cl, node, charging):
+            for to, cost in (("+447700900123", 5_000), ("tel:+12025550100", 20_000)):
+                a = summary(await cl.send(ccr(cl.session_id(), "test", ro.EVENT, 0, IMSI, context=CONTEXT_SMS,
+                                              mscc=False, requested_action="debit", sms_recipient=to,
+                                              services=(Service(Unit.MESSAGES, 1),))))
+                assert (a["result"], a["cost"]) == (2001, cost)
+            assert money(charging) == (75_000, 0)
+    run(go())

@@ -40,6 +40,7 @@ USER_NAME = 1
 SERVICE_INFORMATION, PS_INFORMATION, IMS_INFORMATION = 873, 874, 876
 ROLE_OF_NODE, CALLING_PARTY, CALLED_PARTY, IMS_CHARGING_ID = 829, 831, 832, 841
 ACCESS_NETWORK_INFO, SGSN_MCC_MNC = 1263, 18
+SMS_INFORMATION, RECIPIENT_INFO, RECIPIENT_ADDRESS, ADDRESS_DATA = 2000, 2026, 1201, 897
 TIME_QUOTA_THRESHOLD, VOLUME_QUOTA_THRESHOLD = 868, 869
 
 MANDATORY = (c.SESSION_ID, c.ORIGIN_HOST, c.ORIGIN_REALM, c.DESTINATION_REALM, c.AUTH_APPLICATION_ID,
@@ -259,6 +260,16 @@ def _service_information(ccr: Ccr, info: Avp) -> None:
             for b in a.group():
                 if b.vendor == TGPP and b.code == SGSN_MCC_MNC:
                     ccr.vplmn = b.text
+        elif a.code == SMS_INFORMATION and ccr.called is None:
+            # TS 32.299 §7.2.209: the (first) recipient is the tariff destination of an SMS
+            for b in a.group():
+                if b.vendor == TGPP and b.code in (RECIPIENT_INFO, RECIPIENT_ADDRESS):
+                    addresses = b.group() if b.code == RECIPIENT_INFO else [b]
+                    for ra in addresses:
+                        if ra.vendor == TGPP and ra.code == RECIPIENT_ADDRESS:
+                            for d in ra.group():
+                                if d.vendor == TGPP and d.code == ADDRESS_DATA and ccr.called is None:
+                                    ccr.called = d.text
 
 
 class RoApplication:
