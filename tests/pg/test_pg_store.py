@@ -271,3 +271,15 @@ def test_replacing_a_reservation_that_changed_since_it_was_read_runs_again(nodes
     assert b.transact(lambda l: stale_then_fresh(l, "s2")) == MB       # absent when read, created meanwhile
     assert b.conflicts == before + 2
     assert attempts == [1, 1, 0, 1]
+
+
+def test_postgres_ledger_has_every_method_of_the_port_and_of_sqlite():
+    """A Ledger method added for SQLite only would break every PostgreSQL node at its first call."""
+    import inspect
+
+    from appliance.ocs.ports import Ledger
+    from appliance.store.postgres import PostgresLedger
+    from appliance.store.sqlite import SqliteLedger
+    wanted = {n for n, _ in inspect.getmembers(Ledger, inspect.isfunction) if not n.startswith("_")}
+    wanted |= {n for n, _ in inspect.getmembers(SqliteLedger, inspect.isfunction) if not n.startswith("_")}
+    assert sorted(n for n in wanted if not hasattr(PostgresLedger, n)) == []
