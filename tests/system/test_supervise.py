@@ -23,7 +23,7 @@ def write_config(tmp_path: Path) -> Path:
 data_dir: var
 run_dir: var/run
 log_dir: logs
-processes: {{radius: 1, diameter: 1, stop_wait: 3}}
+processes: {{radius: 1, diameter: 1, stop_wait: 2}}
 housekeeping: {{interval: 1}}
 radius: {{address: 127.0.0.1, auth_port: {free_port(socket.SOCK_DGRAM)}, acct_port: {free_port(socket.SOCK_DGRAM)},
           clients: [{{address: 127.0.0.1, secret: testing123}}]}}
