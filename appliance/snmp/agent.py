@@ -228,9 +228,9 @@ def main(cfg: Config, index: int) -> int:
         notifier = Notifier(agent)
         tasks = [asyncio.create_task(agent.poll_store(stop)), asyncio.create_task(notifier.run(stop))]
         await stop.wait()
+        agent.close()                          # no more requests: a backlog is not worked off
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        agent.close()
 
     return run_async(serve)

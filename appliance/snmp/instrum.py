@@ -73,12 +73,17 @@ class Instrum(AbstractMibInstrumController):
         out = []
         for idx, (name, val) in enumerate(var_binds):
             oid = tuple(name)
-            theirs = self._delegate(self.default.read_next_variables, idx, (name, val), context)
             ours = self.view.next(oid)
             while ours is not None and not self._allowed(ours[0], ours[1], idx, context):
                 ours = self.view.next(ours[0])
-            if ours is not None and (theirs[1] is rfc1905.endOfMibView or _end(theirs[1])
-                                     or ours[0] < tuple(theirs[0])):
+            root = self.view.root_of(oid)
+            if ours is not None and root is not None and ours[0][:len(root)] == root:
+                # pysnmp's tree holds no instance inside our subtrees, and a subtree is one
+                # contiguous OID range: nothing of theirs can come between oid and ours.
+                out.append((name.clone(ours[0]) if hasattr(name, "clone") else ours[0], ours[1]))
+                continue
+            theirs = self._delegate(self.default.read_next_variables, idx, (name, val), context)
+            if ours is not None and (_end(theirs[1]) or ours[0] < tuple(theirs[0])):
                 out.append((name.clone(ours[0]) if hasattr(name, "clone") else ours[0], ours[1]))
             else:
                 out.append(theirs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import mmap
 import os
 import re
 import shutil
@@ -49,7 +50,6 @@ class Process:
     pid: int
     role: str                     # role + instance, e.g. radius0
     alive: bool
-    mtime: float
 
 
 def split_address(text: str) -> tuple[str, int]:
@@ -174,6 +174,105 @@ class PeerTracker:
         return peers
 
 
+class LiveCounters:
+    """The counters summed over every process at one instant, computed per name on first use
+    (a request reads a handful of the thousands of names)."""
+
+    def __init__(self, files: list[tuple[memoryview, dict[str, int], bool]], names: set[str]) -> None:
+        self._files = files
+        self._names = names
+        self._memo: dict[str, int] = {}
+
+    def get(self, name: str, default: int = 0) -> int:
+        value = self._memo.get(name)
+        if value is None:
+            if name not in self._names:
+                return default
+            gauge = name.endswith(".gauge")
+            value = 0
+            for values, index, live in self._files:
+                i = index.get(name)
+                if i is not None and (live or not gauge):
+                    value += int(values[i * 8 + 7])
+            self._memo[name] = value
+        return value
+
+    def __iter__(self) -> Any:
+        return iter(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def as_dict(self) -> dict[str, int]:
+        return {n: self.get(n) for n in self._names}
+
+
+class CounterFiles:
+    """Reads every process's counter file as :func:`appliance.metrics.read_all` does (same
+    layout, gauges only from live processes, dead processes' counters kept), but through
+    read-only maps kept open: only new names are decoded (names are append-only) and values
+    are read in place when asked for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[str, tuple[mmap.mmap, memoryview, int, dict[str, int]]] = {}
+        self.names: set[str] = set()
+        self.version = 0                 # raised whenever a name appears
+
+    def _open(self, path: Path) -> tuple[mmap.mmap, memoryview, int, dict[str, int]] | None:
+        try:
+            with open(path, "rb") as f:
+                mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            return None
+        if len(mm) < metrics.SIZE or mm[:4] != metrics.MAGIC:
+            mm.close()
+            return None
+        pid = int.from_bytes(mm[12:16], "little")
+        return mm, memoryview(mm)[metrics.HEADER:metrics.SIZE].cast("q"), pid, {}
+
+    def listing(self) -> list[str]:
+        try:
+            return sorted(n for n in os.listdir(self.folder) if n.endswith(".cnt"))
+        except OSError:
+            return []
+
+    def read(self, names: list[str], alive: dict[int, bool]) -> LiveCounters:
+        for gone in set(self.files) - set(names):
+            self._close(gone)
+        files = []
+        for name in names:
+            entry = self.files.get(name)
+            if entry is None:
+                entry = self._open(self.folder / name)
+                if entry is None:
+                    continue
+                self.files[name] = entry
+            mm, values, pid, index = entry
+            used = min(int.from_bytes(mm[8:12], "little"), metrics.SLOTS)
+            for i in range(len(index), used):
+                off = metrics.HEADER + i * metrics.SLOT
+                counter = mm[off:off + metrics.NAME].rstrip(b"\0").decode(errors="replace")
+                index[counter] = i
+                if counter not in self.names:
+                    self.names.add(counter)
+                    self.version += 1
+            live = alive.get(pid)
+            if live is None:
+                live = alive[pid] = metrics._alive(pid) if pid else False
+            files.append((values, index, live))
+        return LiveCounters(files, self.names)
+
+    def _close(self, name: str) -> None:
+        mm, values, _pid, _index = self.files.pop(name)
+        values.release()
+        mm.close()
+
+    def close(self) -> None:
+        for name in list(self.files):
+            self._close(name)
+
+
 class Sources:
     """The agent's view of the appliance, refreshed at the start of every request."""
 
@@ -184,19 +283,40 @@ class Sources:
         for p in cfg.diameter.peers:
             configured.append((p.host, p.address, p.port))
         self.tracker = PeerTracker(self.run_dir, configured)
-        self.counters: dict[str, int] = {}
+        self.counters: LiveCounters = LiveCounters([], set())
         self.radius_clients: list[dict[str, Any]] = []
         self.peers: dict[str, Peer] = {}
         self.inventory: dict[str, int] = {}
         self.inventory_at = 0.0
         self.started = time.time()
         self._clients_mtime = -1.0
+        self.counter_files = CounterFiles(self.run_dir / "counters")
+        self._peer_files: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self.procs: list[Process] = []
+        self._usage: dict[int, tuple[float, tuple[int, int, int]]] = {}
+        self._peers_stamp: Any = None
 
     def refresh(self) -> None:
         """Re-read counters and tables now (live values: no cache)."""
-        self.counters = metrics.read_all(self.run_dir)
+        alive: dict[int, bool] = {}
+        listing = self.counter_files.listing()
+        self.counters = self.counter_files.read(listing, alive)
         self._read_clients()
-        self.peers = self.tracker.update(self._peer_tables(), time.time())
+        tables = self._peer_tables()
+        stamp = tuple((t["pid"], t["_stamp"], t["_alive"]) for t in tables)
+        if stamp != self._peers_stamp:     # unchanged tables: the merged rows stand
+            self.peers = self.tracker.update(tables, time.time())
+            self._peers_stamp = stamp
+        self.procs = self.processes(listing, alive)
+
+    def log_usage(self, n: int, path: Path, max_age: float = 5.0) -> tuple[int, int, int]:
+        """:func:`dir_usage` of a log directory, at most ``max_age`` seconds old."""
+        now = time.monotonic()
+        cached = self._usage.get(n)
+        if cached is None or now - cached[0] > max_age:
+            cached = (now, dir_usage(path))
+            self._usage[n] = cached
+        return cached[1]
 
     def _read_clients(self) -> None:
         path = self.run_dir / "radius" / "clients.json"
@@ -220,33 +340,51 @@ class Sources:
         tables = []
         if not folder.is_dir():
             return tables
+        seen = set()
         for path in sorted(folder.iterdir()):
             m = _PEERS.match(path.name)
             if not m:
                 continue
+            seen.add(path.name)
             try:
-                table = json.loads(path.read_text())
+                st = path.stat()
+                stamp = (st.st_mtime_ns, st.st_size)
+                cached = self._peer_files.get(path.name)
+                if cached is not None and cached[0] == stamp:
+                    table = cached[1]
+                else:
+                    table = json.loads(path.read_text())
+                    if not isinstance(table, dict):
+                        continue
+                    self._peer_files[path.name] = (stamp, table)
             except (OSError, ValueError):
                 continue
-            if isinstance(table, dict):
-                table["pid"] = int(m["pid"])
-                table["_alive"] = metrics._alive(int(m["pid"]))
-                tables.append(table)
+            table["pid"] = int(m["pid"])
+            table["_alive"] = metrics._alive(int(m["pid"]))
+            table["_stamp"] = stamp
+            tables.append(table)
+        for gone in set(self._peer_files) - seen:
+            del self._peer_files[gone]
         return tables
 
-    def processes(self) -> list[Process]:
-        folder = self.run_dir / "counters"
+    def alive(self, pid: int) -> bool:
+        for p in self.procs:
+            if p.pid == pid:
+                return p.alive
+        return False
+
+    def processes(self, listing: list[str] | None = None, alive: dict[int, bool] | None = None) -> list[Process]:
+        """One row per counter file (``<role><index>-<pid>.cnt``)."""
+        alive = {} if alive is None else alive
         out = []
-        if folder.is_dir():
-            for path in folder.iterdir():
-                m = _CNT.match(path.name)
-                if m:
-                    try:
-                        mtime = path.stat().st_mtime
-                    except OSError:
-                        continue
-                    pid = int(m["pid"])
-                    out.append(Process(pid, m["role"] + m["index"], metrics._alive(pid), mtime))
+        for name in self.counter_files.listing() if listing is None else listing:
+            m = _CNT.match(name)
+            if m:
+                pid = int(m["pid"])
+                live = alive.get(pid)
+                if live is None:
+                    live = alive[pid] = metrics._alive(pid)
+                out.append(Process(pid, m["role"] + m["index"], live))
         return sorted(out, key=lambda p: p.pid)
 
     def log_dirs(self) -> list[tuple[int, str, Path]]:

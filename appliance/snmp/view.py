@@ -1,15 +1,18 @@
 """The served values: the compiled MIB objects bound to the sources, as a sorted OID list.
 
-``View.rebuild()`` runs at the start of every request PDU and lays out every instance
-of the appliance's subtrees (RADIUS mib-2.67, the enterprise root) as
-``oid -> (syntax prototype, raw value)``; values are cloned into their MIB syntax only
-when answered.  OIDs and syntaxes come from the pysmi-compiled modules.
+``View.rebuild()`` runs at the start of every request PDU: it refreshes the sources
+(counter files, peer and client tables) and, when rows appeared or vanished, lays out
+every instance of the appliance's subtrees (RADIUS mib-2.67, the enterprise root) as
+``oid -> (syntax prototype, getter)``.  Values are read through the getters, and cloned
+into their MIB syntax, only when answered.  OIDs and syntaxes come from the
+pysmi-compiled modules.
 """
 from __future__ import annotations
 
 import bisect
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pysnmp.proto import rfc1902
@@ -47,8 +50,6 @@ APP_CLASSES = {"ocsAppAnswersSuccess": "2xxx", "ocsAppAnswersProtocolError": "3x
                "ocsAppAnswersTransient": "4xxx", "ocsAppAnswersPermanent": "5xxx"}
 STATE = {"closed": 1, "closing": 8}          # open -> rOpen(6) / iOpen(7)
 
-Entry = tuple[Any, Any]                      # (syntax prototype, raw value)
-
 
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
@@ -67,13 +68,25 @@ def process_uptime(pid: int, now: float) -> float:
         return 0.0
 
 
+Getter = Callable[[], Any]
+
+
 class View:
+    """Our instances as a sorted OID list; values are read through getters when answered.
+
+    The layout (which rows exist) is rebuilt only when its signature changes (clients,
+    peers, applications, processes); every request refreshes the sources, so the getters
+    return live values."""
+
     def __init__(self, mib_builder: Any, sources: src.Sources, ident: str) -> None:
         self.mib = mib_builder
         self.src = sources
         self.ident = ident
         self.keys: list[tuple[int, ...]] = []
-        self.values: dict[tuple[int, ...], Entry] = {}
+        self.values: dict[tuple[int, ...], tuple[Any, Getter]] = {}
+        self.signature: Any = None
+        self.apps: dict[int, str] = {}
+        self._apps_version = -1
         self._sym: dict[tuple[str, str], Any] = {}
         self.roots = (self.sym("RADIUS-AUTH-SERVER-MIB", "radiusMIB").name,
                       self.sym("OCS-APPLIANCE-SMI", "ocsAppliance").name)
@@ -89,132 +102,171 @@ class View:
     def covers(self, oid: tuple[int, ...]) -> bool:
         return any(oid[:len(r)] == r for r in self.roots)
 
+    def root_of(self, oid: tuple[int, ...]) -> tuple[int, ...] | None:
+        for r in self.roots:
+            if oid[:len(r)] == r:
+                return r
+        return None
+
     # -- lookups --------------------------------------------------------------------------------
     def get(self, oid: tuple[int, ...]) -> Any | None:
         entry = self.values.get(oid)
-        return None if entry is None else self._value(entry)
+        return None if entry is None else _value(entry)
 
     def next(self, oid: tuple[int, ...]) -> tuple[tuple[int, ...], Any] | None:
         i = bisect.bisect_right(self.keys, oid)
         if i >= len(self.keys):
             return None
         key = self.keys[i]
-        return key, self._value(self.values[key])
-
-    @staticmethod
-    def _value(entry: Entry) -> Any:
-        proto, raw = entry
-        return proto.clone(raw)
+        return key, _value(self.values[key])
 
     # -- layout ---------------------------------------------------------------------------------
     def rebuild(self) -> None:
-        self.src.refresh()
-        values: dict[tuple[int, ...], Entry] = {}
-        now = time.time()
-        self._radius(values, now)
-        self._diameter(values, now)
+        """Refresh the sources; lay the instances out again only if the rows changed."""
+        s = self.src
+        s.refresh()
+        if self._apps_version != s.counter_files.version:
+            self.apps = app_ids(s.counters)
+            self._apps_version = s.counter_files.version
+        signature = (tuple((int(r["index"]), str(r.get("address")), str(r.get("name"))) for r in s.radius_clients),
+                     tuple(sorted(p.index for p in s.peers.values())),
+                     tuple(sorted(self.apps.items())),
+                     tuple((p.pid, p.role) for p in s.procs))
+        if signature == self.signature:
+            return
+        values: dict[tuple[int, ...], tuple[Any, Getter]] = {}
+        self._radius(values)
+        self._diameter(values)
         self._ocs(values)
         self.values = values
         self.keys = sorted(values)
+        self.signature = signature
 
-    def _scalar(self, out: dict, module: str, name: str, raw: Any) -> None:
+    def _put(self, out: dict, module: str, name: str, index: tuple[int, ...], getter: Getter) -> None:
         obj = self.sym(module, name)
-        out[obj.name + (0,)] = (obj.syntax, _fit(obj.syntax, raw))
+        out[obj.name + index] = (obj.syntax, getter)
 
-    def _cell(self, out: dict, module: str, name: str, index: tuple[int, ...], raw: Any) -> None:
-        obj = self.sym(module, name)
-        out[obj.name + index] = (obj.syntax, _fit(obj.syntax, raw))
+    def _const(self, out: dict, module: str, name: str, index: tuple[int, ...], value: Any) -> None:
+        self._put(out, module, name, index, lambda: value)
 
-    def _radius(self, out: dict, now: float) -> None:
-        cnt = self.src.counters
-        procs = [p for p in self.src.processes() if p.alive and p.role.startswith("radius")]
-        up = int(max((process_uptime(p.pid, now) for p in procs), default=0.0) * 100)
+    def _counter(self, out: dict, module: str, name: str, index: tuple[int, ...], counter: str) -> None:
+        counters = self.src
+        self._put(out, module, name, index, lambda: counters.counters.get(counter, 0))
+
+    def _radius_uptime(self) -> int:
+        now = time.time()
+        procs = [p for p in self.src.procs if p.alive and p.role.startswith("radius")]
+        return int(max((process_uptime(p.pid, now) for p in procs), default=0.0) * 100)
+
+    def _radius(self, out: dict) -> None:
+        up = self._radius_uptime
         for mod, pre, totals, per, kind in (("RADIUS-AUTH-SERVER-MIB", "radiusAuthServ", AUTH_TOTALS, AUTH_CLIENT, "auth"),
                                              ("RADIUS-ACC-SERVER-MIB", "radiusAccServ", ACC_TOTALS, ACC_CLIENT, "acct")):
-            self._scalar(out, mod, f"{pre}Ident", self.ident)
-            self._scalar(out, mod, f"{pre}UpTime", up)
-            self._scalar(out, mod, f"{pre}ResetTime", up)
-            self._scalar(out, mod, f"{pre}ConfigReset", 4)          # running(4)
+            self._const(out, mod, f"{pre}Ident", (0,), self.ident)
+            self._put(out, mod, f"{pre}UpTime", (0,), up)
+            self._put(out, mod, f"{pre}ResetTime", (0,), up)
+            self._const(out, mod, f"{pre}ConfigReset", (0,), 4)          # running(4)
             for obj, counter in totals.items():
-                self._scalar(out, mod, f"{pre}{obj}", cnt.get(f"radius.{kind}.{counter}", 0))
+                self._counter(out, mod, f"{pre}{obj}", (0,), f"radius.{kind}.{counter}")
             client = "radiusAuthClient" if kind == "auth" else "radiusAccClient"
+            disc = "radiusAuthServerCounterDiscontinuity" if kind == "auth" else "radiusAccServerCounterDiscontinuity"
             for row in self.src.radius_clients:
                 n = int(row["index"])
                 idx = (n,)
                 atype, addr = src.inet_address(str(row.get("address") or ""))
                 name = str(row.get("name") or "")
-                self._cell(out, mod, f"{client}InetAddressType", idx, atype)
-                self._cell(out, mod, f"{client}InetAddress", idx, addr)
-                self._cell(out, mod, f"{client}ExtID", idx, name)
+                self._const(out, mod, f"{client}InetAddressType", idx, atype)
+                self._const(out, mod, f"{client}InetAddress", idx, addr)
+                self._const(out, mod, f"{client}ExtID", idx, name)
                 for obj, counter in per.items():
-                    value = cnt.get(f"radius.{kind}.client.{n}.{counter}", 0)
-                    self._cell(out, mod, f"{pre}Ext{obj}", idx, value)
+                    self._counter(out, mod, f"{pre}Ext{obj}", idx, f"radius.{kind}.client.{n}.{counter}")
                     if atype == 1:                                 # deprecated IPv4-only table
-                        self._cell(out, mod, f"{pre}{obj}", idx, value)
-                disc = "radiusAuthServerCounterDiscontinuity" if kind == "auth" else "radiusAccServerCounterDiscontinuity"
-                self._cell(out, mod, disc, idx, up)
+                        self._counter(out, mod, f"{pre}{obj}", idx, f"radius.{kind}.client.{n}.{counter}")
+                self._put(out, mod, disc, idx, up)
                 if atype == 1:
-                    self._cell(out, mod, f"{client}Address", idx, addr)
-                    self._cell(out, mod, f"{client}ID", idx, name)
+                    self._const(out, mod, f"{client}Address", idx, addr)
+                    self._const(out, mod, f"{client}ID", idx, name)
 
-    def _diameter(self, out: dict, now: float) -> None:
+    def _diameter(self, out: dict) -> None:
         cfg = self.src.cfg
         base, cc = "DIAMETER-BASE-PROTOCOL-MIB", "DIAMETER-CC-APPLICATION-MIB"
-        self._scalar(out, base, "dbpLocalId", self.ident)
-        self._scalar(out, base, "dbpLocalOriginHost", cfg.node.host)
-        self._scalar(out, base, "dbpLocalRealm", cfg.node.realm)
-        self._scalar(out, base, "dbpLocalTcpListenPort", cfg.diameter.port if cfg.diameter.enabled else 0)
-        self._scalar(out, base, "dbpLocalSctpListenPort", cfg.diameter.port if cfg.diameter.sctp else 0)
-        self._scalar(out, cc, "dccaHostID", self.ident)
-        for peer in self.src.peers.values():
+        self._const(out, base, "dbpLocalId", (0,), self.ident)
+        self._const(out, base, "dbpLocalOriginHost", (0,), cfg.node.host)
+        self._const(out, base, "dbpLocalRealm", (0,), cfg.node.realm)
+        self._const(out, base, "dbpLocalTcpListenPort", (0,), cfg.diameter.port if cfg.diameter.enabled else 0)
+        self._const(out, base, "dbpLocalSctpListenPort", (0,), cfg.diameter.port if cfg.diameter.sctp else 0)
+        self._const(out, cc, "dccaHostID", (0,), self.ident)
+        for host, peer in self.src.peers.items():
             idx = (peer.index,)
-            atype, addr = src.inet_address(peer.address) if peer.address else (0, b"")
-            self._cell(out, base, "dbpPeerId", idx, peer.host)
-            self._cell(out, base, "dbpPeerRealm", idx, peer.realm)
-            self._cell(out, base, "dbpPeerPortConnect", idx, peer.port)
-            self._cell(out, base, "dbpPeerProtocol", idx, 1)
-            self._cell(out, base, "dbpPeerSecurity", idx, 1)
-            self._cell(out, base, "dbpPeerFirmwareRevision", idx, 0)
-            self._cell(out, base, "dbpPeerIpAddressType", idx, atype)
-            self._cell(out, base, "dbpPeerIpAddress", idx, addr)
-            state = (7 if peer.initiator else 6) if peer.state == "open" else STATE.get(peer.state, 1)
-            self._cell(out, base, "dbpPeerStatsState", idx, state)
-            since = peer.since or self.src.started
-            self._cell(out, base, "dbpPeerStatsStateDuration", idx, int(max(0.0, now - since) * 100))
-            for obj, field in PEER_STATS.items():
-                self._cell(out, base, f"dbpPeerStats{obj}", idx, peer.counters.get(field, 0))
+            field = self._peer_field(host)
+            self._const(out, base, "dbpPeerId", idx, host)
+            self._put(out, base, "dbpPeerRealm", idx, field("realm"))
+            self._put(out, base, "dbpPeerPortConnect", idx, field("port"))
+            self._const(out, base, "dbpPeerProtocol", idx, 1)
+            self._const(out, base, "dbpPeerSecurity", idx, 1)
+            self._const(out, base, "dbpPeerFirmwareRevision", idx, 0)
+            self._put(out, base, "dbpPeerIpAddressType", idx, field("atype"))
+            self._put(out, base, "dbpPeerIpAddress", idx, field("addr"))
+            self._put(out, base, "dbpPeerStatsState", idx, field("state"))
+            self._put(out, base, "dbpPeerStatsStateDuration", idx, field("duration"))
+            for obj, name in PEER_STATS.items():
+                self._put(out, base, f"dbpPeerStats{obj}", idx, field(name))
+
+    def _peer_field(self, host: str) -> Callable[[str], Getter]:
+        """Getters for one peer's row, read from the current peer table."""
+        sources = self.src
+
+        def value(name: str) -> Any:
+            peer = sources.peers.get(host)
+            if peer is None:
+                return {"realm": "", "addr": b""}.get(name, 0)
+            if name == "realm":
+                return peer.realm
+            if name == "port":
+                return peer.port
+            if name in ("atype", "addr"):
+                atype, addr = src.inet_address(peer.address) if peer.address else (0, b"")
+                return atype if name == "atype" else addr
+            if name == "state":
+                return (7 if peer.initiator else 6) if peer.state == "open" else STATE.get(peer.state, 1)
+            if name == "duration":
+                return int(max(0.0, time.time() - (peer.since or sources.started)) * 100)
+            return peer.counters.get(name, 0)
+        return lambda name: (lambda: value(name))
 
     def _ocs(self, out: dict) -> None:
         mod = "OCS-APPLIANCE-MIB"
-        inv = self.src.inventory
+        sources = self.src
         for obj, table in (("ocsOfferCount", "offer"), ("ocsProductCount", "product"),
                            ("ocsSubscriberCount", "service"), ("ocsBucketCount", "bucket"),
                            ("ocsReservationCount", "reservation"), ("ocsClientCount", "client")):
-            self._scalar(out, mod, obj, inv.get(table, 0))
-        cnt = self.src.counters
-        for app_id, name in app_ids(cnt).items():
+            self._put(out, mod, obj, (0,), lambda table=table: sources.inventory.get(table, 0))
+        for app_id, name in self.apps.items():
             idx = (app_id,)
-            self._cell(out, mod, "ocsAppName", idx, name)
-            self._cell(out, mod, "ocsAppRequests", idx, cnt.get(f"diameter.{name}.requests", 0))
+            self._const(out, mod, "ocsAppName", idx, name)
+            self._counter(out, mod, "ocsAppRequests", idx, f"diameter.{name}.requests")
             for obj, cls in APP_CLASSES.items():
-                self._cell(out, mod, obj, idx, cnt.get(f"diameter.{name}.answers.{cls}", 0))
-            self._cell(out, mod, "ocsAppRequestsDropped", idx, cnt.get(f"diameter.{name}.requests.dropped", 0))
-        for n, name, path in self.src.log_dirs():
-            files, kib, percent = src.dir_usage(path)
+                self._counter(out, mod, obj, idx, f"diameter.{name}.answers.{cls}")
+            self._counter(out, mod, "ocsAppRequestsDropped", idx, f"diameter.{name}.requests.dropped")
+        for n, name, path in sources.log_dirs():
             idx = (n,)
-            self._cell(out, mod, "ocsLogName", idx, name)
-            self._cell(out, mod, "ocsLogDirectory", idx, str(path))
-            self._cell(out, mod, "ocsLogFiles", idx, files)
-            self._cell(out, mod, "ocsLogKBytes", idx, kib)
-            self._cell(out, mod, "ocsLogDiskUsedPercent", idx, percent)
-        for p in self.src.processes():
+            self._const(out, mod, "ocsLogName", idx, name)
+            self._const(out, mod, "ocsLogDirectory", idx, str(path))
+            for col, obj in enumerate(("ocsLogFiles", "ocsLogKBytes", "ocsLogDiskUsedPercent")):
+                self._put(out, mod, obj, idx, lambda n=n, path=path, col=col: sources.log_usage(n, path)[col])
+        for p in sources.procs:
             idx = (p.pid,)
-            self._cell(out, mod, "ocsProcessRole", idx, p.role)
-            self._cell(out, mod, "ocsProcessStatus", idx, 1 if p.alive else 2)
+            self._const(out, mod, "ocsProcessRole", idx, p.role)
+            self._put(out, mod, "ocsProcessStatus", idx, lambda pid=p.pid: 1 if sources.alive(pid) else 2)
 
 
-def app_ids(counters: dict[str, int]) -> dict[int, str]:
-    """Diameter applications seen in the counters: {Application-Id: short name}."""
+def _value(entry: tuple[Any, Getter]) -> Any:
+    proto, getter = entry
+    return proto.clone(_fit(proto, getter()))
+
+
+def app_ids(counters: Any) -> dict[int, str]:
+    """Diameter applications seen in the counter names: {Application-Id: short name}."""
     try:
         from ..diameter.node import APP_NAMES
     except ImportError:                     # pragma: no cover - diameter package absent
