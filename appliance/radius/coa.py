@@ -25,6 +25,7 @@ from . import packet as rp
 
 log = logging.getLogger(__name__)
 RECORD_KIND = "radius_disconnect"
+COA_RECORD_KIND = "radius_coa"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +123,29 @@ def _check_answer(data: bytes, ident: int, request_auth: bytes, secret: bytes, c
 async def disconnect_session(store: Any, session_key: str, session: dict[str, Any], secret: bytes,
                              timeout: float, retries: int, reason: str) -> DynAuthResult:
     """Disconnect one accounting session and record the outcome (ACK/NAK/timeout) in the store."""
+    return await dynauth_session(store, session_key, session, secret, timeout, retries, reason,
+                                 rp.DISCONNECT_REQUEST, [])
+
+
+async def coa_session(store: Any, session_key: str, session: dict[str, Any], secret: bytes, timeout: float,
+                      retries: int, reason: str, changes: rp.Attributes) -> DynAuthResult:
+    """CoA-Request (RFC 5176 §3.1) for one session: identification plus the attributes to change."""
+    return await dynauth_session(store, session_key, session, secret, timeout, retries, reason,
+                                 rp.COA_REQUEST, changes)
+
+
+async def dynauth_session(store: Any, session_key: str, session: dict[str, Any], secret: bytes, timeout: float,
+                          retries: int, reason: str, code: int, changes: rp.Attributes) -> DynAuthResult:
     host = session.get("addr") or session.get("nas_ip")
     port = int(session.get("coa_port") or 3799)
     if not host:
         return DynAuthResult("timeout")
-    result = await send_dynauth(host, port, secret, session_attributes(session), rp.DISCONNECT_REQUEST,
-                                timeout, retries)
+    result = await send_dynauth(host, port, secret, session_attributes(session) + changes, code, timeout, retries)
     record = {"ts": int(time.time()), "reason": reason, "result": result.result, "code": result.code,
               "error_cause": result.error_cause, "attempts": result.attempts, "nas": host, "port": port,
               "sid": session.get("sid"), "subscriber": session.get("subscriber")}
-    await store.atransact(lambda l: l.put_doc(RECORD_KIND, session_key, record))
-    log.info("disconnect %s via %s:%d (%s): %s", session.get("sid"), host, port, reason, result.result)
+    kind = RECORD_KIND if code == rp.DISCONNECT_REQUEST else COA_RECORD_KIND
+    await store.atransact(lambda l: l.put_doc(kind, session_key, record))
+    log.info("%s %s via %s:%d (%s): %s", "disconnect" if code == rp.DISCONNECT_REQUEST else "coa",
+             session.get("sid"), host, port, reason, result.result)
     return result

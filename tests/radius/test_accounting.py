@@ -139,7 +139,8 @@ class NasListener:
             if len(self.received) <= self.ignore:
                 continue
             attrs = [(rp.ERROR_CAUSE, (503).to_bytes(4, "big"))] if self.answer == rp.DISCONNECT_NAK else []
-            self.sock.sendto(rp.encode_response(self.answer, pkt, attrs, SECRET.encode()), addr)
+            code = self.answer if pkt.code == rp.DISCONNECT_REQUEST else rp.COA_ACK
+            self.sock.sendto(rp.encode_response(code, pkt, attrs, SECRET.encode()), addr)
             self.done.set()
 
     def close(self) -> None:
@@ -230,12 +231,21 @@ def test_operator_disconnect_through_the_cli(cfg, store, seed_subscriber, tmp_pa
         listed = capsys.readouterr().out
         assert SECRET not in listed and json.loads(listed.splitlines()[0])["index"] == 1
         assert cli(["-c", str(conf), "radius", "disconnect", "--session", "nope"]) == 1
+        capsys.readouterr()
+        assert cli(["-c", str(conf), "radius", "coa", "--session", "op1", "--set", "Session-Timeout=600",
+                    "--set", "Filter-Id=gold"]) == 0
+        assert json.loads(capsys.readouterr().out.splitlines()[0])["result"] == "ack"
+        coa = nas.received[-1]
+        assert coa.code == rp.COA_REQUEST and coa.integer(rp.SESSION_TIMEOUT) == 600 and coa.text(11) == "gold"
+        assert coa.text(rp.ACCT_SESSION_ID) == "op1" and all(nas.valid)
+        assert store.transact(lambda l: l.get_doc("radius_coa", "127.0.0.1|op1"))["result"] == "ack"
         # the real command, as an operator runs it
         out = subprocess.run([sys.executable, "-m", "appliance", "-c", str(conf), "radius", "disconnect",
                               "--session", "op1"], capture_output=True, text=True, timeout=60, check=False)
         assert out.returncode == 0, out.stdout + out.stderr
         assert json.loads(out.stdout.splitlines()[0])["result"] == "ack"
-        assert nas.received and nas.received[0].text(rp.ACCT_SESSION_ID) == "op1" and all(nas.valid)
+        assert nas.received[-1].code == rp.DISCONNECT_REQUEST and all(nas.valid)
+        assert nas.received[-1].text(rp.ACCT_SESSION_ID) == "op1"
         assert store.transact(lambda l: l.get_doc(RECORD_KIND, "127.0.0.1|op1"))["reason"] == "operator request"
     finally:
         nas.close()
