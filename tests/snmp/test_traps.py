@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -103,3 +104,49 @@ def test_unknown_client_event_becomes_a_notification(tmp_path, trapd, start_agen
         assert "C0 00 02 4D" in text.upper() or "192.0.2.77" in text
     finally:
         metrics._default = previous
+
+
+def test_process_restart_and_disk_nearly_full(tmp_path, trapd, start_agent):
+    port, log = trapd
+    (tmp_path / "logs").mkdir()
+    radius = {"address": "127.0.0.1", "auth_port": free_port(socket.SOCK_DGRAM),
+              "acct_port": free_port(socket.SOCK_DGRAM), "clients": []}
+    conf = write_config(tmp_path, {"disk_full_percent": 1, "managers": [
+        {"address": "127.0.0.1", "port": port, "community": "trap-secret"}]}, extra={"radius": radius})
+    agent = start_agent(conf)
+    # the file system holding logs/ is more than 1 % full: one notification, not one per poll
+    text = wait_log(log, f".{OCS}.0.4")
+    assert f'.{OCS}.1.3.1.1.2.5 = STRING: "process"' in text
+
+    def run_worker() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "appliance", "--config", str(conf), "run", "radius"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+
+    def counter_file(pid: int) -> bool:
+        return (agent.run_dir / "counters" / f"radius0-{pid}.cnt").exists()
+
+    first = run_worker()
+    try:
+        deadline = time.monotonic() + 60
+        while not counter_file(first.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert counter_file(first.pid)
+        first.kill()                                   # crash: no graceful stop
+        first.wait(10)
+        second = run_worker()
+        try:
+            text = wait_log(log, f".{OCS}.0.5")
+            line = next(line for line in text.splitlines() if f".{OCS}.0.5" in line)
+            assert f'.{OCS}.1.4.1.1.2.{second.pid} = STRING: "radius0"' in line
+            assert f".{OCS}.1.4.1.1.3.{second.pid} = INTEGER: 1" in line
+        finally:
+            second.terminate()
+            second.wait(15)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(10)
+    # one notification per directory (the worker created log/acct and log/auth meanwhile), never repeated
+    disks = [line.split(f".{OCS}.1.3.1.1.2.")[1].split(" ")[0] for line in log.read_text().splitlines()
+             if f".{OCS}.0.4" in line]
+    assert "5" in disks and len(disks) == len(set(disks))
