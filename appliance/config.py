@@ -81,6 +81,7 @@ class ProcessesConfig:
 @dataclass(frozen=True)
 class HousekeepingConfig:
     interval: int = 10                 # seconds between passes
+    gx_idle: int = 86_400              # a Gx session with no CCR for this long is dropped
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,22 @@ from .logs.archive import archive_acct_logs  # noqa: E402  (issue 7: scheduled I
 DUTIES.append(archive_acct_logs)
 
 
+def purge_aka_identities(cfg: Config, store: Any, now: int) -> None:
+    """Expired EAP-AKA pseudonyms and fast re-auth ids (issue 5) are deleted, not only ignored."""
+    from .eap.aka_vectors import purge_expired
+    metrics.inc("ocs.housekeeping.aka_purged", store.transact(lambda l: purge_expired(l, now)))
+
+
+def expire_idle_gx(cfg: Config, store: Any, now: int) -> None:
+    """Gx sessions whose PCEF vanished without CCR-T (no update for housekeeping.gx_idle s)."""
+    from .pcrf.engine import expire_idle
+    gone = store.transact(lambda l: expire_idle(l, now - cfg.housekeeping.gx_idle))
+    metrics.inc("ocs.housekeeping.gx_expired", len(gone))
+
+
+DUTIES.extend((purge_aka_identities, expire_idle_gx))
+
+
 def sweep(cfg: Config, store: Any, now: int) -> dict[str, int]:
     """One pass; returns what it did (also counted)."""
     released = store.transact(lambda l: release_stale(l, now, 10_000))

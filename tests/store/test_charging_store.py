@@ -142,3 +142,15 @@ def test_subscriber_cache_sees_provisioning_by_another_process(cfg, store, seed_
         assert here.charge(probe).outcome is Outcome.USER_UNKNOWN
     finally:
         other.close()
+
+
+def test_housekeeping_runs_front_end_duties(cfg, store, caplog):
+    """The AKA and Gx clean-up duties run in a sweep without error (their logic is tested in their areas)."""
+    from appliance import metrics
+    from appliance.housekeeping import DUTIES, expire_idle_gx, purge_aka_identities, sweep
+    assert purge_aka_identities in DUTIES and expire_idle_gx in DUTIES
+    before = metrics.default().get("ocs.housekeeping.gx_expired")
+    sweep(cfg, store, now=2_000_000_000)
+    assert not [r for r in caplog.records if "duty" in r.getMessage() and "failed" in r.getMessage()]
+    assert "ocs.housekeeping.gx_expired" in metrics.default().snapshot()
+    assert metrics.default().get("ocs.housekeeping.gx_expired") == before
