@@ -218,6 +218,29 @@ class SnmpConfig:
     contact: str = ""                  # sysContact
     location: str = ""                 # sysLocation
 
+    def __post_init__(self) -> None:
+        import ipaddress
+        for prefix in self.allowed:
+            try:
+                ipaddress.ip_network(prefix, strict=False)
+            except ValueError:
+                raise ValueError(f"allowed: {prefix!r} is not an address or prefix") from None
+        if self.engine_id:
+            try:
+                size = len(bytes.fromhex(self.engine_id))
+            except ValueError:
+                raise ValueError("engine_id must be hex") from None
+            if not 5 <= size <= 32:
+                raise ValueError("engine_id must be 5 to 32 octets (RFC 3411 SnmpEngineID)")
+        if not 1 <= self.disk_full_percent <= 100:
+            raise ValueError("disk_full_percent must be 1..100")
+        names = [u.name for u in self.users]
+        if len(set(names)) != len(names):
+            raise ValueError("users: duplicate name")
+        for m in self.managers:
+            if m.version == "v3" and m.user not in names:
+                raise ValueError(f"managers: v3 user {m.user!r} is not in snmp.users")
+
 
 @dataclass(frozen=True)
 class LogsConfig:

@@ -28,6 +28,8 @@ def method_options(cfg: Config) -> dict[str, Any]:
     from .. import eap
     eap.load_methods()
     options: dict[str, Any] = {"mtu": cfg.radius.eap_mtu}
+    from ..eap import aka
+    options["aka"] = aka.settings_from(cfg)      # network name (AKA'), identity request policy
     try:
         from ..eap import ttls
     except ImportError:

@@ -136,7 +136,7 @@ def parse(body: Any, session: str, stored: dict[str, Any] | None, now: int,
         rg = as_int(sr["ratingGroup"], f"{where}.ratingGroup", 0, (1 << 32) - 1) if "ratingGroup" in sr else None
         sid = as_int(sr["serviceId"], f"{where}.serviceId", 0, (1 << 32) - 1) if "serviceId" in sr else None
         items.append(UsageItem(unit, requested, used or 0, rg, sid))
-        echo = {k: sr[k] for k in ("serviceContextId", "serviceId", "ratingGroup") if k in sr}
+        echo: dict[str, Any] = {k: sr[k] for k in ("serviceContextId", "serviceId", "ratingGroup") if k in sr}
         echoes.append(echo)
     action = {"create": Action.START, "update": Action.UPDATE, "release": Action.STOP}[phase]
     if event:

@@ -100,9 +100,9 @@ def service_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cr
         other = ledger.find_service(values[name]) if values.get(name) else None
         if other is not None and other.id != ident:
             raise ApiError(409, f"{where}: {name} {values[name]!r} already belongs to service {other.id!r}")
-    name = get_str(body, "name", where)
-    if name and name != ident:
-        attrs["@name"] = name
+    display = get_str(body, "name", where)
+    if display and display != ident:
+        attrs["@name"] = display
     get_str(body, "description", where, max_len=2048)
     service = Service(ident, product, values.get("imsi"), values.get("msisdn"), values.get("nai"),
                       state == "active", Credentials(password, k, opc, amf or b"\x80\x00", sqn), attrs)

@@ -122,11 +122,11 @@ def res_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, create
     if not isinstance(value, dict):
         raise ApiError(400, "resource: the policy characteristic must be an object")
     try:
-        table = PolicyTable.from_doc({**plain(value), "name": ident})
+        policy = PolicyTable.from_doc({**plain(value), "name": ident})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ApiError(400, f"resource: bad policy table: {exc}") from None
-    pcrf.put_table(ledger, table)
-    return policy_out(table)
+    pcrf.put_table(ledger, policy)
+    return policy_out(policy)
 
 
 def res_delete(ledger: Ledger, ident: str, ctx: Ctx) -> bool:

@@ -115,8 +115,8 @@ def bucket_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
         got = ledger.get_bucket(bid)
         assert got is not None
         return bucket_out(got, ctx)
-    bid = _bucket_id(ident)
-    old = ledger.get_bucket(bid) if bid is not None else None
+    existing = _bucket_id(ident)
+    old = ledger.get_bucket(existing) if existing is not None else None
     if old is None:
         raise ApiError(404, f"bucket {ident!r} not found")
     if unit is not old.unit or product != old.product_id or (start, end) != (old.start, old.end) or \

@@ -567,7 +567,7 @@ def run_lifecycle(ledger: Ledger, wallet: str, lifecycle: dict[str, Any], contex
                   policy: Any, journal: Journal) -> tuple[str | None, list[str]]:
     """Run states from the initial one, following emitted events; None when the instance deleted itself."""
     by_name = {s["name"]: s for s in lifecycle.get("states", {}).values()}
-    state_name = lifecycle.get("initial_state")
+    state_name = str(lifecycle.get("initial_state"))
     if state_name not in by_name:
         raise ApiError(409, f"lifecycle {lifecycle.get('id')!r} has no initial state {state_name!r}")
     history: list[str] = []

@@ -21,7 +21,10 @@ py=/usr/bin/python3
 "$py" -m venv "$work/buildenv"
 "$work/buildenv/bin/pip" install -q --upgrade pip wheel >/dev/null
 mkdir -p "$stage/usr/share/$pkg/wheels"
-"$work/buildenv/bin/pip" wheel -q --wheel-dir "$stage/usr/share/$pkg/wheels" "$top" >/dev/null
+cache="${OCS_WHEEL_CACHE:-$top/.ci/cache/wheels}"   # dependency wheels kept between builds
+mkdir -p "$cache"
+"$work/buildenv/bin/pip" wheel -q --find-links "$cache" --wheel-dir "$stage/usr/share/$pkg/wheels" "$top" >/dev/null
+find "$stage/usr/share/$pkg/wheels" -name '*.whl' ! -name 'ocs_appliance-*' -exec cp -n {} "$cache/" \;
 
 # 2. files
 install -D -m 0644 "$here/appliance.yaml" "$stage/etc/$pkg/appliance.yaml"

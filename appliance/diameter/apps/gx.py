@@ -291,7 +291,8 @@ class GxApp:
 
     # --- pushes (RAR, TS 29.212 §4.5.2) ---------------------------------------------------------
     def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self.push_loop())
+        asyncio.get_running_loop()          # RuntimeError without a loop (import-only checks)
+        self.task = self.node.background(self.push_loop())   # cancelled by node.stop
 
     def poke(self) -> None:
         """Scan the push queue now (tests, or after a local change)."""
@@ -378,13 +379,5 @@ def install(node: Node, ctx: Any) -> GxApp:
             app.start()
     except RuntimeError:          # no running loop (an import-only check): no pusher
         log.debug("Gx push loop not started: no running event loop")
-    node_stop = node.stop
-
-    async def stop(wait: float = 4.0) -> None:
-        """End the push loop with the node (the node has no stop hook for applications)."""
-        if app.task is not None:
-            app.task.cancel()
-        await node_stop(wait)
-    node.stop = stop              # type: ignore[method-assign]
     node.gx = app                 # type: ignore[attr-defined]  # tests and tools reach the app here
     return app
