@@ -125,6 +125,16 @@ def cmd_config_check(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_show(cfg: Config, args: argparse.Namespace) -> int:
+    import yaml
+
+    from .config import to_doc
+    print(f"# source: {cfg.source or '<embedded defaults>'}{'' if args.secrets else ' (secrets masked)'}")
+    print(yaml.safe_dump(to_doc(Config() if args.defaults else cfg, mask=not args.secrets),
+                         sort_keys=False, default_flow_style=False), end="")
+    return 0
+
+
 def cmd_offer_add(cfg: Config, args: argparse.Namespace) -> int:
     if args.file:
         import yaml
@@ -309,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--index", type=int, default=0)
     conf = sub.add_parser("config", help="configuration tools").add_subparsers(dest="sub", required=True)
     cmd("check", cmd_config_check, "validate the configuration and exit", conf)
+    s = cmd("show", cmd_config_show, "print the effective configuration (every key) as YAML", conf)
+    s.add_argument("--defaults", action="store_true", help="the embedded defaults instead")
+    s.add_argument("--secrets", action="store_true", help="print secrets instead of ********")
 
     def group(name: str, help: str) -> Any:
         return sub.add_parser(name, help=help, description=help).add_subparsers(dest="sub", required=True)

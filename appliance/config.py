@@ -462,3 +462,27 @@ def charging_policy(cfg: Config) -> "ChargingPolicy":
     c = cfg.charging
     return ChargingPolicy({Unit.OCTETS: c.min_reserve_octets, Unit.SECONDS: c.min_reserve_seconds,
                            Unit.MESSAGES: c.min_reserve_messages}, c.validity_time, c.stale_grace)
+
+
+SECRET_FIELDS = frozenset({"secret", "auth_key", "priv_key", "community", "dsn", "password"})
+
+
+def to_doc(cfg: Any, mask: bool = True) -> Any:
+    """The configuration as plain YAML-able data (``appliance config show``); secrets masked."""
+    import dataclasses
+    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+        out = {}
+        for f in dataclasses.fields(cfg):
+            if f.name in ("source", "base_dir"):
+                continue
+            value = getattr(cfg, f.name)
+            if mask and f.name in SECRET_FIELDS and isinstance(value, str) and value:
+                out[f.name] = "********"
+            else:
+                out[f.name] = to_doc(value, mask)
+        return out
+    if isinstance(cfg, (tuple, list)):
+        return [to_doc(v, mask) for v in cfg]
+    if isinstance(cfg, dict):
+        return {str(k): to_doc(v, mask) for k, v in cfg.items()}
+    return cfg

@@ -74,3 +74,19 @@ def test_cli_errors_are_one_line_and_nonzero(tmp_path, args, fragment):
     r = run(tmp_path, *args)
     assert r.returncode != 0
     assert fragment in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_config_show_round_trips_and_masks_secrets(tmp_path):
+    conf = tmp_path / "a.yaml"
+    conf.write_text("radius:\n  clients:\n    - address: 127.0.0.1\n      secret: sup3rsecret\n"
+                    "snmp:\n  community: c0mmunity\n")
+    shown = subprocess.run([sys.executable, "-m", "appliance", "--config", str(conf), "config", "show"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "sup3rsecret" not in shown and "c0mmunity" not in shown and "********" in shown
+    full = subprocess.run([sys.executable, "-m", "appliance", "--config", str(conf), "config", "show",
+                           "--secrets"], capture_output=True, text=True, check=True).stdout
+    again = tmp_path / "b.yaml"
+    again.write_text(full)
+    a, b = load(str(conf)), load(str(again))
+    assert (a.radius, a.snmp, a.diameter, a.aaa, a.pcrf) == (b.radius, b.snmp, b.diameter, b.aaa, b.pcrf)
+    assert b.radius.clients[0].secret == "sup3rsecret"
