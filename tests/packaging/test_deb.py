@@ -107,11 +107,16 @@ def pap(port: int, password: str) -> subprocess.CompletedProcess:
 def test_install_run_upgrade_purge(tmp_path):
     need_binary("radclient")
     deb1 = build("0.1.0", tmp_path / "v1")
+    if Path("/usr/bin/lintian").exists():      # installed by .ci/run; the package must be clean of errors
+        lint = sh("lintian", "--no-tag-display-limit", str(deb1), check=False)
+        errors = [line for line in lint.stdout.splitlines() if line.startswith("E:")]
+        assert not errors, "\n".join(errors)
     deb2 = rebuild_as(deb1, "0.1.1", tmp_path / "v2")
     sh("apt-get", "purge", "-y", "-qq", "ocs-appliance", check=False)
     sh("apt-get", "install", "-y", "-qq", str(deb1))
     try:
         assert Path(APPLIANCE).exists() and Path("/usr/bin/appliance").exists()
+        assert "usage" in sh("/usr/bin/export_ipdr", "--help").stdout.lower()
         assert Path("/var/lib/ocs-appliance/appliance.db").exists()
         assert Path("/var/lib/ocs-appliance/tls/server.crt").exists()
         assert Path("/usr/share/snmp/mibs").is_dir()
