@@ -189,9 +189,13 @@ def cmd_product_add(cfg: Config, args: argparse.Namespace) -> int:
     product = Product(args.id, args.offer, _parse_time(args.start), _parse_time(args.end), args.policy_table)
 
     def put(l: Any) -> None:
+        from .pcrf.tables import queue_for_product
         if l.get_offer(product.offer) is None:
             raise CliError(f"no such offer: {product.offer}")
+        old = l.get_product(product.id)
         l.put_product(product)
+        if old is not None and (old.offer, old.policy_table) != (product.offer, product.policy_table):
+            queue_for_product(l, product.id, "offer changed")     # live Gx sessions get the new policy
     _tx(cfg, put)
     _emit(asdict(product))
     return 0
@@ -252,7 +256,11 @@ def cmd_bucket_add(cfg: Config, args: argparse.Namespace) -> int:
     def put(l: Any) -> int:
         if l.get_product(bucket.product_id) is None:
             raise CliError(f"no such product: {bucket.product_id}")
-        return l.add_bucket(bucket, _parse_time(args.start))
+        from .pcrf import credit
+        bid = l.add_bucket(bucket, _parse_time(args.start))
+        if bucket.remaining > 0:
+            credit.after_topup(l, bucket.product_id, int(time.time()))   # the PCRF restores the normal rules
+        return bid
     bid = _tx(cfg, put)
     _emit({"id": bid, "product": bucket.product_id, "unit": unit.value, "remaining": bucket.remaining,
            "end": bucket.end})

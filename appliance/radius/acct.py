@@ -5,8 +5,9 @@ reserves the next slice, Stop debits the rest and releases (``Charging`` START /
 UPDATE / STOP, the operations Ro uses).  RADIUS reports cumulative counters, so
 each open session keeps the totals already charged in a store document
 ``radius_session/<nas>|<Acct-Session-Id>`` and the core is given the difference;
-the document update and the charge commit in ONE transaction, and the
-Accounting-Response is sent only after it is durable.
+the document update, the charge and the PCRF's out-of-credit flag
+(:mod:`appliance.pcrf.credit`) commit in ONE transaction, and the Accounting-Response is sent
+only after it is durable.
 
 A retransmitted request (RFC 2866 §5.2: a new Identifier when Acct-Delay-Time
 changes) carries the same counters, hence the same ``request_key``
@@ -25,6 +26,7 @@ from typing import Any
 from ..ocs.charging import charge_in
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
 from ..ocs.units import Unit
+from ..pcrf import credit
 from . import packet as rp
 from .clients import Client
 
@@ -135,8 +137,9 @@ def account_in(ledger: Any, status: int, key: str, subscriber: str, totals: dict
     requested = None if action is Action.STOP else 0
     items = tuple(UsageItem(u, requested=requested, used=used[u]) for u in units)
     request_key = f"{csid}:{STATUS_NAMES[status]}:{totals[Unit.OCTETS]}:{totals[Unit.SECONDS]}"
-    result = charge_in(ledger, ChargeRequest(doc["subscriber"], csid, action, items, request_key,
-                                             service=service, now=now), policy)
+    request = ChargeRequest(doc["subscriber"], csid, action, items, request_key, service=service, now=now)
+    result = charge_in(ledger, request, policy)
+    credit.after_charge(ledger, request, result)     # out of / back in credit -> Gx push (PCRF)
     exhausted = False
     if action is not Action.STOP:
         exhausted = result.outcome is not Outcome.SUCCESS or any(

@@ -23,6 +23,7 @@ from ..eap.conversations import ConversationStore
 from ..eap.packet import Code, EapType
 from ..eap.packet import encode as eap_encode
 from ..ocs.units import Unit
+from ..pcrf import credit
 from . import packet as rp
 from .authorize import Authorization, authorize_in
 from .clients import Client
@@ -74,6 +75,14 @@ class AuthCache:
         if len(self._items) >= self.capacity:
             self._items.clear()
         self._items[identity] = (now + self.ttl, auth, {})
+
+
+def flag_refusal(ledger: Any, auth: Authorization) -> Authorization:
+    """A refusal for no usable balance marks the product out of credit for the PCRF (written, and
+    its Gx sessions queued for a push, only when the flag changes: :mod:`appliance.pcrf.credit`)."""
+    if not auth.allowed and auth.capacity is not None and auth.service is not None and auth.service.product_id:
+        credit.after_refusal(ledger, auth.service.product_id)
+    return auth
 
 
 def check_eap_length(eap: bytes) -> None:
@@ -182,7 +191,8 @@ class AuthHandler:
     async def password(self, req: rp.Packet, user: str, method: str, check: Any) -> Reply:
         now = int(self.clock())
         units, stype = self.units, self.rcfg.service
-        auth: Authorization = await self.store.atransact(lambda l: authorize_in(l, user, now, units, stype))
+        auth: Authorization = await self.store.atransact(
+            lambda l: flag_refusal(l, authorize_in(l, user, now, units, stype)))
         self.cache.put(user, auth, self.clock())
         return self._verdict(auth, user, method, check)
 
@@ -264,7 +274,7 @@ class AuthHandler:
 
         def authz(ledger: Any) -> Authorization:
             service = ledger.get_service(outcome.service_id) if outcome.service_id else None
-            return authorize_in(ledger, ident, now_i, units, stype, service)
+            return flag_refusal(ledger, authorize_in(ledger, ident, now_i, units, stype, service))
         auth: Authorization = await self.store.atransact(authz)
         keys: rp.Attributes = []
         if len(outcome.msk) >= 64:

@@ -2,7 +2,8 @@
 
 ``productOffering`` names the offer; ``status`` is TMF's ProductStatusType (the core charges only
 ``active`` products); ``startDate``/``terminationDate`` bound it; the product characteristic
-``policyTable`` selects a PCRF policy table, the others are kept as they are.
+``policyTable`` selects a PCRF policy table, the others are kept as they are.  Changing the
+offering or the policy table queues a Gx push (RAR) for the product's live sessions.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from ..ocs.inventory import Product
 from ..ocs.ports import Ledger
+from ..pcrf.tables import queue_for_product
 from .http import ApiError, check_fields, get_list, get_str, iso, need_object, need_str, parse_iso, plain, ref_id
 from .resources import Ctx, Kind, collection_routes
 from .routes import REF, STR, Route, arr, obj
@@ -65,7 +67,10 @@ def product_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cr
     get_str(body, "description", where, max_len=2048)
     product = Product(ident, offer, parse_iso(body.get("startDate"), f"{where}.startDate"),
                       parse_iso(body.get("terminationDate"), f"{where}.terminationDate"), policy, status, chars)
+    old = None if create else ledger.get_product(ident)
     ledger.put_product(product)
+    if old is not None and (old.offer, old.policy_table) != (product.offer, product.policy_table):
+        queue_for_product(ledger, ident, "offer changed")     # live Gx sessions get the new policy
     return product_out(product)
 
 

@@ -5,7 +5,9 @@ in the appliance currency as an exact decimal (``{"amount": "5.000000", "units":
 otherwise an integer of ``octets``, ``seconds`` or ``messages``.  ``reservedAmount`` shows what
 open sessions hold.  A top-up adds a bucket; an adjustment credits (positive) or debits
 (negative, first-to-expire, all or nothing: 422 when the balance is short) a product or one
-bucket.  Top-ups and adjustments are kept as documents so they can be read back.
+bucket.  Top-ups and adjustments are kept as documents so they can be read back.  Whatever adds
+balance clears the product's out-of-credit flag in the same transaction (the PCRF then pushes
+the normal rules to its Gx sessions: :mod:`appliance.pcrf.credit`).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from ..ocs.balance import Hold, NewBucket, Wallet
 from ..ocs.inventory import Bucket
 from ..ocs.ports import Ledger
 from ..ocs.units import Unit
+from ..pcrf import credit
 from .http import (
     MAX_AMOUNT,
     ApiError,
@@ -112,6 +115,8 @@ def bucket_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
         if product is None or ledger.get_product(product) is None:
             raise ApiError(422, f"{where}: product {product!r} does not exist")
         bid = ledger.add_bucket(NewBucket(product, unit, amount, end, name), start)
+        if amount > 0:
+            credit.after_topup(ledger, product, ctx.now)
         got = ledger.get_bucket(bid)
         assert got is not None
         return bucket_out(got, ctx)
@@ -123,6 +128,8 @@ def bucket_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
             name != (old.name or str(old.id)):
         raise ApiError(422, "only remainedAmount.amount of a bucket can change (use a new bucket)")
     ledger.set_bucket_remaining(old.id, amount)
+    if amount > old.remaining:
+        credit.after_topup(ledger, old.product_id, ctx.now)
     return bucket_out(Bucket(old.id, old.product_id, old.unit, amount, old.start, old.end, old.name), ctx,
                       _held(ledger, old.product_id).get(old.id, 0))
 
@@ -148,6 +155,7 @@ def topup_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, crea
         raise ApiError(422, f"{where}: product {product!r} does not exist")
     start, end = parse_valid_for(body, where)
     bid = ledger.add_bucket(NewBucket(product, unit, amount, end, f"topup {ident}"[:64]), start)
+    credit.after_topup(ledger, product, ctx.now)     # back in credit: the PCRF restores the normal rules
     _stamp(ledger, product, ctx)
     doc = {"id": ident, "description": get_str(body, "description", where, max_len=1024) or "",
            "amount": quantity(unit, amount, ctx), "product": {"id": product, "href": PRODUCT_HREF + product},
@@ -198,6 +206,8 @@ def adjust_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
             for bucket_id, remaining in wallet.changes().items():
                 ledger.set_bucket_remaining(bucket_id, remaining)
                 touched.append(bucket_id)
+    if amount > 0:
+        credit.after_topup(ledger, product, ctx.now)
     _stamp(ledger, product, ctx)
     doc = {"id": ident, "description": get_str(body, "description", where, max_len=1024) or "",
            "amount": quantity(unit, amount, ctx), "product": {"id": product, "href": PRODUCT_HREF + product},

@@ -24,6 +24,7 @@ from ..ocs.inventory import Product, Service
 from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome, UsageItem
 from ..ocs.units import Unit
+from ..pcrf import credit
 from .http import (
     MAX_SECONDS,
     ApiError,
@@ -192,6 +193,8 @@ def new_bucket(ledger: Ledger, wallet: str, doc: Any, now: int, where: str) -> d
     value = as_int(doc["value"], f"{where}.value")
     end = parse_expiry(doc.get("expiry"), now, f"{where}.expiry")
     bid = ledger.add_bucket(NewBucket(wallet, unit, value, end, "wallet"))
+    if value > 0:
+        credit.after_topup(ledger, wallet, now)     # back in credit: the PCRF restores the normal rules
     out: dict[str, Any] = {"value": value, "id": str(bid), "unit": NAMES[unit]}
     if end is not None:
         out["expiry"] = iso(end)

@@ -2,7 +2,9 @@
 
 A CCR becomes one core ``ChargeRequest`` (one ``UsageItem`` per Multiple-Services-Credit-
 Control, or one for the single-service form) decided and applied in ONE store transaction
-together with the Diameter session document; the decision becomes the CCA.  Retransmissions
+together with the Diameter session document and the PCRF's out-of-credit flag
+(:mod:`appliance.pcrf.credit`: a refused or final grant throttles the subscriber's Gx sessions,
+a full grant restores them); the decision becomes the CCA.  Retransmissions
 are answered, not charged: the core remembers ``request_key = Session-Id:CC-Request-Number``
 and the node answers T-flag duplicates (End-to-End-Id) from its cache.
 """
@@ -17,6 +19,7 @@ from ...logs import translog
 from ...ocs.charging import charge_in
 from ...ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
 from ...ocs.units import Unit
+from ...pcrf import credit
 from .. import codec as c
 from ..codec import VENDOR_3GPP as TGPP
 from ..codec import Avp, DiameterError, Message
@@ -327,6 +330,7 @@ class RoApplication:
             if not r.subscriber:
                 return ChargeResult(Outcome.USER_UNKNOWN), None
             result = charge_in(ledger, r, policy)
+            credit.after_charge(ledger, r, result)      # out of / back in credit -> Gx push (PCRF)
             if ccr.request_type == INITIAL and result.outcome is Outcome.SUCCESS and not result.duplicate:
                 ledger.put_doc(SESSION_DOC, ccr.session_id, {"s": r.subscriber, "t": now})
             elif ccr.request_type == TERMINATION:
