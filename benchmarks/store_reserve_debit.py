@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -78,6 +77,14 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
+def thread_cpu(thread) -> float:
+    """CPU seconds of one thread (the store's writer), 0 where the platform cannot tell."""
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+    except (AttributeError, OSError, TypeError):
+        return 0.0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=5.0)
@@ -100,13 +107,18 @@ def main() -> None:
     except ImportError:
         loop_name = "asyncio"
     print(f"backend={args.backend} synchronous={args.synchronous} loop={loop_name} cpus={os.cpu_count()}")
-    print(f"{'sessions':>8} {'ops':>8} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'batches':>8}")
+    print(f"{'sessions':>8} {'ops':>8} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'batches':>8} "
+          f"{'cpu us/op':>9} {'writer us/op':>12}")
+    writer = getattr(store, "_thread", None)
     for sessions in (int(x) for x in args.levels.split(",")):
         b0 = getattr(store, "batches", 0)
+        c0, w0 = time.process_time(), thread_cpu(writer)
         count, elapsed, lat = asyncio.run(level(charging, sessions, args.seconds, args.max_ops, f"l{sessions}"))
+        cpu, wcpu = time.process_time() - c0, thread_cpu(writer) - w0
         batches = getattr(store, "batches", 0) - b0
+        ops = max(count, 1)
         print(f"{sessions:>8} {count:>8} {count / elapsed:>9.0f} {pct(lat, .5):>8.2f} {pct(lat, .99):>8.2f} "
-              f"{batches:>8}")
+              f"{batches:>8} {cpu / ops * 1e6:>9.0f} {wcpu / ops * 1e6:>12.0f}")
     store.close()
 
 

@@ -48,13 +48,63 @@ class SqliteLedger:
     """The Ledger port over one SQLite connection inside the writer's transaction."""
 
     def __init__(self, conn: sqlite3.Connection, store: "SqliteStore") -> None:
-        self.c = conn
+        self._conn = conn
+        self.c = _Flushing(conn, self)  # every statement outside the hot path writes pending rows first
         self.store = store
         self.catalog_touched = False
         self.inventory_touched = False
+        # Per-process caches of committed-or-own rows, valid while no other connection commits
+        # (``PRAGMA data_version`` checked under the write lock at each BEGIN, see SqliteStore).
+        self._buckets: dict[str, list[Bucket]] = {}
+        self._bucket_owner: dict[int, str] = {}
+        self._sessions: dict[str, list[Reservation]] = {}
+        # Writes of the hot path, written with executemany just before COMMIT (or before any other
+        # statement); they only ever concern rows that are in the caches above.
+        self._dirty_buckets: dict[int, int] = {}
+        self._dirty_sessions: dict[tuple[str, int], Reservation | None] = {}
+        self._dirty_log: dict[str, tuple[int, str]] = {}
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         return self.c.execute(sql, args).fetchone()
+
+    # --- write-behind and caches (internal to the writer thread)
+    def _flush(self) -> None:
+        """Write the pending hot-path rows (inside the open transaction)."""
+        conn = self._conn
+        if self._dirty_buckets:
+            conn.executemany("UPDATE bucket SET remaining = ? WHERE id = ?",
+                             [(v, k) for k, v in self._dirty_buckets.items()])
+            self._dirty_buckets.clear()
+        if self._dirty_sessions:
+            puts = [rows.reservation_row(r) for r in self._dirty_sessions.values() if r is not None]
+            drops = [k for k, r in self._dirty_sessions.items() if r is None]
+            self._dirty_sessions.clear()
+            if drops:
+                conn.executemany("DELETE FROM reservation WHERE session_id = ? AND rating_group = ?", drops)
+            if puts:
+                conn.executemany(f"INSERT OR REPLACE INTO reservation ({rows.RESERVATION_COLUMNS}) "
+                                 "VALUES (?,?,?,?,?,?,?,?,?,?,?)", puts)
+        if self._dirty_log:
+            conn.executemany("INSERT OR REPLACE INTO request_log (key, created, result) VALUES (?, ?, ?)",
+                             [(k, c, r) for k, (c, r) in self._dirty_log.items()])
+            self._dirty_log.clear()
+
+    def _discard(self) -> None:
+        """After a ROLLBACK: pending rows are gone and the caches may hold rolled-back values."""
+        self._dirty_buckets.clear()
+        self._dirty_sessions.clear()
+        self._dirty_log.clear()
+        self._drop_caches()
+
+    def _drop_caches(self) -> None:
+        self._buckets.clear()
+        self._bucket_owner.clear()
+        self._sessions.clear()
+
+    def _forget_balances(self) -> None:
+        """A statement outside the hot path changes buckets or reservations: write, then forget."""
+        self._flush()
+        self._drop_caches()
 
     # --- charging path
     def find_service(self, identity: str) -> Service | None:
@@ -110,13 +160,23 @@ class SqliteLedger:
         return table
 
     def buckets(self, product_id: str) -> list[Bucket]:
-        cur = self.c.execute(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket WHERE product_id = ?", (product_id,))
-        return [rows.bucket_from(r) for r in cur]
+        cached = self._buckets.get(product_id)
+        if cached is None:
+            cur = self._conn.execute(f"SELECT {rows.BUCKET_COLUMNS} FROM bucket WHERE product_id = ?",
+                                     (product_id,))
+            cached = self._buckets[product_id] = [rows.bucket_from(r) for r in cur]
+            owner = self._bucket_owner
+            for b in cached:
+                owner[b.id] = product_id
+        return list(cached)
 
     def reservations(self, session_id: str) -> list[Reservation]:
-        cur = self.c.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE session_id = ?",
-                             (session_id,))
-        return [rows.reservation_from(r) for r in cur]
+        cached = self._sessions.get(session_id)
+        if cached is None:
+            cur = self._conn.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE session_id = ?",
+                                     (session_id,))
+            cached = self._sessions[session_id] = [rows.reservation_from(r) for r in cur]
+        return list(cached)
 
     def product_reservations(self, product_id: str) -> list[Reservation]:
         cur = self.c.execute(f"SELECT {rows.RESERVATION_COLUMNS} FROM reservation WHERE product_id = ?",
@@ -124,30 +184,60 @@ class SqliteLedger:
         return [rows.reservation_from(r) for r in cur]
 
     def set_bucket_remaining(self, bucket_id: int, remaining: int) -> None:
-        self.c.execute("UPDATE bucket SET remaining = ? WHERE id = ?", (remaining, bucket_id))
+        product_id = self._bucket_owner.get(bucket_id)
+        if product_id is None:  # not cached: write through
+            self.c.execute("UPDATE bucket SET remaining = ? WHERE id = ?", (remaining, bucket_id))
+            return
+        cached = self._buckets[product_id]
+        for i, b in enumerate(cached):
+            if b.id == bucket_id:
+                cached[i] = Bucket(b.id, b.product_id, b.unit, remaining, b.start, b.end, b.name)
+                break
+        self._dirty_buckets[bucket_id] = remaining
 
     def add_bucket(self, bucket: NewBucket, start: int | None = None) -> int:
+        self._forget_product(bucket.product_id)
         cur = self.c.execute('INSERT INTO bucket (product_id, unit, remaining, start, "end", name) '
                              "VALUES (?, ?, ?, ?, ?, ?)",
                              (bucket.product_id, bucket.unit.value, bucket.remaining, start, bucket.end,
                               bucket.name))
         return int(cur.lastrowid or 0)
 
+    def _forget_product(self, product_id: str) -> None:
+        if product_id in self._buckets:
+            self._flush()
+            for b in self._buckets.pop(product_id):
+                self._bucket_owner.pop(b.id, None)
+
     def put_reservation(self, reservation: Reservation) -> None:
-        self.c.execute(f"INSERT OR REPLACE INTO reservation ({rows.RESERVATION_COLUMNS}) "
-                       "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows.reservation_row(reservation))
+        cached = self._sessions.get(reservation.session_id)
+        if cached is None:  # not cached: write through
+            self.c.execute(f"INSERT OR REPLACE INTO reservation ({rows.RESERVATION_COLUMNS}) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows.reservation_row(reservation))
+            return
+        rg = reservation.rating_group
+        cached[:] = sorted([r for r in cached if r.rating_group != rg] + [reservation],
+                           key=_rating_group) if cached else [reservation]
+        self._dirty_sessions[(reservation.session_id, rg)] = reservation
 
     def drop_reservation(self, session_id: str, rating_group: int) -> None:
-        self.c.execute("DELETE FROM reservation WHERE session_id = ? AND rating_group = ?",
-                       (session_id, rating_group))
+        cached = self._sessions.get(session_id)
+        if cached is None:  # not cached: write through
+            self.c.execute("DELETE FROM reservation WHERE session_id = ? AND rating_group = ?",
+                           (session_id, rating_group))
+            return
+        cached[:] = [r for r in cached if r.rating_group != rating_group]
+        self._dirty_sessions[(session_id, rating_group)] = None
 
     def recall(self, key: str) -> str | None:
-        row = self._one("SELECT result FROM request_log WHERE key = ?", (key,))
+        pending = self._dirty_log.get(key)
+        if pending is not None:
+            return pending[1]
+        row = self._conn.execute("SELECT result FROM request_log WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def remember(self, key: str, now: int, result: str) -> None:
-        self.c.execute("INSERT OR REPLACE INTO request_log (key, created, result) VALUES (?, ?, ?)",
-                       (key, now, result))
+        self._dirty_log[key] = (now, result)
 
     # --- catalog administration
     def _touch_inventory(self) -> None:
@@ -189,6 +279,7 @@ class SqliteLedger:
 
     def delete_product(self, product_id: str) -> bool:
         self._touch_inventory()
+        self._forget_balances()
         self.c.execute("DELETE FROM bucket WHERE product_id = ?", (product_id,))
         self.c.execute("UPDATE service SET product_id = NULL WHERE product_id = ?", (product_id,))
         return self.c.execute("DELETE FROM product WHERE id = ?", (product_id,)).rowcount > 0
@@ -223,6 +314,7 @@ class SqliteLedger:
         self.c.execute("UPDATE service SET sqn = ? WHERE id = ?", (sqn, service_id))
 
     def delete_bucket(self, bucket_id: int) -> bool:
+        self._forget_balances()
         return self.c.execute("DELETE FROM bucket WHERE id = ?", (bucket_id,)).rowcount > 0
 
     def get_bucket(self, bucket_id: int) -> Bucket | None:
@@ -258,6 +350,7 @@ class SqliteLedger:
         return [rows.reservation_from(r) for r in cur]
 
     def delete_expired_buckets(self, now: int) -> int:
+        self._forget_balances()
         return self.c.execute('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= ?', (now,)).rowcount
 
     def forget_requests(self, before: int) -> int:
@@ -286,7 +379,32 @@ class SqliteLedger:
         return [(k, json.loads(d)) for k, d in cur]
 
 
+def _rating_group(r: Reservation) -> int:
+    return r.rating_group
+
+
+class _Flushing:
+    """The connection as the ledger's other methods see it: pending hot-path rows are written first."""
+
+    __slots__ = ("_conn", "_ledger")
+
+    def __init__(self, conn: sqlite3.Connection, ledger: SqliteLedger) -> None:
+        self._conn = conn
+        self._ledger = ledger
+
+    def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
+        self._ledger._flush()
+        return self._conn.execute(sql, args)
+
+    def executemany(self, sql: str, args: Any) -> sqlite3.Cursor:
+        self._ledger._flush()
+        return self._conn.executemany(sql, args)
+
+
 _STOP = object()
+# Bounds of the per-process balance caches (dropped whole when exceeded, at a batch's start).
+CACHED_PRODUCTS = 100_000
+CACHED_SESSIONS = 200_000
 
 
 class SqliteStore:
@@ -305,6 +423,7 @@ class SqliteStore:
         self._catalog_gen = -1
         self._subscribers: dict[str, tuple[Service | None, Product | None]] = {}
         self._inventory_gen = -1
+        self._data_version = -1
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.batches = 0
         self.operations = 0
@@ -402,14 +521,7 @@ class SqliteStore:
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            gens = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('catalog_gen', 'inventory_gen')"))
-            if gens["catalog_gen"] != self._catalog_gen:
-                self._offers.clear()
-                self._tables.clear()
-                self._catalog_gen = gens["catalog_gen"]
-            if gens["inventory_gen"] != self._inventory_gen:
-                self._subscribers.clear()
-                self._inventory_gen = gens["inventory_gen"]
+            self._check_caches(conn, ledger)
             ledger.catalog_touched = ledger.inventory_touched = False
             for fn, _fut, _loop in batch:
                 try:
@@ -417,12 +529,23 @@ class SqliteStore:
                 except Exception as exc:
                     if stop_on_error:
                         conn.execute("ROLLBACK")
+                        ledger._discard()
                         self._forget_catalog()
                         return None
                     outcomes.append((False, exc))
             if outcomes and not outcomes[-1][0] and len(batch) == 1:
                 conn.execute("ROLLBACK")
+                ledger._discard()
             else:
+                try:
+                    ledger._flush()
+                except Exception:
+                    if stop_on_error:
+                        conn.execute("ROLLBACK")
+                        ledger._discard()
+                        self._forget_catalog()
+                        return None
+                    raise
                 conn.execute("COMMIT")
         except Exception as exc:
             log.error("store batch of %d failed: %s", len(batch), exc)
@@ -430,10 +553,36 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+            ledger._discard()
             outcomes = [(False, exc)] * len(batch)
         if ledger.catalog_touched or ledger.inventory_touched:
             self._forget_catalog()
         return outcomes
+
+    def _check_caches(self, conn: sqlite3.Connection, ledger: SqliteLedger) -> None:
+        """Under the write lock: drop what another connection may have changed since our last batch.
+
+        ``PRAGMA data_version`` changes when any other connection (another process, or another
+        store in this one) has committed; our own commits leave it alone.  When it is unchanged,
+        every cached row is exactly what the database holds.  Otherwise the balance caches go, and
+        the catalog/inventory generation counters decide about the catalog and subscriber caches.
+        """
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            ledger._drop_caches()
+        elif self._catalog_gen >= 0 and self._inventory_gen >= 0:
+            if len(ledger._sessions) > CACHED_SESSIONS or len(ledger._buckets) > CACHED_PRODUCTS:
+                ledger._drop_caches()
+            return
+        gens = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('catalog_gen', 'inventory_gen')"))
+        if gens["catalog_gen"] != self._catalog_gen:
+            self._offers.clear()
+            self._tables.clear()
+            self._catalog_gen = gens["catalog_gen"]
+        if gens["inventory_gen"] != self._inventory_gen:
+            self._subscribers.clear()
+            self._inventory_gen = gens["inventory_gen"]
 
     def _forget_catalog(self) -> None:
         """Drop every per-process cache (after our own catalog/inventory writes or a rollback)."""

@@ -144,6 +144,29 @@ def test_subscriber_cache_sees_provisioning_by_another_process(cfg, store, seed_
         other.close()
 
 
+def test_balance_caches_see_writes_by_another_process(cfg, store, seed_subscriber):
+    """The writer caches buckets and reservations; another store's commits must reach its next charge."""
+    seed_subscriber(money=1_000_000)
+    policy = ChargingPolicy({Unit.OCTETS: 0}, validity=30, grace=10)
+    here = Charging(store, policy, clock=lambda: 1_000_000.0)
+    assert start(here, requested=10 * MB).items[0].granted == 10 * MB  # 200,000 held; 800,000 left, cached
+    other = open_store(cfg)
+    try:
+        bucket = other.transact(lambda l: l.list_buckets("p1"))[0]
+        other.transact(lambda l: l.set_bucket_remaining(bucket.id, 500_000))   # an adjustment elsewhere
+        assert Charging(other, policy, clock=lambda: 1_000_100.0).release_stale() == 1  # +200,000 back
+        update = here.charge(ChargeRequest(IMSI, "s1", Action.UPDATE, (UsageItem(Unit.OCTETS, used=MB,
+                                                                                 requested=MB),),
+                                           request_key="s1:1"))
+        assert update.items[0].charged == 20_000 and update.items[0].granted == MB
+        bal = Charging(other).balance(IMSI)
+        assert bal.totals["money"] == 700_000 - 20_000 - 20_000 and bal.reserved == {"money": 20_000}
+        # and the other way round: what this writer wrote from its cache is what the other one reads
+        assert here.balance(IMSI) == bal
+    finally:
+        other.close()
+
+
 def test_housekeeping_runs_front_end_duties(cfg, store, caplog):
     """The AKA and Gx clean-up duties run in a sweep without error (their logic is tested in their areas)."""
     from appliance import metrics
