@@ -290,6 +290,7 @@ class PcrfConfig:
     default_arp: int = 9                # ARP priority level 1..15
     push_interval: float = 1.0          # seconds between scans of the RAR push queue
     rar_timeout: float = 5.0            # seconds to wait for an RAA
+    rar_retries: int = 3                # an unanswered RAR is sent again after rar_timeout x 1, 2, 4 s
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,8 @@ def repush(ledger: Ledger, session_id: str, defaults: SessionQoS, worker: str, n
     push = ledger.get_doc(T.KIND_PUSH, session_id)
     if push is None:
         return None
+    if now < float(push.get("retry_at", 0)):             # an unanswered RAR waits for its backoff
+        return None
     claimed = push.get("claimed_by")
     if claimed and claimed != worker and now - float(push.get("claimed_at", 0)) < lease:
         return None
@@ -333,10 +335,15 @@ def repush(ledger: Ledger, session_id: str, defaults: SessionQoS, worker: str, n
                      reason=str(push.get("reason", "")))
 
 
+RAR_RETRIES = 3          # unanswered RARs sent again (backoff retry_base, 2x, 4x) before giving up
+
+
 def record_raa(ledger: Ledger, session_id: str, result: int, reports: Iterable[RuleReport],
-               now: int) -> tuple[str, ...]:
+               now: int, retry_base: float = 5.0, retries: int = RAR_RETRIES) -> tuple[str, ...]:
     """Apply an RAA (TS 29.212 §4.5.2): on success the pushed rules count as installed; an
-    unknown session at the PCEF ends ours; ``result`` 0 means no answer came.  Returns the rules
+    unknown session at the PCEF ends ours; ``result`` 0 means no answer came: the push stays
+    queued and is sent again after ``retry_base`` × 2^(attempt-1) seconds, ``retries`` times, then
+    it is dropped (the next change or CCR-U brings the session up to date).  Returns the rules
     reported as failed."""
     session = load_session(ledger, session_id)
     if session is None:
@@ -346,6 +353,20 @@ def record_raa(ledger: Ledger, session_id: str, result: int, reports: Iterable[R
         drop_session(ledger, session)
         return ()
     pending = session.pending or {}
+    push = ledger.get_doc(T.KIND_PUSH, session_id)
+    if result == 0 and push is not None and push.get("seq", 0) == pending.get("seq", 0):
+        attempts = int(push.get("attempts", 0)) + 1
+        session.pending = None
+        session.last_raa = {"result": 0, "at": now, "attempts": attempts}
+        session.updated = now
+        save_session(ledger, session)
+        if attempts > retries:
+            ledger.delete_doc(T.KIND_PUSH, session_id)
+        else:
+            retry = {k: v for k, v in push.items() if k not in ("claimed_by", "claimed_at")}
+            ledger.put_doc(T.KIND_PUSH, session_id,
+                           {**retry, "attempts": attempts, "retry_at": now + retry_base * 2 ** (attempts - 1)})
+        return ()
     if result == SUCCESS and pending:
         session.installed = dict(pending["installed"])
         session.thresholds = dict(pending["thresholds"])

@@ -186,3 +186,29 @@ def test_idle_sessions_expire(store):
     assert tx(store, lambda l: E.expire_idle(l, 2000)) == ["old"]
     assert [s.session_id for s in tx(store, E.list_sessions)] == ["new"]
     assert tx(store, lambda l: l.list_docs(T.KIND_BY_PRODUCT)) == [("p1|new", {})]
+
+
+def test_unanswered_rar_is_sent_again_with_backoff_then_dropped(store):
+    setup(store)
+    tx(store, lambda l: E.establish(l, info(), DEFAULT))
+    tx(store, lambda l: T.put_rule(l, "t1", PolicyRule("a", RuleKind.PREDEFINED)))
+    now = 100
+    for attempt, wait in ((1, 5), (2, 10), (3, 20)):
+        assert tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w0", now, 10)) is not None
+        tx(store, lambda l: E.record_raa(l, "s1", 0, (), now, 5.0, 3))        # no RAA came
+        s = tx(store, lambda l: E.load_session(l, "s1"))
+        assert s.last_raa == {"result": 0, "at": now, "attempts": attempt} and s.pending is None
+        assert "a" not in s.installed
+        # not before the backoff (whichever worker looks), then again
+        assert tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w1", now + wait - 1, 10)) is None
+        now += wait
+    assert tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w1", now, 10)) is not None
+    tx(store, lambda l: E.record_raa(l, "s1", 0, (), now, 5.0, 3))            # 4th silence: given up
+    assert tx(store, lambda l: T.pending_pushes(l)) == []
+    # a later change queues a fresh push with no backoff left over; an answer installs it
+    tx(store, lambda l: T.put_rule(l, "t1", PolicyRule("b", RuleKind.PREDEFINED)))
+    p = tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w0", now + 1, 10))
+    assert sorted(r.name for r in p.install) == ["a", "b"]
+    tx(store, lambda l: E.record_raa(l, "s1", E.SUCCESS, (), now + 1))
+    assert {"a", "b"} <= set(tx(store, lambda l: E.load_session(l, "s1")).installed)
+    assert tx(store, lambda l: T.pending_pushes(l)) == []

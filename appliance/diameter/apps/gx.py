@@ -363,7 +363,8 @@ class GxApp:
         elif result:
             metrics.inc("pcrf.gx.raa.failure")
         failed = await self.store.atransact(
-            lambda ledger: E.record_raa(ledger, session_id, result, reports, int(time.time())))
+            lambda ledger: E.record_raa(ledger, session_id, result, reports, int(time.time()),
+                                        self.cfg.pcrf.rar_timeout, self.cfg.pcrf.rar_retries))
         if failed:
             metrics.inc("pcrf.gx.rules.failed", len(failed))
             log.warning("Gx %s: PCEF could not install rules %s", session_id, ", ".join(failed))
