@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from .frozen import quick_init
 from .inventory import Bucket, expiry_order
 from .units import Unit
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Hold:
     """Units taken from one bucket for a reservation (already deducted from the bucket)."""
@@ -23,6 +25,7 @@ class Hold:
     amount: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reservation:
     """A session's reservation for one rating group; survives restarts in the store."""

@@ -71,7 +71,7 @@ def apply(ledger: Ledger, decision: Decision) -> None:
 
 def _final(ledger: Ledger, key: str | None, request: ChargeRequest, result: ChargeResult) -> ChargeResult:
     if key is not None:
-        ledger.remember(key, request.now, json.dumps(result.to_doc(), separators=(",", ":")))
+        ledger.remember(key, request.now, result.to_json())
     return result
 
 

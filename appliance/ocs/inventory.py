@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .frozen import quick_init
 from .units import Unit
 
 
@@ -53,6 +54,7 @@ class Service:
         return tuple(dict.fromkeys(x for x in (self.id, self.imsi, self.msisdn, self.nai) if x))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Bucket:
     id: int

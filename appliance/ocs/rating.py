@@ -7,16 +7,19 @@ must write in one transaction.  No I/O, no clock (``request.now``).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping, Sequence
 
 from .balance import Hold, NewBucket, Reservation, Wallet
 from .catalog import Offer, Price, PrefixTable
+from .frozen import quick_init
 from .inventory import Bucket, Product, Service
 from .units import Unit, cost_of, units_bought
 
 NO_RATING_GROUP = -1
+_JSON_KEYS = {u.value: f'"{u.value}"' for u in Unit}  # balance keys, already quoted
 
 
 class Action(str, Enum):
@@ -41,6 +44,7 @@ class Outcome(str, Enum):
     SERVICE_DENIED = "end_user_service_denied"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UsageItem:
     """One rating group's slice of a request (an MSCC, or the whole RADIUS session)."""
@@ -52,6 +56,7 @@ class UsageItem:
     service_identifier: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ChargeRequest:
     subscriber: str
@@ -65,6 +70,7 @@ class ChargeRequest:
     now: int = 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     outcome: Outcome
@@ -83,12 +89,21 @@ class ItemResult:
                 "si": self.service_identifier, "g": self.granted, "f": self.final, "v": self.validity,
                 "d": self.debited, "c": self.charged, "p": self.unpaid}
 
+    def to_json(self) -> str:
+        """``json.dumps(self.to_doc(), separators=(",", ":"))``, without building the dict."""
+        rg, si = self.rating_group, self.service_identifier
+        return (f'{{"o":"{self.outcome._value_}","u":"{self.unit._value_}",'
+                f'"rg":{"null" if rg is None else int(rg)},"si":{"null" if si is None else int(si)},'
+                f'"g":{int(self.granted)},"f":{"true" if self.final else "false"},"v":{int(self.validity)},'
+                f'"d":{int(self.debited)},"c":{int(self.charged)},"p":{int(self.unpaid)}}}')
+
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> "ItemResult":
         return cls(Outcome(d["o"]), Unit(d["u"]), d["rg"], d["si"], d["g"], d["f"], d["v"], d["d"],
                    d["c"], d["p"])
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ChargeResult:
     outcome: Outcome
@@ -98,6 +113,12 @@ class ChargeResult:
 
     def to_doc(self) -> dict[str, Any]:
         return {"o": self.outcome.value, "i": [i.to_doc() for i in self.items], "b": dict(self.balance)}
+
+    def to_json(self) -> str:
+        """``json.dumps(self.to_doc(), separators=(",", ":"))`` at a fraction of the cost (the stored answer)."""
+        items = ",".join([i.to_json() for i in self.items])
+        balance = ",".join([f"{_JSON_KEYS.get(k) or json.dumps(k)}:{int(v)}" for k, v in self.balance.items()])
+        return f'{{"o":"{self.outcome._value_}","i":[{items}],"b":{{{balance}}}}}'
 
     @classmethod
     def from_doc(cls, d: Mapping[str, Any], duplicate: bool = False) -> "ChargeResult":
@@ -113,6 +134,7 @@ class ChargingPolicy:
     grace: int = 120      # Tcc-like grace before a silent session's reservation is released
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RatingContext:
     service: Service

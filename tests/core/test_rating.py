@@ -6,8 +6,8 @@ import pytest
 from appliance.ocs.balance import Hold, Reservation
 from appliance.ocs.catalog import Offer, PrefixTable, Price, PriceType
 from appliance.ocs.inventory import Bucket, Product, Service
-from appliance.ocs.rating import (Action, ChargeRequest, ChargingPolicy, Outcome, RatingContext, UsageItem,
-                                  rate)
+from appliance.ocs.rating import (Action, ChargeRequest, ChargeResult, ChargingPolicy, ItemResult, Outcome,
+                                  RatingContext, UsageItem, rate)
 from appliance.ocs.units import Unit, cost_of, units_bought
 
 NOW = 1_700_000_000
@@ -217,3 +217,20 @@ def test_roaming_rate_overrides_when_visiting():
     d = rate(req(Action.PRICE, UsageItem(Unit.SECONDS, requested=61), service="voice", destination="+1555",
                  vplmn="310260"), ctx([], offer=Offer("v", (VOICE,)), tables=TABLES), POLICY)
     assert d.result.items[0].charged == 180_000
+
+
+@pytest.mark.parametrize("result", [
+    ChargeResult(Outcome.USER_UNKNOWN),
+    ChargeResult(Outcome.SUCCESS, (ItemResult(Outcome.SUCCESS, Unit.OCTETS, 32, None, 1_048_576, False, 600,
+                                              700_000, 20_000, 0),
+                                   ItemResult(Outcome.CREDIT_LIMIT_REACHED, Unit.SECONDS, None, 7, 0, True, 0,
+                                              -60, -10_000, 5)),
+                 {"money": -3, "octets": 10**15}),
+    ChargeResult(Outcome.SERVICE_DENIED, (), {"odd \"key\"": 1}),
+])
+def test_stored_answer_text_is_the_json_of_the_doc(result):
+    """The remembered answer is written by hand for speed; it must stay the JSON the readers expect."""
+    import json
+    text = result.to_json()
+    assert text == json.dumps(result.to_doc(), separators=(",", ":"))
+    assert ChargeResult.from_doc(json.loads(text)) == result
