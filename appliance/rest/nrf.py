@@ -192,7 +192,9 @@ async def _rate(request: web.Request, phase: str, ref: str) -> web.Response:
 
     def run(ledger: Ledger) -> ChargeResult:
         from ..ocs.charging import charge_in
+        from ..pcrf import credit
         result = charge_in(ledger, core_req, charging.policy)
+        credit.after_charge(ledger, core_req, result)     # out of / back in credit -> Gx push (PCRF)
         if core_req.action in (Action.START, Action.UPDATE) and result.outcome is not Outcome.USER_UNKNOWN:
             ledger.put_doc(SESSION_DOC, ref, {"subscriber": core_req.subscriber, "service": core_req.service,
                                               "subscriptionId": header["subscriptionId"],

@@ -285,3 +285,106 @@ def get_mbr(definition):
     from .pcef import get
     q = get(definition, "QoS-Information")[0]
     return get(q, "Max-Requested-Bandwidth-UL")[0], get(q, "Max-Requested-Bandwidth-DL")[0]
+
+
+# --- the RADIUS variant: accounting exhausts, `appliance bucket add` restores --------------------
+
+def test_radius_accounting_exhaustion_and_cli_topup(gxcfg, store):
+    import pyrad.packet as pp
+
+    from tests.radius.conftest import RunningServer, radius_cfg
+    from tests.radius.helpers import pyrad_client
+
+    from .test_gx import cli
+    provision(store, money=100_000)
+    rcfg = radius_cfg(gxcfg)
+    radius = RunningServer(rcfg).start()
+    client = pyrad_client(rcfg)
+
+    def acct(status, octets):
+        req = client.CreateAcctPacket(User_Name=NAI, Acct_Status_Type=status, Acct_Session_Id="r1",
+                                      NAS_IP_Address="127.0.0.1", Acct_Input_Octets=octets)
+        assert client.SendPacket(req).code == pp.AccountingResponse
+
+    async def go():
+        node, _app, port = await start_pcrf(gxcfg, store)
+        pcef = Pcef()
+        await pcef.connect(port)
+        gx_sid = "pcef.test;1;radius"
+        assert sorted(installed(await pcef.initial(gx_sid, imsi=IMSI))) == ["voice", "web"]
+        await asyncio.to_thread(acct, "Start", 0)                   # holds 40,000 for 1,048,576 octets
+        await asyncio.to_thread(acct, "Interim-Update", 2_000_000)  # pays 40,000, holds 40,000: 20,000 left
+        assert not out_of_credit(store) and await settled(store, pcef, gx_sid)
+        await asyncio.to_thread(acct, "Interim-Update", 4_000_000)  # the next slice is the final one
+        assert out_of_credit(store)
+        rar = await pcef.next_rar()
+        assert list(installed(rar)) == ["cut"] and removed(rar) == ["voice", "web"]
+        await wait_raa_recorded(store, gx_sid)
+        out = await asyncio.to_thread(cli, gxcfg, "bucket", "add", "p1", "--unit", "money", "--amount", "500000")
+        assert out["remaining"] == 500_000
+        assert not out_of_credit(store)
+        rar = await pcef.next_rar()
+        assert sorted(installed(rar)) == ["voice", "web"] and removed(rar) == ["cut"]
+        await wait_raa_recorded(store, gx_sid)
+        await asyncio.to_thread(acct, "Stop", 5_000_000)
+        assert await settled(store, pcef, gx_sid)
+        assert (await pcef.terminate(gx_sid, 1)).result_code == 2001
+        await pcef.stop()
+        await node.stop(1)
+    try:
+        run(go())
+    finally:
+        radius.close()
+
+
+def test_radius_refusal_for_no_balance_marks_out_of_credit(gxcfg, store):
+    import pyrad.packet as pp
+
+    from tests.radius.conftest import RunningServer, radius_cfg
+    from tests.radius.helpers import pyrad_client
+    provision(store, money=0)
+    store.transact(lambda l: l.put_doc(T.KIND_BY_PRODUCT, "p1|gx-1", {}))
+    rcfg = radius_cfg(gxcfg)
+    radius = RunningServer(rcfg).start()
+    try:
+        client = pyrad_client(rcfg)
+        req = client.CreateAuthPacket(code=pp.AccessRequest, User_Name=NAI)
+        req["User-Password"] = req.PwCrypt("secret")
+        reply = client.SendPacket(req)
+        assert reply.code == pp.AccessReject and reply["Reply-Message"] == ["No usable balance"]
+    finally:
+        radius.close()
+    assert out_of_credit(store)
+    assert store.transact(lambda l: l.get_doc(T.KIND_PUSH, "gx-1")) == {"reason": "out of credit", "seq": 1}
+
+
+def test_cli_product_offer_change_queues_a_push(gxcfg, store):
+    from .test_gx import cli
+    provision(store)
+    store.transact(lambda l: l.put_offer(dataclasses.replace(DATA_OFFER, name="silver")))
+    store.transact(lambda l: l.put_doc(T.KIND_BY_PRODUCT, "p1|gx-1", {}))
+    cli(gxcfg, "product", "add", "p1", "--offer", "data")                 # unchanged
+    assert store.transact(lambda l: l.get_doc(T.KIND_PUSH, "gx-1")) is None
+    cli(gxcfg, "product", "add", "p1", "--offer", "silver")
+    assert store.transact(lambda l: l.get_doc(T.KIND_PUSH, "gx-1")) == {"reason": "offer changed", "seq": 1}
+
+
+def test_nchf_rating_exhaustion_and_grant_through_rest(store, api):
+    provision(store, money=50_000)               # one grant of 1,048,576 octets (40,000), 10,000 over
+    nrf = "/nrf-rating/v1/ratingdata"
+    r = api.post(nrf, json={"subscriptionId": [f"imsi-{IMSI}"], "serviceRating": [
+        {"serviceContextId": "32251@3gpp.org", "ratingGroup": 1, "requestSubType": "RESERVE"}]})
+    assert r.status_code == 201, r.text
+    assert not out_of_credit(store)
+    ref = r.headers["Location"].rsplit("/", 1)[1]
+    upd = {"serviceRating": [{"serviceContextId": "32251@3gpp.org", "ratingGroup": 1, "requestSubType": "RESERVE",
+                              "consumedUnit": {"totalVolume": MIN}}]}
+    r = api.post(f"{nrf}/{ref}/update", json=upd)
+    assert r.status_code == 403 and r.json()["cause"] == "QUOTA_LIMIT_REACHED", r.text
+    assert out_of_credit(store)                  # the committed answer flagged it
+    r = api.post(f"{BAL}/balanceTopup", json={"product": {"id": "p1"}, "amount": {"amount": "1", "units": "USD"}})
+    assert r.status_code == 201, r.text
+    assert not out_of_credit(store)
+    r = api.post(f"{nrf}/{ref}/update", json=upd)
+    assert r.status_code == 200 and r.json()["serviceRating"][0]["grantedUnit"] == {"totalVolume": MIN}, r.text
+    assert not out_of_credit(store)
