@@ -18,6 +18,11 @@ whose record a ``kill -9`` could lose (a power cut can: the log is not fsynced;
 the store is the durable record of money).  In buffered mode records are
 written every ``flush_interval_ms`` or ``batch_records``; a ``kill -9`` loses at
 most the records of that interval.
+
+Held records (write-through mode): a caller that answers many requests per event-loop
+turn logs them with ``held=True`` -- kept in memory -- and calls :func:`write_held`
+before sending those answers: one ``write()`` and one ``flock`` for the whole turn,
+and still no answer leaves before its record is in the page cache.
 """
 from __future__ import annotations
 
@@ -66,19 +71,27 @@ class Sink:
         self._lock = threading.Lock()      # the buffer
         self._io = threading.Lock()        # the file (flock is per process, not per thread)
         self._buf: list[bytes] = []
+        self._held: list[bytes] = []       # write-through records waiting for write_held()
         self._err_at = 0.0
         self._c_records = f"logs.{kind}.records"
         self._c_errors = f"logs.{kind}.errors"
 
-    def put(self, record: dict[str, Any]) -> None:
+    def put(self, record: dict[str, Any], held: bool = False) -> None:
         try:
             data = encode(record)
         except (TypeError, ValueError):
             metrics.inc(self._c_errors)
             return
         if self.flush_interval <= 0:
-            with self._io:
-                self._write([data])
+            if held:
+                with self._lock:
+                    self._held.append(data)
+            else:
+                with self._io:
+                    with self._lock:           # earlier held records first: the file keeps call order
+                        frames, self._held = self._held, []
+                    frames.append(data)
+                    self._write(frames)
         else:
             with self._lock:
                 self._buf.append(data)
@@ -102,17 +115,29 @@ class Sink:
                 self._err_at = now
                 log.error("%s log write failed (%d records lost): %s", self.kind, len(frames), exc)
 
+    def write_held(self) -> None:
+        """Write the held records (one ``write()`` under one ``flock``)."""
+        if self._held:
+            with self._io:
+                with self._lock:
+                    frames, self._held = self._held, []
+                if frames:
+                    self._write(frames)
+
+    def _take(self) -> list[bytes]:
+        with self._lock:
+            frames, self._held, self._buf = self._held + self._buf, [], []
+        return frames
+
     def flush(self) -> None:
         with self._io:                     # taken first: batches reach the file in buffer order
-            with self._lock:
-                frames, self._buf = self._buf, []
+            frames = self._take()
             if frames:
                 self._write(frames)
 
     def rotate(self) -> int:
         with self._io:
-            with self._lock:
-                frames, self._buf = self._buf, []
+            frames = self._take()
             if frames:
                 self._write(frames)
             return self.fifo.rotate()
@@ -151,26 +176,40 @@ def _stamp(record: Mapping[str, Any]) -> dict[str, Any]:
     return rec
 
 
-def acct(record: Mapping[str, Any]) -> None:
-    """Record an accounting/charging transaction (RADIUS Accounting-*, Ro/Gy CCR, Gx, Nrf)."""
+def acct(record: Mapping[str, Any], held: bool = False) -> None:
+    """Record an accounting/charging transaction (RADIUS Accounting-*, Ro/Gy CCR, Gx, Nrf).
+
+    ``held``: write-through mode keeps the record until :func:`write_held` (the caller's promise:
+    called before the answer is sent)."""
     if _acct is None and _capture is None:
         return
     rec = _stamp(record)
     if _capture is not None:
         _capture.acct.append(rec)
     if _acct is not None:
-        _acct.put(rec)
+        _acct.put(rec, held)
 
 
-def auth(record: Mapping[str, Any]) -> None:
-    """Record an authentication transaction (RADIUS Access-*, EAP, Diameter DER/AAR/MAR ...)."""
+def auth(record: Mapping[str, Any], held: bool = False) -> None:
+    """Record an authentication transaction (RADIUS Access-*, EAP, Diameter DER/AAR/MAR ...).
+
+    ``held`` as for :func:`acct`."""
     if _auth is None and _capture is None:
         return
     rec = _stamp(record)
     if _capture is not None:
         _capture.auth.append(rec)
     if _auth is not None:
-        _auth.put(rec)
+        _auth.put(rec, held)
+
+
+def write_held() -> None:
+    """Write the records logged with ``held=True``: one ``write()`` and one ``flock`` per log.
+
+    Call it before sending the answers of those records (write-through mode's ``kill -9`` promise)."""
+    for sink in (_acct, _auth):
+        if sink is not None:
+            sink.write_held()
 
 
 def enabled() -> bool:

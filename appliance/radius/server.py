@@ -15,6 +15,10 @@ port sticks to one worker.  A NAS that changes source port is covered too: our
 State carries the owner's worker index, and a worker receiving another worker's
 State forwards the datagram over a Unix datagram socket to the owner, which
 answers from its own socket bound to the same address and port.
+
+Answers leave once per event-loop turn: the transaction-log records of the turn are
+written first (one ``write()``, :func:`appliance.logs.translog.write_held`), then the
+answers are sent -- an answer never leaves before its record is in the page cache.
 """
 from __future__ import annotations
 
@@ -174,6 +178,8 @@ class RadiusServer:
         self.forwarder: Forwarder | None = None
         self.forward_dir: Path | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._outbox: list[tuple[Any, bytes, Any]] = []     # answers of this loop turn
+        self._release_at_turn_end = False
         self.report_unknown: Any = None
         try:
             from ..snmp.events import unknown_client
@@ -211,6 +217,7 @@ class RadiusServer:
         return {kind: lst.transport.get_extra_info("sockname")[1] for (kind, _f), lst in self.listeners.items()}
 
     async def close(self, wait: float = 4.0) -> None:
+        self._release()                        # this turn's answers leave before the sockets close
         for lst in self.listeners.values():
             lst.transport.close()
         if self.tasks:
@@ -262,7 +269,7 @@ class RadiusServer:
         if seen:
             counters.inc(DUP[kind], client)
             if answer is not None:
-                listener.transport.sendto(answer, addr)
+                self._answer(listener, answer, addr)
             return
         try:
             req = rp.decode(data)
@@ -311,7 +318,26 @@ class RadiusServer:
     def _send(self, listener: Listener, key: tuple[Any, ...], addr: Any, answer: bytes | None) -> None:
         self.dups.finish(key, answer)
         if answer is not None:
-            listener.transport.sendto(answer, addr)
+            self._answer(listener, answer, addr)
+
+    def _answer(self, listener: Listener, answer: bytes, addr: Any) -> None:
+        """Queue an answer for the end of this loop turn (after the turn's log records are written)."""
+        self._outbox.append((listener.transport, answer, addr))
+        self._turn_end()
+
+    def _turn_end(self) -> None:
+        if not self._release_at_turn_end:
+            self._release_at_turn_end = True
+            asyncio.get_running_loop().call_soon(self._release)
+
+    def _release(self) -> None:
+        """Write the held log records of this turn, then send its answers."""
+        self._release_at_turn_end = False
+        if self.translog is not None:
+            self.translog.write_held()
+        out, self._outbox = self._outbox, []
+        for transport, answer, addr in out:
+            transport.sendto(answer, addr)
 
     async def _auth(self, listener: Listener, client: Client, req: rp.Packet, addr: Any,
                     key: tuple[Any, ...]) -> None:
@@ -341,7 +367,9 @@ class RadiusServer:
                 self.translog.auth({"protocol": "radius", "app": "auth", "type": "Access-Request",
                                     "method": reply.method or None, "peer": f"{addr[0]}:{addr[1]}",
                                     "username": req.text(rp.USER_NAME), "subscriber": reply.subscriber,
-                                    "result": REPLY_NAMES.get(reply.code), "reason": reply.reason or None})
+                                    "result": REPLY_NAMES.get(reply.code), "reason": reply.reason or None},
+                                   held=True)
+                self._turn_end()
         self._send(listener, key, addr, answer)
 
     async def _acct(self, listener: Listener, client: Client, req: rp.Packet, addr: Any,
@@ -363,7 +391,8 @@ class RadiusServer:
             log.exception("Accounting-Request from %s failed", addr[0])
             counters.inc("packets_dropped", client)
         if outcome is not None and self.translog is not None and self.translog.enabled():
-            self.translog.acct(self._acct_record(req, addr, outcome))
+            self.translog.acct(self._acct_record(req, addr, outcome), held=True)
+            self._turn_end()
         self._send(listener, key, addr, answer)
         if outcome is not None and outcome.exhausted:   # new Access-Requests must see the empty balance
             self.auth.cache.drop(req.text(rp.USER_NAME))

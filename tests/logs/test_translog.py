@@ -123,3 +123,20 @@ def test_buffered_full_batch_is_written_by_the_flusher_thread(logcfg, tmp_path):
         time.sleep(0.01)
     assert [r["session_id"] for r in read_log(tmp_path / "la", "acct")] == [f"b{i}" for i in range(10)]
     assert calls and threading.get_ident() not in calls   # the caller never wrote
+
+
+def test_held_records_reach_the_file_at_write_held_in_call_order(logcfg, tmp_path):
+    translog.configure(logcfg, "radius", 0)
+    translog.auth({"n": 1}, held=True)
+    translog.auth({"n": 2}, held=True)
+    translog.acct({"n": 3}, held=True)
+    assert list(read_log(tmp_path / "lu", "auth")) == [] and list(read_log(tmp_path / "la", "acct")) == []
+    translog.write_held()
+    assert [r["n"] for r in read_log(tmp_path / "lu", "auth")] == [1, 2]
+    assert [r["n"] for r in read_log(tmp_path / "la", "acct")] == [3]
+    translog.auth({"n": 4}, held=True)
+    translog.auth({"n": 5})                  # a record written at once takes the held ones first
+    assert [r["n"] for r in read_log(tmp_path / "lu", "auth")] == [1, 2, 4, 5]
+    translog.auth({"n": 6}, held=True)
+    translog.close()                         # nothing held is lost at close
+    assert [r["n"] for r in read_log(tmp_path / "lu", "auth")] == [1, 2, 4, 5, 6]

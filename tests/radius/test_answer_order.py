@@ -1,0 +1,70 @@
+"""The answers of one loop turn leave after that turn's log records were written (kill -9 promise)."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import socket
+import struct
+
+from appliance.radius import packet as rp
+from appliance.radius.server import Listener
+from appliance.radius.worker import build
+
+from .conftest import SECRET
+
+
+class Journal:
+    """Stands in for both the translog module and the socket: records the order of events."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def enabled(self) -> bool:
+        return True
+
+    def auth(self, record, held: bool = False) -> None:
+        self.events.append(f"record {record['result']} held={held}")
+
+    def write_held(self) -> None:
+        self.events.append("write_held")
+
+    def sendto(self, data: bytes, addr) -> None:
+        self.events.append(f"send {data[0]}")
+
+
+def pap(ident: int, user: bytes, password: bytes) -> bytes:
+    auth = os.urandom(16)
+    body = bytes((rp.MESSAGE_AUTHENTICATOR, 18)) + bytes(16) + rp.encode_attributes(
+        [(rp.USER_NAME, user), (rp.USER_PASSWORD, rp.encrypt_password(password, SECRET.encode(), auth))])
+    raw = bytearray(struct.pack("!BBH", rp.ACCESS_REQUEST, ident, 20 + len(body)) + auth + body)
+    raw[22:38] = hmac.new(SECRET.encode(), bytes(raw), hashlib.md5).digest()
+    return bytes(raw)
+
+
+def test_answers_of_a_turn_are_sent_after_its_records_are_written(rcfg, store, seed_subscriber):
+    seed_subscriber(nai="alice@wlan", password="pw")
+
+    async def run() -> list[str]:
+        server = await build(rcfg, 0, store)
+        journal = Journal()
+        server.translog = journal
+        listener = Listener(server, "auth", socket.AF_INET)
+        listener.transport = journal
+        server.on_datagram(listener, pap(1, b"alice@wlan", b"pw"), ("127.0.0.1", 1000), False)  # store lookup
+        for _ in range(50):
+            if "write_held" in journal.events:
+                break
+            await asyncio.sleep(0.05)
+        journal.events.clear()
+        for i in range(3):                   # cached: answered synchronously, all in one turn
+            server.on_datagram(listener, pap(2 + i, b"alice@wlan", b"pw" if i != 1 else b"bad"),
+                               ("127.0.0.1", 1000), False)
+        assert not any(e.startswith("send") for e in journal.events)
+        await asyncio.sleep(0)
+        return journal.events
+
+    events = asyncio.run(run())
+    assert events == ["record Access-Accept held=True", "record Access-Reject held=True",
+                      "record Access-Accept held=True", "write_held", "send 2", "send 3", "send 2"]
