@@ -44,10 +44,16 @@ class PeerClosed:
 
 @dataclass(frozen=True, slots=True)
 class MessageRejected:
-    """A message was malformed; an error answer was queued when one could be built."""
+    """A message was malformed; an error answer was queued when one could be built.
+
+    ``request_app``/``command``: set when the message was a request dropped without any
+    answer (a framing error, a request before the capabilities exchange).
+    """
 
     result_code: int
     reason: str
+    request_app: int | None = None
+    command: int = 0
 
 
 Event = PeerOpened | RequestReceived | AnswerReceived | PeerClosed | MessageRejected

@@ -23,10 +23,25 @@ from pathlib import Path
 from typing import Any
 
 from .. import metrics
+from ..snmp import events as snmp_events
 from . import codec as c
 from .codec import DiameterError, Message
 from .events import AnswerReceived, MessageRejected, PeerClosed, PeerInfo, PeerOpened, RequestReceived
-from .peer import DO_NOT_WANT_TO_TALK_TO_YOU, ELECTION_LOST, AppSupport, LocalIdentity, PeerConnection, State
+from .peer import (
+    ANS_DROPPED,
+    ANS_IN,
+    ANS_OUT,
+    DO_NOT_WANT_TO_TALK_TO_YOU,
+    ELECTION_LOST,
+    REQ_DROPPED,
+    REQ_IN,
+    REQ_OUT,
+    AppSupport,
+    LocalIdentity,
+    PeerConnection,
+    State,
+)
+from .peer import command_slots as _slots
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +92,9 @@ class PeerRecord:
     answers_in: int = 0
     malformed: int = 0
     opened_at: int = 0
+    # {cmd_code: [requests in, answers out, requests out, answers in, requests dropped, answers dropped]}
+    # for application commands; the peer table adds the connection's CER/DWR/DPR counts (peer.counts)
+    by_command: dict[int, list[int]] = field(default_factory=dict)
 
 
 class Connection(asyncio.Protocol):
@@ -165,6 +183,8 @@ class Connection(asyncio.Protocol):
                 metrics.inc("diameter.malformed.dropped")
                 if self.record:
                     self.record.malformed += 1
+                if ev.request_app is not None:
+                    node.dropped(self, ev.request_app, ev.command)
             elif type(ev) is PeerOpened:
                 node.on_open(self, ev.peer)
             elif type(ev) is PeerClosed:
@@ -326,6 +346,8 @@ class Node:
             return c.TOO_BUSY
         if not pc.initiator and peer.host not in self.configured and peer.realm not in self.accept_realms:
             metrics.inc("diameter.peers.refused")
+            # ocsUnknownClient (at most once a minute per address; the name is "ip:port")
+            snmp_events.unknown_client("diameter", pc.name.rpartition(":")[0] or pc.name, peer.host)
             return c.UNKNOWN_PEER
         if not peer.common_apps:
             metrics.inc("diameter.peers.no_common_app")
@@ -384,6 +406,7 @@ class Node:
         rec = conn.record
         if rec:
             rec.requests_in += 1
+            _slots(rec.by_command, msg.code)[REQ_IN] += 1
         name = app_name(msg.app_id)
         metrics.inc(f"diameter.{name}.requests")
         key = (peer.host, msg.e2e)
@@ -403,6 +426,7 @@ class Node:
         try:
             answer = await seen
         except Exception:
+            self.dropped(conn, msg.app_id, msg.code)
             return
         self._send_answer(conn, msg, answer[:12] + msg.hbh.to_bytes(4, "big") + answer[16:])
 
@@ -420,11 +444,24 @@ class Node:
         self._send_answer(conn, msg, answer)
 
     def _send_answer(self, conn: Connection, msg: Message, answer: bytes) -> None:
-        if conn.record:
-            conn.record.answers_out += 1
+        pc = conn.pc
+        if pc is None or pc.state is not State.OPEN:      # the peer went away (or we sent DPR) meanwhile
+            self.dropped(conn, msg.app_id, msg.code)
+            return
+        rec = conn.record
+        if rec:
+            rec.answers_out += 1
+            _slots(rec.by_command, msg.code)[ANS_OUT] += 1
         rc = _answer_result(answer)
         metrics.inc(f"diameter.{app_name(msg.app_id)}.answers.{result_class(rc)}")
         conn.write(answer)
+
+    def dropped(self, conn: Connection, app_id: int, code: int) -> None:
+        """A request discarded without an answer: ``diameter.<app>.requests.dropped`` (ocsAppRequestsDropped)."""
+        name = app_name(app_id) if app_id in APP_NAMES or app_id in self.apps else "other"
+        metrics.inc(f"diameter.{name}.requests.dropped")
+        if conn.record:
+            _slots(conn.record.by_command, code)[REQ_DROPPED] += 1
 
     async def _dispatch(self, msg: Message, peer: PeerInfo) -> bytes:
         """Route to the application handler (3007 unknown app, 3001 unknown command, 5001, 3003)."""
@@ -499,8 +536,10 @@ class Node:
         data = c.encode(cmd_code, app_id, flags, hbh, e2e, body)
         fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         conn.pending[hbh] = fut
-        if conn.record:
-            conn.record.requests_out += 1
+        rec = conn.record
+        if rec:
+            rec.requests_out += 1
+            _slots(rec.by_command, cmd_code)[REQ_OUT] += 1
         metrics.inc(f"diameter.{app_name(app_id)}.requests_out")
         conn.write(data)
         try:
@@ -510,10 +549,16 @@ class Node:
 
     def on_answer(self, conn: Connection, msg: Message) -> None:
         fut = conn.pending.pop(msg.hbh, None)
-        if conn.record:
-            conn.record.answers_in += 1
+        rec = conn.record
+        slots = None
+        if rec:
+            rec.answers_in += 1
+            slots = _slots(rec.by_command, msg.code)
+            slots[ANS_IN] += 1
         if fut is None or fut.done():
             metrics.inc("diameter.answers.unexpected")
+            if slots is not None:
+                slots[ANS_DROPPED] += 1
             return
         metrics.inc(f"diameter.{app_name(msg.app_id)}.answers_in.{result_class(msg.result_code)}")
         fut.set_result(msg)
@@ -525,7 +570,23 @@ class Node:
 
     # -- peer table -----------------------------------------------------------------------------
     def peer_table(self) -> list[dict[str, Any]]:
-        return [vars(conn.record).copy() for conn in self.connections if conn.record is not None]
+        """One row per open (or closing) connection: PeerRecord fields; ``by_command`` adds the
+        connection's CER/DWR/DPR counts and has string keys (JSON)."""
+        rows = []
+        for conn in self.connections:
+            rec = conn.record
+            if rec is None:
+                continue
+            row = vars(rec).copy()
+            by = {code: list(slots) for code, slots in rec.by_command.items()}
+            if conn.pc is not None:
+                for code, slots in conn.pc.counts.items():
+                    mine = by.setdefault(code, [0] * len(slots))
+                    for i, v in enumerate(slots):
+                        mine[i] += v
+            row["by_command"] = {str(code): by[code] for code in sorted(by)}
+            rows.append(row)
+        return rows
 
     def _write_peers(self) -> None:
         """Atomically replace the peer table file (the SNMP agent reads it)."""

@@ -27,6 +27,24 @@ REBOOTING, BUSY, DO_NOT_WANT_TO_TALK_TO_YOU = 0, 1, 2
 MAX_BUFFER = 4 * c.MAX_MESSAGE         # unread input bound per connection
 MIN_TW = 6.0                           # RFC 3539 §3.4.1: Tw at least 6 s (tests may lower it)
 
+#: Per-command counters of a connection (the peer table's ``by_command``, docs/counters.md):
+#: ``{cmd_code: [requests in, answers out, requests out, answers in, requests dropped, answers dropped]}``.
+REQ_IN, ANS_OUT, REQ_OUT, ANS_IN, REQ_DROPPED, ANS_DROPPED = range(6)
+COMMAND_SLOTS = ("requests_in", "answers_out", "requests_out", "answers_in", "requests_dropped", "answers_dropped")
+MAX_COMMANDS = 64                      # command codes counted per connection; the rest are counted under 0
+
+
+def command_slots(table: dict[int, list[int]], code: int) -> list[int]:
+    """The counters of ``code`` in ``table`` (created on first use; bounded by MAX_COMMANDS)."""
+    slots = table.get(code)
+    if slots is None:
+        if len(table) >= MAX_COMMANDS:
+            code = 0
+            slots = table.get(0)
+        if slots is None:
+            slots = table[code] = [0, 0, 0, 0, 0, 0]
+    return slots
+
 
 class State(str, Enum):
     WAIT_CER = "wait-cer"         # responder: connection accepted, CER not yet seen
@@ -162,6 +180,7 @@ class PeerConnection:
         self._dpr_hbh = -1
         self._ce_hbh = -1
         self._ours = local.app_ids
+        self.counts: dict[int, list[int]] = {}     # CER/CEA, DWR/DWA, DPR/DPA by command (COMMAND_SLOTS)
         if initiator:
             self._send_cer()
 
@@ -196,7 +215,8 @@ class PeerConnection:
                 if self.state is State.CLOSED:
                     break
         except FramingError as exc:
-            self._events.append(MessageRejected(0, str(exc)))
+            app, code = _request_header(buf, pos)
+            self._events.append(MessageRejected(0, str(exc), app, code))
             self._close(f"framing: {exc}")
             pos = n
         del buf[:pos]
@@ -241,6 +261,7 @@ class PeerConnection:
             return
         hbh, e2e = self.next_ids()
         self._dpr_hbh = hbh
+        command_slots(self.counts, c.CMD_DP)[REQ_OUT] += 1
         self._out.append(c.encode(c.CMD_DP, 0, c.FLAG_R, hbh, e2e, [
             c.encode_avp(c.ORIGIN_HOST, self.local.host), c.encode_avp(c.ORIGIN_REALM, self.local.realm),
             c.encode_avp(c.DISCONNECT_CAUSE, cause)]))
@@ -268,6 +289,7 @@ class PeerConnection:
         self._events.append(PeerClosed(reason, cause))
 
     def _answer(self, req: Message, avps: list[bytes], error: bool = False) -> None:
+        command_slots(self.counts, req.code)[ANS_OUT] += 1
         self._out.append(c.encode(req.code, req.app_id, c.answer_flags(req.flags, error), req.hbh,
                                   req.e2e, avps))
 
@@ -298,7 +320,8 @@ class PeerConnection:
             self._on_ce(msg, now)
         elif self.state in (State.WAIT_CER, State.WAIT_CEA):
             # RFC 6733 §5.6: only a CER/CEA is legal before the exchange ends.
-            self._events.append(MessageRejected(0, "message before capabilities exchange"))
+            self._events.append(MessageRejected(0, "message before capabilities exchange",
+                                                msg.app_id if msg.is_request else None, code))
             self._close("message before capabilities exchange")
         elif code == c.CMD_DW:
             self._on_dw(msg, now)
@@ -310,7 +333,9 @@ class PeerConnection:
             self._events.append(AnswerReceived(msg))
 
     def _on_ce(self, msg: Message, now: float) -> None:
+        slots = command_slots(self.counts, c.CMD_CE)
         if msg.is_request:
+            slots[REQ_IN] += 1
             if self.state is not State.WAIT_CER:
                 # A CER on an open connection: RFC 6733 §5.6 R-Reject; answer and carry on.
                 self._answer(msg, self._origin(c.UNABLE_TO_COMPLY) + [])
@@ -323,6 +348,7 @@ class PeerConnection:
                 return
             result = self.admit(info, self)
             if result == ELECTION_LOST:
+                slots[REQ_DROPPED] += 1
                 self._close("election lost")
                 return
             avps = self._origin(result)[0:1] + self.local.capability_avps()
@@ -336,7 +362,9 @@ class PeerConnection:
             self._deadline = now + self._tw()
             self._events.append(PeerOpened(info))
             return
+        slots[ANS_IN] += 1
         if self.state is not State.WAIT_CEA or msg.hbh != self._ce_hbh:
+            slots[ANS_DROPPED] += 1
             return  # unexpected CEA: ignore
         rc = msg.result_code
         try:
@@ -360,15 +388,23 @@ class PeerConnection:
         self._events.append(PeerOpened(info))
 
     def _on_dw(self, msg: Message, now: float) -> None:
+        slots = command_slots(self.counts, c.CMD_DW)
         if msg.is_request:
+            slots[REQ_IN] += 1
             self._answer(msg, self._origin(c.SUCCESS) + [c.encode_avp(c.ORIGIN_STATE_ID,
                                                                       self.local.origin_state_id)])
-        elif msg.hbh == self._dwr_hbh:
-            self._dwr_pending = False
-            self._deadline = now + self._tw()
+        else:
+            slots[ANS_IN] += 1
+            if msg.hbh == self._dwr_hbh:
+                self._dwr_pending = False
+                self._deadline = now + self._tw()
+            else:
+                slots[ANS_DROPPED] += 1
 
     def _on_dp(self, msg: Message) -> None:
+        slots = command_slots(self.counts, c.CMD_DP)
         if msg.is_request:
+            slots[REQ_IN] += 1
             cause = None
             a = msg.find(c.DISCONNECT_CAUSE)
             if a is not None:
@@ -378,19 +414,32 @@ class PeerConnection:
                     cause = None
             self._answer(msg, self._origin(c.SUCCESS))
             self._close("peer sent DPR", cause)
-        elif self.state is State.CLOSING and msg.hbh == self._dpr_hbh:
-            self._close("DPA received")
+        else:
+            slots[ANS_IN] += 1
+            if self.state is State.CLOSING and msg.hbh == self._dpr_hbh:
+                self._close("DPA received")
+            else:
+                slots[ANS_DROPPED] += 1
 
     def _send_cer(self) -> None:
         hbh, e2e = self.next_ids()
         self._ce_hbh = hbh
+        command_slots(self.counts, c.CMD_CE)[REQ_OUT] += 1
         self._out.append(c.encode(c.CMD_CE, 0, c.FLAG_R, hbh, e2e, self.local.capability_avps()))
 
     def _send_dwr(self, now: float) -> None:
         hbh, e2e = self.next_ids()
         self._dwr_hbh = hbh
         self._dwr_pending = True
+        command_slots(self.counts, c.CMD_DW)[REQ_OUT] += 1
         self._out.append(c.encode(c.CMD_DW, 0, c.FLAG_R, hbh, e2e, [
             c.encode_avp(c.ORIGIN_HOST, self.local.host), c.encode_avp(c.ORIGIN_REALM, self.local.realm),
             c.encode_avp(c.ORIGIN_STATE_ID, self.local.origin_state_id)]))
         self._deadline = now + self.tw_init
+
+
+def _request_header(buf: bytes | bytearray, pos: int) -> tuple[int | None, int]:
+    """(Application-Id, command) of a request whose header is readable at ``pos``, else (None, 0)."""
+    if len(buf) - pos < 12 or buf[pos] != 1 or not buf[pos + 4] & c.FLAG_R:
+        return None, 0
+    return int.from_bytes(buf[pos + 8:pos + 12], "big"), int.from_bytes(buf[pos + 5:pos + 8], "big")

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 _CNT = re.compile(r"^(?P<role>[a-z_]+)(?P<index>\d*)-(?P<pid>\d+)\.cnt$")
 _PEERS = re.compile(r"^peers-(?P<pid>\d+)\.json$")
 PEER_COUNTERS = ("requests_in", "answers_out", "requests_out", "answers_in", "malformed")
+#: the slots of a peer record's ``by_command`` lists (appliance.diameter.peer.COMMAND_SLOTS);
+#: flattened into the peer's counters as ``"<cmd_code>.<slot>"``, e.g. ``"272.requests_in"``
+COMMAND_SLOTS = ("requests_in", "answers_out", "requests_out", "answers_in", "requests_dropped", "answers_dropped")
+MAX_COMMANDS = 128                # by_command entries read per peer record (a worker writes at most 65)
 MAX_PEERS = 4096                  # bound on the peer index (identities seen)
 
 
@@ -123,7 +127,7 @@ class PeerTracker:
                 if not host:
                     continue
                 key = (pid, str(rec.get("address") or ""), int(rec.get("opened_at") or 0))
-                seen[key] = (host, {k: int(rec.get(k) or 0) for k in PEER_COUNTERS})
+                seen[key] = (host, record_counters(rec))
                 if not alive:
                     rec = dict(rec, state="closed")
                 rows.setdefault(host, []).append(rec)
@@ -172,6 +176,20 @@ class PeerTracker:
                 peer.since = now
         self.peers = peers
         return peers
+
+
+def record_counters(rec: dict[str, Any]) -> dict[str, int]:
+    """The counters of one peer record: the totals, and ``by_command`` as ``"<code>.<slot>"``."""
+    out = {k: int(rec.get(k) or 0) for k in PEER_COUNTERS}
+    by = rec.get("by_command")
+    if isinstance(by, dict):
+        for code, slots in list(by.items())[:MAX_COMMANDS]:
+            if not str(code).isdigit() or not isinstance(slots, list):
+                continue
+            for name, value in zip(COMMAND_SLOTS, slots):
+                if isinstance(value, int) and value > 0:
+                    out[f"{int(code)}.{name}"] = value
+    return out
 
 
 class LiveCounters:

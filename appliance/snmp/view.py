@@ -46,6 +46,19 @@ ACC_CLIENT = {"PacketsDropped": "packets_dropped", "Requests": "requests", "DupR
 # DIAMETER-BASE-PROTOCOL-MIB peer counters <- peers-<pid>.json fields
 PEER_STATS = {"RequestsIn": "requests_in", "AnswersOut": "answers_out", "RequestsOut": "requests_out",
               "AnswersIn": "answers_in", "MalformedReqsts": "malformed"}
+# per-command peer counters: "<cmd_code>.<slot>" in Peer.counters (the workers' by_command)
+CER, DWR, DPR, CCR, RAR = 257, 280, 282, 272, 258
+_IN_OUT = (("In", "requests_in", "answers_in"), ("Out", "requests_out", "answers_out"))
+# DIAMETER-BASE-PROTOCOL-MIB dbpPeerStats<X>: CERsIn, CEAsOut, DWRsOut ...
+PEER_COMMANDS = {f"{req}s{way}" if kind == 0 else f"{ans}s{way}": f"{code}.{slots[kind]}"
+                 for code, req, ans in ((CER, "CER", "CEA"), (DWR, "DWR", "DWA"), (DPR, "DPR", "DPA"))
+                 for way, *slots in _IN_OUT for kind in (0, 1)}
+# DIAMETER-CC-APPLICATION-MIB dccaPerPeerStats<X>: CCRIn, CCRDropped, CCAOut, RAROut ...
+CC_STATS = {f"{name}{way}": f"{code}.{slot}"
+            for code, req, ans in ((CCR, "CCR", "CCA"), (RAR, "RAR", "RAA"))
+            for name, way, slot in ((req, "In", "requests_in"), (req, "Out", "requests_out"),
+                                    (req, "Dropped", "requests_dropped"), (ans, "In", "answers_in"),
+                                    (ans, "Out", "answers_out"), (ans, "Dropped", "answers_dropped"))}
 APP_CLASSES = {"ocsAppAnswersSuccess": "2xxx", "ocsAppAnswersProtocolError": "3xxx",
                "ocsAppAnswersTransient": "4xxx", "ocsAppAnswersPermanent": "5xxx"}
 STATE = {"closed": 1, "closing": 8}          # open -> rOpen(6) / iOpen(7)
@@ -211,6 +224,11 @@ class View:
             self._put(out, base, "dbpPeerStatsStateDuration", idx, field("duration"))
             for obj, name in PEER_STATS.items():
                 self._put(out, base, f"dbpPeerStats{obj}", idx, field(name))
+            for obj, name in PEER_COMMANDS.items():
+                self._put(out, base, f"dbpPeerStats{obj}", idx, field(name))
+            self._const(out, cc, "dccaPeerId", idx, host)
+            for obj, name in CC_STATS.items():
+                self._put(out, cc, f"dccaPerPeerStats{obj}", idx, field(name))
 
     def _peer_field(self, host: str) -> Callable[[str], Getter]:
         """Getters for one peer's row, read from the current peer table."""

@@ -17,9 +17,11 @@ import time
 import pytest
 import yaml
 
+from appliance.config import load
 from appliance.diameter.client import CreditControlClient, ccr
-from tests.conftest import free_port, need_binary
-from tests.snmp.conftest import DBP, OCS, RADIUS_ACC, RADIUS_AUTH, V3, Agents, parse, snmp, write_config
+from appliance.store import open_store
+from tests.conftest import free_port, need_binary, seed
+from tests.snmp.conftest import DBP, ENTERPRISE, OCS, RADIUS_ACC, RADIUS_AUTH, V3, Agents, parse, snmp, write_config
 
 SECRET = "testing123"
 AUTH_TOTAL = {"requests": f"{RADIUS_AUTH}.5.0", "rejects": f"{RADIUS_AUTH}.9.0", "invalid": f"{RADIUS_AUTH}.6.0"}
@@ -27,6 +29,8 @@ AUTH_CLIENT1 = {"requests": f"{RADIUS_AUTH}.16.1.5.1", "rejects": f"{RADIUS_AUTH
 ACC_TOTAL = {"requests": f"{RADIUS_ACC}.5.0", "responses": f"{RADIUS_ACC}.8.0"}
 ACC_CLIENT1 = {"requests": f"{RADIUS_ACC}.15.1.6.1", "responses": f"{RADIUS_ACC}.15.1.8.1"}
 RO = 4
+CC = ENTERPRISE + ".3.2"          # DIAMETER-CC-APPLICATION-MIB
+IMSI = "001010000000042"
 
 
 def worker(conf, role: str, index: int) -> subprocess.Popen:
@@ -83,8 +87,14 @@ def appliance(tmp_path_factory):
         "radius": {"address": "127.0.0.1", "auth_port": auth, "acct_port": acct,
                    "clients": [{"address": "127.0.0.1", "secret": SECRET, "name": "nas-lo",
                                 "require_message_authenticator": False}]},
-        "diameter": {"address": "127.0.0.1", "port": dia, "peers": [{"host": "gw.test"}]},
+        "diameter": {"address": "127.0.0.1", "port": dia, "peers": [{"host": "gw.test"}],
+                     "accept_realms": ["cli.realm"]},
         "processes": {"stop_wait": 2}})
+    store = open_store(load(str(conf)))
+    try:
+        seed(store, IMSI, money=10_000_000)            # the Ro session of the diameter-client test
+    finally:
+        store.close()
     workers = [worker(conf, "radius", 0), worker(conf, "radius", 1), worker(conf, "diameter", 0)]
     try:
         wait_port(auth, socket.SOCK_DGRAM)
@@ -180,3 +190,39 @@ def test_wrong_credentials_and_sources_get_nothing(appliance):
     assert int(parse(snmp("snmpget", agent.target, "1.3.6.1.2.1.11.5.0").stdout)["1.3.6.1.2.1.11.5.0"]) >= 1
     denied = snmp("snmpset", agent.target, "1.3.6.1.2.1.67.1.1.1.1.4.0", "i", "2", check=False)
     assert denied.returncode != 0
+
+
+def test_ro_session_from_the_cli_moves_the_per_peer_cc_and_base_counters(appliance):
+    """`appliance diameter-client` runs CCR-I, 2 CCR-U, CCR-T as peer cli.test (accepted realm, a new row):
+    the CC MIB per-peer row and the base MIB CER/DPR counters read exactly that session."""
+    agent, conf = appliance
+    out = subprocess.run([sys.executable, "-m", "appliance", "--config", str(agent.conf), "diameter-client",
+                          "--server", f"127.0.0.1:{conf['diameter']['port']}", "--origin-host", "cli.test",
+                          "--origin-realm", "cli.realm", "--subscriber", IMSI, "--rating-group", "32",
+                          "--requested", "1000", "--used", "400", "--updates", "2"],
+                         capture_output=True, text=True, timeout=120, check=False, cwd=agent.base)
+    assert out.returncode == 0, out.stdout + out.stderr           # every CCA 2001
+    assert len([line for line in out.stdout.splitlines() if "\"request\"" in line]) == 4
+
+    def peer_index() -> str | None:
+        ids = parse(snmp("snmpwalk", agent.target, f"{DBP}.1.2.1.1.2").stdout)
+        return next((oid.rsplit(".", 1)[1] for oid, v in ids.items() if v == "cli.test"), None)
+    deadline = time.monotonic() + 30
+    while (idx := peer_index()) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert idx is not None
+    # the client closed with DPR: the worker wrote the connection's last counts when it closed
+    wait_value(agent, f"{CC}.1.2.1.1.3.{idx}", 4)                                   # CCRIn
+    cc = parse(snmp("snmpwalk", agent.target, f"{CC}.1.2", v3=V3).stdout)
+    row = {int(oid.split(".")[-2]): v for oid, v in cc.items() if oid.endswith(f".{idx}")}
+    assert row == {2: "cli.test", 3: "4", 4: "0", 5: "0", 6: "0", 7: "4", 8: "0",   # CCR in/out/dropped, CCA in/out/dropped
+                   9: "0", 10: "0", 11: "0", 12: "0", 13: "0", 14: "0"}            # RAR/RAA: none
+    base = parse(snmp("snmpwalk", agent.target, f"{DBP}.1.3.1.1").stdout)
+    brow = {int(oid.split(".")[-2]): int(v) for oid, v in base.items()
+            if oid.endswith(f".{idx}") and v.isdigit() and int(oid.split(".")[-2]) >= 3}
+    assert brow == {3: 4, 4: 4, 5: 0, 6: 0, 7: 0,                 # RequestsIn, AnswersOut, ..., Malformed
+                    8: 1, 9: 0, 10: 0, 11: 1,                     # CERsIn, CERsOut, CEAsIn, CEAsOut
+                    12: 0, 13: 0, 14: 0, 15: 0,                   # DWR/DWA: the session is shorter than Tw
+                    16: 1, 17: 0, 18: 0, 19: 1}                   # DPRsIn, DPRsOut, DPAsIn, DPAsOut
+    # nothing was dropped for Ro (ocsAppRequestsDropped)
+    assert parse(snmp("snmpget", agent.target, f"{OCS}.1.2.1.1.8.{RO}").stdout)[f"{OCS}.1.2.1.1.8.{RO}"] == "0"

@@ -5,7 +5,7 @@ import os
 import struct
 
 from appliance import metrics
-from appliance.snmp.sources import CounterFiles, PeerTracker, inet_address, split_address
+from appliance.snmp.sources import CounterFiles, PeerTracker, inet_address, record_counters, split_address
 
 DEAD_PID = 2 ** 22 + 12345          # above the default pid_max: never a live process
 
@@ -49,6 +49,23 @@ def test_peer_totals_stay_monotonic_when_connections_go_away(tmp_path):
     assert peers["gw.test"].state == "closed" and peers["gw.test"].counters["requests_in"] == 7
     # indexes survive an agent restart
     assert PeerTracker(tmp_path, []).index == {"hss.test": 1, "gw.test": 2}
+
+
+def test_per_command_counts_are_flattened_and_stay_monotonic(tmp_path):
+    tracker = PeerTracker(tmp_path, [])
+    rec = {"host": "gw.test", "address": "127.0.0.1:40000", "state": "open", "opened_at": 100,
+           "requests_in": 4, "answers_out": 4,
+           "by_command": {"257": [1, 1, 0, 0, 0, 0], "272": [4, 3, 0, 0, 1, 0], "bad": [9], "258": "x"}}
+    assert record_counters(rec) == {"requests_in": 4, "answers_out": 4, "requests_out": 0, "answers_in": 0,
+                                    "malformed": 0, "257.requests_in": 1, "257.answers_out": 1,
+                                    "272.requests_in": 4, "272.answers_out": 3, "272.requests_dropped": 1}
+    peers = tracker.update([{"pid": 1, "_alive": True, "peers": [rec]}], 200.0)
+    assert peers["gw.test"].counters["272.requests_in"] == 4
+    # the connection goes away and another one carries on: per-command totals add up
+    rec2 = dict(rec, address="127.0.0.1:40001", opened_at=300, by_command={"272": [2, 2, 0, 0, 0, 0]})
+    peers = tracker.update([{"pid": 1, "_alive": True, "peers": [rec2]}], 301.0)
+    c = peers["gw.test"].counters
+    assert (c["272.requests_in"], c["272.answers_out"], c["272.requests_dropped"], c["257.requests_in"]) == (6, 5, 1, 1)
 
 
 def test_addresses():

@@ -9,7 +9,7 @@
 # Notes
 # -----
 # ASN.1 source file:///work/main/mibs/DIAMETER-BASE-PROTOCOL-MIB.txt
-# Produced by pysmi-2.0.0 at Mon Nov 23 12:14:57 2026
+# Produced by pysmi-2.0.0 at Mon Nov 23 13:12:04 2026
 # On host vm platform Linux version 6.18.44-fc-v782 by user root
 # Using Python version 3.11.7 (main, May  9 2026, 07:35:25) [GCC 12.2.0]
 
@@ -116,7 +116,8 @@ diameterBaseProtocolMIB = ModuleIdentity(
 )
 if mibBuilder.loadTexts:
     diameterBaseProtocolMIB.setRevisions(
-        ("2026-11-23 00:00",)
+        ("2026-11-23 12:00",
+         "2026-11-23 00:00")
     )
 
 
@@ -446,6 +447,138 @@ if mibBuilder.loadTexts:
     dbpPeerStatsMalformedReqsts.setStatus("current")
 if mibBuilder.loadTexts:
     dbpPeerStatsMalformedReqsts.setUnits("messages")
+_DbpPeerStatsCERsIn_Type = Counter32
+_DbpPeerStatsCERsIn_Object = MibTableColumn
+dbpPeerStatsCERsIn = _DbpPeerStatsCERsIn_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 8),
+    _DbpPeerStatsCERsIn_Type()
+)
+dbpPeerStatsCERsIn.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsCERsIn.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsCERsIn.setUnits("messages")
+_DbpPeerStatsCERsOut_Type = Counter32
+_DbpPeerStatsCERsOut_Object = MibTableColumn
+dbpPeerStatsCERsOut = _DbpPeerStatsCERsOut_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 9),
+    _DbpPeerStatsCERsOut_Type()
+)
+dbpPeerStatsCERsOut.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsCERsOut.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsCERsOut.setUnits("messages")
+_DbpPeerStatsCEAsIn_Type = Counter32
+_DbpPeerStatsCEAsIn_Object = MibTableColumn
+dbpPeerStatsCEAsIn = _DbpPeerStatsCEAsIn_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 10),
+    _DbpPeerStatsCEAsIn_Type()
+)
+dbpPeerStatsCEAsIn.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsCEAsIn.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsCEAsIn.setUnits("messages")
+_DbpPeerStatsCEAsOut_Type = Counter32
+_DbpPeerStatsCEAsOut_Object = MibTableColumn
+dbpPeerStatsCEAsOut = _DbpPeerStatsCEAsOut_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 11),
+    _DbpPeerStatsCEAsOut_Type()
+)
+dbpPeerStatsCEAsOut.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsCEAsOut.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsCEAsOut.setUnits("messages")
+_DbpPeerStatsDWRsIn_Type = Counter32
+_DbpPeerStatsDWRsIn_Object = MibTableColumn
+dbpPeerStatsDWRsIn = _DbpPeerStatsDWRsIn_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 12),
+    _DbpPeerStatsDWRsIn_Type()
+)
+dbpPeerStatsDWRsIn.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDWRsIn.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDWRsIn.setUnits("messages")
+_DbpPeerStatsDWRsOut_Type = Counter32
+_DbpPeerStatsDWRsOut_Object = MibTableColumn
+dbpPeerStatsDWRsOut = _DbpPeerStatsDWRsOut_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 13),
+    _DbpPeerStatsDWRsOut_Type()
+)
+dbpPeerStatsDWRsOut.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDWRsOut.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDWRsOut.setUnits("messages")
+_DbpPeerStatsDWAsIn_Type = Counter32
+_DbpPeerStatsDWAsIn_Object = MibTableColumn
+dbpPeerStatsDWAsIn = _DbpPeerStatsDWAsIn_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 14),
+    _DbpPeerStatsDWAsIn_Type()
+)
+dbpPeerStatsDWAsIn.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDWAsIn.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDWAsIn.setUnits("messages")
+_DbpPeerStatsDWAsOut_Type = Counter32
+_DbpPeerStatsDWAsOut_Object = MibTableColumn
+dbpPeerStatsDWAsOut = _DbpPeerStatsDWAsOut_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 15),
+    _DbpPeerStatsDWAsOut_Type()
+)
+dbpPeerStatsDWAsOut.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDWAsOut.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDWAsOut.setUnits("messages")
+_DbpPeerStatsDPRsIn_Type = Counter32
+_DbpPeerStatsDPRsIn_Object = MibTableColumn
+dbpPeerStatsDPRsIn = _DbpPeerStatsDPRsIn_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 16),
+    _DbpPeerStatsDPRsIn_Type()
+)
+dbpPeerStatsDPRsIn.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDPRsIn.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDPRsIn.setUnits("messages")
+_DbpPeerStatsDPRsOut_Type = Counter32
+_DbpPeerStatsDPRsOut_Object = MibTableColumn
+dbpPeerStatsDPRsOut = _DbpPeerStatsDPRsOut_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 17),
+    _DbpPeerStatsDPRsOut_Type()
+)
+dbpPeerStatsDPRsOut.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDPRsOut.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDPRsOut.setUnits("messages")
+_DbpPeerStatsDPAsIn_Type = Counter32
+_DbpPeerStatsDPAsIn_Object = MibTableColumn
+dbpPeerStatsDPAsIn = _DbpPeerStatsDPAsIn_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 18),
+    _DbpPeerStatsDPAsIn_Type()
+)
+dbpPeerStatsDPAsIn.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDPAsIn.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDPAsIn.setUnits("messages")
+_DbpPeerStatsDPAsOut_Type = Counter32
+_DbpPeerStatsDPAsOut_Object = MibTableColumn
+dbpPeerStatsDPAsOut = _DbpPeerStatsDPAsOut_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 3, 1, 1, 3, 1, 1, 19),
+    _DbpPeerStatsDPAsOut_Type()
+)
+dbpPeerStatsDPAsOut.setMaxAccess("read-only")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDPAsOut.setStatus("current")
+if mibBuilder.loadTexts:
+    dbpPeerStatsDPAsOut.setUnits("messages")
 _DiameterBaseConform_ObjectIdentity = ObjectIdentity
 diameterBaseConform = _DiameterBaseConform_ObjectIdentity(
     (1, 3, 6, 1, 4, 1, 32473, 3, 1, 2)
@@ -505,7 +638,19 @@ dbpPeerStatsGroup.setObjects(
         ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsAnswersOut"),
         ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsRequestsOut"),
         ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsAnswersIn"),
-        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsMalformedReqsts"))
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsMalformedReqsts"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsCERsIn"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsCERsOut"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsCEAsIn"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsCEAsOut"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsDWRsIn"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsDWRsOut"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsDWAsIn"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsDWAsOut"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsDPRsIn"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsDPRsOut"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsDPAsIn"),
+        ("DIAMETER-BASE-PROTOCOL-MIB", "dbpPeerStatsDPAsOut"))
 )
 if mibBuilder.loadTexts:
     dbpPeerStatsGroup.setStatus("current")
@@ -570,6 +715,18 @@ mibBuilder.exportSymbols(
        "dbpPeerStatsRequestsOut": dbpPeerStatsRequestsOut,
        "dbpPeerStatsAnswersIn": dbpPeerStatsAnswersIn,
        "dbpPeerStatsMalformedReqsts": dbpPeerStatsMalformedReqsts,
+       "dbpPeerStatsCERsIn": dbpPeerStatsCERsIn,
+       "dbpPeerStatsCERsOut": dbpPeerStatsCERsOut,
+       "dbpPeerStatsCEAsIn": dbpPeerStatsCEAsIn,
+       "dbpPeerStatsCEAsOut": dbpPeerStatsCEAsOut,
+       "dbpPeerStatsDWRsIn": dbpPeerStatsDWRsIn,
+       "dbpPeerStatsDWRsOut": dbpPeerStatsDWRsOut,
+       "dbpPeerStatsDWAsIn": dbpPeerStatsDWAsIn,
+       "dbpPeerStatsDWAsOut": dbpPeerStatsDWAsOut,
+       "dbpPeerStatsDPRsIn": dbpPeerStatsDPRsIn,
+       "dbpPeerStatsDPRsOut": dbpPeerStatsDPRsOut,
+       "dbpPeerStatsDPAsIn": dbpPeerStatsDPAsIn,
+       "dbpPeerStatsDPAsOut": dbpPeerStatsDPAsOut,
        "diameterBaseConform": diameterBaseConform,
        "dbpCompliances": dbpCompliances,
        "dbpCompliance": dbpCompliance,

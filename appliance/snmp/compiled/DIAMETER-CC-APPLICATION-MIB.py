@@ -9,7 +9,7 @@
 # Notes
 # -----
 # ASN.1 source file:///work/main/mibs/DIAMETER-CC-APPLICATION-MIB.txt
-# Produced by pysmi-2.0.0 at Mon Nov 23 12:14:58 2026
+# Produced by pysmi-2.0.0 at Mon Nov 23 13:12:04 2026
 # On host vm platform Linux version 6.18.44-fc-v782 by user root
 # Using Python version 3.11.7 (main, May  9 2026, 07:35:25) [GCC 12.2.0]
 
@@ -108,7 +108,8 @@ diameterCCAMIB = ModuleIdentity(
 )
 if mibBuilder.loadTexts:
     diameterCCAMIB.setRevisions(
-        ("2026-11-23 00:00",)
+        ("2026-11-23 12:00",
+         "2026-11-23 00:00")
     )
 
 
