@@ -79,7 +79,13 @@ class Wallet:
         return order
 
     def available(self, unit: Unit) -> int:
-        return sum(max(self._remaining[b.id], 0) for b in self._order(unit))
+        total = 0
+        remaining = self._remaining
+        for b in self._order(unit):
+            have = remaining[b.id]
+            if have > 0:
+                total += have
+        return total
 
     def remaining(self, bucket_id: int) -> int:
         return self._remaining[bucket_id]

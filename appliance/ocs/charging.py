@@ -120,8 +120,7 @@ class Charging:
     def _stamp(self, request: ChargeRequest) -> ChargeRequest:
         if request.now:
             return request
-        from dataclasses import replace
-        return replace(request, now=int(self.clock()))
+        return request.stamped(int(self.clock()))
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         req = self._stamp(request)

@@ -69,6 +69,11 @@ class ChargeRequest:
     vplmn: str | None = None        # visited MCC-MNC: roaming table
     now: int = 0
 
+    def stamped(self, now: int) -> "ChargeRequest":
+        """This request at ``now`` (``dataclasses.replace(self, now=now)``, 2.5x cheaper)."""
+        return ChargeRequest(self.subscriber, self.session_id, self.action, self.items, self.request_key,
+                             self.service, self.destination, self.vplmn, now)
+
 
 @quick_init
 @dataclass(frozen=True, slots=True)
@@ -154,6 +159,9 @@ class Decision:
     drop_reservations: list[tuple[str, int]] = field(default_factory=list)
 
 
+_PENDING = ChargeResult(Outcome.SUCCESS)  # a Decision's result until rate() sets the real one
+
+
 class RatingFailed(Exception):
     """No price, or no tariff entry, applies to the usage."""
 
@@ -189,7 +197,7 @@ def find_price(offer: Offer | None, request: ChargeRequest, item: UsageItem) -> 
 def rate(request: ChargeRequest, ctx: RatingContext, policy: ChargingPolicy) -> Decision:
     """Decide a charging request against one product's balance (RFC 4006 §5, TS 32.299 §6)."""
     wallet = Wallet(ctx.product.id, ctx.buckets, request.now)
-    decision = Decision(ChargeResult(Outcome.SUCCESS))
+    decision = Decision(_PENDING)
     open_res = {r.rating_group: r for r in ctx.reservations}
     results: list[ItemResult] = []
     for item in request.items:
@@ -289,7 +297,7 @@ def rate(request: ChargeRequest, ctx: RatingContext, policy: ChargingPolicy) -> 
     totals = wallet.totals()
     for nb in wallet.new_buckets:
         totals[nb.unit] = totals.get(nb.unit, 0) + nb.remaining
-    decision.result = ChargeResult(outcome, tuple(results), {u.value: v for u, v in totals.items()})
+    decision.result = ChargeResult(outcome, tuple(results), {u._value_: v for u, v in totals.items()})
     return decision
 
 

@@ -216,8 +216,13 @@ class SqliteLedger:
                            "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows.reservation_row(reservation))
             return
         rg = reservation.rating_group
-        cached[:] = sorted([r for r in cached if r.rating_group != rg] + [reservation],
-                           key=_rating_group) if cached else [reservation]
+        for i, r in enumerate(cached):
+            if r.rating_group == rg:
+                cached[i] = reservation
+                break
+        else:
+            cached.append(reservation)
+            cached.sort(key=_rating_group)
         self._dirty_sessions[(reservation.session_id, rg)] = reservation
 
     def drop_reservation(self, session_id: str, rating_group: int) -> None:

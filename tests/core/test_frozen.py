@@ -79,3 +79,12 @@ def test_refuses_what_it_would_get_wrong():
         @dataclass(frozen=True, slots=True, kw_only=True)
         class KeywordOnly:
             a: int
+
+
+def test_stamped_request_is_replace_with_now():
+    """ChargeRequest.stamped copies fields by hand: a field added later must not be dropped."""
+    from appliance.ocs.rating import Action, UsageItem
+    values = {f.name: f"v-{f.name}" for f in dataclasses.fields(ChargeRequest)}
+    values.update(action=Action.UPDATE, items=(UsageItem(Unit.OCTETS, 1, 2, 3, 4),), now=1)
+    request = ChargeRequest(**values)
+    assert request.stamped(99) == dataclasses.replace(request, now=99)
