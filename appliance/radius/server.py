@@ -38,6 +38,7 @@ from . import packet as rp
 from .acct import STATUS_NAMES, AcctHandler, AcctOutcome
 from .auth import AuthHandler, Reply, state_owner
 from .clients import Client, ClientTable
+from .names import value_name
 
 log = logging.getLogger(__name__)
 
@@ -413,7 +414,9 @@ class RadiusServer:
                                "nas_id": req.text(rp.NAS_IDENTIFIER),
                                "calling_station_id": req.text(rp.CALLING_STATION_ID),
                                "called_station_id": req.text(rp.CALLED_STATION_ID),
-                               "session_time": req.integer(rp.ACCT_SESSION_TIME)}
+                               "session_time": req.integer(rp.ACCT_SESSION_TIME),
+                               "terminate_cause": value_name("Acct-Terminate-Cause", req.integer(rp.ACCT_TERMINATE_CAUSE)),
+                               "nas_port_type": value_name("NAS-Port-Type", req.integer(rp.NAS_PORT_TYPE))}
         nas_ip = req.get(rp.NAS_IP_ADDRESS)
         if nas_ip is not None and len(nas_ip) == 4:
             rec["nas_ip"] = socket.inet_ntoa(nas_ip)

@@ -70,7 +70,7 @@ def acct(status: str, sid: str, i: int, o: int, t: int) -> str:
     return (f'Acct-Status-Type = {status}\nAcct-Session-Id = "{sid}"\nUser-Name = "alice@wlan"\n'
             f'NAS-IP-Address = 127.0.0.1\nNAS-Identifier = "ap-7"\nCalling-Station-Id = "02-00-00-00-00-01"\n'
             f'Called-Station-Id = "AP7:corp"\nFramed-IP-Address = 10.0.0.7\nAcct-Input-Octets = {i}\n'
-            f'Acct-Output-Octets = {o}\nAcct-Session-Time = {t}\n'
+            f'Acct-Output-Octets = {o}\nAcct-Session-Time = {t}\nNAS-Port-Type = Wireless-802.11\n'
             + ("Acct-Terminate-Cause = User-Request\n" if status == "Stop" else ""))
 
 
@@ -160,7 +160,7 @@ def test_export_ipdr_rows_match_radius_and_ro_sessions(tmp_path):
             ("127.0.0.1", "ap-7", "02-00-00-00-00-01", "AP7:corp", "10.0.0.7")
         assert w["chargeAmount"] == str(charged["p1"]) and w["chargeCurrencyType"] == "EUR"
         assert w["protocol"] == "radius" and w["resultCode"] == "Accounting-Response"
-        # (sessionTerminateCause stays empty until the RADIUS worker logs terminate_cause, docs/logs.md)
+        assert (w["sessionTerminateCause"], w["nasPortType"]) == ("User-Request", "Wireless-802.11")
         d = wlan[data_sid]
         assert (d["chargeableUnit"], d["chargeableQuantity"]) == ("octets", str(1_700_000))
         assert d["chargeAmount"] == str(charged["p2"]) and d["scId"] == "001010000000002"
