@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 APP_NAMES = {0: "base", 3: "acct", 4: "ro", 5: "eap", 1: "nasreq", 16777238: "gx",
              16777264: "swm", 16777250: "sta", 16777265: "swx", 16777272: "s6b"}
+_OPEN = State.OPEN                # a module global: Enum attribute lookups cost ~0.1 µs per message
 DUPLICATE_CACHE = 16_384          # answers remembered for duplicate detection (per worker)
 RECONNECT = 30.0                  # Tc (RFC 6733 §2.1)
 
@@ -445,7 +446,7 @@ class Node:
 
     def _send_answer(self, conn: Connection, msg: Message, answer: bytes) -> None:
         pc = conn.pc
-        if pc is None or pc.state is not State.OPEN:      # the peer went away (or we sent DPR) meanwhile
+        if pc is None or pc.state is not _OPEN:          # the peer went away (or we sent DPR) meanwhile
             self.dropped(conn, msg.app_id, msg.code)
             return
         rec = conn.record

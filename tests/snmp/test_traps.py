@@ -106,6 +106,36 @@ def test_unknown_client_event_becomes_a_notification(tmp_path, trapd, start_agen
         metrics._default = previous
 
 
+def test_refused_diameter_peer_becomes_an_unknown_client_notification(tmp_path, trapd, start_agent, monkeypatch):
+    port, log = trapd
+    conf = write_config(tmp_path, {"managers": [{"address": "127.0.0.1", "port": port,
+                                                 "community": "trap-secret"}]})
+    agent = start_agent(conf)
+    monkeypatch.setattr(events, "_last", {})
+    previous = metrics.default()
+    metrics.open_process_counters(agent.run_dir, "diameter7")
+    try:
+        async def refused() -> None:
+            server = Node("ocs.test", "test", peers=[DiameterPeer("gw.test")], run_dir=str(agent.run_dir))
+            server.register(AppSupport(4), {})
+            dport = await server.listen("127.0.0.1", 0)
+            client = Node("stranger.test", "elsewhere")
+            client.register(AppSupport(4), {})
+            conn = await client.connect("ocs.test", "127.0.0.1", dport)
+            await asyncio.wait_for(conn.closed, 10)            # CEA 3010, connection closed
+            assert not client.open
+            await client.stop(1)
+            await server.stop(1)
+        asyncio.run(asyncio.wait_for(refused(), 60))
+        text = wait_log(log, UNKNOWN)
+        line = next(line for line in text.splitlines() if UNKNOWN in line)
+        assert f'{PEER_IDENTITY} = STRING: "stranger.test"' in line
+        assert f".{OCS}.1.5.1.0 = INTEGER: 2" in line                   # ocsNotifyProtocol diameter(2)
+        assert f".{OCS}.1.5.4.0 = Hex-STRING: 7F 00 00 01" in line      # ocsNotifyAddress 127.0.0.1
+    finally:
+        metrics._default = previous
+
+
 def test_process_restart_and_disk_nearly_full(tmp_path, trapd, start_agent):
     port, log = trapd
     (tmp_path / "logs").mkdir()
