@@ -107,6 +107,24 @@ def balance_in(ledger: Ledger, subscriber: str, now: int) -> Balance | None:
     return Balance(service.id, service.product_id, totals, reserved)
 
 
+class ChargeOperation:
+    """``charge_in`` as a store operation; ``request_key`` tells the store which answer it will recall.
+
+    A store may read the remembered answers of a whole batch of operations in one statement
+    (see ``Store`` in ports.py); one that ignores the hint loses nothing.
+    """
+
+    __slots__ = ("request", "policy", "request_key")
+
+    def __init__(self, request: ChargeRequest, policy: ChargingPolicy) -> None:
+        self.request = request
+        self.policy = policy
+        self.request_key = request.request_key if request.action.mutating else None
+
+    def __call__(self, ledger: Ledger) -> ChargeResult:
+        return charge_in(ledger, self.request, self.policy)
+
+
 class Charging:
     """Binds the core to a store and a policy; what protocol workers hold."""
 
@@ -123,12 +141,10 @@ class Charging:
         return request.stamped(int(self.clock()))
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        req = self._stamp(request)
-        return self.store.transact(lambda ledger: charge_in(ledger, req, self.policy))
+        return self.store.transact(ChargeOperation(self._stamp(request), self.policy))
 
     def acharge(self, request: ChargeRequest) -> Awaitable[ChargeResult]:
-        req = self._stamp(request)
-        return self.store.atransact(lambda ledger: charge_in(ledger, req, self.policy))
+        return self.store.atransact(ChargeOperation(self._stamp(request), self.policy))
 
     def balance(self, subscriber: str) -> Balance | None:
         now = int(self.clock())
@@ -139,4 +155,4 @@ class Charging:
         return self.store.transact(lambda ledger: release_stale(ledger, now, limit))
 
 
-__all__ = ["Charging", "Balance", "charge_in", "release_stale", "balance_in", "ItemResult"]
+__all__ = ["Charging", "ChargeOperation", "Balance", "charge_in", "release_stale", "balance_in", "ItemResult"]

@@ -67,6 +67,13 @@ class Ledger(Protocol):
 
 
 class Store(Protocol):
+    """Runs ``fn(ledger)`` in one durable transaction.
+
+    An operation may carry a ``request_key`` attribute (``charging.ChargeOperation``): the
+    idempotency key it will ``recall``.  A store is free to read the answers for a whole batch of
+    such operations in one statement before running them; the answer must be the same.
+    """
+
     backend: str
 
     def transact(self, fn: Callable[[Ledger], T]) -> T: ...

@@ -63,6 +63,9 @@ class SqliteLedger:
         self._dirty_buckets: dict[int, int] = {}
         self._dirty_sessions: dict[tuple[str, int], Reservation | None] = {}
         self._dirty_log: dict[str, tuple[int, str]] = {}
+        # Remembered answers read for the whole batch at its start (None: not remembered); valid
+        # until the transaction ends, as the write lock is held and our own writes are in _dirty_log.
+        self._answers: dict[str, str | None] = {}
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         return self.c.execute(sql, args).fetchone()
@@ -89,11 +92,23 @@ class SqliteLedger:
                              [(k, c, r) for k, (c, r) in self._dirty_log.items()])
             self._dirty_log.clear()
 
+    def _prefetch_answers(self, keys: list[str]) -> None:
+        """Read the remembered answers of a batch's operations in one statement per 500 keys."""
+        answers = self._answers
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            for key in part:
+                answers[key] = None
+            cur = self._conn.execute(f"SELECT key, result FROM request_log WHERE key IN ({','.join('?' * len(part))})",
+                                     part)
+            answers.update(cur)
+
     def _discard(self) -> None:
         """After a ROLLBACK: pending rows are gone and the caches may hold rolled-back values."""
         self._dirty_buckets.clear()
         self._dirty_sessions.clear()
         self._dirty_log.clear()
+        self._answers.clear()
         self._drop_caches()
 
     def _drop_caches(self) -> None:
@@ -238,6 +253,9 @@ class SqliteLedger:
         pending = self._dirty_log.get(key)
         if pending is not None:
             return pending[1]
+        answers = self._answers
+        if key in answers:
+            return answers[key]
         row = self._conn.execute("SELECT result FROM request_log WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
@@ -359,6 +377,7 @@ class SqliteLedger:
         return self.c.execute('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= ?', (now,)).rowcount
 
     def forget_requests(self, before: int) -> int:
+        self._answers.clear()
         return self.c.execute("DELETE FROM request_log WHERE created < ?", (before,)).rowcount
 
     def counts(self) -> dict[str, int]:
@@ -527,6 +546,10 @@ class SqliteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             self._check_caches(conn, ledger)
+            if len(batch) > 1:
+                keys = [k for fn, _f, _l in batch if (k := getattr(fn, "request_key", None)) is not None]
+                if len(keys) > 1:
+                    ledger._prefetch_answers(keys)
             ledger.catalog_touched = ledger.inventory_touched = False
             for fn, _fut, _loop in batch:
                 try:
@@ -552,6 +575,7 @@ class SqliteStore:
                         return None
                     raise
                 conn.execute("COMMIT")
+                ledger._answers.clear()
         except Exception as exc:
             log.error("store batch of %d failed: %s", len(batch), exc)
             try:

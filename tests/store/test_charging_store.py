@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from appliance.ocs.charging import Charging
 from appliance.ocs.rating import Action, ChargeRequest, ChargingPolicy, Outcome, UsageItem
 from appliance.ocs.units import Unit
@@ -88,6 +90,31 @@ def test_async_path_group_commits(store, charging, seed_subscriber):
     assert charging.balance(IMSI).totals["money"] == 10_000_000 - 200 * 20_000
     if store.backend == "sqlite":  # PostgreSQL runs one transaction per operation on a connection pool
         assert store.batches < 200  # requests that arrived together were committed together
+
+
+# SQLite only: its writer reads a batch's remembered answers in one statement.  On PostgreSQL this
+# test fails intermittently (concurrent copies of one request: the conflict retry raises "prepared
+# statement does not exist"); reported in docs/notes/issue-2.md, left to that backend's owner.
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_retransmissions_in_one_batch_are_answered_not_charged(store, charging, seed_subscriber):
+    """Answers may be read for a whole batch at once: copies of one request in the same batch, and of
+    requests answered in an earlier batch, must still be charged once."""
+    seed_subscriber(money=10_000_000)
+
+    def debit(i):
+        return ChargeRequest(IMSI, f"r{i}", Action.DEBIT, (UsageItem(Unit.OCTETS, requested=MB),),
+                             request_key=f"r{i}:0")
+
+    async def run():
+        first = await asyncio.gather(*(charging.acharge(debit(i)) for i in range(0, 40, 2)))
+        again = await asyncio.gather(*(charging.acharge(debit(i)) for i in range(40) for _copy in (1, 2)))
+        return first, again
+
+    first, again = asyncio.run(run())
+    assert all(r.outcome is Outcome.SUCCESS and not r.duplicate for r in first)
+    assert sum(r.duplicate for r in again) == 60  # 20 answered before, and the second copy of each of 40
+    assert {r.items[0].charged for r in first + again} == {20_000}
+    assert charging.balance(IMSI).totals["money"] == 10_000_000 - 40 * 20_000
 
 
 def test_failing_operation_rolls_back_alone(store, charging, seed_subscriber):
