@@ -55,6 +55,9 @@ class NewBucket:
     name: str = ""
 
 
+_NONE: list[Bucket] = []  # no usable bucket of a unit (never appended to)
+
+
 class Wallet:
     """Mutable view of a product's buckets; only usable buckets are charged."""
 
@@ -63,25 +66,34 @@ class Wallet:
     def __init__(self, product_id: str, buckets: Iterable[Bucket], now: int) -> None:
         self.product_id = product_id
         self.now = now
-        self._buckets = {b.id: b for b in buckets}
-        self._remaining = {b.id: b.remaining for b in self._buckets.values()}
+        self._buckets: dict[int, Bucket] = {}
+        self._remaining: dict[int, int] = {}
         self._changed: set[int] = set()
         self.new_buckets: list[NewBucket] = []
-        self._orders: dict[Unit, list[Bucket]] = {}
+        # Usable buckets per unit, first to expire first (the set is fixed for the wallet's life).
+        orders: dict[Unit, list[Bucket]] = {}
+        for b in buckets:
+            self._buckets[b.id] = b
+            self._remaining[b.id] = b.remaining
+            if (b.start is None or b.start <= now) and (b.end is None or now < b.end):  # Bucket.usable
+                order = orders.get(b.unit)
+                if order is None:
+                    orders[b.unit] = [b]
+                else:
+                    order.append(b)
+        for order in orders.values():
+            if len(order) > 1:
+                order.sort(key=expiry_order)
+        self._orders = orders
 
     def _order(self, unit: Unit) -> list[Bucket]:
-        """Usable buckets of ``unit``, first to expire first (the set is fixed for the wallet's life)."""
-        order = self._orders.get(unit)
-        if order is None:
-            order = [b for b in self._buckets.values() if b.unit is unit and b.usable(self.now)]
-            order.sort(key=expiry_order)
-            self._orders[unit] = order
-        return order
+        """Usable buckets of ``unit``, first to expire first."""
+        return self._orders.get(unit, _NONE)
 
     def available(self, unit: Unit) -> int:
         total = 0
         remaining = self._remaining
-        for b in self._order(unit):
+        for b in self._orders.get(unit, _NONE):
             have = remaining[b.id]
             if have > 0:
                 total += have
@@ -93,7 +105,7 @@ class Wallet:
     def take(self, unit: Unit, amount: int, holds: list[Hold]) -> int:
         """Take up to ``amount`` first-to-expire; append a Hold per bucket; return the total taken."""
         taken = 0
-        for bucket in self._order(unit):
+        for bucket in self._orders.get(unit, _NONE):
             if taken >= amount:
                 break
             have = self._remaining[bucket.id]
@@ -140,8 +152,5 @@ class Wallet:
                 if self._remaining[bid] != self._buckets[bid].remaining}
 
     def totals(self) -> dict[Unit, int]:
-        result: dict[Unit, int] = {}
-        for bucket in self._buckets.values():
-            if bucket.usable(self.now):
-                result[bucket.unit] = result.get(bucket.unit, 0) + self._remaining[bucket.id]
-        return result
+        remaining = self._remaining
+        return {unit: sum([remaining[b.id] for b in order]) for unit, order in self._orders.items()}

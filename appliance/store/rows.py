@@ -71,8 +71,8 @@ RESERVATION_COLUMNS = ("session_id, rating_group, product_id, service_id, unit, 
 
 
 def reservation_row(r: Reservation) -> tuple[Any, ...]:
-    holds = ";".join(f"{h.bucket_id},{h.unit.value},{h.amount}" for h in r.holds)
-    return (r.session_id, r.rating_group, r.product_id, r.service_id, r.unit.value, r.granted, holds,
+    holds = ";".join([f"{h.bucket_id},{h.unit._value_},{h.amount}" for h in r.holds])
+    return (r.session_id, r.rating_group, r.product_id, r.service_id, r.unit._value_, r.granted, holds,
             r.rate, r.size, r.created, r.expires)
 
 
