@@ -275,6 +275,43 @@ def _service_information(ccr: Ccr, info: Avp) -> None:
                                     ccr.called = d.text
 
 
+class _CcrOperation:
+    """One CCR's store transaction: find the subscriber, ``charge_in``, the PCRF credit flag and the
+    session document.  ``request_key`` lets the store read the remembered answers of a whole batch
+    in one statement (as ``charging.ChargeOperation``)."""
+
+    __slots__ = ("ccr", "now", "policy", "request", "request_key")
+
+    def __init__(self, ccr: Ccr, request: ChargeRequest, policy: Any, now: int) -> None:
+        self.ccr, self.request, self.policy, self.now = ccr, request, policy, now
+        self.request_key = request.request_key if request.action.mutating else None
+
+    def __call__(self, ledger: Any) -> tuple[ChargeResult | None, str | None]:
+        ccr, r = self.ccr, self.request
+        ids = ccr.subscribers
+        if ccr.request_type in (UPDATE, TERMINATION) and not ids:
+            doc = ledger.get_doc(SESSION_DOC, ccr.session_id)
+            if doc is None:
+                return None, None
+            r = replace(r, subscriber=doc["s"])
+        elif len(ids) > 1:
+            for _kind, ident in sorted(ids, key=lambda x: (x[0] != SUB_IMSI, x[0])):
+                if ledger.find_service(_strip(ident)) is not None:
+                    r = replace(r, subscriber=_strip(ident))
+                    break
+        elif r.subscriber.startswith(("tel:", "sip:", "+")):
+            r = replace(r, subscriber=_strip(r.subscriber))
+        if not r.subscriber:
+            return ChargeResult(Outcome.USER_UNKNOWN), None
+        result = charge_in(ledger, r, self.policy)
+        credit.after_charge(ledger, r, result)      # out of / back in credit -> Gx push (PCRF)
+        if ccr.request_type == INITIAL and result.outcome is Outcome.SUCCESS and not result.duplicate:
+            ledger.put_doc(SESSION_DOC, ccr.session_id, {"s": r.subscriber, "t": self.now})
+        elif ccr.request_type == TERMINATION:
+            ledger.delete_doc(SESSION_DOC, ccr.session_id)
+        return result, r.subscriber
+
+
 class RoApplication:
     """The Gy/Ro credit-control server."""
 
@@ -311,33 +348,7 @@ class RoApplication:
             subscriber=ccr.subscribers[0][1] if ccr.subscribers else "", session_id=ccr.session_id,
             action=ccr.action, items=tuple(ccr.items), request_key=f"{ccr.session_id}:{ccr.request_number}",
             service=service, destination=_party(other), vplmn=ccr.vplmn, now=now)
-        ids = ccr.subscribers
-
-        def transaction(ledger: Any) -> tuple[ChargeResult | None, str | None]:
-            r = request
-            if ccr.request_type in (UPDATE, TERMINATION) and not ids:
-                doc = ledger.get_doc(SESSION_DOC, ccr.session_id)
-                if doc is None:
-                    return None, None
-                r = replace(r, subscriber=doc["s"])
-            elif len(ids) > 1:
-                for _kind, ident in sorted(ids, key=lambda x: (x[0] != SUB_IMSI, x[0])):
-                    if ledger.find_service(_strip(ident)) is not None:
-                        r = replace(r, subscriber=_strip(ident))
-                        break
-            elif r.subscriber.startswith(("tel:", "sip:", "+")):
-                r = replace(r, subscriber=_strip(r.subscriber))
-            if not r.subscriber:
-                return ChargeResult(Outcome.USER_UNKNOWN), None
-            result = charge_in(ledger, r, policy)
-            credit.after_charge(ledger, r, result)      # out of / back in credit -> Gx push (PCRF)
-            if ccr.request_type == INITIAL and result.outcome is Outcome.SUCCESS and not result.duplicate:
-                ledger.put_doc(SESSION_DOC, ccr.session_id, {"s": r.subscriber, "t": now})
-            elif ccr.request_type == TERMINATION:
-                ledger.delete_doc(SESSION_DOC, ccr.session_id)
-            return result, r.subscriber
-
-        result, subscriber = await self.store.atransact(transaction)
+        result, subscriber = await self.store.atransact(_CcrOperation(ccr, request, policy, now))
         if result is None:
             raise DiameterError(c.UNKNOWN_SESSION_ID, None, "no Subscription-Id and no such session")
         override = None
