@@ -11,6 +11,12 @@ import hashlib
 import hmac
 import struct
 from dataclasses import dataclass, field
+from typing import Any
+
+try:            # CPython's built-in MD5: ~3x cheaper per call than OpenSSL 3's EVP for inputs this short
+    from _md5 import md5 as _md5
+except ImportError:                                     # pragma: no cover - other interpreters
+    _md5 = hashlib.md5
 
 # codes (RFC 2865 §3, RFC 2866 §3, RFC 5176 §2, RFC 5997)
 ACCESS_REQUEST, ACCESS_ACCEPT, ACCESS_REJECT = 1, 2, 3
@@ -150,6 +156,27 @@ def vendor_attributes(packet: Packet) -> list[tuple[int, int, bytes]]:
 
 # ---------------------------------------------------------------------------- authenticators
 
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+_HMAC_KEYS: dict[bytes, tuple[Any, Any]] = {}
+
+
+def hmac_md5(key: bytes, data: bytes) -> bytes:
+    """HMAC-MD5 (RFC 2104); the padded inner/outer MD5 states are computed once per key (shared
+    secret) and copied per message."""
+    pads = _HMAC_KEYS.get(key)
+    if pads is None:
+        if len(_HMAC_KEYS) >= 1024:
+            _HMAC_KEYS.clear()
+        k = (_md5(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        pads = _HMAC_KEYS[key] = (_md5(k.translate(_IPAD)), _md5(k.translate(_OPAD)))
+    inner = pads[0].copy()
+    inner.update(data)
+    outer = pads[1].copy()
+    outer.update(inner.digest())
+    return outer.digest()
+
+
 def message_authenticator(raw: bytes, secret: bytes, authenticator: bytes | None = None) -> bytes:
     """HMAC-MD5 over the packet with the MA value zeroed (RFC 3579 §3.2).
 
@@ -167,7 +194,7 @@ def message_authenticator(raw: bytes, secret: bytes, authenticator: bytes | None
         if t == MESSAGE_AUTHENTICATOR and alen == 18:
             buf[pos + 2:pos + 18] = ZERO16
         pos += alen
-    return hmac.digest(secret, bytes(buf), "md5")
+    return hmac_md5(secret, bytes(buf))
 
 
 def verify_message_authenticator(packet: Packet, secret: bytes, zero_authenticator: bool = False) -> bool | None:
@@ -183,7 +210,7 @@ def verify_message_authenticator(packet: Packet, secret: bytes, zero_authenticat
 
 def request_authenticator_ok(raw: bytes, secret: bytes) -> bool:
     """Accounting-Request / CoA / Disconnect: MD5(Code+Id+Length+16 zeros+Attributes+Secret) (RFC 2866 §3)."""
-    want = hashlib.md5(raw[:4] + ZERO16 + raw[20:] + secret).digest()
+    want = _md5(raw[:4] + ZERO16 + raw[20:] + secret).digest()
     return hmac.compare_digest(want, raw[4:20])
 
 
@@ -199,9 +226,9 @@ def encode_response(code: int, request: Packet, attrs: Attributes, secret: bytes
         raise ValueError("reply longer than 4096 octets")
     head = struct.pack("!BBH", code, request.identifier, length)
     if with_message_authenticator:
-        mac = hmac.digest(secret, head + request.authenticator + body, "md5")
+        mac = hmac_md5(secret, head + request.authenticator + body)
         body = body[:2] + mac + body[18:]
-    auth = hashlib.md5(head + request.authenticator + body + secret).digest()
+    auth = _md5(head + request.authenticator + body + secret).digest()
     return head + auth + body
 
 
@@ -214,14 +241,14 @@ def encode_request(code: int, identifier: int, attrs: Attributes, secret: bytes,
         body = bytes((MESSAGE_AUTHENTICATOR, 18)) + ZERO16 + body
     head = struct.pack("!BBH", code, identifier, HEADER + len(body))
     if with_message_authenticator:
-        mac = hmac.digest(secret, head + ZERO16 + body, "md5")
+        mac = hmac_md5(secret, head + ZERO16 + body)
         body = body[:2] + mac + body[18:]
-    auth = hashlib.md5(head + ZERO16 + body + secret).digest()
+    auth = _md5(head + ZERO16 + body + secret).digest()
     return head + auth + body
 
 
 def response_authenticator_ok(raw: bytes, request_authenticator: bytes, secret: bytes) -> bool:
-    want = hashlib.md5(raw[:4] + request_authenticator + raw[20:] + secret).digest()
+    want = _md5(raw[:4] + request_authenticator + raw[20:] + secret).digest()
     return hmac.compare_digest(want, raw[4:20])
 
 
@@ -235,7 +262,7 @@ def decrypt_password(value: bytes, secret: bytes, authenticator: bytes) -> bytes
     last = authenticator
     for i in range(0, len(value), 16):
         block = value[i:i + 16]
-        key = hashlib.md5(secret + last).digest()
+        key = _md5(secret + last).digest()
         out += _xor16(block, key)
         last = block
     return bytes(out).rstrip(b"\0")
@@ -251,7 +278,7 @@ def encrypt_password(password: bytes, secret: bytes, authenticator: bytes) -> by
     out = bytearray()
     last = authenticator
     for i in range(0, len(padded), 16):
-        key = hashlib.md5(secret + last).digest()
+        key = _md5(secret + last).digest()
         block = bytes(a ^ b for a, b in zip(padded[i:i + 16], key))
         out += block
         last = block
@@ -268,7 +295,7 @@ def encrypt_mppe_key(key: bytes, secret: bytes, request_authenticator: bytes, sa
     out = bytearray()
     prev = request_authenticator + salt
     for i in range(0, len(plain), 16):
-        b = hashlib.md5(secret + prev).digest()
+        b = _md5(secret + prev).digest()
         c = bytes(x ^ y for x, y in zip(plain[i:i + 16], b))
         out += c
         prev = c
@@ -282,7 +309,7 @@ def decrypt_mppe_key(value: bytes, secret: bytes, request_authenticator: bytes) 
     plain = bytearray()
     prev = request_authenticator + salt
     for i in range(0, len(cipher), 16):
-        b = hashlib.md5(secret + prev).digest()
+        b = _md5(secret + prev).digest()
         plain += bytes(x ^ y for x, y in zip(cipher[i:i + 16], b))
         prev = cipher[i:i + 16]
     n = plain[0]

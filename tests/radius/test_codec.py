@@ -76,3 +76,23 @@ def test_eap_split_and_vsa():
     t, v = rp.vsa(311, 16, b"k")
     pkt = rp.decode(rp.encode_request(rp.ACCOUNTING_REQUEST, 1, [(t, v)], SECRET))
     assert rp.vendor_attributes(pkt) == [(311, 16, b"k")]
+
+
+# RFC 2202 §2 HMAC-MD5 test cases 1-7 (key, data, digest); 6 and 7 have an 80-octet key (hashed first)
+HMAC_MD5_VECTORS = [
+    (bytes([0x0B] * 16), b"Hi There", "9294727a3638bb1c13f48ef8158bfc9d"),
+    (b"Jefe", b"what do ya want for nothing?", "750c783e6ab0b503eaa86e310a5db738"),
+    (bytes([0xAA] * 16), bytes([0xDD] * 50), "56be34521d144c88dbb8c733f0e8b3f6"),
+    (bytes(range(1, 26)), bytes([0xCD] * 50), "697eaf0aca3a3aea3a75164746ffaa79"),
+    (bytes([0x0C] * 16), b"Test With Truncation", "56461ef2342edc00f9bab995690efd4c"),
+    (bytes([0xAA] * 80), b"Test Using Larger Than Block-Size Key - Hash Key First",
+     "6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd"),
+    (bytes([0xAA] * 80), b"Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data",
+     "6f630fad67cda0ee1fb1f562db3aa53e"),
+]
+
+
+@pytest.mark.parametrize(("key", "data", "digest"), HMAC_MD5_VECTORS)
+def test_hmac_md5_rfc2202(key, data, digest):
+    assert rp.hmac_md5(key, data).hex() == digest
+    assert rp.hmac_md5(key, data).hex() == digest          # the second call uses the cached key states
