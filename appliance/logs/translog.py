@@ -79,7 +79,7 @@ class Sink:
     def put(self, record: dict[str, Any], held: bool = False) -> None:
         try:
             data = encode(record)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             metrics.inc(self._c_errors)
             return
         if self.flush_interval <= 0:
@@ -210,6 +210,11 @@ def write_held() -> None:
     for sink in (_acct, _auth):
         if sink is not None:
             sink.write_held()
+
+
+def holding() -> bool:
+    """True when ``held=True`` records wait for :func:`write_held` (write-through mode, a log open)."""
+    return _acct is not None and _acct.flush_interval <= 0
 
 
 def enabled() -> bool:

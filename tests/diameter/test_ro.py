@@ -1,6 +1,8 @@
 """Ro/Gy credit control over real TCP on loopback: full sessions, events, errors (RFC 4006)."""
 from __future__ import annotations
 
+import asyncio
+
 from appliance.diameter import codec as c
 from appliance.diameter.apps import ro
 from appliance.diameter.client import CONTEXT_IMS, CONTEXT_PS, CONTEXT_SMS, Service, ccr, summary
@@ -221,6 +223,40 @@ def test_each_ccr_is_logged(ocs, store):
             ("diameter", "ro", "initial", 2001, IMSI, "gw.test")
         assert rec["units"][0]["granted"] == 1_048_576 and rec["units"][0]["rating_group"] == 7
     run(go())
+
+
+def test_each_cca_leaves_after_its_record_is_in_the_log_file(ocs, store, cfg, monkeypatch):
+    """Write-through log: pipelined CCRs share one write per loop turn, still record first, answer second."""
+    from appliance.diameter.node import Node
+
+    seed(store, IMSI, money=10_000_000)
+    translog.configure(cfg, "diameter", 0)
+    folder = cfg.path(cfg.logs.acct_log_dir)
+    sent: list[tuple[str, bool]] = []
+    original = Node._send_answer
+
+    def send_answer(self, conn, msg, answer):
+        on_disk = b"".join(p.read_bytes() for p in folder.glob("*") if p.is_file())
+        key = f'"session_id":"{msg.session_id}"'.encode()
+        sent.append((msg.session_id, key in on_disk))
+        original(self, conn, msg, answer)
+
+    monkeypatch.setattr(Node, "_send_answer", send_answer)
+
+    async def go():
+        async with ocs() as (cl, _node, _charging):
+            sids = [cl.session_id() for _ in range(8)]
+            answers = await asyncio.gather(*(cl.send(ccr(sid, "test", ro.INITIAL, 0, IMSI, services=(
+                Service(Unit.OCTETS, 0, rating_group=1),))) for sid in sids))
+            assert [summary(a)["result"] for a in answers] == [2001] * 8
+            return sids
+
+    try:
+        sids = run(go())
+    finally:
+        translog.close()
+    assert sorted(s for s, _ in sent) == sorted(sids)
+    assert all(on_disk for _, on_disk in sent), sent
 
 
 def test_sms_event_rated_by_recipient(ocs, store):
