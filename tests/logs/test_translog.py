@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 
 import pytest
 
+from appliance import metrics
 from appliance.config import LogsConfig
-from appliance.logs import translog
+from appliance.logs import framing, translog
 from appliance.logs.fifo import ReadStats, read_log
 from appliance.ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
 from appliance.ocs.units import Unit
@@ -140,3 +142,31 @@ def test_held_records_reach_the_file_at_write_held_in_call_order(logcfg, tmp_pat
     translog.auth({"n": 6}, held=True)
     translog.close()                         # nothing held is lost at close
     assert [r["n"] for r in read_log(tmp_path / "lu", "auth")] == [1, 2, 4, 5, 6]
+
+
+class Opaque:
+    def __str__(self) -> str:
+        return "opaque"
+
+
+@pytest.mark.parametrize("record", [
+    {"ts": 1, "node": "n", "protocol": "radius", "peer": "127.0.0.1:1812", "result": "Access-Accept"},
+    {"username": "pässwörd-frei \u2603 \"q\" \\ \n\t\x01", "n": None, "b": True, "f": 1.5, "nan": float("nan")},
+    {"units": [{"unit": "octets", "granted": 10 ** 20}, {"unit": "seconds", "final": False}], 7: "int key"},
+    {"obj": Opaque(), "raw": b"\x00\xff", "empty": {}, "list": []},
+])
+def test_payload_bytes_equal_json_dumps(record):
+    want = json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    assert framing.encode_payload(record) == want
+
+
+def test_unencodable_record_is_counted_not_raised(logcfg, tmp_path):
+    translog.configure(logcfg, "radius", 0)
+    loop: dict = {"protocol": "radius"}
+    loop["self"] = loop
+    before = metrics.default().get("logs.auth.errors")
+    translog.auth(loop)
+    translog.auth({"protocol": "radius", "result": "Access-Accept"})
+    assert metrics.default().get("logs.auth.errors") == before + 1
+    translog.close()
+    assert [r["result"] for r in read_log(tmp_path / "lu", "auth")] == ["Access-Accept"]
