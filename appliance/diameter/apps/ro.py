@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -64,6 +66,24 @@ CURRENCIES = {"USD": 840, "EUR": 978, "GBP": 826, "JPY": 392, "CHF": 756, "SEK":
               "AUD": 36, "CAD": 124, "INR": 356, "CNY": 156, "BRL": 986, "ZAR": 710, "XOF": 952, "XAF": 950,
               "NGN": 566, "KES": 404}
 SESSION_DOC = "ro_session"
+
+# Pre-encoded answer pieces (RFC 4006 §3.2): Auth-Application-Id + CC-Request-Type per request type,
+# Result-Code per code, and the headers of the Grouped AVPs a CCA carries (vendor 0, dictionary M-bit).
+_CCA_HEAD = {rt: c.encode_avp(c.AUTH_APPLICATION_ID, APP_ID) + c.encode_avp(CC_REQUEST_TYPE, rt) for rt in TYPE_NAMES}
+_RESULT_AVP = {rc: c.encode_avp(c.RESULT_CODE, rc) for rc in RESULT_OF.values()}
+_AVP_HDR = struct.Struct("!II")
+_GROUP_FLAGS = {code: (c.AVP_M << 24 if c.MANDATORY.get((code, 0)) else 0)
+                for code in (MSCC, GSU, FUI, REDIRECT_SERVER, COST_INFORMATION, UNIT_VALUE)}
+
+
+def _group(code: int, body: bytes) -> bytes:
+    """A vendor-0 Grouped AVP around already-encoded (padded) AVPs: ``encode_avp(code, [body])``."""
+    return _AVP_HDR.pack(code, _GROUP_FLAGS[code] | (8 + len(body))) + body
+
+
+def _result_avp(rc: int) -> bytes:
+    avp = _RESULT_AVP.get(rc)
+    return avp if avp is not None else c.encode_avp(c.RESULT_CODE, rc)
 
 
 @dataclass(slots=True)
@@ -369,9 +389,8 @@ class RoApplication:
     def _cca(self, req: Request, ccr: Ccr, result: ChargeResult, override: Override | None) -> bytes:
         """CCA (RFC 4006 §3.2): per-MSCC results, GSU, Validity-Time, FUI; EVENT extras (§6)."""
         rc = RESULT_OF[result.outcome]
-        avps = [c.encode_avp(c.AUTH_APPLICATION_ID, APP_ID), c.encode_avp(CC_REQUEST_TYPE, ccr.request_type),
-                c.encode_avp(CC_REQUEST_NUMBER, ccr.request_number)]
-        items = list(result.items)
+        avps = [_CCA_HEAD[ccr.request_type], c.encode_avp(CC_REQUEST_NUMBER, ccr.request_number)]
+        items: Sequence[ItemResult] = result.items
         if override is not None:
             items = [_override(i, override) for i in items]
             if override.result_code is not None:
@@ -382,7 +401,7 @@ class RoApplication:
                 rc = c.SUCCESS
         elif ccr.multiple:
             for item in items:
-                avps.append(c.encode_avp(MSCC, self._mscc(ccr, item, override)))
+                avps.append(_group(MSCC, b"".join(self._mscc(ccr, item, override))))
         elif items:
             avps += self._service_avps(ccr, items[0])
         return req.answer(rc, avps)
@@ -396,15 +415,14 @@ class RoApplication:
         item_rc = RESULT_OF[item.outcome]
         if override is not None and override.result_code is not None:
             item_rc = override.result_code
-        out.append(c.encode_avp(c.RESULT_CODE, item_rc))
+        out.append(_result_avp(item_rc))
         return out
 
     def _service_avps(self, ccr: Ccr, item: ItemResult) -> list[bytes]:
         out: list[bytes] = []
         if ccr.request_type == TERMINATION or not item.granted:
             return out
-        if item.granted:
-            out.append(c.encode_avp(GSU, [_unit_avp(item.unit, item.granted)]))
+        out.append(_group(GSU, _unit_avp(item.unit, item.granted)))
         if item.validity:
             out.append(c.encode_avp(VALIDITY_TIME, item.validity))
         if self.threshold and item.granted:
@@ -416,10 +434,10 @@ class RoApplication:
             if self.redirect:
                 fui.append(c.encode_avp(REDIRECT_SERVER, [c.encode_avp(REDIRECT_ADDRESS_TYPE, 2),
                                                           c.encode_avp(REDIRECT_SERVER_ADDRESS, self.redirect)]))
-            out.append(c.encode_avp(FUI, fui))
+            out.append(_group(FUI, b"".join(fui)))
         return out
 
-    def _event_avps(self, ccr: Ccr, result: ChargeResult, items: list[ItemResult]) -> list[bytes]:
+    def _event_avps(self, ccr: Ccr, result: ChargeResult, items: Sequence[ItemResult]) -> list[bytes]:
         out: list[bytes] = []
         if ccr.action is Action.CHECK:
             ok = result.outcome is Outcome.SUCCESS
