@@ -292,7 +292,7 @@ def rate(request: ChargeRequest, ctx: RatingContext, policy: ChargingPolicy) -> 
     decision.bucket_updates = wallet.changes()
     decision.new_buckets = wallet.new_buckets
     outcome = Outcome.SUCCESS
-    if results and all(r.outcome is not Outcome.SUCCESS for r in results):
+    if results and Outcome.SUCCESS not in [r.outcome for r in results]:  # every item failed
         outcome = results[0].outcome
     totals = wallet.totals()
     for nb in wallet.new_buckets:
