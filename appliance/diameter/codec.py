@@ -227,6 +227,12 @@ _HDR_V = struct.Struct("!III")
 _U32 = struct.Struct("!I")
 _SIZE_OF: dict[tuple[int, int], int] = {k: FIXED_SIZE[t] for k, t in TYPES.items() if t in FIXED_SIZE}
 _GROUPED = frozenset(k for k, t in TYPES.items() if t == GROUPED) - {(FAILED_AVP, 0)}  # Failed-AVP: not checked
+# One lookup per AVP in split_avps: fixed size (> 0), or 0 for a Grouped AVP split at decode; vendor-0
+# AVPs keyed by code alone (no tuple built per AVP).
+_KIND: dict[tuple[int, int], int] = {**_SIZE_OF, **dict.fromkeys(_GROUPED, 0)}
+_KIND0: dict[int, int] = {code: v for (code, vendor), v in _KIND.items() if vendor == 0}
+_V_BIT = AVP_V << 24
+_new_avp = object.__new__
 
 
 def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]:
@@ -241,9 +247,11 @@ def split_avps(buf: bytes, start: int, end: int, depth: int = 0) -> list[Avp]:
     checked because it carries the peer's broken AVPs back to it.
     """
     out: list[Avp] = []
+    append = out.append
     pos = start
-    size_of, grouped = _SIZE_OF, _GROUPED
+    kind0, kind_v = _KIND0, _KIND
     unpack_hdr, unpack_vendor = _HDR_AVP.unpack_from, _U32.unpack_from
+    new = _new_avp
     buf = bytes(buf) if not isinstance(buf, bytes) else buf
     while pos < end:
         if end - pos < 8:
@@ -252,31 +260,35 @@ def split_avps(buf: bytes, start: int, end: int, depth: int = 0) -> list[Avp]:
             raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(bytes(stub), 0, 8, stub[4]),
                                 "truncated AVP header")
         code, fl = unpack_hdr(buf, pos)
-        flags = fl >> 24
         length = fl & 0xFFFFFF
-        if flags & AVP_V:
-            hdr = 12
+        if fl & _V_BIT:
+            flags = fl >> 24
             if length < 12 or pos + length > end:
                 raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 12, flags), "bad AVP length")
             vendor = unpack_vendor(buf, pos + 8)[0]
             if vendor == 0:
                 raise DiameterError(INVALID_AVP_BITS, bytes(buf[pos:pos + length]), "V-bit with vendor 0")
+            hdr = 12
+            kind = kind_v.get((code, vendor))
         else:
-            hdr = 8
             if length < 8 or pos + length > end:
-                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 8, flags), "bad AVP length")
+                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 8, fl >> 24), "bad AVP length")
             vendor = 0
-        key = (code, vendor)
-        data = buf[pos + hdr:pos + length]
-        size = size_of.get(key)
-        if size is not None and length - hdr != size:
-            raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, flags), "bad length for type")
-        children = None
-        if key in grouped:
+            hdr = 8
+            kind = kind0.get(code)
+        a = new(Avp)
+        a.code, a.vendor, a.flags, a.data = code, vendor, fl >> 24, buf[pos + hdr:pos + length]
+        if kind is None:
+            a.children = None
+        elif kind > 0:
+            if length - hdr != kind:
+                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, fl >> 24), "bad length for type")
+            a.children = None
+        else:
             if depth > 16:
                 raise DiameterError(INVALID_AVP_VALUE, bytes(buf[pos:pos + length]), "grouped AVPs nested too deep")
-            children = split_avps(data, 0, len(data), depth + 1)
-        out.append(Avp(code, vendor, flags, data, b"", children))
+            a.children = split_avps(buf, pos + hdr, pos + length, depth + 1)
+        append(a)
         pos += (length + 3) & ~3
     return out
 
