@@ -90,19 +90,25 @@ class DuplicateCache:
 
 
 class Counters:
-    """radius.<kind>.<name> and radius.<kind>.client.<N>.<name>, names cached."""
+    """radius.<kind>.<name> and radius.<kind>.client.<N>.<name>, their slots cached per counter file."""
 
     def __init__(self, kind: str) -> None:
         self.prefix = f"radius.{kind}."
-        self._names: dict[tuple[int, str], str] = {}
+        self._owner: metrics.Counters | None = None
+        self._cells: dict[tuple[str, int], tuple[int, ...]] = {}
 
     def inc(self, name: str, client: Client | None = None) -> None:
-        metrics.inc(self.prefix + name)
-        if client is not None:
-            full = self._names.get((client.index, name))
-            if full is None:
-                full = self._names[(client.index, name)] = f"{self.prefix}client.{client.index}.{name}"
-            metrics.inc(full)
+        owner = metrics.default()
+        if owner is not self._owner:                # the process opened its counter file
+            self._owner, self._cells = owner, {}
+        key = (name, -1 if client is None else client.index)
+        cells = self._cells.get(key)
+        if cells is None:
+            names = [self.prefix + name]
+            if client is not None:
+                names.append(f"{self.prefix}client.{client.index}.{name}")
+            cells = self._cells[key] = owner.cells(*names)
+        owner.inc_cells(cells)
 
 
 class Listener(asyncio.DatagramProtocol):
