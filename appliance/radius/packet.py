@@ -218,16 +218,23 @@ def encode_response(code: int, request: Packet, attrs: Attributes, secret: bytes
                     with_message_authenticator: bool = True) -> bytes:
     """A reply with Message-Authenticator FIRST (BlastRADIUS mitigation) and the Response
     Authenticator MD5(Code+Id+Length+RequestAuth+Attributes+Secret) (RFC 2865 §3)."""
-    body = encode_attributes(attrs)
-    if with_message_authenticator:
-        body = bytes((MESSAGE_AUTHENTICATOR, 18)) + ZERO16 + body
-    length = HEADER + len(body)
+    return encode_response_body(code, request, encode_attributes(attrs), secret, with_message_authenticator)
+
+
+_MA_HEAD = bytes((MESSAGE_AUTHENTICATOR, 18))
+_MA_EMPTY = _MA_HEAD + ZERO16
+
+
+def encode_response_body(code: int, request: Packet, body: bytes, secret: bytes,
+                         with_message_authenticator: bool = True) -> bytes:
+    """:func:`encode_response` from already encoded attributes (a cached reply encodes them once)."""
+    length = HEADER + len(body) + (18 if with_message_authenticator else 0)
     if length > MAX_PACKET:
         raise ValueError("reply longer than 4096 octets")
     head = struct.pack("!BBH", code, request.identifier, length)
     if with_message_authenticator:
-        mac = hmac_md5(secret, head + request.authenticator + body)
-        body = body[:2] + mac + body[18:]
+        mac = hmac_md5(secret, head + request.authenticator + _MA_EMPTY + body)
+        body = _MA_HEAD + mac + body
     auth = _md5(head + request.authenticator + body + secret).digest()
     return head + auth + body
 

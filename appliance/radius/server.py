@@ -365,10 +365,14 @@ class RadiusServer:
                     reply: Reply | None) -> None:
         answer = None
         if reply is not None:
-            attrs = reply.attrs
             if rp.PROXY_STATE in req.first:             # RFC 2865 §5.33: echoed unmodified, in order
-                attrs = attrs + [(rp.PROXY_STATE, v) for v in req.all(rp.PROXY_STATE)]
-            answer = rp.encode_response(reply.code, req, attrs, client.secret)
+                answer = rp.encode_response(reply.code, req, reply.attrs + [(rp.PROXY_STATE, v) for v in
+                                                                          req.all(rp.PROXY_STATE)], client.secret)
+            else:
+                body = reply.body
+                if body is None:                          # a cached Access-Accept encodes its attributes once
+                    body = reply.body = rp.encode_attributes(reply.attrs)
+                answer = rp.encode_response_body(reply.code, req, body, client.secret)
             self.counters["auth"].inc(REPLY_COUNTER[reply.code], client)
             if self.translog is not None and self.translog.enabled():
                 self.translog.auth({"protocol": "radius", "app": "auth", "type": "Access-Request",
