@@ -66,6 +66,9 @@ CURRENCIES = {"USD": 840, "EUR": 978, "GBP": 826, "JPY": 392, "CHF": 756, "SEK":
               "AUD": 36, "CAD": 124, "INR": 356, "CNY": 156, "BRL": 986, "ZAR": 710, "XOF": 952, "XAF": 950,
               "NGN": 566, "KES": 404}
 SESSION_DOC = "ro_session"
+_MANDATORY_SET = frozenset(MANDATORY)
+_LISTED = frozenset((MSCC, SUBSCRIPTION_ID, USU, RSU))     # top-level AVPs parse_ccr collects specially
+_APP_ID_DATA = APP_ID.to_bytes(4, "big")
 
 # Pre-encoded answer pieces (RFC 4006 §3.2): Auth-Application-Id + CC-Request-Type per request type,
 # Result-Code per code, and the headers of the Grouped AVPs a CCA carries (vendor 0, dictionary M-bit).
@@ -117,43 +120,62 @@ def units_in(group: Avp) -> list[tuple[Unit, int]]:
     out: list[tuple[Unit, int]] = []
     inout = 0
     has_total = has_inout = False
-    for a in group.group():
+    for a in group.group():            # fixed-size lengths were checked by the decoder (5014)
         if a.vendor:
             continue
-        if a.code == CC_TIME:
-            out.append((Unit.SECONDS, a.u32))
-        elif a.code == CC_TOTAL:
-            out.append((Unit.OCTETS, a.u64))
+        code = a.code
+        if code == CC_TOTAL:
+            out.append((Unit.OCTETS, int.from_bytes(a.data, "big")))
             has_total = True
-        elif a.code in (CC_INPUT, CC_OUTPUT):
-            inout += a.u64
+        elif code == CC_TIME:
+            out.append((Unit.SECONDS, int.from_bytes(a.data, "big")))
+        elif code == CC_INPUT or code == CC_OUTPUT:
+            inout += int.from_bytes(a.data, "big")
             has_inout = True
-        elif a.code == CC_SSU:
-            out.append((Unit.MESSAGES, a.u64))
+        elif code == CC_SSU:
+            out.append((Unit.MESSAGES, int.from_bytes(a.data, "big")))
     if has_inout and not has_total:
         out.append((Unit.OCTETS, inout))
     return out
 
 
 def _item(rsu: Avp | None, usus: list[Avp], default: Unit, rg: int | None, si: int | None) -> UsageItem:
-    requested_units = units_in(rsu) if rsu is not None else []
-    used_units: list[tuple[Unit, int]] = []
-    for u in usus:
-        used_units += units_in(u)
+    requested_units = units_in(rsu) if rsu is not None and rsu.data else []
+    if len(usus) == 1:
+        used_units = units_in(usus[0])
+    else:
+        used_units = []
+        for u in usus:
+            used_units += units_in(u)
     if requested_units:
         unit = requested_units[0][0]
     elif used_units:
         unit = used_units[0][0]
     else:
         unit = default
-    requested = None if rsu is None else sum(n for u, n in requested_units if u is unit)
-    used = sum(n for u, n in used_units if u is unit)
-    return UsageItem(unit, requested, used, rg, si)
+    requested = None if rsu is None else _units_of(requested_units, unit)
+    return UsageItem(unit, requested, _units_of(used_units, unit), rg, si)
+
+
+def _units_of(units: list[tuple[Unit, int]], unit: Unit) -> int:
+    total = 0
+    for u, n in units:
+        if u is unit:
+            total += n
+    return total
 
 
 def context_of(service_context: str) -> tuple[str | None, Unit]:
     """(core service, default unit) of a Service-Context-Id such as ``32251@3gpp.org``."""
-    return CONTEXTS.get(service_context.split("@", 1)[0][-5:], (None, Unit.OCTETS))
+    known = _CONTEXT_SEEN.get(service_context)
+    if known is None:
+        known = CONTEXTS.get(service_context.split("@", 1)[0][-5:], (None, Unit.OCTETS))
+        if len(_CONTEXT_SEEN) < 256:        # bounded: peers send a handful of distinct contexts
+            _CONTEXT_SEEN[service_context] = known
+    return known
+
+
+_CONTEXT_SEEN: dict[str, tuple[str | None, Unit]] = {}
 
 
 def _party(text: str | None) -> str | None:
@@ -177,37 +199,41 @@ def parse_ccr(msg: Message) -> Ccr:
     rsu: Avp | None = None
     usus: list[Avp] = []
     for a in msg.avps:
-        if a.vendor == 0:
-            code = a.code
-            if code == MSCC:
-                mscc.append(a)
-            elif code == SUBSCRIPTION_ID:
-                subs.append(a)
-            elif code == USU:
-                usus.append(a)
-            elif code == RSU:
-                rsu = a
-            elif code not in seen:
+        code = a.code
+        if a.vendor:
+            if code == SERVICE_INFORMATION and a.vendor == TGPP:
+                service_info = a
+        elif code not in _LISTED:
+            if code not in seen:
                 seen[code] = a
-        elif a.vendor == TGPP and a.code == SERVICE_INFORMATION:
-            service_info = a
-    for code in MANDATORY:
-        if code not in seen:
-            raise DiameterError(c.MISSING_AVP, c.encode_avp(code, b"" if c.TYPES.get((code, 0)) in
-                                                          (c.OCTETS, c.UTF8) else 0),
-                                f"{c.NAMES.get((code, 0), code)} missing")
-    if seen[c.AUTH_APPLICATION_ID].u32 != APP_ID:
+        elif code == MSCC:
+            mscc.append(a)
+        elif code == SUBSCRIPTION_ID:
+            subs.append(a)
+        elif code == USU:
+            usus.append(a)
+        else:
+            rsu = a
+    if not _MANDATORY_SET.issubset(seen):
+        for code in MANDATORY:
+            if code not in seen:
+                raise DiameterError(c.MISSING_AVP, c.encode_avp(code, b"" if c.TYPES.get((code, 0)) in
+                                                              (c.OCTETS, c.UTF8) else 0),
+                                    f"{c.NAMES.get((code, 0), code)} missing")
+    # Unsigned32/Enumerated AVPs below had their length checked by the decoder (5014)
+    if seen[c.AUTH_APPLICATION_ID].data != _APP_ID_DATA:
         raise DiameterError(c.INVALID_AVP_VALUE, seen[c.AUTH_APPLICATION_ID], "Auth-Application-Id")
     rt_avp = seen[CC_REQUEST_TYPE]
-    rt = rt_avp.i32
+    rt = int.from_bytes(rt_avp.data, "big", signed=True)
     if rt not in TYPE_NAMES:
         raise DiameterError(c.INVALID_AVP_VALUE, rt_avp, "CC-Request-Type")
-    ccr = Ccr(seen[c.SESSION_ID].text, rt, seen[CC_REQUEST_NUMBER].u32, seen[SERVICE_CONTEXT_ID].text)
+    ccr = Ccr(seen[c.SESSION_ID].text, rt, int.from_bytes(seen[CC_REQUEST_NUMBER].data, "big"),
+              seen[SERVICE_CONTEXT_ID].text)
     for s in subs:
         kind = data = None
         for a in s.group():
             if a.code == SUBSCRIPTION_ID_TYPE and not a.vendor:
-                kind = a.i32
+                kind = int.from_bytes(a.data, "big", signed=True)
                 if not 0 <= kind <= 4:
                     raise DiameterError(c.INVALID_AVP_VALUE, a, "Subscription-Id-Type")
             elif a.code == SUBSCRIPTION_ID_DATA and not a.vendor:
@@ -229,7 +255,7 @@ def parse_ccr(msg: Message) -> Ccr:
         ccr.action = SESSION_ACTIONS[rt]
     _service, default_unit = context_of(ccr.context)
     si_top = seen.get(SERVICE_IDENTIFIER)
-    ccr.service_identifier = si_top.u32 if si_top is not None else None
+    ccr.service_identifier = int.from_bytes(si_top.data, "big") if si_top is not None else None
     if mscc:
         ccr.multiple = True
         for m in mscc:
@@ -239,14 +265,15 @@ def parse_ccr(msg: Message) -> Ccr:
             for a in m.group():
                 if a.vendor:
                     continue
-                if a.code == RSU:
-                    m_rsu = a
-                elif a.code == USU:
+                code = a.code
+                if code == USU:
                     m_usus.append(a)
-                elif a.code == RATING_GROUP:
-                    rg = a.u32
-                elif a.code == SERVICE_IDENTIFIER:
-                    si = a.u32
+                elif code == RSU:
+                    m_rsu = a
+                elif code == RATING_GROUP:
+                    rg = int.from_bytes(a.data, "big")
+                elif code == SERVICE_IDENTIFIER:
+                    si = int.from_bytes(a.data, "big")
             if rt == TERMINATION:
                 m_rsu = None
             ccr.items.append(_item(m_rsu, m_usus, default_unit, rg, si))
