@@ -93,13 +93,19 @@ class SqliteLedger:
             self._dirty_log.clear()
 
     def _prefetch_answers(self, keys: list[str]) -> None:
-        """Read the remembered answers of a batch's operations in one statement per 500 keys."""
+        """Read the remembered answers of a batch's operations in one statement per 512 keys.
+
+        The key list is padded (repeating its last key) to a power of two, so that a handful of
+        statements, not one per batch size, live in the connection's statement cache.
+        """
         answers = self._answers
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
+        for i in range(0, len(keys), 512):
+            part = keys[i:i + 512]
             for key in part:
                 answers[key] = None
-            cur = self._conn.execute(f"SELECT key, result FROM request_log WHERE key IN ({','.join('?' * len(part))})",
+            size = 1 << (len(part) - 1).bit_length()
+            part += [part[-1]] * (size - len(part))
+            cur = self._conn.execute(f"SELECT key, result FROM request_log WHERE key IN ({','.join('?' * size)})",
                                      part)
             answers.update(cur)
 
