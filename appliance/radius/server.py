@@ -57,7 +57,9 @@ class DuplicateCache:
     def __init__(self, ttl: float, capacity: int = 65536) -> None:
         self.ttl = ttl
         self.capacity = capacity
-        self._items: OrderedDict[tuple[Any, ...], list[Any]] = OrderedDict()
+        # key -> (expiry, answer): tuples of atomic values, which the cyclic GC stops tracking
+        # (OrderedDict: a dict emptied from the front makes next(iter()) walk the deleted slots)
+        self._items: OrderedDict[tuple[Any, ...], tuple[float, bytes | None]] = OrderedDict()
 
     def _expire(self, now: float) -> None:
         items = self._items
@@ -75,15 +77,15 @@ class DuplicateCache:
 
     def begin(self, key: tuple[Any, ...], now: float) -> None:
         self._expire(now)
-        self._items[key] = [now + self.ttl, None]
+        self._items[key] = (now + self.ttl, None)
 
     def finish(self, key: tuple[Any, ...], answer: bytes | None) -> None:
         if answer is None:
             self._items.pop(key, None)      # nothing sent: a retransmission is processed afresh
         else:
             entry = self._items.get(key)
-            if entry is not None:
-                entry[1] = answer
+            if entry is not None:           # same key: keeps its place in the expiry order
+                self._items[key] = (entry[0], answer)
 
     def __len__(self) -> int:
         return len(self._items)

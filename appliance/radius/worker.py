@@ -7,6 +7,7 @@ methods, and serves until SIGTERM; in-flight requests finish before it returns.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from typing import Any
 
@@ -69,11 +70,14 @@ async def build(cfg: Config, index: int, store: Any) -> RadiusServer:
     return RadiusServer(cfg, index, auth, acct, clients, disconnect, translog)
 
 
-async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None) -> None:
+async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None, freeze_gc: bool = False) -> None:
     from ..store import open_store
     store = open_store(cfg)
     server = await build(cfg, index, store)
     await server.start(forward_dir(cfg))
+    if freeze_gc:              # the start-up objects (modules, config, tables) leave the cyclic GC's
+        gc.collect()           # generations: its collections under load walk only what requests create
+        gc.freeze()
     log.info("radius worker %d on %s auth %d acct %d (%d clients)", index, cfg.radius.address,
              cfg.radius.auth_port, cfg.radius.acct_port, len(server.clients.clients))
     if ready is not None:
@@ -108,4 +112,4 @@ def main(cfg: Config, index: int) -> int:
         translog.configure(cfg, "radius", index)
     except ImportError:
         pass
-    return run_async(lambda stop: serve(cfg, index, stop))
+    return run_async(lambda stop: serve(cfg, index, stop, freeze_gc=True))
