@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import metrics
 from ..snmp import events as snmp_events
@@ -42,6 +42,9 @@ from .peer import (
     State,
 )
 from .peer import command_slots as _slots
+
+if TYPE_CHECKING:
+    from .relay import WorkerRelay
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +240,7 @@ class Node:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.background_tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self.relay: WorkerRelay | None = None      # the other workers of this appliance (relay.py)
         self._origin_avps = c.encode_avp(c.ORIGIN_HOST, host) + c.encode_avp(c.ORIGIN_REALM, realm)
         self.local = self._identity()
 
@@ -309,6 +313,8 @@ class Node:
         self._stopping = True
         for s in self.servers:
             s.close()
+        if self.relay is not None:
+            self.relay.stop_listening()
         for task in list(self.background_tasks):
             task.cancel()
         if self.background_tasks:
@@ -326,6 +332,8 @@ class Node:
         for conn in list(self.connections):
             if conn.transport:
                 conn.transport.close()
+        if self.relay is not None:
+            await self.relay.close()
         if self.peer_file is not None:
             self.peer_file.unlink(missing_ok=True)   # a clean stop leaves no stale table
 
@@ -519,22 +527,39 @@ class Node:
                       e2e: int | None = None, retransmit: bool = False) -> Message:
         """Send a request to a connected peer and await its answer.
 
+        A peer held by another worker of this appliance is reached through :attr:`relay`
+        (relay.py); every relay failure, timeouts included, is ``DiameterError(3002)``.
         ``avps`` are the AVPs after Origin-Host/Origin-Realm (put Session-Id first yourself,
         RFC 6733 §8.8).  Raises :class:`DiameterError` (3002) when no peer fits,
         ``asyncio.TimeoutError`` when the answer does not come, ``ConnectionError`` if the
         connection drops first.  ``retransmit=True`` with the first attempt's ``e2e`` sends a
         retransmission (T-flag, same End-to-End-Id, RFC 6733 §5.5.4).
         """
-        conn = self.route(app_id, host, realm)
-        pc = conn.pc
-        assert pc is not None
-        hbh, fresh = pc.next_ids()
-        e2e = fresh if e2e is None else e2e
         body = list(avps)
         at = 1 if body and int.from_bytes(body[0][:4], "big") == c.SESSION_ID else 0
         body[at:at] = [self._origin_avps]
         flags = c.FLAG_R | (c.FLAG_P if proxiable else 0) | (c.FLAG_T if retransmit else 0)
-        data = c.encode(cmd_code, app_id, flags, hbh, e2e, body)
+        try:
+            conn = self.route(app_id, host, realm)
+        except DiameterError:
+            if self.relay is None:
+                raise
+            # another worker of this appliance may hold the peer (relay.py); 3002 when none does
+            return await self.relay.request(cmd_code, app_id, flags, body, host, realm, timeout, e2e)
+        pc = conn.pc
+        assert pc is not None
+        hbh, fresh = pc.next_ids()
+        e2e = fresh if e2e is None else e2e
+        fut = self.send_request(conn, c.encode(cmd_code, app_id, flags, hbh, e2e, body), hbh, cmd_code, app_id)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            conn.pending.pop(hbh, None)
+
+    def send_request(self, conn: Connection, data: bytes, hbh: int, cmd_code: int,
+                     app_id: int) -> asyncio.Future[Message]:
+        """Write an encoded request (Hop-by-Hop-Id ``hbh`` of ``conn``); the future gets its answer.
+        The caller pops ``conn.pending[hbh]`` when it stops waiting."""
         fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         conn.pending[hbh] = fut
         rec = conn.record
@@ -543,10 +568,7 @@ class Node:
             _slots(rec.by_command, cmd_code)[REQ_OUT] += 1
         metrics.inc(f"diameter.{app_name(app_id)}.requests_out")
         conn.write(data)
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            conn.pending.pop(hbh, None)
+        return fut
 
     def on_answer(self, conn: Connection, msg: Message) -> None:
         fut = conn.pending.pop(msg.hbh, None)
@@ -596,8 +618,11 @@ class Node:
         try:
             self.peer_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.peer_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"pid": os.getpid(), "host": self.host, "realm": self.realm,
-                                       "updated": int(time.time()), "peers": self.peer_table()}))
+            table = {"pid": os.getpid(), "host": self.host, "realm": self.realm, "updated": int(time.time())}
+            if self.relay is not None:
+                table.update(self.relay.table_fields())
+            table["peers"] = self.peer_table()
+            tmp.write_text(json.dumps(table))
             os.replace(tmp, self.peer_file)
         except OSError as exc:
             log.warning("cannot write %s: %s", self.peer_file, exc)

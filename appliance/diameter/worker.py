@@ -2,6 +2,8 @@
 
 ``appliance run diameter --index N``: worker 0 also keeps the connections to configured
 peers that have an address (one outgoing connection per peer per appliance, no self-election).
+Every worker listens on ``<run_dir>/diameter/worker-<N>.sock`` so the others can send requests
+to the peers it holds (relay.py).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 from ..config import Config, charging_policy
 from ..runtime import run_async
 from .node import Node
+from .relay import WorkerRelay
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,13 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Fut
     store = open_store(cfg)
     try:
         ctx = AppContext(cfg, store, Charging(store, charging_policy(cfg)), index)
-        node = build_node(cfg, ctx, str(cfg.path(cfg.run_dir)))
+        run_dir = str(cfg.path(cfg.run_dir))
+        node = build_node(cfg, ctx, run_dir)
+        try:
+            await WorkerRelay(node, run_dir, index).listen()
+        except OSError as exc:               # the worker still serves the peers it holds itself
+            log.warning("diameter worker %d: no inter-worker relay socket: %s", index, exc)
+            node.relay = None
         port = await node.listen(cfg.diameter.address, cfg.diameter.port, cfg.diameter.sctp)
         log.info("diameter worker %d listening on %s:%d", index, cfg.diameter.address, port)
         if cfg.diameter.tls_port:

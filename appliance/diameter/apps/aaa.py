@@ -356,10 +356,11 @@ class Aaa:
         return [(k, d) for k, d in docs if d.get("imsi") == imsi]
 
     async def abort_subscriber(self, imsi: str) -> int:
-        """ASR for every open session of a subscriber that this worker owns."""
+        """ASR for every open session of a subscriber on this node, whichever worker owns it (the
+        request reaches a client connected to another worker through the node's relay)."""
         n = 0
         for sid, doc in await self.sessions_of(imsi):
-            if doc.get("owner") == self.index and doc.get("node") == self.node.host and doc.get("state") == "open":
+            if doc.get("node") == self.node.host and doc.get("state") == "open":
                 await self.abort(sid, doc)
                 n += 1
         return n
