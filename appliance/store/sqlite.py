@@ -70,6 +70,11 @@ class SqliteLedger:
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         return self.c.execute(sql, args).fetchone()
 
+    def _one_direct(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        """For tables the write-behind never holds rows of (service, product, offer, prefix_table,
+        doc): no need to write the pending rows first."""
+        return self._conn.execute(sql, args).fetchone()
+
     # --- write-behind and caches (internal to the writer thread)
     def _flush(self) -> None:
         """Write the pending hot-path rows (inside the open transaction)."""
@@ -129,7 +134,7 @@ class SqliteLedger:
 
     # --- charging path
     def find_service(self, identity: str) -> Service | None:
-        row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = "
+        row = self._one_direct(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = "
                         "(SELECT service_id FROM service_identity WHERE identity = ?)", (identity,))
         return rows.service_from(row) if row else None
 
@@ -146,7 +151,7 @@ class SqliteLedger:
         return found
 
     def _find_subscriber(self, identity: str) -> tuple[Service | None, Product | None]:
-        row = self._one(f"SELECT {rows.SERVICE_COLUMNS_S}, p.id, p.offer, p.start, p.\"end\", p.policy_table, "
+        row = self._one_direct(f"SELECT {rows.SERVICE_COLUMNS_S}, p.id, p.offer, p.start, p.\"end\", p.policy_table, "
                         "p.status, p.doc FROM service_identity i JOIN service s ON s.id = i.service_id "
                         "LEFT JOIN product p ON p.id = s.product_id WHERE i.identity = ?", (identity,))
         if row is None:
@@ -154,11 +159,11 @@ class SqliteLedger:
         return rows.service_from(row[:12]), rows.product_from(row[12:]) if row[12] is not None else None
 
     def get_service(self, service_id: str) -> Service | None:
-        row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = ?", (service_id,))
+        row = self._one_direct(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = ?", (service_id,))
         return rows.service_from(row) if row else None
 
     def get_product(self, product_id: str) -> Product | None:
-        row = self._one('SELECT id, offer, start, "end", policy_table, status, doc FROM product WHERE id = ?',
+        row = self._one_direct('SELECT id, offer, start, "end", policy_table, status, doc FROM product WHERE id = ?',
                         (product_id,))
         return rows.product_from(row) if row else None
 
@@ -166,7 +171,7 @@ class SqliteLedger:
         cache = self.store._offers
         if name in cache:
             return cache[name]
-        row = self._one("SELECT doc FROM offer WHERE name = ?", (name,))
+        row = self._one_direct("SELECT doc FROM offer WHERE name = ?", (name,))
         offer = rows.offer_from(row[0]) if row else None
         cache[name] = offer
         return offer
@@ -175,7 +180,7 @@ class SqliteLedger:
         cache = self.store._tables
         if name in cache:
             return cache[name]
-        row = self._one("SELECT name, rates FROM prefix_table WHERE name = ?", (name,))
+        row = self._one_direct("SELECT name, rates FROM prefix_table WHERE name = ?", (name,))
         table = rows.table_from(*row) if row else None
         cache[name] = table
         return table
@@ -394,18 +399,19 @@ class SqliteLedger:
 
     # --- documents
     def put_doc(self, kind: str, key: str, doc: dict[str, Any]) -> None:
-        self.c.execute("INSERT OR REPLACE INTO doc (kind, key, doc) VALUES (?, ?, ?)", (kind, key, rows.dumps(doc)))
+        self._conn.execute("INSERT OR REPLACE INTO doc (kind, key, doc) VALUES (?, ?, ?)",
+                           (kind, key, rows.dumps(doc)))
 
     def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
-        row = self._one("SELECT doc FROM doc WHERE kind = ? AND key = ?", (kind, key))
+        row = self._one_direct("SELECT doc FROM doc WHERE kind = ? AND key = ?", (kind, key))
         return json.loads(row[0]) if row else None
 
     def delete_doc(self, kind: str, key: str) -> bool:
-        return self.c.execute("DELETE FROM doc WHERE kind = ? AND key = ?", (kind, key)).rowcount > 0
+        return self._conn.execute("DELETE FROM doc WHERE kind = ? AND key = ?", (kind, key)).rowcount > 0
 
     def list_docs(self, kind: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
-        cur = self.c.execute("SELECT key, doc FROM doc WHERE kind = ? AND key >= ? AND key < ? ORDER BY key",
-                             (kind, prefix, prefix + "\uffff"))
+        cur = self._conn.execute("SELECT key, doc FROM doc WHERE kind = ? AND key >= ? AND key < ? ORDER BY key",
+                                 (kind, prefix, prefix + "\uffff"))
         return [(k, json.loads(d)) for k, d in cur]
 
 
