@@ -69,6 +69,7 @@ class Packet:
     attributes: Attributes
     raw: bytes
     first: dict[int, bytes] = field(default_factory=dict)     # type -> first value (O(1) ``get``)
+    ma_offset: int = -1       # offset of the only Message-Authenticator attribute; -1 none, -2 several
 
     def get(self, type_: int) -> bytes | None:
         return self.first.get(type_)
@@ -107,6 +108,7 @@ def decode(data: bytes) -> Packet:
     raw = bytes(data[:length])
     attrs: Attributes = []
     first: dict[int, bytes] = {}
+    ma_offset = -1
     pos = HEADER
     while pos < length:
         if pos + 2 > length:
@@ -119,8 +121,12 @@ def decode(data: bytes) -> Packet:
         attrs.append((t, value))
         if t not in first:
             first[t] = value
+            if t == MESSAGE_AUTHENTICATOR:
+                ma_offset = pos
+        elif t == MESSAGE_AUTHENTICATOR:
+            ma_offset = -2
         pos += alen
-    return Packet(code, ident, raw[4:20], attrs, raw, first)
+    return Packet(code, ident, raw[4:20], attrs, raw, first, ma_offset)
 
 
 def encode_attributes(attrs: Attributes) -> bytes:
@@ -199,13 +205,15 @@ def message_authenticator(raw: bytes, secret: bytes, authenticator: bytes | None
 
 def verify_message_authenticator(packet: Packet, secret: bytes, zero_authenticator: bool = False) -> bool | None:
     """True/False when present (exactly one, 16 octets); None when absent."""
-    values = packet.all(MESSAGE_AUTHENTICATOR)
-    if not values:
+    at = packet.ma_offset
+    if at == -1:
         return None
-    if len(values) != 1 or len(values[0]) != 16:
+    raw = packet.raw
+    if at < 0 or raw[at + 1] != 18:
         return False
-    want = message_authenticator(packet.raw, secret, ZERO16 if zero_authenticator else None)
-    return hmac.compare_digest(want, values[0])
+    head = raw[:4] + ZERO16 if zero_authenticator else raw[:20]
+    want = hmac_md5(secret, head + raw[20:at + 2] + ZERO16 + raw[at + 18:])
+    return hmac.compare_digest(want, raw[at + 2:at + 18])
 
 
 def request_authenticator_ok(raw: bytes, secret: bytes) -> bool:

@@ -96,3 +96,37 @@ HMAC_MD5_VECTORS = [
 def test_hmac_md5_rfc2202(key, data, digest):
     assert rp.hmac_md5(key, data).hex() == digest
     assert rp.hmac_md5(key, data).hex() == digest          # the second call uses the cached key states
+
+
+def _with_ma(attrs: rp.Attributes, secret: bytes) -> bytes:
+    """An Access-Request whose Message-Authenticator (wherever it sits in ``attrs``) is computed by
+    the reference walk over the whole packet."""
+    body = rp.encode_attributes(attrs)
+    raw = bytearray(bytes((rp.ACCESS_REQUEST, 9)) + (20 + len(body)).to_bytes(2, "big") + os.urandom(16) + body)
+    pos = 20
+    while raw[pos] != rp.MESSAGE_AUTHENTICATOR:
+        pos += raw[pos + 1]
+    raw[pos + 2:pos + 18] = rp.message_authenticator(bytes(raw), secret)
+    return bytes(raw)
+
+
+MA = (rp.MESSAGE_AUTHENTICATOR, bytes(16))
+
+
+@pytest.mark.parametrize(("attrs", "verdict"), [
+    ([MA, (rp.USER_NAME, b"a")], True),
+    ([(rp.USER_NAME, b"a"), MA], True),
+    ([(rp.USER_NAME, b"a"), MA, (rp.NAS_IP_ADDRESS, b"\x7f\0\0\1"), (rp.STATE, b"s" * 40)], True),
+    ([(rp.USER_NAME, b"a")], None),
+    ([MA, (rp.USER_NAME, b"a"), MA], False),                       # two: refused (RFC 3579 §3.2)
+    ([(rp.USER_NAME, b"a"), (rp.MESSAGE_AUTHENTICATOR, bytes(15))], False),
+])
+def test_message_authenticator_anywhere_in_the_packet(attrs, verdict):
+    raw = _with_ma(attrs, SECRET) if MA in attrs else rp.encode_request(rp.ACCESS_REQUEST, 9, attrs, SECRET, False)
+    pkt = rp.decode(raw)
+    assert rp.verify_message_authenticator(pkt, SECRET) is verdict
+    if verdict:
+        assert rp.verify_message_authenticator(pkt, b"other") is False
+        tampered = bytearray(raw)
+        tampered[-1] ^= 1
+        assert rp.verify_message_authenticator(rp.decode(bytes(tampered)), SECRET) is False
