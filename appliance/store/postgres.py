@@ -542,6 +542,13 @@ class PostgresStore:
                     if not committing and isinstance(exc, psycopg.OperationalError):
                         raise _Reconnect() from exc
                     raise
+                if isinstance(exc, pgerrors.InvalidSqlStatementName):
+                    # psycopg counted as prepared a statement whose Parse was skipped when an earlier
+                    # error aborted the pipeline (psycopg/psycopg#280-like): this connection's prepared
+                    # statement cache is wrong.  Nothing was committed (the pipeline's COMMIT was
+                    # skipped too); close the connection so the pool replaces it, and run again.
+                    conn.close()
+                    raise Conflict("stale prepared statement on a pooled connection") from exc
                 try:
                     conn.execute("ROLLBACK")
                 except psycopg.Error:

@@ -92,10 +92,6 @@ def test_async_path_group_commits(store, charging, seed_subscriber):
         assert store.batches < 200  # requests that arrived together were committed together
 
 
-# SQLite only: its writer reads a batch's remembered answers in one statement.  On PostgreSQL this
-# test fails intermittently (concurrent copies of one request: the conflict retry raises "prepared
-# statement does not exist"); reported in docs/notes/issue-2.md, left to that backend's owner.
-@pytest.mark.parametrize("backend", ["sqlite"])
 def test_retransmissions_in_one_batch_are_answered_not_charged(store, charging, seed_subscriber):
     """Answers may be read for a whole batch at once: copies of one request in the same batch, and of
     requests answered in an earlier batch, must still be charged once."""
