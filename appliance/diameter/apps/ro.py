@@ -67,6 +67,8 @@ CURRENCIES = {"USD": 840, "EUR": 978, "GBP": 826, "JPY": 392, "CHF": 756, "SEK":
               "NGN": 566, "KES": 404}
 SESSION_DOC = "ro_session"
 _MANDATORY_SET = frozenset(MANDATORY)
+_MAYBE_NONE = ("subscriber", "session_id", "action", "service", "destination", "vplmn", "outcome")  # of charge_fields
+_ID_FIELDS = {SUB_IMSI: "imsi", SUB_E164: "msisdn", SUB_NAI: "nai"}     # Subscription-Id type -> log field
 _LISTED = frozenset((MSCC, SUBSCRIPTION_ID, USU, RSU))     # top-level AVPs parse_ccr collects specially
 _APP_ID_DATA = APP_ID.to_bytes(4, "big")
 
@@ -496,15 +498,26 @@ class RoApplication:
     def _log(self, req: Request, ccr: Ccr, request: ChargeRequest, result: ChargeResult,
              override: Override | None, held: bool = False) -> None:
         rec = translog.charge_fields(request, result)
-        rec.update(protocol="diameter", app="ro", type="CCR", request_type=TYPE_NAMES[ccr.request_type],
-                   request_number=ccr.request_number, peer=req.peer.host, origin_realm=req.peer.realm,
-                   result=override.result_code if override and override.result_code else RESULT_OF[result.outcome],
-                   duplicate=result.duplicate, calling_party=ccr.calling)
+        for key in _MAYBE_NONE:                   # a record carries no null top-level fields
+            if rec[key] is None:
+                del rec[key]
+        rec["protocol"], rec["app"], rec["type"] = "diameter", "ro", "CCR"
+        rec["request_type"] = TYPE_NAMES[ccr.request_type]
+        rec["request_number"] = ccr.request_number
+        peer = req.peer
+        if peer.host is not None:
+            rec["peer"] = peer.host
+        if peer.realm is not None:
+            rec["origin_realm"] = peer.realm
+        rec["result"] = override.result_code if override and override.result_code else RESULT_OF[result.outcome]
+        rec["duplicate"] = result.duplicate
+        if ccr.calling is not None:
+            rec["calling_party"] = ccr.calling
         for kind, ident in ccr.subscribers:
-            key = {SUB_IMSI: "imsi", SUB_E164: "msisdn", SUB_NAI: "nai"}.get(kind)
-            if key:
+            key = _ID_FIELDS.get(kind)
+            if key and ident is not None:
                 rec[key] = ident
-        translog.acct({k: v for k, v in rec.items() if v is not None}, held=held)
+        translog.acct(rec, held=held)
 
 
 class _HeldRecords:
