@@ -116,13 +116,13 @@ class Sink:
                 log.error("%s log write failed (%d records lost): %s", self.kind, len(frames), exc)
 
     def write_held(self) -> None:
-        """Write the held records (one ``write()`` under one ``flock``)."""
-        if self._held:
-            with self._io:
-                with self._lock:
-                    frames, self._held = self._held, []
-                if frames:
-                    self._write(frames)
+        """Write the held records (one ``write()`` under one ``flock``).  Takes ``_io`` even when
+        nothing is held: another thread may be writing this thread's records right now."""
+        with self._io:
+            with self._lock:
+                frames, self._held = self._held, []
+            if frames:
+                self._write(frames)
 
     def _take(self) -> list[bytes]:
         with self._lock:

@@ -346,7 +346,10 @@ class RadiusServer:
             self.translog.write_held()
         out, self._outbox = self._outbox, []
         for transport, answer, addr in out:
-            transport.sendto(answer, addr)
+            try:
+                transport.sendto(answer, addr)
+            except OSError as exc:                # one unsendable answer must not cost the others
+                log.debug("udp send to %s failed: %s", addr[0], exc)
 
     async def _auth(self, listener: Listener, client: Client, req: rp.Packet, addr: Any,
                     key: tuple[Any, ...]) -> None:
