@@ -20,6 +20,7 @@ from pathlib import Path
 MAGIC = b"OCSC"
 VERSION = 1
 SLOTS = 1024
+OVERFLOW = "metrics.overflow"       # the last slot: counts of names that found no free slot
 HEADER = 16
 SLOT = 64
 NAME = 56
@@ -52,14 +53,21 @@ class Counters:
             if len(encoded) > NAME:
                 raise ValueError(f"counter name too long: {name}")
             idx = len(self._index)
-            if idx >= SLOTS:
-                raise RuntimeError("counter table full")
-            off = HEADER + idx * SLOT
-            self._buf[off:off + NAME] = encoded.ljust(NAME, b"\0")
-            self._values[idx * 8 + 7] = 0
-            self._index[name] = idx
-            struct.pack_into("<I", self._buf, 8, idx + 1)
+            if idx >= SLOTS - 1:
+                # Full (names made from peer input, e.g. unknown Application-Ids, must never stop a
+                # worker): every further name counts in the last slot, ``metrics.overflow``.
+                if OVERFLOW not in self._index:
+                    self._register(OVERFLOW, SLOTS - 1)
+                return self._index[OVERFLOW]
+            self._register(name, idx)
         return idx
+
+    def _register(self, name: str, idx: int) -> None:
+        off = HEADER + idx * SLOT
+        self._buf[off:off + NAME] = name.encode().ljust(NAME, b"\0")
+        self._values[idx * 8 + 7] = 0
+        self._index[name] = idx
+        struct.pack_into("<I", self._buf, 8, max(idx + 1, struct.unpack_from("<I", self._buf, 8)[0]))
 
     def inc(self, name: str, n: int = 1) -> None:
         i = self.slot(name) * 8 + 7
