@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import metrics
 from .fifo import FifoLog
-from .framing import encode
+from .framing import encode, encode_payload, frame
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -76,9 +76,9 @@ class Sink:
         self._c_records = f"logs.{kind}.records"
         self._c_errors = f"logs.{kind}.errors"
 
-    def put(self, record: dict[str, Any], held: bool = False) -> None:
+    def put(self, record: dict[str, Any], held: bool = False, fixed: Fixed | None = None) -> None:
         try:
-            data = encode(record)
+            data = encode(record) if fixed is None else frame(encode_payload(record)[:-1] + fixed.tail)
         except (TypeError, ValueError, RecursionError):
             metrics.inc(self._c_errors)
             return
@@ -103,7 +103,7 @@ class Sink:
                     self._wake.set()
         metrics.inc(self._c_records)
         if self.shipper is not None:
-            self.shipper.offer(record)
+            self.shipper.offer(record if fixed is None else {**record, **fixed.fields})
 
     def _write(self, frames: list[bytes]) -> None:
         try:
@@ -148,6 +148,20 @@ class Sink:
             self.fifo.close()
 
 
+class Fixed:
+    """Fields shared by many records (a cached Access-Accept's), JSON-encoded once.
+
+    ``auth(varying, fixed=f)`` logs the varying fields followed by ``f.fields`` (keys must not
+    overlap); readers see one ordinary record.  Secret keys are dropped here as in any record."""
+
+    __slots__ = ("fields", "tail")
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self.fields = {k: v for k, v in fields.items() if k not in SECRET_KEYS}
+        body = encode_payload(self.fields)
+        self.tail = b"," + body[1:] if len(body) > 2 else b"}"
+
+
 @dataclass
 class Captured:
     """Records collected by :func:`capture` (tests)."""
@@ -190,17 +204,17 @@ def acct(record: Mapping[str, Any], held: bool = False) -> None:
         _acct.put(rec, held)
 
 
-def auth(record: Mapping[str, Any], held: bool = False) -> None:
+def auth(record: Mapping[str, Any], held: bool = False, fixed: Fixed | None = None) -> None:
     """Record an authentication transaction (RADIUS Access-*, EAP, Diameter DER/AAR/MAR ...).
 
-    ``held`` as for :func:`acct`."""
+    ``held`` as for :func:`acct`; ``fixed``: more fields of the record, encoded once (:class:`Fixed`)."""
     if _auth is None and _capture is None:
         return
     rec = _stamp(record)
     if _capture is not None:
-        _capture.auth.append(rec)
+        _capture.auth.append(rec if fixed is None else {**rec, **fixed.fields})
     if _auth is not None:
-        _auth.put(rec, held)
+        _auth.put(rec, held, fixed)
 
 
 def write_held() -> None:

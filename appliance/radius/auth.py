@@ -46,6 +46,7 @@ class Reply:
     reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     body: bytes | None = None          # ``attrs`` encoded (set by the server on first use; attrs never change)
+    log: Any = None                    # the constant fields of its log record (translog.Fixed), ditto
 
 
 class AuthCache:

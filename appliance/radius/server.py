@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import metrics
+from ..logs.translog import Fixed
 from . import packet as rp
 from .acct import STATUS_NAMES, AcctHandler, AcctOutcome
 from .auth import AuthHandler, Reply, state_owner
@@ -380,11 +381,14 @@ class RadiusServer:
                 answer = rp.encode_response_body(reply.code, req, body, client.secret)
             self.counters["auth"].inc(REPLY_COUNTER[reply.code], client)
             if self.translog is not None and self.translog.enabled():
-                self.translog.auth({"protocol": "radius", "app": "auth", "type": "Access-Request",
-                                    "method": reply.method or None, "peer": f"{addr[0]}:{addr[1]}",
-                                    "username": req.text(rp.USER_NAME), "subscriber": reply.subscriber,
-                                    "result": REPLY_NAMES.get(reply.code), "reason": reply.reason or None},
-                                   held=True)
+                fixed = reply.log
+                if fixed is None:                         # a cached Access-Accept's is encoded once
+                    fixed = reply.log = Fixed({"protocol": "radius", "app": "auth", "type": "Access-Request",
+                                               "method": reply.method or None, "subscriber": reply.subscriber,
+                                               "result": REPLY_NAMES.get(reply.code),
+                                               "reason": reply.reason or None})
+                self.translog.auth({"peer": f"{addr[0]}:{addr[1]}", "username": req.text(rp.USER_NAME)},
+                                   held=True, fixed=fixed)
                 self._turn_end()
         self._send(listener, key, addr, answer)
 

@@ -170,3 +170,23 @@ def test_unencodable_record_is_counted_not_raised(logcfg, tmp_path):
     assert metrics.default().get("logs.auth.errors") == before + 1
     translog.close()
     assert [r["result"] for r in read_log(tmp_path / "lu", "auth")] == ["Access-Accept"]
+
+
+def test_fixed_fields_join_each_record_on_disk_in_capture_and_without_secrets(logcfg, tmp_path):
+    translog.configure(logcfg, "radius", 0)
+    fixed = translog.Fixed({"protocol": "radius", "result": "Access-Accept", "reason": None, "password": "x",
+                            "name": "Zoë \"q\""})
+    empty = translog.Fixed({})
+    with translog.capture() as got:
+        translog.auth({"peer": "127.0.0.1:1", "username": "a"}, held=True, fixed=fixed)
+        translog.auth({"peer": "127.0.0.1:2", "username": "b"}, fixed=fixed)
+        translog.auth({"peer": "127.0.0.1:3"}, fixed=empty)
+    translog.close()
+    on_disk = list(read_log(tmp_path / "lu", "auth"))
+    assert [{k: v for k, v in r.items() if k != "ts"} for r in on_disk] == \
+        [{k: v for k, v in r.items() if k != "ts"} for r in got.auth]
+    assert on_disk[1] == {"ts": on_disk[1]["ts"], "node": on_disk[1]["node"], "proc": "radius0",
+                          "peer": "127.0.0.1:2", "username": "b", "protocol": "radius",
+                          "result": "Access-Accept", "reason": None, "name": "Zoë \"q\""}
+    assert on_disk[2]["peer"] == "127.0.0.1:3" and "protocol" not in on_disk[2]
+    assert all("password" not in r for r in on_disk)

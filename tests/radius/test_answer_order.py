@@ -25,7 +25,8 @@ class Journal:
     def enabled(self) -> bool:
         return True
 
-    def auth(self, record, held: bool = False) -> None:
+    def auth(self, record, held: bool = False, fixed=None) -> None:
+        record = {**record, **(fixed.fields if fixed is not None else {})}
         self.events.append(f"record {record['result']} held={held}")
 
     def write_held(self) -> None:

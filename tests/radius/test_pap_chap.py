@@ -162,3 +162,23 @@ def test_client_added_to_the_store_is_served_after_refresh(radius, rcfg, store, 
     assert code == rp.ACCESS_ACCEPT
     rows = json.loads((Path(rcfg.run_dir) / "radius" / "clients.json").read_text())
     assert {r["address"]: r["index"] for r in rows}["127.0.0.2/32"] == 3 and "s2" not in json.dumps(rows)
+
+
+def test_every_pap_answer_has_its_auth_log_record(radius, rcfg, seed_subscriber):
+    from appliance.logs import translog
+    sid = seed_subscriber(nai="alice@wlan", password="pw")
+    c = pyrad_client(rcfg)
+    codes = []
+    with translog.capture() as got:
+        for password in ("pw", "pw", "bad", "pw"):                 # store lookup, then cached answers
+            req = c.CreateAuthPacket(code=pp.AccessRequest, User_Name="alice@wlan")
+            req["User-Password"] = req.PwCrypt(password)
+            req.add_message_authenticator()
+            codes.append(c.SendPacket(req).code)
+    assert codes == [pp.AccessAccept, pp.AccessAccept, pp.AccessReject, pp.AccessAccept]
+    recs = [{k: r.get(k) for k in ("protocol", "app", "type", "method", "username", "subscriber", "result",
+                                   "reason")} for r in got.auth]
+    accept = {"protocol": "radius", "app": "auth", "type": "Access-Request", "method": "pap",
+              "username": "alice@wlan", "subscriber": sid, "result": "Access-Accept", "reason": None}
+    assert recs == [accept, accept, {**accept, "result": "Access-Reject", "reason": "bad credentials"}, accept]
+    assert all(r["peer"].startswith("127.0.0.1:") and isinstance(r["ts"], int) for r in got.auth)
