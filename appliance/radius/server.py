@@ -61,14 +61,17 @@ class DuplicateCache:
         # key -> (expiry, answer): tuples of atomic values, which the cyclic GC stops tracking
         # (OrderedDict: a dict emptied from the front makes next(iter()) walk the deleted slots)
         self._items: OrderedDict[tuple[Any, ...], tuple[float, bytes | None]] = OrderedDict()
+        self._front_expiry = 0.0            # expiry of the oldest entry: nothing to sweep before it
 
     def _expire(self, now: float) -> None:
         items = self._items
         while items:
             key, entry = next(iter(items.items()))
             if entry[0] > now and len(items) <= self.capacity:
-                break
+                self._front_expiry = entry[0]
+                return
             del items[key]
+        self._front_expiry = 0.0
 
     def lookup(self, key: tuple[Any, ...], now: float) -> tuple[bool, bytes | None]:
         entry = self._items.get(key)
@@ -77,7 +80,8 @@ class DuplicateCache:
         return True, entry[1]
 
     def begin(self, key: tuple[Any, ...], now: float) -> None:
-        self._expire(now)
+        if now >= self._front_expiry or len(self._items) > self.capacity:
+            self._expire(now)
         self._items[key] = (now + self.ttl, None)
 
     def finish(self, key: tuple[Any, ...], answer: bytes | None) -> None:
