@@ -11,7 +11,8 @@ store transaction.  The canned server answers every request with a prebuilt CCA 
 end-to-end ids copied), nothing decoded beyond the header.
 
 usage: benchmarks/diameter_ro.py [--seconds 8] [--sessions 400] [--window 64] [--workers 1]
-       [--connections 1,4] [--target RATE]   (--target: open-loop rate for the p99-at-load check)
+       [--connections 1,4] [--target RATE]   (--target: also an open-loop run, one CCR-U every 1/RATE s
+       whatever the answers do, for the p99-at-load check)
 Bounded by --seconds per scenario.  The machine is shared: numbers are noisy (±40 %).
 """
 from __future__ import annotations
@@ -257,9 +258,28 @@ async def load(port: int, connections: int, sessions: int, window: int, seconds:
             body, at = templates[s]
             struct.pack_into("!I", body, at, numbers[s])
             latencies.append(await conn.send(bytes(body)))
-            if rate:
-                await asyncio.sleep(connections * window / rate)
-    await asyncio.gather(*(driver(k) for k in range(connections * window)))
+
+    async def paced(rate: float) -> None:
+        """Open loop: one CCR-U every 1/rate s whatever the answers do (sessions round-robin)."""
+        sent: list[asyncio.Future] = []
+        interval, due, i = 1.0 / rate, loop.time(), 0
+        while loop.time() < deadline:
+            s = i % sessions
+            i += 1
+            numbers[s] += 1
+            body, at = templates[s]
+            struct.pack_into("!I", body, at, numbers[s])
+            fut = conns[s % connections].send(bytes(body))
+            fut.add_done_callback(lambda f: latencies.append(f.result()))
+            sent.append(fut)
+            due += interval
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+        await asyncio.wait(sent, timeout=30)
+    if rate:
+        await paced(rate)
+    else:
+        await asyncio.gather(*(driver(k) for k in range(connections * window)))
     elapsed = time.perf_counter() - start
     for conn in conns:
         conn.t.close()
