@@ -54,7 +54,8 @@ def parse_file_header(data: bytes) -> FileHeader:
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
 try:    # the C encoder built once, without the circular-reference markers (records are trees):
-    from _json import encode_basestring as _c_string      # half the cost of JSONEncoder.encode
+    # half the cost of JSONEncoder.encode, which builds both per call
+    from _json import encode_basestring as _c_string
     from _json import make_encoder as _c_make_encoder
     _C_ENCODE: Any = _c_make_encoder(None, str, _c_string, None, ":", ",", False, False, True)
 except ImportError:                                       # pragma: no cover - no C accelerator
