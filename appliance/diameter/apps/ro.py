@@ -514,9 +514,9 @@ class RoApplication:
         if ccr.calling is not None:
             rec["calling_party"] = ccr.calling
         for kind, ident in ccr.subscribers:
-            key = _ID_FIELDS.get(kind)
-            if key and ident is not None:
-                rec[key] = ident
+            field_name = _ID_FIELDS.get(kind)
+            if field_name and ident is not None:
+                rec[field_name] = ident
         translog.acct(rec, held=held)
 
 
