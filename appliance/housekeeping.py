@@ -40,7 +40,18 @@ def expire_idle_gx(cfg: Config, store: Any, now: int) -> None:
     metrics.inc("ocs.housekeeping.gx_expired", len(gone))
 
 
-DUTIES.extend((purge_aka_identities, expire_idle_gx))
+def reset_usage_periods(cfg: Config, store: Any, now: int) -> None:
+    """Usage-monitoring quotas with a period (daily/weekly/monthly): used volume back to zero at
+    each period start, once per period, and a Gx push so throttled sessions get their rules back."""
+    from .pcrf.tables import reset_periods
+    resets, pushes = store.transact(lambda l: reset_periods(l, now))
+    metrics.inc("pcrf.usage.resets", resets)
+    metrics.inc("pcrf.usage.reset_pushes", pushes)
+    if resets:
+        log.info("usage-monitoring periods: %d keys reset, %d Gx sessions queued", resets, pushes)
+
+
+DUTIES.extend((purge_aka_identities, expire_idle_gx, reset_usage_periods))
 
 
 def sweep(cfg: Config, store: Any, now: int) -> dict[str, int]:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 
 from .catalog import Offer
 from .inventory import Product
+from .recurring import period_start_at
 
 
 class FlowDirection(IntEnum):
@@ -230,20 +231,29 @@ class PolicyRule:
                    doc.get("monitoring_key"))
 
 
+RESET_PERIODS = ("daily", "weekly", "monthly")     # a quota's period; "none" (None): operator resets only
+
+
 @dataclass(frozen=True, slots=True)
 class MonitoringQuota:
-    """A usage-monitoring key's volume quota (octets, both directions) and its throttle rule."""
+    """A usage-monitoring key's volume quota (octets, both directions), its throttle rule and
+    the period after which the used volume starts again from zero (anchored on the product's
+    start, like recurring fees: :func:`reset_due`)."""
 
     key: str
     volume: int
     grant: int | None = None        # threshold sent per report; None: the whole remaining quota
     throttle: str | None = None     # rule installed instead of the key's rules once exhausted
+    reset: str | None = None        # daily / weekly / monthly; None: only `policy usage --reset`
 
     def __post_init__(self) -> None:
         if not self.key:
             raise ValueError("a monitoring key needs a name")
         _opt_int(self.volume, f"monitoring {self.key} volume", 0, (1 << 63) - 1)
         _opt_int(self.grant, f"monitoring {self.key} grant", 1, (1 << 63) - 1)
+        if self.reset is not None and self.reset not in RESET_PERIODS:
+            raise ValueError(f"monitoring {self.key} reset must be one of {', '.join(RESET_PERIODS)} "
+                             f"or none, got {self.reset!r}")
 
     def threshold(self, used: int) -> int:
         """Octets the PCEF may pass before reporting again (0: exhausted)."""
@@ -252,11 +262,13 @@ class MonitoringQuota:
 
     def to_doc(self) -> dict[str, Any]:
         return _drop_none({"key": self.key, "volume": self.volume, "grant": self.grant,
-                           "throttle": self.throttle})
+                           "throttle": self.throttle, "reset": self.reset})
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> MonitoringQuota:
-        return cls(str(doc["key"]), doc.get("volume", 0), doc.get("grant"), doc.get("throttle"))
+        reset = doc.get("reset")
+        return cls(str(doc["key"]), doc.get("volume", 0), doc.get("grant"), doc.get("throttle"),
+                   None if reset in (None, "none") else reset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +421,32 @@ def decide(table: PolicyTable | None, offer: Offer | None, usage: Mapping[str, i
                   if r.name not in unused_throttles
                   and (r.name in throttles or r.monitoring_key not in exhausted))
     return PolicyDecision(table.name, rules, qos, thresholds, frozenset(exhausted))
+
+
+def reset_due(quotas: Iterable[MonitoringQuota], anchor: int, last: Mapping[str, int], now: int
+              ) -> tuple[dict[str, int], frozenset[str]]:
+    """Usage-monitoring periods at ``now``: (period start per periodic key, keys to reset).
+
+    ``last`` is the period start each key was last reset for (the record that makes a late or
+    repeated pass reset once per period).  A key with no record gets its current period
+    recorded without a reset: adding a period to a quota never wipes the usage already counted;
+    the first reset comes at the next boundary.  Periods follow the recurring-fee calendar
+    (:func:`~appliance.ocs.recurring.period_start_at`: UTC, anchored on ``anchor``, month ends
+    clamped).  Keys without a period are left out.
+    """
+    periods: dict[str, int] = {}
+    reset: set[str] = set()
+    for quota in quotas:
+        if quota.reset is None:
+            continue
+        start = period_start_at(anchor, quota.reset, now)
+        if start is None:
+            continue
+        before = last.get(quota.key)
+        if before is not None and start > before:
+            reset.add(quota.key)
+        periods[quota.key] = start if before is None else max(start, before)
+    return periods, frozenset(reset)
 
 
 @lru_cache(maxsize=4096)

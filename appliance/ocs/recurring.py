@@ -62,6 +62,28 @@ def period_starts(anchor: int, period: str, after: int | None, now: int) -> list
     return starts
 
 
+def period_start_at(anchor: int, period: str, now: int) -> int | None:
+    """Start of the period (of the series :func:`period_starts` yields) that holds ``now``;
+    None before ``anchor``.  Computed directly, so a series of years of daily periods costs the
+    same as one (the same calendar arithmetic: UTC, month ends clamped to the anchor's day)."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r} (known: {', '.join(PERIODS)})")
+    if now < anchor:
+        return None
+    base = datetime.fromtimestamp(anchor, timezone.utc)
+    if period in ("daily", "weekly"):
+        step = 86_400 if period == "daily" else 7 * 86_400
+        return int((base + timedelta(seconds=(now - anchor) // step * step)).timestamp())
+    at = datetime.fromtimestamp(now, timezone.utc)
+    months = (at.year - base.year) * 12 + at.month - base.month
+    if period == "yearly":
+        months -= months % 12
+    step = 1 if period == "monthly" else 12
+    while months > 0 and int(_add_months(base, months, base.day).timestamp()) > now:
+        months -= step
+    return int(_add_months(base, months, base.day).timestamp())
+
+
 def fees_due(product: Product, offer: Offer, now: int, created: int) -> list[Fee]:
     """Fees the product owes at ``now`` that were not charged yet."""
     if product.status != "active":

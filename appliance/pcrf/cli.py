@@ -13,7 +13,7 @@ from collections.abc import Callable
 from ..cli import CliError, _emit, _tx
 from ..config import Config
 from ..ocs.policy import (Arp, ChargingKey, Flow, FlowDirection, MeteringMethod, MonitoringQuota,
-                          PolicyRule, PolicyTable, QoS, RuleKind, SessionQoS)
+                          PolicyRule, PolicyTable, QoS, RESET_PERIODS, RuleKind, SessionQoS)
 from . import engine, tables as T
 
 
@@ -148,7 +148,11 @@ def cmd_monitor_add(cfg: Config, args: argparse.Namespace) -> int:
         if table is None:
             raise T.PolicyError(f"no such policy table: {args.table}")
         try:
-            quota = MonitoringQuota(args.key, args.volume, args.grant, args.throttle)
+            old = next((m for m in table.monitoring if m.key == args.key), None)
+            # --reset omitted keeps the key's period: an update of the volume must not stop renewals
+            reset = (old.reset if old else None) if args.reset is None else \
+                (None if args.reset == "none" else args.reset)
+            quota = MonitoringQuota(args.key, args.volume, args.grant, args.throttle, reset)
             keep = tuple(m for m in table.monitoring if m.key != args.key)
             new = PolicyTable(table.name, table.rules, (*keep, quota), table.session_qos, table.description,
                               table.credit_throttle)
@@ -200,7 +204,11 @@ def cmd_usage(cfg: Config, args: argparse.Namespace) -> int:
         if ledger.get_product(args.product) is None:
             raise T.PolicyError(f"no such product: {args.product}")
         queued = T.reset_usage(ledger, args.product, args.key) if args.reset else 0
-        return {"product": args.product, "used": T.usage(ledger, args.product), "pushes": queued}
+        out = {"product": args.product, "used": T.usage(ledger, args.product), "pushes": queued}
+        periods = T.usage_periods(ledger, args.product)
+        if periods:             # only for keys with a reset period (the document stays as it was)
+            out["periods"] = periods
+        return out
     _emit(_run(cfg, run))
     return 0
 
@@ -274,6 +282,9 @@ def register(sub: Any) -> None:
     a.add_argument("--volume", type=int, required=True, help="octets per period (both directions)")
     a.add_argument("--grant", type=int, help="octets per report threshold (default: all that is left)")
     a.add_argument("--throttle", help="rule installed once the quota is used up")
+    a.add_argument("--reset", choices=[*RESET_PERIODS, "none"],
+                   help="period after which the used volume starts again from zero, anchored on the "
+                        "product's start like recurring fees (default: keep the key's, else none)")
     r = cmd(g, "remove", cmd_monitor_remove, "remove a monitoring key")
     r.add_argument("table")
     r.add_argument("key")

@@ -11,14 +11,15 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from ..ocs.policy import PolicyRule, PolicyTable, table_name_for
+from ..ocs.policy import PolicyRule, PolicyTable, reset_due, table_name_for
 from ..ocs.ports import Ledger
 
 KIND_TABLE = "policy_table"
 KIND_SESSION = "gx_session"
 KIND_BY_PRODUCT = "gx_by_product"     # key "<product>|<session-id>": the sessions of a product
 KIND_PUSH = "gx_push"                 # key session id: a re-provisioning (RAR) to send
-KIND_USAGE = "gx_usage"               # key product id: {"used": {monitoring key: octets}}
+KIND_USAGE = "gx_usage"               # key product id: {"used": {monitoring key: octets},
+#                                       "periods": {key: period start last reset}, "out_of_credit": bool}
 
 
 class PolicyError(ValueError):
@@ -136,9 +137,57 @@ def reset_usage(ledger: Ledger, product_id: str, key: str | None = None) -> int:
     return queue_for_product(ledger, product_id, "usage reset")
 
 
+def reset_periods(ledger: Ledger, now: int, limit: int = 1000) -> tuple[int, int]:
+    """Housekeeping: start a new usage-monitoring period for the keys whose period (a quota's
+    ``reset``) has turned; returns (keys reset, Gx sessions queued for a push).  At most
+    ``limit`` products are written per call (the next pass goes on).
+
+    The period start reset last is kept per key in ``gx_usage/<product>`` (``periods``), so a
+    pass that runs twice or late resets once per period.  Periods are anchored like recurring
+    fees: the product's ``start``, else its ``created`` characteristic (stamped now if absent).
+    """
+    tables = {t.name: t for t in list_tables(ledger) if any(m.reset for m in t.monitoring)}
+    if not tables:
+        return 0, 0
+    offers = {o.name: o for o in ledger.list_offers()}
+    resets = queued = written = 0
+    for product in ledger.list_products():
+        if product.status != "active" or (product.end is not None and product.end <= now):
+            continue
+        table = tables.get(table_name_for(offers.get(product.offer), product) or "")
+        if table is None:
+            continue
+        anchor = product.start if product.start is not None else product.characteristics.get("created")
+        if anchor is None:
+            anchor = now     # first seen: anchored here, as recurring fees do
+            ledger.put_product(replace(product, characteristics={**product.characteristics, "created": now}))
+        doc = ledger.get_doc(KIND_USAGE, product.id) or {"used": {}}
+        last = {str(k): int(v) for k, v in doc.get("periods", {}).items()}
+        periods, due = reset_due(table.monitoring, int(anchor), last, now)
+        if not due and all(last.get(k) == v for k, v in periods.items()):
+            continue
+        used = doc.setdefault("used", {})
+        cleared = [key for key in due if used.pop(key, 0)]
+        doc["periods"] = {**doc.get("periods", {}), **periods}
+        ledger.put_doc(KIND_USAGE, product.id, doc)
+        resets += len(due)
+        written += 1
+        if cleared:             # nothing changes for a session when no octets were counted
+            queued += queue_for_product(ledger, product.id, "usage period")
+        if written >= limit:    # bound one transaction; the next pass goes on
+            break
+    return resets, queued
+
+
 def usage(ledger: Ledger, product_id: str) -> dict[str, int]:
     doc = ledger.get_doc(KIND_USAGE, product_id)
     return {str(k): int(v) for k, v in doc["used"].items()} if doc else {}
+
+
+def usage_periods(ledger: Ledger, product_id: str) -> dict[str, int]:
+    """Start (epoch s) of the usage-monitoring period each periodic key was last reset for."""
+    doc = ledger.get_doc(KIND_USAGE, product_id)
+    return {str(k): int(v) for k, v in doc.get("periods", {}).items()} if doc else {}
 
 
 def effective_table(ledger: Ledger, product_id: str) -> PolicyTable | None:
