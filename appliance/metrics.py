@@ -126,7 +126,10 @@ def read_file(path: str | os.PathLike[str]) -> tuple[int, dict[str, int]]:
     return pid, values
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's process counts as alive)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -144,9 +147,10 @@ def read_all(run_dir: str | os.PathLike[str]) -> dict[str, int]:
         return totals
     for path in sorted(folder.glob("*.cnt")):
         pid, values = read_file(path)
-        alive = _alive(pid) if pid else False
+        alive = pid_alive(pid)
         for name, value in values.items():
             if name.endswith(".gauge") and not alive:
                 continue
             totals[name] = totals.get(name, 0) + value
     return totals
+

@@ -334,7 +334,7 @@ class WorkerRelay:
         except OSError:
             return []
         if mtime == self._dir_mtime and self._scanned_ns - mtime > RACY_NS:
-            return [t for t in self._live if _alive(int(t.get("pid") or 0))]
+            return [t for t in self._live if metrics.pid_alive(int(t.get("pid") or 0))]
         self._scanned_ns, self._dir_mtime = time.time_ns(), mtime
         self._live = self._scan()
         return list(self._live)
@@ -359,7 +359,7 @@ class WorkerRelay:
             except (OSError, ValueError):
                 continue
             table = cached[1]
-            if _alive(int(table.get("pid") or 0)):
+            if metrics.pid_alive(int(table.get("pid") or 0)):
                 out.append(table)
         for name in set(self._tables) - seen:
             del self._tables[name]
@@ -398,15 +398,3 @@ class WorkerRelay:
         if self._dirfd is not None:
             os.close(self._dirfd)
             self._dirfd = None
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -465,13 +465,3 @@ class RadiusServer:
 
 def forward_dir(cfg: Any) -> Path:
     return cfg.path(cfg.run_dir) / "radius"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -277,7 +277,7 @@ class CounterFiles:
                     self.version += 1
             live = alive.get(pid)
             if live is None:
-                live = alive[pid] = metrics._alive(pid) if pid else False
+                live = alive[pid] = metrics.pid_alive(pid) if pid else False
             files.append((values, index, live))
         return LiveCounters(files, self.names)
 
@@ -378,7 +378,7 @@ class Sources:
             except (OSError, ValueError):
                 continue
             table["pid"] = int(m["pid"])
-            table["_alive"] = metrics._alive(int(m["pid"]))
+            table["_alive"] = metrics.pid_alive(int(m["pid"]))
             table["_stamp"] = stamp
             tables.append(table)
         for gone in set(self._peer_files) - seen:
@@ -401,7 +401,7 @@ class Sources:
                 pid = int(m["pid"])
                 live = alive.get(pid)
                 if live is None:
-                    live = alive[pid] = metrics._alive(pid)
+                    live = alive[pid] = metrics.pid_alive(pid)
                 out.append(Process(pid, m["role"] + m["index"], live))
         return sorted(out, key=lambda p: p.pid)
 
