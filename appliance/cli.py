@@ -10,13 +10,15 @@ import importlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, Callable
+from datetime import UTC
+from typing import Any
 
 from . import __version__
 from .config import Config, ConfigError, load
 from .ocs.balance import NewBucket
-from .ocs.catalog import Offer, Price, PrefixTable
+from .ocs.catalog import Offer, PrefixTable, Price
 from .ocs.inventory import Credentials, Product, Service
 from .ocs.units import Unit
 
@@ -49,13 +51,13 @@ def _parse_time(text: str | None) -> int | None:
         return None
     if text.isdigit():
         return int(text)
-    from datetime import datetime, timezone
+    from datetime import datetime
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise CliError(f"bad time {text!r}: use epoch seconds or ISO 8601") from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp())
 
 

@@ -456,7 +456,7 @@ def _convert(tp: Any, node: yaml.Node, file: str, key: str) -> Any:
     raise ConfigError(file, key, line, f"unsupported type {tp}")
 
 
-def charging_policy(cfg: Config) -> "ChargingPolicy":
+def charging_policy(cfg: Config) -> ChargingPolicy:
     """The core's charging policy from ``cfg.charging``."""
     from .ocs.rating import ChargingPolicy
     from .ocs.units import Unit

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import metrics
 from .config import Config
@@ -88,7 +89,7 @@ def main(cfg: Config, index: int = 0) -> int:
                 log.exception("housekeeping pass failed")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=cfg.housekeeping.interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         log.info("housekeeping stopping")
 

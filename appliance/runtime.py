@@ -13,7 +13,7 @@ import importlib.util
 import logging
 import signal
 import sys
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from .config import Config
 

@@ -30,8 +30,7 @@ from appliance.diameter.peer import AppSupport  # noqa: E402
 from appliance.diameter.worker import AppContext  # noqa: E402
 from appliance.ocs.catalog import Offer  # noqa: E402
 from appliance.ocs.inventory import Product, Service  # noqa: E402
-from appliance.ocs.policy import (Flow, MonitoringQuota, PolicyRule, PolicyTable, QoS, RuleKind,  # noqa: E402
-                                  SessionQoS)
+from appliance.ocs.policy import Flow, MonitoringQuota, PolicyRule, PolicyTable, QoS, RuleKind, SessionQoS  # noqa: E402
 from appliance.pcrf import tables as T  # noqa: E402
 from appliance.store import open_store  # noqa: E402
 
@@ -89,7 +88,8 @@ async def client(port: int, pairs: int, sessions: int, seconds: float) -> tuple[
         avps = [c.avp("Session-Id", sid), c.avp("Auth-Application-Id", gx.GX), c.avp("Destination-Realm", "bench"),
                 c.avp("CC-Request-Type", rt), c.avp("CC-Request-Number", n)]
         if sub:
-            avps.append(c.avp("Subscription-Id", [c.avp("Subscription-Id-Type", 1), c.avp("Subscription-Id-Data", sub)]))
+            avps.append(c.avp("Subscription-Id", [c.avp("Subscription-Id-Type", 1),
+                                                  c.avp("Subscription-Id-Data", sub)]))
         return avps
 
     async def worker() -> None:

@@ -15,7 +15,6 @@ from appliance.ocs.charging import Charging
 from appliance.ocs.inventory import Credentials, Product, Service
 from appliance.ocs.units import Unit
 
-
 # Never read the system's configuration (/etc/ocs-appliance/appliance.yaml of an installed package):
 # every test and every subprocess it starts gets an empty configuration unless it passes --config.
 _ISOLATED = os.path.join(__import__("tempfile").mkdtemp(prefix="appliance-test-"), "appliance.yaml")

@@ -116,7 +116,8 @@ def _load_dictionary() -> None:
 
 _load_dictionary()
 # Corrections where 3GPP says otherwise than the packaged dictionary.
-_3GPP_M = (873, 874, 831, 832, 829, 1263)  # Service-Information, IMS-Information, Calling/Called-Party, Role-Of-Node, Access-Network-Information
+# Service-Information, IMS-Information, Calling/Called-Party, Role-Of-Node, Access-Network-Information
+_3GPP_M = (873, 874, 831, 832, 829, 1263)
 for _code in _3GPP_M:
     if (_code, VENDOR_3GPP) in TYPES:
         MANDATORY[(_code, VENDOR_3GPP)] = True

@@ -286,7 +286,8 @@ class Node:
         """Open a connection to a peer and send CER (we are the initiator); TLS first when given."""
         loop = asyncio.get_running_loop()
         _t, conn = await loop.create_connection(lambda: Connection(self, True, host), address, port,
-                                                ssl=ssl_context, server_hostname=(host or None) if ssl_context else None)
+                                                ssl=ssl_context,
+                                                server_hostname=(host or None) if ssl_context else None)
         return conn
 
     def start_outgoing(self) -> None:

@@ -9,7 +9,8 @@ write to the connections it holds.  :class:`WorkerRelay` closes that gap inside 
   relay looks up the worker whose table has that peer open and sends it the request as an
   ordinary Diameter message (our codec, RFC 6733 framing) on a link opened lazily and reused;
 * the holding worker strips the two relay AVPs that lead the message on the link (the target
-  host and the milliseconds left of the caller's timeout), puts a fresh Hop-by-Hop-Id of its connection in the header and writes the
+  host and the milliseconds left of the caller's timeout), puts a fresh Hop-by-Hop-Id of its connection in the
+  header and writes the
   request to the peer unchanged otherwise (same End-to-End-Id, RFC 6733 §6.1.3); the answer
   goes back on the link with the link's Hop-by-Hop-Id.
 
@@ -320,7 +321,8 @@ class WorkerRelay:
                 return None
         for t in tables:
             for p in t.get("peers") or ():
-                if p.get("state") == "open" and (not realm or p.get("realm") == realm) and app_id in (p.get("apps") or ()):
+                if p.get("state") == "open" and (not realm or p.get("realm") == realm) \
+                        and app_id in (p.get("apps") or ()):
                     return int(t["worker"]), str(t["relay"]), str(p["host"])
         return None
 

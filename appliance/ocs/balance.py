@@ -7,8 +7,8 @@ the buckets (TS 32.296 ABMF: reserve, debit, refund).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .frozen import quick_init
 from .inventory import Bucket, expiry_order

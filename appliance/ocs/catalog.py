@@ -7,9 +7,10 @@ prefix of the destination address, and a ``roaming`` table keyed by VPLMN
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 from .units import Unit
 
@@ -58,7 +59,7 @@ class Price:
         return doc
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "Price":
+    def from_doc(cls, doc: Mapping[str, Any]) -> Price:
         unit = doc.get("unit")
         price = cls(
             name=str(doc["name"]), type=PriceType(doc.get("type", "usage")),
@@ -104,7 +105,7 @@ class Offer:
         return doc
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "Offer":
+    def from_doc(cls, doc: Mapping[str, Any]) -> Offer:
         return cls(name=str(doc["name"]), prices=tuple(Price.from_doc(p) for p in doc.get("prices", ())),
                    bundle=tuple(doc.get("bundle", ())), description=str(doc.get("description", "")),
                    policy_table=doc.get("policy_table"), extra=dict(doc.get("extra", {})))

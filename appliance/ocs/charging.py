@@ -8,14 +8,23 @@ answer and is never charged twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from .balance import Wallet
 from .catalog import PrefixTable
 from .ports import Ledger, Store
-from .rating import (Action, ChargeRequest, ChargeResult, ChargingPolicy, Decision, ItemResult,
-                     Outcome, RatingContext, rate)
+from .rating import (
+    Action,
+    ChargeRequest,
+    ChargeResult,
+    ChargingPolicy,
+    Decision,
+    ItemResult,
+    Outcome,
+    RatingContext,
+    rate,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,9 @@ belongs to at most one product, and several services may share one product.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .frozen import quick_init
 from .units import Unit

@@ -15,11 +15,11 @@ Everything here is pure: the selection functions take data and return data.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum
 from functools import lru_cache
 from typing import Any
-from collections.abc import Iterable, Mapping
 
 from .catalog import Offer
 from .inventory import Product

@@ -7,7 +7,8 @@ writers (threads, processes, nodes) never lose an update.
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol, TypeVar
 
 from .balance import NewBucket, Reservation
 from .catalog import Offer, PrefixTable

@@ -8,12 +8,13 @@ must write in one transaction.  No I/O, no clock (``request.now``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .balance import Hold, NewBucket, Reservation, Wallet
-from .catalog import Offer, Price, PrefixTable
+from .catalog import Offer, PrefixTable, Price
 from .frozen import quick_init
 from .inventory import Bucket, Product, Service
 from .units import Unit, cost_of, units_bought
@@ -69,7 +70,7 @@ class ChargeRequest:
     vplmn: str | None = None        # visited MCC-MNC: roaming table
     now: int = 0
 
-    def stamped(self, now: int) -> "ChargeRequest":
+    def stamped(self, now: int) -> ChargeRequest:
         """This request at ``now`` (``dataclasses.replace(self, now=now)``, 2.5x cheaper)."""
         return ChargeRequest(self.subscriber, self.session_id, self.action, self.items, self.request_key,
                              self.service, self.destination, self.vplmn, now)
@@ -103,7 +104,7 @@ class ItemResult:
                 f'"d":{int(self.debited)},"c":{int(self.charged)},"p":{int(self.unpaid)}}}')
 
     @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> "ItemResult":
+    def from_doc(cls, d: Mapping[str, Any]) -> ItemResult:
         return cls(Outcome(d["o"]), Unit(d["u"]), d["rg"], d["si"], d["g"], d["f"], d["v"], d["d"],
                    d["c"], d["p"])
 
@@ -126,7 +127,7 @@ class ChargeResult:
         return f'{{"o":"{self.outcome._value_}","i":[{items}],"b":{{{balance}}}}}'
 
     @classmethod
-    def from_doc(cls, d: Mapping[str, Any], duplicate: bool = False) -> "ChargeResult":
+    def from_doc(cls, d: Mapping[str, Any], duplicate: bool = False) -> ChargeResult:
         return cls(Outcome(d["o"]), tuple(ItemResult.from_doc(i) for i in d["i"]), d.get("b", {}),
                    duplicate)
 

@@ -10,9 +10,10 @@ below zero (the subscriber owes them); usage is then refused until a top-up.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .balance import Wallet
 from .catalog import Offer, PriceType
@@ -43,7 +44,7 @@ def period_starts(anchor: int, period: str, after: int | None, now: int) -> list
     """Period start times in (after, now], the first being ``anchor`` itself."""
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r} (known: {', '.join(PERIODS)})")
-    base = datetime.fromtimestamp(anchor, timezone.utc)
+    base = datetime.fromtimestamp(anchor, UTC)
     starts: list[int] = []
     for n in range(10**6):
         if period == "daily":
@@ -70,11 +71,11 @@ def period_start_at(anchor: int, period: str, now: int) -> int | None:
         raise ValueError(f"unknown period {period!r} (known: {', '.join(PERIODS)})")
     if now < anchor:
         return None
-    base = datetime.fromtimestamp(anchor, timezone.utc)
+    base = datetime.fromtimestamp(anchor, UTC)
     if period in ("daily", "weekly"):
         step = 86_400 if period == "daily" else 7 * 86_400
         return int((base + timedelta(seconds=(now - anchor) // step * step)).timestamp())
-    at = datetime.fromtimestamp(now, timezone.utc)
+    at = datetime.fromtimestamp(now, UTC)
     months = (at.year - base.year) * 12 + at.month - base.month
     if period == "yearly":
         months -= months % 12
@@ -117,7 +118,7 @@ def apply_fees(product: Product, buckets: Iterable[Bucket], fees: list[Fee], now
     return replace(product, characteristics=chars), wallet
 
 
-def charge_fees_in(ledger: "Ledger", now: int, limit: int = 1000) -> int:
+def charge_fees_in(ledger: Ledger, now: int, limit: int = 1000) -> int:
     """Charge every active product's due fees in the caller's transaction; returns fees charged."""
     count = 0
     offers: dict[str, Offer | None] = {}

@@ -23,7 +23,7 @@ class Unit(str, Enum):
     MESSAGES = "messages"
 
     @classmethod
-    def parse(cls, text: str) -> "Unit":
+    def parse(cls, text: str) -> Unit:
         aliases = {"cents": cls.MONEY, "microcents": cls.MONEY, "bytes": cls.OCTETS,
                    "octet": cls.OCTETS, "second": cls.SECONDS, "message": cls.MESSAGES,
                    "events": cls.MESSAGES}

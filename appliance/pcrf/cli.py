@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 from ..cli import CliError, _emit, _tx
 from ..config import Config
-from ..ocs.policy import (Arp, ChargingKey, Flow, FlowDirection, MeteringMethod, MonitoringQuota,
-                          PolicyRule, PolicyTable, QoS, RESET_PERIODS, RuleKind, SessionQoS)
-from . import engine, tables as T
+from ..ocs.policy import (
+    RESET_PERIODS,
+    Arp,
+    ChargingKey,
+    Flow,
+    FlowDirection,
+    MeteringMethod,
+    MonitoringQuota,
+    PolicyRule,
+    PolicyTable,
+    QoS,
+    RuleKind,
+    SessionQoS,
+)
+from . import engine
+from . import tables as T
 
 
 def _run(cfg: Config, fn: Callable[[Any], Any]) -> Any:

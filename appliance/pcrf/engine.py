@@ -11,12 +11,21 @@ knows them (TS 29.212 §4.5.1 session establishment, §4.5.2 provisioning,
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Iterable
 
-from ..ocs.policy import (PolicyDecision, PolicyRule, RuleKind, SessionQoS, decide, fingerprint,
-                          kind_of, rule_changes, table_name_for)
+from ..ocs.policy import (
+    PolicyDecision,
+    PolicyRule,
+    RuleKind,
+    SessionQoS,
+    decide,
+    fingerprint,
+    kind_of,
+    rule_changes,
+    table_name_for,
+)
 from ..ocs.ports import Ledger
 from . import tables as T
 

@@ -5,13 +5,13 @@ loaded once per process on first use.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 DICTIONARY = Path(__file__).with_name("dictionaries") / "dictionary"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _values(attribute: str) -> dict[int, str]:
     from pyrad.dictionary import Dictionary
     attr = Dictionary(str(DICTIONARY)).attributes[attribute]

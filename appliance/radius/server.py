@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import socket
 import struct
 import time
@@ -438,7 +437,8 @@ class RadiusServer:
                                "calling_station_id": req.text(rp.CALLING_STATION_ID),
                                "called_station_id": req.text(rp.CALLED_STATION_ID),
                                "session_time": req.integer(rp.ACCT_SESSION_TIME),
-                               "terminate_cause": value_name("Acct-Terminate-Cause", req.integer(rp.ACCT_TERMINATE_CAUSE)),
+                               "terminate_cause": value_name("Acct-Terminate-Cause",
+                                                             req.integer(rp.ACCT_TERMINATE_CAUSE)),
                                "nas_port_type": value_name("NAS-Port-Type", req.integer(rp.NAS_PORT_TYPE))}
         nas_ip = req.get(rp.NAS_IP_ADDRESS)
         if nas_ip is not None and len(nas_ip) == 4:

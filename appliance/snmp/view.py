@@ -173,8 +173,9 @@ class View:
 
     def _radius(self, out: dict) -> None:
         up = self._radius_uptime
-        for mod, pre, totals, per, kind in (("RADIUS-AUTH-SERVER-MIB", "radiusAuthServ", AUTH_TOTALS, AUTH_CLIENT, "auth"),
-                                             ("RADIUS-ACC-SERVER-MIB", "radiusAccServ", ACC_TOTALS, ACC_CLIENT, "acct")):
+        servers = (("RADIUS-AUTH-SERVER-MIB", "radiusAuthServ", AUTH_TOTALS, AUTH_CLIENT, "auth"),
+                   ("RADIUS-ACC-SERVER-MIB", "radiusAccServ", ACC_TOTALS, ACC_CLIENT, "acct"))
+        for mod, pre, totals, per, kind in servers:
             self._const(out, mod, f"{pre}Ident", (0,), self.ident)
             self._put(out, mod, f"{pre}UpTime", (0,), up)
             self._put(out, mod, f"{pre}ResetTime", (0,), up)

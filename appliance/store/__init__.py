@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from ..ocs.ports import Store
 
 
-def open_store(cfg: "Config") -> "Store":
+def open_store(cfg: Config) -> Store:
     """Open the configured backend (creating/migrating the schema as needed)."""
     if cfg.database.backend == "postgres":
         from .postgres import PostgresStore  # optional dependency: psycopg

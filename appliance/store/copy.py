@@ -83,7 +83,8 @@ def _copy(src: sqlite3.Connection, dst: psycopg.Connection[Any], replace: bool) 
     high = src.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'bucket'").fetchone()[0] \
         if src.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone() else 0
     dst.execute("SELECT setval(pg_get_serial_sequence('bucket', 'id'), "
-                "greatest(%s, (SELECT coalesce(max(id), 0) FROM bucket), 1), %s)", (high, high > 0 or counts["bucket"] > 0))
+                "greatest(%s, (SELECT coalesce(max(id), 0) FROM bucket), 1), %s)",
+                (high, high > 0 or counts["bucket"] > 0))
     for table, n in counts.items():
         if table != "meta":
             (found,) = dst.execute(f"SELECT count(*) FROM {table}").fetchone()

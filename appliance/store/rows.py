@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..ocs.balance import Hold, Reservation
 from ..ocs.catalog import Offer, PrefixTable

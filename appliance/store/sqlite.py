@@ -15,9 +15,10 @@ import logging
 import queue
 import sqlite3
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from importlib import resources
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ..ocs.balance import NewBucket, Reservation
 from ..ocs.catalog import Offer, PrefixTable
@@ -47,7 +48,7 @@ def split_sql(script: str) -> list[str]:
 class SqliteLedger:
     """The Ledger port over one SQLite connection inside the writer's transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, store: "SqliteStore") -> None:
+    def __init__(self, conn: sqlite3.Connection, store: SqliteStore) -> None:
         self._conn = conn
         self.c = _Flushing(conn, self)  # every statement outside the hot path writes pending rows first
         self.store = store
@@ -537,7 +538,7 @@ class SqliteStore:
         self.batches += 1
         self.operations += len(batch)
         by_loop: dict[Any, list[tuple[Any, bool, Any]]] = {}
-        for (fn, fut, loop), (ok, value) in zip(batch, outcomes):
+        for (_fn, fut, loop), (ok, value) in zip(batch, outcomes):
             if loop is None:
                 if ok:
                     fut.set_result(value)

@@ -51,7 +51,8 @@ def run(tmp_path, *args):
 
 def test_cli_provisioning_round_trip(tmp_path):
     assert run(tmp_path, "init").returncode == 0
-    assert run(tmp_path, "offer", "add", "data", "--price", "name=d,unit=octets,size=1000000,amount=20000").returncode == 0
+    price = "name=d,unit=octets,size=1000000,amount=20000"
+    assert run(tmp_path, "offer", "add", "data", "--price", price).returncode == 0
     assert run(tmp_path, "product", "add", "p1", "--offer", "data").returncode == 0
     r = run(tmp_path, "service", "add", "s1", "--product", "p1", "--imsi", "001010000000009", "--password", "hunter2",
             "--k", "465b5ce8b199b49faa5f0a2ee238a6bc", "--opc", "cd63cb71954a9f4e48a5994e37a02baf")

@@ -6,8 +6,17 @@ import pytest
 from appliance.ocs.balance import Hold, Reservation
 from appliance.ocs.catalog import Offer, PrefixTable, Price, PriceType
 from appliance.ocs.inventory import Bucket, Product, Service
-from appliance.ocs.rating import (Action, ChargeRequest, ChargeResult, ChargingPolicy, ItemResult, Outcome,
-                                  RatingContext, UsageItem, rate)
+from appliance.ocs.rating import (
+    Action,
+    ChargeRequest,
+    ChargeResult,
+    ChargingPolicy,
+    ItemResult,
+    Outcome,
+    RatingContext,
+    UsageItem,
+    rate,
+)
 from appliance.ocs.units import Unit, cost_of, units_bought
 
 NOW = 1_700_000_000

@@ -1,7 +1,7 @@
 """Recurring and one-time fees: each period charged exactly once, month ends clamped, overdraft allowed."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from appliance.housekeeping import sweep
 from appliance.ocs.balance import NewBucket
@@ -12,7 +12,7 @@ from appliance.ocs.units import Unit
 
 
 def ts(y, m, d):
-    return int(datetime(y, m, d, tzinfo=timezone.utc).timestamp())
+    return int(datetime(y, m, d, tzinfo=UTC).timestamp())
 
 
 def test_monthly_periods_clamp_to_month_end():
@@ -21,7 +21,8 @@ def test_monthly_periods_clamp_to_month_end():
 
 
 def test_periods_after_last_charged_only():
-    assert period_starts(ts(2026, 1, 1), "weekly", ts(2026, 1, 8), ts(2026, 1, 22)) == [ts(2026, 1, 15), ts(2026, 1, 22)]
+    assert period_starts(ts(2026, 1, 1), "weekly", ts(2026, 1, 8), ts(2026, 1, 22)) == \
+        [ts(2026, 1, 15), ts(2026, 1, 22)]
 
 
 def test_housekeeping_charges_each_period_once(cfg, store):

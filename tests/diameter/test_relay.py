@@ -207,7 +207,8 @@ def test_relay_avps_lead_the_request_on_the_link_and_are_stripped():
     body = [c.avp("Session-Id", "s;1"), c.avp("CC-Request-Number", 3)]
     plain = c.encode(CMD, APP, c.FLAG_R, 1, 2, body)
     wire, extra = R.strip_relay_avps(c.encode(CMD, APP, c.FLAG_R, 1, 2, [R.relay_avps("hss.test", 1.5), *body]))
-    assert wire == plain and extra[R.TARGET_HOST] == b"hss.test" and int.from_bytes(extra[R.TIME_LEFT_MS], "big") == 1500
+    assert wire == plain and extra[R.TARGET_HOST] == b"hss.test"
+    assert int.from_bytes(extra[R.TIME_LEFT_MS], "big") == 1500
     with pytest.raises(ValueError):
         R.strip_relay_avps(plain)                                   # not from a worker's relay
     with pytest.raises(ValueError):

@@ -5,10 +5,9 @@ import asyncio
 
 from appliance.diameter import codec as c
 from appliance.diameter.apps import ro
-from appliance.diameter.client import CONTEXT_IMS, CONTEXT_PS, CONTEXT_SMS, Service, ccr, summary
+from appliance.diameter.client import CONTEXT_IMS, CONTEXT_SMS, Service, ccr, summary
 from appliance.logs import translog
-from appliance.ocs.balance import NewBucket
-from appliance.ocs.catalog import Offer, Price, PrefixTable, PriceType
+from appliance.ocs.catalog import Offer, PrefixTable, Price, PriceType
 from appliance.ocs.units import Unit
 from tests.conftest import seed
 

@@ -129,7 +129,7 @@ def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
             wait_for(table, 30, "freeDiameterd to open")
 
             def watchdog_answered():
-                fields = decode(tshark, pcap, port, "-Y", "diameter.cmd.code == 280 && tcp.srcport == %d" % port,
+                fields = decode(tshark, pcap, port, "-Y", f"diameter.cmd.code == 280 && tcp.srcport == {port}",
                                 "-T", "fields", "-e", "diameter.flags.request", "-e", "diameter.Result-Code")
                 return any(x.split("\t")[-1] == "2001" for x in fields.splitlines())
             wait_for(watchdog_answered, 40, "freeDiameterd's DWR and our DWA", step=2.0)

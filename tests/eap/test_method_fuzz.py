@@ -40,7 +40,8 @@ def test_random_payloads(method, ttls_context):
                 if kind == 0:
                     data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
                 elif kind == 1:
-                    data = bytes([rng.choice([0x80, 0xC0, 0x40, 0x01, 0x02, 0x03])]) + rng.randbytes(rng.randrange(0, 8))
+                    flags = rng.choice([0x80, 0xC0, 0x40, 0x01, 0x02, 0x03])
+                    data = bytes([flags]) + rng.randbytes(rng.randrange(0, 8))
                 elif kind == 2:
                     data = b"\x16\x03\x01" + rng.randbytes(rng.randrange(0, 300))
                 else:

@@ -12,8 +12,19 @@ import pytest
 from appliance import metrics
 from appliance.config import PcrfConfig
 from appliance.diameter import codec as c
-from appliance.ocs.policy import (Arp, ChargingKey, Flow, FlowDirection, MeteringMethod, MonitoringQuota,
-                                  PolicyRule, PolicyTable, QoS, RuleKind, SessionQoS)
+from appliance.ocs.policy import (
+    Arp,
+    ChargingKey,
+    Flow,
+    FlowDirection,
+    MeteringMethod,
+    MonitoringQuota,
+    PolicyRule,
+    PolicyTable,
+    QoS,
+    RuleKind,
+    SessionQoS,
+)
 from appliance.pcrf import engine as E
 from appliance.pcrf import tables as T
 

@@ -8,8 +8,17 @@ import pytest
 from appliance.diameter import codec as c
 from appliance.diameter.apps import gx
 from appliance.diameter.codec import DiameterError
-from appliance.ocs.policy import (Arp, ChargingKey, Flow, FlowDirection, MeteringMethod, PolicyRule, QoS, RuleKind,
-                                  SessionQoS)
+from appliance.ocs.policy import (
+    Arp,
+    ChargingKey,
+    Flow,
+    FlowDirection,
+    MeteringMethod,
+    PolicyRule,
+    QoS,
+    RuleKind,
+    SessionQoS,
+)
 from appliance.pcrf import engine as E
 
 from .pcef import rule_from_definition

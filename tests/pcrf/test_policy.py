@@ -5,9 +5,25 @@ import pytest
 
 from appliance.ocs.catalog import Offer
 from appliance.ocs.inventory import Product
-from appliance.ocs.policy import (Arp, ChargingKey, Flow, FlowDirection, MeteringMethod, MonitoringQuota,
-                                  PolicyRule, PolicyTable, QoS, RuleKind, SessionQoS, decide, fingerprint,
-                                  kind_of, rule_changes, session_qos_for, table_name_for)
+from appliance.ocs.policy import (
+    Arp,
+    ChargingKey,
+    Flow,
+    FlowDirection,
+    MeteringMethod,
+    MonitoringQuota,
+    PolicyRule,
+    PolicyTable,
+    QoS,
+    RuleKind,
+    SessionQoS,
+    decide,
+    fingerprint,
+    kind_of,
+    rule_changes,
+    session_qos_for,
+    table_name_for,
+)
 
 DEFAULT = SessionQoS(1_000, 2_000, 9, Arp(9))
 ANY = "permit out ip from any to any"

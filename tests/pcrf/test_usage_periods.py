@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,7 +22,7 @@ ANY = "permit out ip from any to any"
 
 
 def ts(y, m, d, hh=0, mm=0, ss=0):
-    return int(datetime(y, m, d, hh, mm, ss, tzinfo=timezone.utc).timestamp())
+    return int(datetime(y, m, d, hh, mm, ss, tzinfo=UTC).timestamp())
 
 
 def table(reset="monthly", reset2=None):
@@ -94,7 +94,10 @@ def test_quota_reset_field_validates_and_documents_stay_compatible():
 
 # --- the housekeeping duty over the store ----------------------------------------------------
 
-def provision(store, start=ts(2026, 1, 31, 8), reset="monthly", reset2=None):
+JAN31 = ts(2026, 1, 31, 8)
+
+
+def provision(store, start=JAN31, reset="monthly", reset2=None):
     seed(store, offer=dataclasses.replace(DATA_OFFER, policy_table="gold"))
 
     def put(l):

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from appliance.ocs.balance import NewBucket
-from appliance.ocs.charging import Charging, balance_in
 from appliance.ocs.catalog import PrefixTable
+from appliance.ocs.charging import Charging, balance_in
 from appliance.ocs.inventory import Credentials, Service
 from appliance.ocs.rating import Action, ChargeRequest, ChargingPolicy, UsageItem
 from appliance.ocs.units import Unit

@@ -27,7 +27,8 @@ def ip_udp(payload: bytes, sport: int, dport: int) -> bytes:
 def write_pcap(path, packets: list[bytes]) -> None:
     with open(path, "wb") as fh:
         fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))   # LINKTYPE_RAW
-        fh.writelines(struct.pack("<IIII", 1_700_000_000 + i, 0, len(pkt), len(pkt)) + pkt for i, pkt in enumerate(packets))
+        fh.writelines(struct.pack("<IIII", 1_700_000_000 + i, 0, len(pkt), len(pkt)) + pkt
+                      for i, pkt in enumerate(packets))
 
 
 def test_replies_dissect_cleanly(tmp_path):

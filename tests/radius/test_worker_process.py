@@ -44,7 +44,8 @@ def test_appliance_run_radius_serves_and_stops_on_sigterm(cfg, store, seed_subsc
             if events:
                 break
             time.sleep(0.1)
-        assert [(e["event"], e["protocol"], e["address"]) for e in events] == [("unknown_client", "radius", "127.0.0.2")]
+        seen = [(e["event"], e["protocol"], e["address"]) for e in events]
+        assert seen == [("unknown_client", "radius", "127.0.0.2")]
         clients = json.loads((tmp_path / "run" / "radius" / "clients.json").read_text())
         assert [c["address"] for c in clients] == ["127.0.0.1/32", "::1/128"] and "secret" not in clients[0]
     finally:

@@ -100,7 +100,8 @@ def start_agent():
 
 
 def snmp(tool: str, target: str, *oids: str, community: str | None = "nms-secret", v3: dict[str, str] | None = None,
-         timeout: float = 2.0, retries: int = 1, check: bool = True, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+         timeout: float = 2.0, retries: int = 1, check: bool = True,
+         extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run a net-snmp tool with numeric output (-On) and no MIB loading (-m '')."""
     cmd = [tool, "-m", "", "-On", "-t", str(timeout), "-r", str(retries)]
     if v3 is not None:

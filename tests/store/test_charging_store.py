@@ -142,7 +142,6 @@ def test_expired_buckets_removed_by_housekeeping(cfg, store, seed_subscriber):
 
 
 def test_identity_cannot_belong_to_two_services(store, seed_subscriber):
-    import pytest
     from appliance.ocs.inventory import Service
     seed_subscriber(msisdn="1555")
     with pytest.raises(ValueError):
