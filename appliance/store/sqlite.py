@@ -278,10 +278,14 @@ class SqliteLedger:
     def _touch_inventory(self) -> None:
         self.c.execute("UPDATE meta SET value = value + 1 WHERE key = 'inventory_gen'")
         self.inventory_touched = True
+        self.store._subscribers.clear()   # later reads in this transaction see the change (and the
+                                          # batch end forgets whatever they cache, commit or not)
 
     def _touch_catalog(self) -> None:
         self.c.execute("UPDATE meta SET value = value + 1 WHERE key = 'catalog_gen'")
         self.catalog_touched = True
+        self.store._offers.clear()
+        self.store._tables.clear()
 
     def put_offer(self, offer: Offer) -> None:
         self.c.execute("INSERT OR REPLACE INTO offer (name, doc) VALUES (?, ?)", rows.offer_row(offer))

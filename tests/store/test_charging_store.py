@@ -199,3 +199,28 @@ def test_housekeeping_runs_front_end_duties(cfg, store, caplog):
     assert not [r for r in caplog.records if "duty" in r.getMessage() and "failed" in r.getMessage()]
     assert "ocs.housekeeping.gx_expired" in metrics.default().snapshot()
     assert metrics.default().get("ocs.housekeeping.gx_expired") == before
+
+
+def test_catalog_and_inventory_reads_see_this_transactions_own_writes(store, seed_subscriber):
+    """A read after a write in the same transaction answers the new value, not a cached old one."""
+    import dataclasses
+
+    from appliance.ocs.inventory import Product
+    seed_subscriber(money=1_000)
+    offer = store.transact(lambda l: l.list_offers())[0]
+    store.transact(lambda l: l.get_offer(offer.name))                      # cached now
+
+    def edit(ledger):
+        ledger.put_offer(dataclasses.replace(offer, policy_table="t-new"))
+        return ledger.get_offer(offer.name).policy_table
+    assert store.transact(edit) == "t-new"
+    assert store.transact(lambda l: l.get_offer(offer.name)).policy_table == "t-new"
+
+    service = store.transact(lambda l: l.find_service(IMSI))
+    store.transact(lambda l: l.find_subscriber(IMSI))                      # cached now
+
+    def move(ledger):
+        ledger.put_product(Product("p-other", offer.name))
+        ledger.put_service(dataclasses.replace(service, product_id="p-other"))
+        return ledger.find_subscriber(IMSI)[1].id
+    assert store.transact(move) == "p-other"
