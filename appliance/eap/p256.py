@@ -3,9 +3,12 @@
 ``cryptography`` offers ECDH and ECDSA but no point addition or multiplication of an
 arbitrary point, which EAP-pwd needs (RFC 5931 §2.8.4: scalar·PWE + Element).
 Jacobian coordinates over Python integers; NOT constant time (documented in
-docs/eap.md): timing may leak scalars to a local observer.
+docs/eap.md): timing may leak scalars to a local observer.  ``select`` and the blinded
+residue test serve the RFC 8146 hunting-and-pecking countermeasure in ``pwd.py``.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
 A = P - 3
@@ -29,6 +32,37 @@ def sqrt(v: int) -> int | None:
     """Square root mod P (P = 3 mod 4), None when ``v`` is not a quadratic residue."""
     y = pow(v, (P + 1) // 4, P)
     return y if y * y % P == v % P else None
+
+
+def select(mask: int, a: int, b: int) -> int:
+    """``a`` when ``mask`` is -1 (all ones), ``b`` when it is 0, with no branch (RFC 8146 §3)."""
+    return b ^ (mask & (a ^ b))
+
+
+def random_blind(random: Callable[[int], bytes]) -> tuple[int, int]:
+    """A random element in [1, P-1] (40 octets reduced: bias < 2^-64, no rejection loop) and a random bit."""
+    octets = random(41)
+    return 1 + int.from_bytes(octets[:40], "big") % (P - 1), octets[40] & 1
+
+
+def random_qr_qnr(random: Callable[[int], bytes]) -> tuple[int, int]:
+    """A random quadratic residue and non-residue mod P (r² and -r², as P = 3 mod 4)."""
+    r, _ = random_blind(random)
+    qr = r * r % P
+    return qr, P - qr
+
+
+def is_quadratic_residue_blind(v: int, qr: int, qnr: int, random: Callable[[int], bytes]) -> int:
+    """1 when ``v`` is a non-zero quadratic residue mod P, else 0 (RFC 8146 §3, hostapd's blinded test).
+
+    The Legendre symbol is computed on v·r²·qr or v·r²·qnr (r and the choice random), so the
+    exponentiation never sees ``v`` and the result is decoded without a branch on it.
+    """
+    r, bit = random_blind(random)
+    mask = -bit
+    num = v * r % P * r % P * select(mask, qr, qnr) % P
+    legendre = pow(num, (P - 1) // 2, P)
+    return select(mask, int(legendre == 1), int(legendre == P - 1))
 
 
 def _double(x: int, y: int, z: int) -> tuple[int, int, int]:

@@ -3,15 +3,18 @@
 Exchanges (§2.8.5): ID (server proposes group/functions, token, Prep "none"; the peer
 echoes them with its identity), Commit (server Scalar/Element first, then the peer's),
 Confirm (server's first).  The password element is found by hunting and pecking
-(§2.8.3.2); keys per §2.9: MK = H(ks | Confirm_P | Confirm_S), Method-ID =
-H(Ciphersuite | Scalar_P | Scalar_S), MSK | EMSK = KDF(MK, Type-Code | Method-ID, 1024).
+(§2.8.3.2) with RFC 8146's fixed-iteration, blinded countermeasure; keys per §2.9:
+MK = H(ks | Confirm_P | Confirm_S), Method-ID = H(Ciphersuite | Scalar_P | Scalar_S),
+MSK | EMSK = KDF(MK, Type-Code | Method-ID, 1024).
 Fragmentation with L/M and a 2-octet Total-Length (§3.3) through ``fragments``.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import struct
+from collections.abc import Callable
 from typing import ClassVar
 
 from . import p256
@@ -27,7 +30,8 @@ PREP_NONE = 0
 LENGTH_SIZE = 2
 MAX_MESSAGE = 4096
 CIPHERSUITE = struct.pack("!HBB", GROUP, RANDOM_FUNCTION, PRF)
-MAX_HUNT = 100                # hunting-and-pecking attempts before giving up (RFC 5931 suggests >= 40)
+MIN_HUNT = 40                 # RFC 8146 §3 k: counters always tried (hostapd's value for EAP-pwd)
+MAX_HUNT = 100                # counters before giving up (never reached in practice: 2^-100)
 
 
 def h(*parts: bytes) -> bytes:
@@ -51,20 +55,34 @@ def kdf(key: bytes, label: bytes, bits: int) -> bytes:
     return bytes(res)
 
 
-def password_element(token: bytes, peer_id: bytes, server_id: bytes, password: bytes) -> p256.Point:
-    """Hunting and pecking (RFC 5931 §2.8.3.2) on P-256; LSB(pwd-seed) chooses y or p - y."""
-    for counter in range(1, MAX_HUNT + 1):
+def password_element(token: bytes, peer_id: bytes, server_id: bytes, password: bytes,
+                     random: Callable[[int], bytes] = os.urandom) -> p256.Point:
+    """Hunting and pecking (RFC 5931 §2.8.3.2) on P-256 with the RFC 8146 §3 countermeasure.
+
+    Every call runs at least ``MIN_HUNT`` counters whatever the counter of the first hit: the
+    found x and LSB(pwd-seed) are kept by masked selection (no early exit, no branch on the
+    hit), the residue test is blinded (``p256.is_quadratic_residue_blind``) and the square root
+    is taken once, after the loop.  Past ``MIN_HUNT`` (probability 2^-40) the loop continues to
+    the first hit, as RFC 8146 allows.  ``random`` feeds the blinding only: the element is the
+    RFC 5931 one.  Python integers are not constant time (docs/eap.md).
+    """
+    qr, qnr = p256.random_qr_qnr(random)
+    found = x = lsb = 0
+    counter = 0
+    while counter < MIN_HUNT or not found:
+        counter += 1
+        if counter > MAX_HUNT:
+            return None
         seed = h(token, peer_id, server_id, password, bytes([counter]))
         value = int.from_bytes(kdf(seed, b"EAP-pwd Hunting And Pecking", 256), "big")
-        if value >= p256.P:
-            continue
-        y = p256.sqrt((value ** 3 + p256.A * value + p256.B) % p256.P)
-        if y is None:
-            continue
-        if (y & 1) != (seed[-1] & 1):
-            y = p256.P - y
-        return value, y
-    return None
+        y_sqr = (value * value % p256.P * value + p256.A * value + p256.B) % p256.P
+        hit = int(value < p256.P) & p256.is_quadratic_residue_blind(y_sqr, qr, qnr, random) & (1 - found)
+        mask = -hit
+        x = p256.select(mask, value, x)
+        lsb = p256.select(mask, seed[-1] & 1, lsb)
+        found |= hit
+    y = pow((x * x % p256.P * x + p256.A * x + p256.B) % p256.P, (p256.P + 1) // 4, p256.P)
+    return x, p256.select(-((y & 1) ^ lsb), p256.P - y, y)
 
 
 class PwdMethod:
@@ -146,7 +164,7 @@ class PwdMethod:
         else:
             password = service.credentials.password.encode()
             self.service_id = service.id
-        self.pwe = password_element(self.token, self.peer_id, self.server_id, password)
+        self.pwe = password_element(self.token, self.peer_id, self.server_id, password, self.ctx.random)
         if self.pwe is None:
             return Failure("pwd: no password element")
         while True:
@@ -167,7 +185,8 @@ class PwdMethod:
         scalar = int.from_bytes(msg[64:], "big")
         if element is None or not 1 < scalar < p256.R:
             return Failure("pwd: invalid peer Element or Scalar", self.service_id)
-        if element == self.element_s and scalar == self.scalar_s:
+        if element == self.element_s or scalar == self.scalar_s:
+            # §2.8.5.2 names the pair; like hostapd, either one echoed is refused
             return Failure("pwd: reflection attack", self.service_id)
         k = p256.mul(self.rand, p256.add(p256.mul(scalar, self.pwe), element))
         if k is None:
