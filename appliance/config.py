@@ -160,9 +160,23 @@ class RestConfig:
     access_log: bool = True            # one line per request (never credentials or bodies)
     token_ttl: int = 3600              # bearer token lifetime, seconds
     auth_cache_ttl: float = 30.0       # seconds a verified credential is remembered (scrypt is slow)
-    hub_queue: int = 1000              # pending TMF630 notifications before new ones are dropped
+    hub_queue: int = 1000              # unused since events queue in the store (kept so older files load)
     hub_timeout: float = 5.0           # seconds per notification POST
+    hub_backlog: int = 10_000          # TMF630 events waiting per listener; beyond, the oldest is dropped
+    hub_retry_base: float = 1.0        # first retry after this many seconds, then doubling ...
+    hub_retry_cap: float = 60.0        # ... up to this many seconds between attempts
+    hub_retry_max: float = 3600.0      # an event not delivered this many seconds after it happened is given up
     quota_mb_octets: int = 1_000_000   # octets in one "mb" of the quota API
+
+    def __post_init__(self) -> None:
+        if self.hub_timeout <= 0 or self.hub_retry_base <= 0:
+            raise ValueError("hub_timeout and hub_retry_base must be positive")
+        if self.hub_retry_cap < self.hub_retry_base:
+            raise ValueError("hub_retry_cap must be at least hub_retry_base")
+        if self.hub_retry_max < 0:
+            raise ValueError("hub_retry_max must not be negative")
+        if self.hub_backlog < 1:
+            raise ValueError("hub_backlog must be at least 1")
 
 
 @dataclass(frozen=True)

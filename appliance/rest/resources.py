@@ -107,7 +107,7 @@ def collection_routes(kind: Kind) -> list[Route]:
 
         doc = await transact(request, create)
         metrics.inc(f"rest.tmf.{kind.name.lower()[:24]}.created")
-        request.app[HUB].publish(kind.api, f"{kind.type}CreateEvent", kind.name, doc)
+        await request.app[HUB].publish(kind.api, f"{kind.type}CreateEvent", kind.name, doc)
         return reply(doc, 201, {"Location": doc.get("href", kind.href(ident))})
 
     async def patch_(request: web.Request) -> web.Response:
@@ -130,7 +130,7 @@ def collection_routes(kind: Kind) -> list[Route]:
 
         before, doc = await transact(request, update)
         event = "StateChangeEvent" if _state(before) != _state(doc) else "AttributeValueChangeEvent"
-        request.app[HUB].publish(kind.api, f"{kind.type}{event}", kind.name, doc)
+        await request.app[HUB].publish(kind.api, f"{kind.type}{event}", kind.name, doc)
         return reply(doc)
 
     async def delete_(request: web.Request) -> web.Response:
@@ -147,7 +147,7 @@ def collection_routes(kind: Kind) -> list[Route]:
         doc = await transact(request, remove)
         if doc is None:
             raise ApiError(404, f"{kind.name} {ident!r} not found")
-        request.app[HUB].publish(kind.api, f"{kind.type}DeleteEvent", kind.name, doc)
+        await request.app[HUB].publish(kind.api, f"{kind.type}DeleteEvent", kind.name, doc)
         return web.Response(status=204)
 
     tag = kind.api.split("/")[0]
