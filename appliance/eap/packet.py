@@ -59,10 +59,6 @@ class EapPacket:
     def is_request(self) -> bool:
         return self.code == Code.REQUEST
 
-    @property
-    def is_response(self) -> bool:
-        return self.code == Code.RESPONSE
-
 
 def encode(code: int, identifier: int, type_: int | None = None, data: bytes = b"") -> bytes:
     """RFC 3748 §4: Code, Identifier, Length (whole packet), then Type and Type-Data."""

@@ -124,23 +124,12 @@ class Sink:
             if frames:
                 self._write(frames)
 
-    def _take(self) -> list[bytes]:
-        with self._lock:
-            frames, self._held, self._buf = self._held + self._buf, [], []
-        return frames
-
     def flush(self) -> None:
         with self._io:                     # taken first: batches reach the file in buffer order
-            frames = self._take()
+            with self._lock:
+                frames, self._held, self._buf = self._held + self._buf, [], []
             if frames:
                 self._write(frames)
-
-    def rotate(self) -> int:
-        with self._io:
-            frames = self._take()
-            if frames:
-                self._write(frames)
-            return self.fifo.rotate()
 
     def close(self) -> None:
         self.flush()
@@ -274,11 +263,6 @@ def flush() -> None:
     for sink in (_acct, _auth):
         if sink is not None:
             sink.flush()
-
-
-def rotate_acct() -> int | None:
-    """Close the current acct file and start the next (used by the scheduled archive)."""
-    return _acct.rotate() if _acct is not None else None
 
 
 def close() -> None:

@@ -66,7 +66,3 @@ def authorize_in(ledger: Any, identity: str, now: int, units: tuple[Unit, ...], 
     charged_by_time = Unit.SECONDS in units or wallet.available(Unit.SECONDS) > 0
     return Authorization(service, True, seconds=seconds if charged_by_time else None, capacity=caps)
 
-
-def find_and_authorize_in(ledger: Any, identity: str, now: int, units: tuple[Unit, ...],
-                          service_type: str) -> Authorization:
-    return authorize_in(ledger, identity, now, units, service_type)

@@ -99,12 +99,6 @@ class ClientTable:
                 return candidate
         return None
 
-    def by_index(self, index: int) -> Client | None:
-        for client in self.clients:
-            if client.index == index:
-                return client
-        return None
-
 
 def from_config(cfg_clients: Any) -> list[dict[str, Any]]:
     return [{"address": c.address, "secret": c.secret, "name": c.name, "nas_type": c.nas_type,
