@@ -10,6 +10,7 @@ stored clear; see docs/notes/issue-4.md for the trade-off.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -167,32 +168,25 @@ class AuthHandler:
             check_eap_length(b"".join(req.all(rp.EAP_MESSAGE)))
             return None
         name, password = first.get(rp.USER_NAME), first.get(rp.USER_PASSWORD)
-        if name is not None and password is not None:          # PAP, the common case: no closures
+        if name is not None and password is not None:          # PAP, the common case: no closure on a hit
             clear = rp.decrypt_password(password, client.secret, req.authenticator)
-            user = name.decode("utf-8", "replace")
-            cached = self.cache.get(user, self.clock())
-            if cached is None:
-                return None
-            auth, accepts, stored = cached
-            accept = accepts.get("pap")
-            if accept is not None and stored is not None and hmac.compare_digest(clear, stored):
-                return accept                          # the same Access-Accept attributes as last time
-            method = "pap"
-
-            def check(stored: bytes) -> bool:
-                return hmac.compare_digest(clear, stored)
+            user, method, check = name.decode("utf-8", "replace"), "pap", None
         else:
             found = self._password_check(client, req)
             if found is None:
                 return None
             user, method, check = found
-            cached = self.cache.get(user, self.clock())
-            if cached is None:
-                return None
-            auth, accepts, stored = cached
-            accept = accepts.get(method)
-            if accept is not None and stored is not None and check(stored):
-                return accept
+        cached = self.cache.get(user, self.clock())
+        if cached is None:
+            return None
+        auth, accepts, stored = cached
+        accept = accepts.get(method)
+        if check is None:                                       # PAP
+            if accept is not None and stored is not None and hmac.compare_digest(clear, stored):
+                return accept                  # the same Access-Accept attributes as last time
+            check = functools.partial(hmac.compare_digest, clear)
+        elif accept is not None and stored is not None and check(stored):
+            return accept
         reply = self._verdict(auth, user, method, check)
         if reply.code == rp.ACCESS_ACCEPT:
             accepts[method] = reply
