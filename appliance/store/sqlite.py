@@ -96,6 +96,11 @@ class SqliteLedger:
         if self._dirty_log:
             conn.executemany("INSERT OR REPLACE INTO request_log (key, created, result) VALUES (?, ?, ?)",
                              [(k, c, r) for k, (c, r) in self._dirty_log.items()])
+            answers = self._answers
+            if answers:  # an answer read at the batch's start must not hide one written since
+                for k, (_c, r) in self._dirty_log.items():
+                    if k in answers:
+                        answers[k] = r
             self._dirty_log.clear()
 
     def _prefetch_answers(self, keys: list[str]) -> None:

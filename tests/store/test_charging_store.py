@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import Future
 
 import pytest
 
@@ -224,3 +226,36 @@ def test_catalog_and_inventory_reads_see_this_transactions_own_writes(store, see
         ledger.put_service(dataclasses.replace(service, product_id="p-other"))
         return ledger.find_subscriber(IMSI)[1].id
     assert store.transact(move) == "p-other"
+
+
+def test_copy_in_one_batch_after_a_mid_batch_write_is_answered_not_charged(store, charging, seed_subscriber):
+    """SQLite reads a batch's remembered answers at its start and writes the hot-path rows late; an
+    operation that writes them mid-batch (a balance read) must not hide an answer given earlier in
+    the batch from a later copy of the same request."""
+    if store.backend != "sqlite":
+        pytest.skip("PostgreSQL runs one transaction per operation")
+    from appliance.ocs.charging import ChargeOperation, balance_in
+    seed_subscriber(money=1_000_000)
+    debit = ChargeRequest(IMSI, "d", Action.DEBIT, (UsageItem(Unit.OCTETS, requested=MB),), request_key="d:0",
+                          now=1_000_000)
+    gate, held = threading.Event(), threading.Event()
+
+    def hold(_ledger):
+        held.set()
+        gate.wait()
+
+    blocker = threading.Thread(target=store.transact, args=(hold,))
+    blocker.start()
+    held.wait()                                                          # the writer is busy: the next three queue up
+    ops = [ChargeOperation(debit, charging.policy), lambda l: balance_in(l, IMSI, 1_000_000),
+           ChargeOperation(debit, charging.policy)]
+    futures: list[Future] = [Future() for _ in ops]
+    for op, fut in zip(ops, futures):
+        store._q.put((op, fut, None))
+    batches = store.batches
+    gate.set()
+    blocker.join()
+    first, _bal, again = (f.result() for f in futures)
+    assert store.batches == batches + 2                                  # the blocker's, then the three together
+    assert not first.duplicate and again.duplicate
+    assert charging.balance(IMSI).totals["money"] == 1_000_000 - 20_000
