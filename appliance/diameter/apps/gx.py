@@ -51,10 +51,6 @@ K_FEATURES, K_FEATURE_LIST_ID, K_FEATURE_LIST = (628, V), (629, V), (630, V)
 K_RAT_TYPE, K_FRAMED_IP, K_CALLED = (1032, V), (8, 0), (30, 0)
 
 
-def _u32(avp: Avp) -> int:
-    return avp.u32
-
-
 def _inner(avp: Avp, key: tuple[int, int]) -> list[Avp]:
     return [a for a in avp.group() if (a.code, a.vendor) == key]
 
