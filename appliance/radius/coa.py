@@ -11,7 +11,6 @@ and Message-Authenticator when present) and recorded in the store document
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
 import logging
 import os
@@ -112,11 +111,9 @@ def _check_answer(data: bytes, ident: int, request_auth: bytes, secret: bytes, c
         return None
     if not rp.response_authenticator_ok(pkt.raw, request_auth, secret):
         return None
-    macs = pkt.all(rp.MESSAGE_AUTHENTICATOR)
-    if macs:   # RFC 5176 §3.3: an answer's MA is computed with the request's Authenticator
-        want = rp.message_authenticator(pkt.raw, secret, request_auth)
-        if len(macs) != 1 or not hmac.compare_digest(want, macs[0]):
-            return None
+    # RFC 5176 §3.3: an answer's MA is computed with the request's Authenticator
+    if rp.verify_message_authenticator(pkt, secret, authenticator=request_auth) is False:
+        return None
     return DynAuthResult("ack" if pkt.code == ack else "nak", pkt.code, pkt.integer(rp.ERROR_CAUSE))
 
 

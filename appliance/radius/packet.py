@@ -203,15 +203,21 @@ def message_authenticator(raw: bytes, secret: bytes, authenticator: bytes | None
     return hmac_md5(secret, bytes(buf))
 
 
-def verify_message_authenticator(packet: Packet, secret: bytes, zero_authenticator: bool = False) -> bool | None:
-    """True/False when present (exactly one, 16 octets); None when absent."""
+def verify_message_authenticator(packet: Packet, secret: bytes, zero_authenticator: bool = False,
+                                 authenticator: bytes | None = None) -> bool | None:
+    """True/False when present (exactly one, 16 octets); None when absent.
+
+    ``authenticator`` replaces the Authenticator field, as in :func:`message_authenticator`
+    (a CoA/Disconnect answer's uses the request's, RFC 5176 §3.3)."""
     at = packet.ma_offset
     if at == -1:
         return None
     raw = packet.raw
     if at < 0 or raw[at + 1] != 18:
         return False
-    head = raw[:4] + ZERO16 if zero_authenticator else raw[:20]
+    if zero_authenticator:
+        authenticator = ZERO16
+    head = raw[:20] if authenticator is None else raw[:4] + authenticator
     want = hmac_md5(secret, head + raw[20:at + 2] + ZERO16 + raw[at + 18:])
     return hmac.compare_digest(want, raw[at + 2:at + 18])
 
