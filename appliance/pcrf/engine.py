@@ -381,7 +381,6 @@ def record_raa(ledger: Ledger, session_id: str, result: int, reports: Iterable[R
         session.thresholds = dict(pending["thresholds"])
         if pending.get("qos"):
             session.qos = pending["qos"]
-    push = ledger.get_doc(T.KIND_PUSH, session_id)
     if push is not None and push.get("seq", 0) == pending.get("seq", 0):
         ledger.delete_doc(T.KIND_PUSH, session_id)      # a newer change re-queued it otherwise
     failed = _apply_reports(session, reports)
