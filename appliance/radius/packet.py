@@ -300,7 +300,7 @@ def encrypt_password(password: bytes, secret: bytes, authenticator: bytes) -> by
     last = authenticator
     for i in range(0, len(padded), 16):
         key = _md5(secret + last).digest()
-        block = bytes(a ^ b for a, b in zip(padded[i:i + 16], key))
+        block = _xor16(padded[i:i + 16], key)
         out += block
         last = block
     return bytes(out)
@@ -317,7 +317,7 @@ def encrypt_mppe_key(key: bytes, secret: bytes, request_authenticator: bytes, sa
     prev = request_authenticator + salt
     for i in range(0, len(plain), 16):
         b = _md5(secret + prev).digest()
-        c = bytes(x ^ y for x, y in zip(plain[i:i + 16], b))
+        c = _xor16(plain[i:i + 16], b)
         out += c
         prev = c
     return salt + bytes(out)
@@ -331,7 +331,7 @@ def decrypt_mppe_key(value: bytes, secret: bytes, request_authenticator: bytes) 
     prev = request_authenticator + salt
     for i in range(0, len(cipher), 16):
         b = _md5(secret + prev).digest()
-        plain += bytes(x ^ y for x, y in zip(cipher[i:i + 16], b))
+        plain += _xor16(cipher[i:i + 16], b)
         prev = cipher[i:i + 16]
     n = plain[0]
     if n > len(plain) - 1:
