@@ -90,14 +90,11 @@ class PeerRecord:
     state: str
     initiator: bool
     apps: list[int] = field(default_factory=list)
-    requests_in: int = 0
-    answers_out: int = 0
-    requests_out: int = 0
-    answers_in: int = 0
     malformed: int = 0
     opened_at: int = 0
     # {cmd_code: [requests in, answers out, requests out, answers in, requests dropped, answers dropped]}
-    # for application commands; the peer table adds the connection's CER/DWR/DPR counts (peer.counts)
+    # for application commands; the peer table sums them into requests_in .. answers_in and adds the
+    # connection's CER/DWR/DPR counts (peer.counts)
     by_command: dict[int, list[int]] = field(default_factory=dict)
 
 
@@ -415,7 +412,6 @@ class Node:
         peer = conn.pc.peer
         rec = conn.record
         if rec:
-            rec.requests_in += 1
             _slots(rec.by_command, msg.code)[REQ_IN] += 1
         name = app_name(msg.app_id)
         metrics.inc(f"diameter.{name}.requests")
@@ -460,7 +456,6 @@ class Node:
             return
         rec = conn.record
         if rec:
-            rec.answers_out += 1
             _slots(rec.by_command, msg.code)[ANS_OUT] += 1
         rc = _answer_result(answer)
         metrics.inc(f"diameter.{app_name(msg.app_id)}.answers.{result_class(rc)}")
@@ -565,7 +560,6 @@ class Node:
         conn.pending[hbh] = fut
         rec = conn.record
         if rec:
-            rec.requests_out += 1
             _slots(rec.by_command, cmd_code)[REQ_OUT] += 1
         metrics.inc(f"diameter.{app_name(app_id)}.requests_out")
         conn.write(data)
@@ -576,7 +570,6 @@ class Node:
         rec = conn.record
         slots = None
         if rec:
-            rec.answers_in += 1
             slots = _slots(rec.by_command, msg.code)
             slots[ANS_IN] += 1
         if fut is None or fut.done():
@@ -594,14 +587,18 @@ class Node:
 
     # -- peer table -----------------------------------------------------------------------------
     def peer_table(self) -> list[dict[str, Any]]:
-        """One row per open (or closing) connection: PeerRecord fields; ``by_command`` adds the
-        connection's CER/DWR/DPR counts and has string keys (JSON)."""
+        """One row per open (or closing) connection: PeerRecord fields, the application messages'
+        totals (``requests_in`` .. ``answers_in``); ``by_command`` adds the connection's CER/DWR/DPR
+        counts and has string keys (JSON)."""
         rows = []
         for conn in self.connections:
             rec = conn.record
             if rec is None:
                 continue
             row = vars(rec).copy()
+            for name, slot in (("requests_in", REQ_IN), ("answers_out", ANS_OUT), ("requests_out", REQ_OUT),
+                               ("answers_in", ANS_IN)):
+                row[name] = sum(slots[slot] for slots in rec.by_command.values())
             by = {code: list(slots) for code, slots in rec.by_command.items()}
             if conn.pc is not None:
                 for code, slots in conn.pc.counts.items():
