@@ -41,7 +41,7 @@ def cmd_migrate(cfg: Config, args: argparse.Namespace) -> int:
 def cmd_copy(cfg: Config, args: argparse.Namespace) -> int:
     from ..cli import CliError
     from .copy import CopyError, copy_sqlite_to_postgres
-    source = args.sqlite or str(cfg.path(cfg.data_dir) / cfg.database.path)
+    source = args.sqlite or str(cfg.database_path)
     dsn = args.dsn or cfg.database.dsn
     if not dsn:
         raise CliError("no PostgreSQL DSN: give --dsn or set database.dsn")
