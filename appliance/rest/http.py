@@ -147,14 +147,6 @@ def need_str(doc: Mapping[str, Any], key: str, where: str = "body", max_len: int
     return value
 
 
-def get_int(doc: Mapping[str, Any], key: str, where: str = "body", default: int | None = None,
-            minimum: int | None = 0, maximum: int = MAX_AMOUNT) -> int | None:
-    value = doc.get(key, default)
-    if value is None:
-        return None
-    return as_int(value, f"{where}.{key}", minimum, maximum)
-
-
 def as_int(value: Any, where: str, minimum: int | None = 0, maximum: int = MAX_AMOUNT) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ApiError(400, f"{where} must be an integer")

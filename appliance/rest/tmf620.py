@@ -42,7 +42,6 @@ LIFECYCLE = ("In study", "In design", "In test", "Active", "Launched", "Retired"
 
 _PRICE_TYPES = {"usage": PriceType.USAGE, "recurring": PriceType.RECURRING, "oneTime": PriceType.ONE_TIME,
                 "one_time": PriceType.ONE_TIME}
-_TMF_PRICE_TYPE = {PriceType.USAGE: "usage", PriceType.RECURRING: "recurring", PriceType.ONE_TIME: "oneTime"}
 UNITS = {"octets": Unit.OCTETS, "bytes": Unit.OCTETS, "seconds": Unit.SECONDS, "messages": Unit.MESSAGES,
          "events": Unit.MESSAGES}
 POP_FIELDS = COMMON + ("priceType", "price", "unitOfMeasure", "recurringChargePeriodType",

@@ -237,10 +237,6 @@ async def delete_bucket(request: web.Request) -> web.Response:
 LIFECYCLE_FIELDS = ("id", "name", "description", "active", "lifecycleclass", "initial_state")
 
 
-def _lifecycle_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items()}
-
-
 async def create_lifecycle(request: web.Request) -> web.Response:
     body = need_object(await read_json(request))
     check_fields(body, LIFECYCLE_FIELDS, required=("id",))
