@@ -61,6 +61,11 @@ class RetryPolicy:
         return float(min(self.cap, self.base * 2 ** min(attempts - 1, 62)))
 
 
+def lease_for(timeout: float) -> float:
+    """The claim lease for a POST timeout: long enough that a live sender is never overtaken."""
+    return max(30.0, 4 * timeout)
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     """The head event of a listener's queue, claimed by this process."""
@@ -99,6 +104,14 @@ def _advance(queue: dict[str, Any]) -> dict[str, Any]:
     return {**rest, "head": int(queue["head"]) + 1}
 
 
+def _may_send(queue: dict[str, Any], worker: str, now: float, policy: RetryPolicy) -> bool:
+    """Neither another process's unexpired claim nor a backoff holds the queue."""
+    claimed = queue.get("claimed_by")
+    if claimed and claimed != worker and now - float(queue.get("claimed_at", 0)) < policy.lease:
+        return False
+    return now >= float(queue.get("retry_at", 0))
+
+
 def _released(queue: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in queue.items() if k not in ("claimed_by", "claimed_at")}
 
@@ -111,10 +124,7 @@ def claim(ledger: Ledger, hub_id: str, worker: str, now: float,
     queue = ledger.get_doc(QUEUE_DOC, hub_id) if listener is not None else None
     if queue is None or listener is None:
         return None, 0
-    claimed = queue.get("claimed_by")
-    if claimed and claimed != worker and now - float(queue.get("claimed_at", 0)) < policy.lease:
-        return None, 0
-    if now < float(queue.get("retry_at", 0)):
+    if not _may_send(queue, worker, now, policy):
         return None, 0
     expired = 0
     while int(queue["head"]) < int(queue["next"]):
@@ -170,10 +180,7 @@ def ready(ledger: Ledger, worker: str, now: float, policy: RetryPolicy) -> tuple
     for hub_id, queue in ledger.list_docs(QUEUE_DOC):
         if hub_id not in listeners or int(queue["head"]) >= int(queue["next"]):
             continue
-        claimed = queue.get("claimed_by")
-        if claimed and claimed != worker and now - float(queue.get("claimed_at", 0)) < policy.lease:
-            continue
-        if now >= float(queue.get("retry_at", 0)):
+        if _may_send(queue, worker, now, policy):
             due.append(hub_id)
     return listeners, due
 
@@ -199,7 +206,7 @@ class Hub:
         self.store = store
         self.backlog = backlog
         self.timeout = timeout
-        self.policy = policy or RetryPolicy(lease=max(30.0, 4 * timeout))
+        self.policy = policy or RetryPolicy(lease=lease_for(timeout))
         self.poll = min(1.0, self.policy.base)        # how often other processes' events are looked for
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.listeners: dict[str, dict[str, Any]] = {}

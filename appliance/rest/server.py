@@ -23,7 +23,7 @@ from ..ocs.ports import Store
 from . import openapi
 from .auth import Authenticator, Principal
 from .http import ApiError, error_body, reply
-from .hub import Hub, RetryPolicy
+from .hub import Hub, RetryPolicy, lease_for
 from .routes import AUTH, CFG, CHARGING, CLOCK, HUB, OPENAPI, PRINCIPAL, ROUTES, STORE, Route
 
 log = logging.getLogger("appliance.rest")
@@ -118,7 +118,7 @@ def build_app(cfg: Config, store: Store, charging: Charging | None = None,
     app[AUTH] = Authenticator(store, cfg.rest.token_ttl, cfg.rest.auth_cache_ttl)
     rc = cfg.rest
     app[HUB] = Hub(store, rc.hub_backlog, rc.hub_timeout,
-                   RetryPolicy(rc.hub_retry_base, rc.hub_retry_cap, rc.hub_retry_max, max(30.0, 4 * rc.hub_timeout)))
+                   RetryPolicy(rc.hub_retry_base, rc.hub_retry_cap, rc.hub_retry_max, lease_for(rc.hub_timeout)))
     routes = all_routes()
     app[ROUTES] = routes
     app[OPENAPI] = openapi.document(routes)
