@@ -48,11 +48,11 @@ PEER_STATS = {"RequestsIn": "requests_in", "AnswersOut": "answers_out", "Request
               "AnswersIn": "answers_in", "MalformedReqsts": "malformed"}
 # per-command peer counters: "<cmd_code>.<slot>" in Peer.counters (the workers' by_command)
 CER, DWR, DPR, CCR, RAR = 257, 280, 282, 272, 258
-_IN_OUT = (("In", "requests_in", "answers_in"), ("Out", "requests_out", "answers_out"))
 # DIAMETER-BASE-PROTOCOL-MIB dbpPeerStats<X>: CERsIn, CEAsOut, DWRsOut ...
-PEER_COMMANDS = {f"{req}s{way}" if kind == 0 else f"{ans}s{way}": f"{code}.{slots[kind]}"
+PEER_COMMANDS = {f"{name}s{way}": f"{code}.{slot}"
                  for code, req, ans in ((CER, "CER", "CEA"), (DWR, "DWR", "DWA"), (DPR, "DPR", "DPA"))
-                 for way, *slots in _IN_OUT for kind in (0, 1)}
+                 for name, way, slot in ((req, "In", "requests_in"), (req, "Out", "requests_out"),
+                                         (ans, "In", "answers_in"), (ans, "Out", "answers_out"))}
 # DIAMETER-CC-APPLICATION-MIB dccaPerPeerStats<X>: CCRIn, CCRDropped, CCAOut, RAROut ...
 CC_STATS = {f"{name}{way}": f"{code}.{slot}"
             for code, req, ans in ((CCR, "CCR", "CCA"), (RAR, "RAR", "RAA"))
