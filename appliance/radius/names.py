@@ -7,14 +7,20 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 DICTIONARY = Path(__file__).with_name("dictionaries") / "dictionary"
 
 
 @cache
-def _values(attribute: str) -> dict[int, str]:
+def _dictionary() -> Any:
     from pyrad.dictionary import Dictionary
-    attr = Dictionary(str(DICTIONARY)).attributes[attribute]
+    return Dictionary(str(DICTIONARY))
+
+
+@cache
+def _values(attribute: str) -> dict[int, str]:
+    attr = _dictionary().attributes[attribute]
     return {int.from_bytes(code, "big") if isinstance(code, bytes) else int(code): str(name)
             for name, code in attr.values.forward.items()}
 
