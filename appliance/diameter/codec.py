@@ -123,6 +123,13 @@ for _code in _3GPP_M:
         MANDATORY[(_code, VENDOR_3GPP)] = True
 
 
+def missing_avp(code: int, vendor: int = 0, message: str | None = None) -> DiameterError:
+    """5005 DIAMETER_MISSING_AVP: Failed-AVP is the missing AVP with an empty (or zero) value
+    (RFC 6733 §7.5); the Error-Message names it."""
+    stub = encode_avp(code, 0 if TYPES.get((code, vendor)) in FIXED_SIZE else b"", vendor)
+    return DiameterError(MISSING_AVP, stub, message or f"{NAMES.get((code, vendor), code)} missing")
+
+
 def key_of(name: str) -> tuple[int, int]:
     """``(code, vendor)`` of an AVP by dictionary name (e.g. ``"Rating-Group"``)."""
     return BY_NAME[name]

@@ -107,8 +107,7 @@ def _realm(identity: str) -> str:
 def _one(msg: c.Message, code: int, vendor: int = 0) -> c.Avp:
     a = msg.find(code, vendor)
     if a is None:
-        raise DiameterError(c.MISSING_AVP, c.encode_avp(code, b"" if code in (462, 263, 1) else 0, vendor),
-                            f"AVP {code} missing")
+        raise c.missing_avp(code, vendor, f"AVP {code} missing")
     return a
 
 

@@ -65,9 +65,7 @@ def _first(avps: Iterable[Avp], key: tuple[int, int]) -> Avp | None:
 def _need(msg: c.Message, code: int, vendor: int = 0) -> Avp:
     a = msg.find(code, vendor)
     if a is None:
-        stub = c.encode_avp(code, 0, vendor) if c.TYPES.get((code, vendor)) in c.FIXED_SIZE else \
-            c.encode_avp(code, b"", vendor)
-        raise DiameterError(c.MISSING_AVP, stub, f"{c.NAMES.get((code, vendor), code)} missing")
+        raise c.missing_avp(code, vendor)
     return a
 
 

@@ -219,9 +219,7 @@ def parse_ccr(msg: Message) -> Ccr:
     if not _MANDATORY_SET.issubset(seen):
         for code in MANDATORY:
             if code not in seen:
-                raise DiameterError(c.MISSING_AVP, c.encode_avp(code, b"" if c.TYPES.get((code, 0)) in
-                                                              (c.OCTETS, c.UTF8) else 0),
-                                    f"{c.NAMES.get((code, 0), code)} missing")
+                raise c.missing_avp(code)
     # Unsigned32/Enumerated AVPs below had their length checked by the decoder (5014)
     if seen[c.AUTH_APPLICATION_ID].data != _APP_ID_DATA:
         raise DiameterError(c.INVALID_AVP_VALUE, seen[c.AUTH_APPLICATION_ID], "Auth-Application-Id")
