@@ -483,6 +483,11 @@ def encode(code: int, app_id: int, flags: int, hbh: int, e2e: int, avps: Iterabl
             + struct.pack("!III", app_id, hbh, e2e) + body)
 
 
+def with_hbh(data: bytes, hbh: int) -> bytes:
+    """An encoded message with its Hop-by-Hop Identifier replaced (RFC 6733 §6.1.3, §6.2)."""
+    return data[:12] + hbh.to_bytes(4, "big") + data[16:]
+
+
 def answer_flags(request_flags: int, error: bool = False) -> int:
     """Answer flags: R cleared, P copied from the request (RFC 6733 §6.2), E for protocol errors."""
     return (request_flags & FLAG_P) | (FLAG_E if error else 0)

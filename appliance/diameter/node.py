@@ -434,7 +434,7 @@ class Node:
         except Exception:
             self.dropped(conn, msg.app_id, msg.code)
             return
-        self._send_answer(conn, msg, answer[:12] + msg.hbh.to_bytes(4, "big") + answer[16:])
+        self._send_answer(conn, msg, c.with_hbh(answer, msg.hbh))
 
     async def _serve(self, conn: Connection, msg: Message, peer: PeerInfo, fut: asyncio.Future[bytes]) -> None:
         try:

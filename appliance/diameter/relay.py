@@ -81,10 +81,6 @@ def strip_relay_avps(data: bytes) -> tuple[bytes, dict[int, bytes]]:
     return data[:1] + (end - pos + c.HEADER_LEN).to_bytes(3, "big") + data[4:c.HEADER_LEN] + data[pos:], found
 
 
-def with_hbh(data: bytes, hbh: int) -> bytes:
-    return data[:12] + hbh.to_bytes(4, "big") + data[16:]
-
-
 class _Link(asyncio.Protocol):
     """Diameter framing over one unix stream; every complete message goes to ``on_message``."""
 
@@ -202,7 +198,7 @@ class WorkerRelay:
             link.write(self._failure(data, f"relay: {host} not connected to worker {self.index}"))
             return
         hbh = conn.pc.next_ids()[0]
-        fut = node.send_request(conn, with_hbh(wire, hbh), hbh, code, app_id)
+        fut = node.send_request(conn, c.with_hbh(wire, hbh), hbh, code, app_id)
         try:
             answer = await asyncio.wait_for(fut, max(0.0, time_left - min(MARGIN, time_left / 10)))
         except TimeoutError:
@@ -213,7 +209,7 @@ class WorkerRelay:
             return
         finally:
             conn.pending.pop(hbh, None)
-        link.write(with_hbh(answer.raw, link_hbh))
+        link.write(c.with_hbh(answer.raw, link_hbh))
 
     def _failure(self, request: bytes, why: str) -> bytes:
         """Our own 3002 for a relayed request, marked so the requesting worker raises it."""
