@@ -178,6 +178,14 @@ class PeerTracker:
         return peers
 
 
+def _alive(cache: dict[int, bool], pid: int) -> bool:
+    """``metrics.pid_alive`` once per pid and refresh."""
+    live = cache.get(pid)
+    if live is None:
+        live = cache[pid] = metrics.pid_alive(pid)
+    return live
+
+
 def record_counters(rec: dict[str, Any]) -> dict[str, int]:
     """The counters of one peer record: the totals, and ``by_command`` as ``"<code>.<slot>"``."""
     out = {k: int(rec.get(k) or 0) for k in PEER_COUNTERS}
@@ -320,7 +328,7 @@ class Sources:
         listing = self.counter_files.listing()
         self.counters = self.counter_files.read(listing, alive)
         self._read_clients()
-        tables = self._peer_tables()
+        tables = self._peer_tables(alive)
         stamp = tuple((t["pid"], t["_stamp"], t["_alive"]) for t in tables)
         if stamp != self._peers_stamp:     # unchanged tables: the merged rows stand
             self.peers = self.tracker.update(tables, time.time())
@@ -353,7 +361,8 @@ class Sources:
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             log.warning("cannot read %s: %s", path, exc)
 
-    def _peer_tables(self) -> list[dict[str, Any]]:
+    def _peer_tables(self, alive: dict[int, bool]) -> list[dict[str, Any]]:
+        """The workers' peer files (parsed again only when changed); ``alive`` caches pid checks."""
         folder = self.run_dir / "diameter"
         tables = []
         if not folder.is_dir():
@@ -377,8 +386,9 @@ class Sources:
                     self._peer_files[path.name] = (stamp, table)
             except (OSError, ValueError):
                 continue
-            table["pid"] = int(m["pid"])
-            table["_alive"] = metrics.pid_alive(int(m["pid"]))
+            pid = int(m["pid"])
+            table["pid"] = pid
+            table["_alive"] = _alive(alive, pid)
             table["_stamp"] = stamp
             tables.append(table)
         for gone in set(self._peer_files) - seen:
@@ -399,10 +409,7 @@ class Sources:
             m = _CNT.match(name)
             if m:
                 pid = int(m["pid"])
-                live = alive.get(pid)
-                if live is None:
-                    live = alive[pid] = metrics.pid_alive(pid)
-                out.append(Process(pid, m["role"] + m["index"], live))
+                out.append(Process(pid, m["role"] + m["index"], _alive(alive, pid)))
         return sorted(out, key=lambda p: p.pid)
 
     def log_dirs(self) -> list[tuple[int, str, Path]]:
