@@ -99,6 +99,7 @@ class Ccr:
     request_type: int
     request_number: int
     context: str = ""
+    service: str | None = None             # the core service of the Service-Context-Id (context_of)
     subscribers: list[tuple[int, str]] = field(default_factory=list)
     action: Action = Action.START
     requested_action: int | None = None
@@ -253,7 +254,7 @@ def parse_ccr(msg: Message) -> Ccr:
         ccr.action = ACTIONS[ccr.requested_action]
     else:
         ccr.action = SESSION_ACTIONS[rt]
-    _service, default_unit = context_of(ccr.context)
+    ccr.service, default_unit = context_of(ccr.context)
     si_top = seen.get(SERVICE_IDENTIFIER)
     ccr.service_identifier = int.from_bytes(si_top.data, "big") if si_top is not None else None
     if mscc:
@@ -389,14 +390,13 @@ class RoApplication:
             exc.avps = _echo(msg)     # a CCA carries Auth-Application-Id, CC-Request-Type/Number (RFC 4006 §3.2)
             raise
         metrics.inc(self.counter[ccr.request_type])
-        service, _unit = context_of(ccr.context)
         other = ccr.calling if ccr.role == 1 else ccr.called
         policy = self.charging.policy
         now = int(self.charging.clock())
         request = ChargeRequest(
             subscriber=ccr.subscribers[0][1] if ccr.subscribers else "", session_id=ccr.session_id,
             action=ccr.action, items=tuple(ccr.items), request_key=f"{ccr.session_id}:{ccr.request_number}",
-            service=service, destination=_party(other), vplmn=ccr.vplmn, now=now)
+            service=ccr.service, destination=_party(other), vplmn=ccr.vplmn, now=now)
         result, subscriber = await self.store.atransact(_CcrOperation(ccr, request, policy, now))
         if result is None:
             raise DiameterError(c.UNKNOWN_SESSION_ID, None, "no Subscription-Id and no such session")
