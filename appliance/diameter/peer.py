@@ -116,9 +116,9 @@ def peer_info(msg: Message, ours: frozenset[int]) -> PeerInfo:
     """Read a CER/CEA (RFC 6733 §5.3); Origin-Host/Realm are mandatory (5005)."""
     host, realm = msg.find(c.ORIGIN_HOST), msg.find(c.ORIGIN_REALM)
     if host is None:
-        raise DiameterError(c.MISSING_AVP, c.encode_avp(c.ORIGIN_HOST, ""), "Origin-Host missing")
+        raise c.missing_avp(c.ORIGIN_HOST)
     if realm is None:
-        raise DiameterError(c.MISSING_AVP, c.encode_avp(c.ORIGIN_REALM, ""), "Origin-Realm missing")
+        raise c.missing_avp(c.ORIGIN_REALM)
     auth: set[int] = set()
     acct: set[int] = set()
     addresses: list[str] = []

@@ -155,7 +155,7 @@ class Aaa:
         msg = req.message
         sid = msg.session_id
         if not sid:
-            raise DiameterError(c.MISSING_AVP, c.encode_avp(c.SESSION_ID, b""), "Session-Id missing")
+            raise c.missing_avp(c.SESSION_ID)
         art = _one(msg, 274).u32
         if art not in (AUTHORIZE_AUTHENTICATE, 2):       # AUTHENTICATE_ONLY (2) or AUTHORIZE_AUTHENTICATE
             raise DiameterError(c.INVALID_AVP_VALUE, msg.find(274), "Auth-Request-Type")
@@ -250,7 +250,7 @@ class Aaa:
         common = [c.encode_avp(c.AUTH_APPLICATION_ID, app_id), c.encode_avp(274, AUTHORIZE_ONLY)]
         if app_id == S6B:
             if user is None:
-                raise DiameterError(c.MISSING_AVP, c.encode_avp(1, b""), "User-Name missing")
+                raise c.missing_avp(1)                          # User-Name
             imsi = imsi_of(user.text)
             pgw_host, pgw_realm = req.peer.host, req.peer.realm
             agent = msg.find(486)

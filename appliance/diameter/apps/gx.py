@@ -73,7 +73,7 @@ def parse_ccr(msg: c.Message, now: int, via: str = "", via_realm: str = "") -> t
     """(CC-Request-Type, CcrInfo) from a Gx CCR (TS 29.212 §5.6.2); DiameterError on bad input."""
     sid = msg.session_id
     if not sid:
-        raise DiameterError(c.MISSING_AVP, c.encode_avp(c.SESSION_ID, b""), "Session-Id missing")
+        raise c.missing_avp(c.SESSION_ID)
     app = _need(msg, c.AUTH_APPLICATION_ID)
     if app.u32 != GX:
         raise DiameterError(c.INVALID_AVP_VALUE, app, "Auth-Application-Id is not Gx")

@@ -155,7 +155,7 @@ def install(node: Node, ctx: Any) -> None:
         """PPR/PPA (TS 29.273 §8.1.2.3): store the pushed Non-3GPP-User-Data with the user's sessions."""
         user = req.message.find(1)
         if user is None:
-            raise DiameterError(c.MISSING_AVP, c.encode_avp(1, b""), "User-Name missing")
+            raise c.missing_avp(1)                          # User-Name
         imsi, profile = imsi_of(user.text), profile_of(req.message)
 
         def update(ledger: Any) -> int:
@@ -174,7 +174,7 @@ def install(node: Node, ctx: Any) -> None:
         """RTR/RTA (TS 29.273 §8.1.2.4): the HSS deregisters the user; every session gets an ASR."""
         user = req.message.find(1)
         if user is None:
-            raise DiameterError(c.MISSING_AVP, c.encode_avp(1, b""), "User-Name missing")
+            raise c.missing_avp(1)                          # User-Name
         imsi = imsi_of(user.text)
         metrics.inc("aaa.swx.rtr_received")
         if not await aaa.sessions_of(imsi):
