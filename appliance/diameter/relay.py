@@ -269,13 +269,11 @@ class WorkerRelay:
         return None
 
     async def _link(self, index: int, path: str) -> _Link:
-        """The reused link to worker ``index`` (opened on first use, reopened after a drop)."""
+        """A new link to worker ``index`` (the caller found no usable one, :meth:`_ready`), or the
+        one being opened."""
         held = self.links.get(index)
-        if held is not None:
-            if not held.done():
-                return await asyncio.shield(held)
-            if held.exception() is None and held.result().usable:
-                return held.result()
+        if held is not None and not held.done():
+            return await asyncio.shield(held)
         loop = asyncio.get_running_loop()
         opening: asyncio.Future[_Link] = loop.create_future()
         self.links[index] = opening
