@@ -281,11 +281,15 @@ class Aaa:
             if self.settings.session_timeout:
                 out.append(c.encode_avp(27, self.settings.session_timeout))
             return req.answer(c.SUCCESS, out)
-        doc = await self.store.atransact(lambda ledger: ledger.get_doc(SESSION_KIND, sid))
-        if doc is None or doc.get("app") != app_id:
+        def session(ledger: Any) -> tuple[dict[str, Any] | None, Any]:
+            doc = ledger.get_doc(SESSION_KIND, sid)
+            if doc is None or doc.get("app") != app_id:
+                return None, None
+            return doc, ledger.find_service(doc["imsi"])
+        doc, svc = await self.store.atransact(session)       # one transaction: the session and its service
+        if doc is None:
             metrics.inc(f"aaa.{app}.user_unknown")
             return req.answer(None, common, experimental=(V, USER_UNKNOWN))
-        svc = await self.store.atransact(lambda ledger: ledger.find_service(doc["imsi"]))
         if svc is None or not svc.enabled:
             return req.answer(AUTHORIZATION_REJECTED, common)
         metrics.inc(f"aaa.{app}.authorized")
