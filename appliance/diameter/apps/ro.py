@@ -114,10 +114,6 @@ class Ccr:
     service_identifier: int | None = None
 
 
-def _int(a: Avp, t: int) -> int:
-    return a.u64 if t == c.U64 else a.u32
-
-
 def units_in(group: Avp) -> list[tuple[Unit, int]]:
     """The service units inside an RSU/USU/GSU (RFC 4006 §8.17-8.19); input+output if no total."""
     out: list[tuple[Unit, int]] = []
