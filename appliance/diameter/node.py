@@ -31,6 +31,7 @@ from .peer import (
     ANS_DROPPED,
     ANS_IN,
     ANS_OUT,
+    COMMAND_SLOTS,
     DO_NOT_WANT_TO_TALK_TO_YOU,
     ELECTION_LOST,
     REQ_DROPPED,
@@ -596,9 +597,8 @@ class Node:
             if rec is None:
                 continue
             row = vars(rec).copy()
-            for name, slot in (("requests_in", REQ_IN), ("answers_out", ANS_OUT), ("requests_out", REQ_OUT),
-                               ("answers_in", ANS_IN)):
-                row[name] = sum(slots[slot] for slots in rec.by_command.values())
+            for slot in (REQ_IN, ANS_OUT, REQ_OUT, ANS_IN):
+                row[COMMAND_SLOTS[slot]] = sum(slots[slot] for slots in rec.by_command.values())
             by = {code: list(slots) for code, slots in rec.by_command.items()}
             if conn.pc is not None:
                 for code, slots in conn.pc.counts.items():
