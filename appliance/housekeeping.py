@@ -1,8 +1,9 @@
 """Housekeeping role: expire buckets, release stale reservations, forget old request answers.
 
-Other periodic duties (log archive, recurring charges) register in :data:`DUTIES`
-as ``fn(cfg, store, now) -> None``; each runs every pass and its failure is
-logged, never fatal.
+Other periodic duties register as ``fn(cfg, store, now) -> None``: in :data:`DUTIES` when they
+change shared data (run by one node at a time, the leader), in :data:`LOCAL_DUTIES` when they
+work on this node's own files (the acct log archive: every node archives its own logs).  Each
+runs every pass and its failure is logged, never fatal.
 """
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ log = logging.getLogger("appliance.housekeeping")
 
 Duty = Callable[[Config, Any, int], None]
 DUTIES: list[Duty] = []
+LOCAL_DUTIES: list[Duty] = []
 
 from .logs.archive import archive_acct_logs  # noqa: E402  (issue 7: scheduled IPDR archive)
 
-DUTIES.append(archive_acct_logs)
+LOCAL_DUTIES.append(archive_acct_logs)
 
 
 def purge_aka_identities(cfg: Config, store: Any, now: int) -> None:
@@ -55,8 +57,20 @@ def reset_usage_periods(cfg: Config, store: Any, now: int) -> None:
 DUTIES.extend((purge_aka_identities, expire_idle_gx, reset_usage_periods))
 
 
-def sweep(cfg: Config, store: Any, now: int) -> dict[str, int]:
-    """One pass; returns what it did (also counted)."""
+def _run(duties: list[Duty], cfg: Config, store: Any, now: int) -> None:
+    for duty in duties:
+        try:
+            duty(cfg, store, now)
+        except Exception:
+            log.exception("housekeeping duty %s failed", getattr(duty, "__name__", duty))
+
+
+def sweep(cfg: Config, store: Any, now: int, leader: bool = True) -> dict[str, int]:
+    """One pass; returns what it did (also counted).  Shared data is swept only by the leader;
+    the node-local duties run on every node."""
+    _run(LOCAL_DUTIES, cfg, store, now)
+    if not leader:
+        return {}
     released = store.transact(lambda l: release_stale(l, now, 10_000))
     expired = store.transact(lambda l: l.delete_expired_buckets(now))
     forgotten = store.transact(lambda l: l.forget_requests(now - cfg.charging.request_log_ttl))
@@ -64,11 +78,7 @@ def sweep(cfg: Config, store: Any, now: int) -> dict[str, int]:
     metrics.inc("ocs.housekeeping.fees", fees)
     metrics.inc("ocs.housekeeping.released", released)
     metrics.inc("ocs.housekeeping.expired_buckets", expired)
-    for duty in DUTIES:
-        try:
-            duty(cfg, store, now)
-        except Exception:
-            log.exception("housekeeping duty %s failed", getattr(duty, "__name__", duty))
+    _run(DUTIES, cfg, store, now)
     if released or expired:
         log.info("released %d stale reservations, removed %d expired buckets", released, expired)
     return {"released": released, "expired": expired, "forgotten": forgotten, "fees": fees}
@@ -82,9 +92,10 @@ def main(cfg: Config, index: int = 0) -> int:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
-                # One node sweeps at a time (PostgreSQL advisory lock; SQLite: always True).
-                if await loop.run_in_executor(None, store.try_leader, "housekeeping"):
-                    await loop.run_in_executor(None, sweep, cfg, store, int(time.time()))
+                # One node sweeps shared data at a time (PostgreSQL advisory lock; SQLite: always True);
+                # every node archives its own logs.
+                leader = await loop.run_in_executor(None, store.try_leader, "housekeeping")
+                await loop.run_in_executor(None, sweep, cfg, store, int(time.time()), leader)
             except Exception:
                 log.exception("housekeeping pass failed")
             try:

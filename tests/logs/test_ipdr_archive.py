@@ -7,7 +7,7 @@ import pytest
 from translog_sessions import D0, DAY, US, radius_session, ro_session, sms_event
 
 from appliance.config import LogsConfig
-from appliance.housekeeping import DUTIES
+from appliance.housekeeping import DUTIES, LOCAL_DUTIES
 from appliance.logs import translog
 from appliance.logs.archive import archive_acct_logs, last_archived
 from appliance.logs.fifo import list_files
@@ -82,11 +82,14 @@ def test_archive_runs_on_schedule_with_injected_time(lcfg, tmp_path):
     assert list_documents(tmp_path / "ipdr") == [doc, doc2]            # ipdr_keep: 2, the oldest removed
 
 
-def test_archive_is_a_registered_housekeeping_duty(lcfg, store, tmp_path):
+@pytest.mark.parametrize("leader", [True, False])
+def test_archive_is_a_node_local_housekeeping_duty(lcfg, store, tmp_path, leader):
+    """Every node archives its own acct log, leader of the shared sweep or not."""
     from appliance.housekeeping import sweep
-    assert archive_acct_logs in DUTIES
+    assert archive_acct_logs in LOCAL_DUTIES and archive_acct_logs not in DUTIES
     _log(radius_session(D0 + 10))
-    sweep(lcfg, store, D0 + DAY + 1)
+    done = sweep(lcfg, store, D0 + DAY + 1, leader=leader)
+    assert ("released" in done) is leader                # shared data only on the leader
     (doc,) = list_documents(tmp_path / "ipdr")          # first run: everything before 2026-11-24
     assert doc.name.endswith("-20261124T000000Z.log")
     assert [r["acctSessionId"] for r in _ipdrs(doc)] == ["rad-1"]
