@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .timeofday import TimeWindow
 from .units import Unit
 
 
@@ -34,6 +35,7 @@ class Price:
     roaming: str | None = None
     period: str | None = None
     overdraft: bool = False
+    when: TimeWindow | None = None     # in force only in this time-of-day / day-of-week window
 
     def matches(self, service: str | None, rating_group: int | None) -> bool:
         if self.type is not PriceType.USAGE:
@@ -56,6 +58,11 @@ class Price:
             doc["rating_groups"] = list(self.rating_groups)
         if self.overdraft:
             doc["overdraft"] = True
+        if self.when is not None:
+            if self.when.hours_text is not None:
+                doc["time_of_day"] = self.when.hours_text
+            if self.when.days_text is not None:
+                doc["days"] = self.when.days_text
         return doc
 
     @classmethod
@@ -67,7 +74,8 @@ class Price:
             unit=Unit.parse(unit) if unit else None, size=_int(doc.get("size", 1), "size"),
             service=doc.get("service"), rating_groups=tuple(int(x) for x in doc.get("rating_groups", ())),
             tariff=doc.get("tariff"), roaming=doc.get("roaming"), period=doc.get("period"),
-            overdraft=bool(doc.get("overdraft", False)))
+            overdraft=bool(doc.get("overdraft", False)),
+            when=_window(doc.get("time_of_day"), doc.get("days")))
         if price.size <= 0:
             raise ValueError(f"price {price.name}: size must be positive")
         if price.amount < 0:
@@ -138,6 +146,15 @@ def normalize_address(address: str) -> str:
             text = text[len(scheme):]
     text = text.split("@", 1)[0].split(";", 1)[0]
     return "".join(ch for ch in text if ch.isdigit())
+
+
+def _window(hours: Any, days: Any) -> TimeWindow | None:
+    if hours is None and days is None:
+        return None
+    for name, value in (("time_of_day", hours), ("days", days)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be text, got {value!r}")
+    return TimeWindow.parse(hours, days)
 
 
 def _int(value: Any, name: str) -> int:
