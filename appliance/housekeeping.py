@@ -11,39 +11,40 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol, cast
 
 from . import metrics
 from .config import Config
 from .ocs.charging import release_stale
+from .ocs.ports import Store
 from .ocs.recurring import charge_fees_in
 from .runtime import run_async
 
 log = logging.getLogger("appliance.housekeeping")
 
-Duty = Callable[[Config, Any, int], None]
+Duty = Callable[[Config, Store, int], object]
 DUTIES: list[Duty] = []
 LOCAL_DUTIES: list[Duty] = []
 
-from .logs.archive import archive_acct_logs  # noqa: E402  (issue 7: scheduled IPDR archive)
+from .logs.archive import archive_acct_logs  # noqa: E402  (the scheduled IPDR archive)
 
 LOCAL_DUTIES.append(archive_acct_logs)
 
 
-def purge_aka_identities(cfg: Config, store: Any, now: int) -> None:
-    """Expired EAP-AKA pseudonyms and fast re-auth ids (issue 5) are deleted, not only ignored."""
+def purge_aka_identities(cfg: Config, store: Store, now: int) -> None:
+    """Expired EAP-AKA pseudonyms and fast re-authentication identities (RFC 4187) are deleted, not only ignored."""
     from .eap.aka_vectors import purge_expired
     metrics.inc("ocs.housekeeping.aka_purged", store.transact(lambda l: purge_expired(l, now)))
 
 
-def expire_idle_gx(cfg: Config, store: Any, now: int) -> None:
+def expire_idle_gx(cfg: Config, store: Store, now: int) -> None:
     """Gx sessions whose PCEF vanished without CCR-T (no update for housekeeping.gx_idle s)."""
     from .pcrf.engine import expire_idle
     gone = store.transact(lambda l: expire_idle(l, now - cfg.housekeeping.gx_idle))
     metrics.inc("ocs.housekeeping.gx_expired", len(gone))
 
 
-def reset_usage_periods(cfg: Config, store: Any, now: int) -> None:
+def reset_usage_periods(cfg: Config, store: Store, now: int) -> None:
     """Usage-monitoring quotas with a period (daily/weekly/monthly): used volume back to zero at
     each period start, once per period, and a Gx push so throttled sessions get their rules back."""
     from .pcrf.tables import reset_periods
@@ -57,7 +58,7 @@ def reset_usage_periods(cfg: Config, store: Any, now: int) -> None:
 DUTIES.extend((purge_aka_identities, expire_idle_gx, reset_usage_periods))
 
 
-def _run(duties: list[Duty], cfg: Config, store: Any, now: int) -> None:
+def _run(duties: list[Duty], cfg: Config, store: Store, now: int) -> None:
     for duty in duties:
         try:
             duty(cfg, store, now)
@@ -65,7 +66,7 @@ def _run(duties: list[Duty], cfg: Config, store: Any, now: int) -> None:
             log.exception("housekeeping duty %s failed", getattr(duty, "__name__", duty))
 
 
-def sweep(cfg: Config, store: Any, now: int, leader: bool = True) -> dict[str, int]:
+def sweep(cfg: Config, store: Store, now: int, leader: bool = True) -> dict[str, int]:
     """One pass; returns what it did (also counted).  Shared data is swept only by the leader;
     the node-local duties run on every node."""
     _run(LOCAL_DUTIES, cfg, store, now)
@@ -84,9 +85,15 @@ def sweep(cfg: Config, store: Any, now: int, leader: bool = True) -> dict[str, i
     return {"released": released, "expired": expired, "forgotten": forgotten, "fees": fees}
 
 
+class LeaderStore(Store, Protocol):
+    """A store that elects the node sweeping shared data (PostgreSQL advisory lock; SQLite: always)."""
+
+    def try_leader(self, name: str) -> bool: ...
+
+
 def main(cfg: Config, index: int = 0) -> int:
     from .store import open_store
-    store = open_store(cfg)
+    store = cast(LeaderStore, open_store(cfg))   # store/sqlite.py and store/postgres.py both elect
 
     async def serve(stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()

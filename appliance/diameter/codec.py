@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from diameter.message.avp import avp as _pd_avp
@@ -324,7 +324,7 @@ def _prefix(code: int, vendor: int, flags: int, payload_len: int) -> bytes:
 
 _PREFIX_CACHE: dict[tuple[int, int, int], bytes] = {}
 # (code, vendor) -> (header prefix, pack) for fixed-size types with the dictionary's M-bit (Time excluded)
-_FAST: dict[tuple[int, int], tuple[bytes, Any]] = {
+_FAST: dict[tuple[int, int], tuple[bytes, Callable[..., bytes]]] = {
     k: (_prefix(k[0], k[1], (AVP_V if k[1] else 0) | (AVP_M if MANDATORY.get(k) else 0), _PACK[t].size),
         _PACK[t].pack)
     for k, t in TYPES.items() if t in _PACK and t != TIME}

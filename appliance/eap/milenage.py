@@ -11,7 +11,7 @@ import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..ocs.ports import Ledger
@@ -35,7 +35,7 @@ def _rot(x: bytes, bits: int) -> bytes:
     return x[n:] + x[:n]
 
 
-def _aes(k: bytes):  # type: ignore[no-untyped-def]
+def _aes(k: bytes) -> CipherContext:
     if len(k) != 16:
         raise ValueError("K must be 16 bytes")
     return Cipher(algorithms.AES(k), modes.ECB()).encryptor()

@@ -364,7 +364,7 @@ class Sources:
     def _peer_tables(self, alive: dict[int, bool]) -> list[dict[str, Any]]:
         """The workers' peer files (parsed again only when changed); ``alive`` caches pid checks."""
         folder = self.run_dir / "diameter"
-        tables = []
+        tables: list[dict[str, Any]] = []
         if not folder.is_dir():
             return tables
         seen = set()

@@ -153,8 +153,9 @@ class Notifier:
 
     def _peer(self, notification: str, peer: src.Peer, reason: str) -> None:
         atype, addr = src.inet_address(peer.address) if peer.address else (0, b"")
-        objects = [("ocsNotifyPeerIdentity", (0,), peer.host), ("ocsNotifyAddressType", (0,), atype),
-                   ("ocsNotifyAddress", (0,), addr)]
+        objects: list[tuple[str, tuple[int, ...], Any]] = [
+            ("ocsNotifyPeerIdentity", (0,), peer.host), ("ocsNotifyAddressType", (0,), atype),
+            ("ocsNotifyAddress", (0,), addr)]
         if notification == "ocsDiameterPeerDown":
             objects.append(("ocsNotifyText", (0,), reason))
         self.send(notification, objects)

@@ -10,9 +10,11 @@ pysmi-compiled modules.
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pysnmp.proto import rfc1902
@@ -259,7 +261,7 @@ class View:
         for obj, table in (("ocsOfferCount", "offer"), ("ocsProductCount", "product"),
                            ("ocsSubscriberCount", "service"), ("ocsBucketCount", "bucket"),
                            ("ocsReservationCount", "reservation"), ("ocsClientCount", "client")):
-            self._put(out, mod, obj, (0,), lambda table=table: sources.inventory.get(table, 0))
+            self._put(out, mod, obj, (0,), functools.partial(sources.inventory.get, table, 0))
         for app_id, name in self.apps.items():
             idx = (app_id,)
             self._const(out, mod, "ocsAppName", idx, name)
@@ -272,11 +274,21 @@ class View:
             self._const(out, mod, "ocsLogName", idx, name)
             self._const(out, mod, "ocsLogDirectory", idx, str(path))
             for col, obj in enumerate(("ocsLogFiles", "ocsLogKBytes", "ocsLogDiskUsedPercent")):
-                self._put(out, mod, obj, idx, lambda n=n, path=path, col=col: sources.log_usage(n, path)[col])
+                self._put(out, mod, obj, idx, functools.partial(_log_column, sources, n, path, col))
         for p in sources.procs:
             idx = (p.pid,)
             self._const(out, mod, "ocsProcessRole", idx, p.role)
-            self._put(out, mod, "ocsProcessStatus", idx, lambda pid=p.pid: 1 if sources.alive(pid) else 2)
+            self._put(out, mod, "ocsProcessStatus", idx, functools.partial(_process_status, sources, p.pid))
+
+
+def _log_column(sources: src.Sources, n: int, path: Path, col: int) -> int:
+    """One column of ocsLogTable: files, kilobytes, disk used (percent)."""
+    return sources.log_usage(n, path)[col]
+
+
+def _process_status(sources: src.Sources, pid: int) -> int:
+    """ocsProcessStatus: running(1) or exited(2)."""
+    return 1 if sources.alive(pid) else 2
 
 
 def _value(entry: tuple[Any, Getter]) -> Any:
