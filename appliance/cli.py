@@ -62,19 +62,33 @@ def _parse_time(text: str | None) -> int | None:
 
 
 def _parse_price(text: str) -> Price:
+    """``name=N,type=recurring,period=monthly,amount=30000000,allowance=octets:1000000000/seconds:6000``:
+    the keys of :data:`~appliance.ocs.catalog.PRICE_KEYS`; lists are ``/``-separated."""
     doc: dict[str, Any] = {}
-    for part in text.split(","):
-        if "=" not in part:
-            raise CliError(f"bad price field {part!r}: use key=value,key=value")
-        k, v = part.split("=", 1)
-        k = k.strip()
-        doc[k] = int(v) if k in ("amount", "size") and v.strip().lstrip("-").isdigit() else v.strip()
-        if k == "rating_groups":
-            doc[k] = [int(x) for x in v.split("/") if x]
-        if k == "overdraft":
-            doc[k] = v.strip().lower() in ("1", "true", "yes")
-    doc.setdefault("name", doc.get("unit", "price"))
     try:
+        for part in text.split(","):
+            if "=" not in part:
+                raise CliError(f"bad price field {part!r}: use key=value,key=value")
+            k, v = part.split("=", 1)
+            k, v = k.strip(), v.strip()
+            if k in doc:
+                raise CliError(f"bad price {text!r}: {k} given twice")
+            doc[k] = v
+            if k in ("amount", "size", "rollover") and v.lstrip("-").isascii() and v.lstrip("-").isdigit():
+                doc[k] = int(v)
+            elif k == "rating_groups":
+                doc[k] = [int(x) for x in v.split("/") if x]
+            elif k == "overdraft":
+                doc[k] = v.lower() in ("1", "true", "yes")
+            elif k == "allowance":
+                doc[k] = {}
+                for item in v.split("/"):
+                    unit, sep, amount = item.partition(":")
+                    if not sep or not amount.isascii() or not amount.isdigit() or unit.strip() in doc[k]:
+                        raise CliError(f"bad price {text!r}: allowance is UNIT:AMOUNT[/UNIT:AMOUNT], "
+                                       "e.g. octets:1000000000/seconds:6000")
+                    doc[k][unit.strip()] = int(amount)
+        doc.setdefault("name", doc.get("unit", "price"))
         return Price.from_doc(doc)
     except (KeyError, ValueError) as exc:
         raise CliError(f"bad price {text!r}: {exc}") from None
@@ -138,22 +152,67 @@ def cmd_config_show(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_offer_add(cfg: Config, args: argparse.Namespace) -> int:
+    """Add an offer, or replace what the command names in an existing one: what it does not name
+    (prices, bundle, description, policy table, extra) is kept."""
     if args.file:
         import yaml
         with open(args.file) as fh:
             doc = yaml.safe_load(fh)
-        try:
-            offer = Offer.from_doc(doc)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise CliError(f"{args.file}: bad offer: {exc}") from None
+        if not isinstance(doc, dict) or "name" not in doc:
+            raise CliError(f"{args.file}: bad offer: a mapping with a name is needed")
+        where = f"{args.file}: bad offer"
     else:
         if not args.name:
             raise CliError("offer add needs NAME or --file")
-        offer = Offer(args.name, tuple(_parse_price(p) for p in args.price), tuple(args.bundle),
-                      args.description or "", args.policy_table)
-    _tx(cfg, lambda l: l.put_offer(offer))
+        doc = {"name": args.name}
+        if args.price:
+            doc["prices"] = [_parse_price(p).to_doc() for p in args.price]
+        if args.bundle:
+            doc["bundle"] = [b for b in args.bundle if b]            # --bundle '' empties the bundle
+        if args.description is not None:
+            doc["description"] = args.description
+        if args.policy_table is not None:
+            doc["policy_table"] = args.policy_table or None          # --policy-table '' detaches
+        where = "bad offer"
+
+    def put(l: Any) -> Offer:
+        from .ocs.catalog import CatalogError, effective_offer
+        from .pcrf.tables import get_table, queue_for_product
+        old = l.get_offer(str(doc["name"]))
+        merged = {**(old.to_doc() if old is not None else {}), **doc}
+        if old is not None and "prices" in doc and "extra" not in doc and "productOfferingPrice" in old.extra:
+            merged["extra"] = {k: v for k, v in old.extra.items() if k != "productOfferingPrice"}  # stale refs
+        try:
+            offer = Offer.from_doc(merged)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CliError(f"{where}: {exc}") from None
+        try:
+            effective_offer(offer, lambda n: offer if n == offer.name else l.get_offer(n))
+        except CatalogError as exc:
+            raise CliError(f"{where}: {exc}") from None
+        if offer.policy_table and get_table(l, offer.policy_table) is None:
+            raise CliError(f"{where}: no such policy table: {offer.policy_table}")
+        l.put_offer(offer)
+        if old is not None and old.policy_table != offer.policy_table:
+            for product in l.list_products():        # live Gx sessions get the new table's rules
+                if product.offer == offer.name and not product.policy_table:
+                    queue_for_product(l, product.id, "offer policy changed")
+        return offer
+    offer = _tx(cfg, put)
     _emit(offer.to_doc())
     return 0
+
+
+def cmd_offer_remove(cfg: Config, args: argparse.Namespace) -> int:
+    def remove(l: Any) -> bool:
+        users = [o.name for o in l.list_offers() if args.name in o.bundle]
+        if users:
+            raise CliError(f"offer {args.name} is bundled by offer {users[0]}")
+        products = [p.id for p in l.list_products() if p.offer == args.name]
+        if products:
+            raise CliError(f"offer {args.name} is used by product {products[0]}")
+        return bool(l.delete_offer(args.name))
+    return _remove(cfg, "offer", remove, args.name)
 
 
 def cmd_offer_list(cfg: Config, args: argparse.Namespace) -> int:
@@ -279,10 +338,19 @@ def cmd_bucket_list(cfg: Config, args: argparse.Namespace) -> int:
 def cmd_balance(cfg: Config, args: argparse.Namespace) -> int:
     from .ocs.charging import balance_in
     now = int(time.time())
-    bal = _tx(cfg, lambda l: balance_in(l, args.identity, now))
+
+    def read(l: Any) -> tuple[Any, list[dict[str, Any]]]:
+        bal = balance_in(l, args.identity, now)
+        if bal is None:
+            return None, []
+        allowances = [{"id": b.id, "name": b.name, "unit": b.unit.value, "remaining": b.remaining, "end": b.end}
+                      for b in sorted(l.buckets(bal.product_id), key=lambda b: (b.end or 1 << 62, b.id))
+                      if b.name.startswith("allowance:") and b.usable(now)]
+        return bal, allowances
+    bal, allowances = _tx(cfg, read)
     if bal is None:
         raise CliError(f"unknown subscriber: {args.identity}")
-    _emit(asdict(bal))
+    _emit({**asdict(bal), "allowances": allowances})   # allowances: counted in totals too
     return 0
 
 
@@ -337,18 +405,20 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help).add_subparsers(dest="sub", required=True)
 
     g = group("offer", "product offerings (catalog)")
-    a = cmd("add", cmd_offer_add, "add or replace an offer", g)
+    a = cmd("add", cmd_offer_add, "add an offer, or replace what is named in one (the rest is kept)", g)
     a.add_argument("name", nargs="?")
     a.add_argument("--price", action="append", default=[],
                    help="name=N,type=usage,unit=octets,size=1000000,amount=20000[,service=data]"
-                        "[,tariff=T][,roaming=R][,rating_groups=1/2][,overdraft=true]")
-    a.add_argument("--bundle", action="append", default=[])
+                        "[,tariff=T][,roaming=R][,rating_groups=1/2][,overdraft=true]; fees: type=recurring,"
+                        "period=hourly|daily|weekly|monthly|yearly or type=one_time, with "
+                        "[,allowance=octets:1000000000/seconds:6000][,rollover=N][,validity=30d] "
+                        "(given: replaces all the prices)")
+    a.add_argument("--bundle", action="append", default=[], help="an offer bundled (repeat; '' empties)")
     a.add_argument("--description")
-    a.add_argument("--policy-table")
+    a.add_argument("--policy-table", help="'' detaches")
     a.add_argument("--file", help="YAML offer document")
     cmd("list", cmd_offer_list, "list offers", g)
-    rm = cmd("remove", lambda c, a: _remove(c, "offer", lambda l: l.delete_offer(a.name), a.name),
-             "remove an offer", g)
+    rm = cmd("remove", cmd_offer_remove, "remove an offer (not one a product uses or an offer bundles)", g)
     rm.add_argument("name")
 
     g = group("table", "tariff and roaming tables (prefix -> rate)")

@@ -75,14 +75,19 @@ def sweep(cfg: Config, store: Store, now: int, leader: bool = True) -> dict[str,
     released = store.transact(lambda l: release_stale(l, now, 10_000))
     expired = store.transact(lambda l: l.delete_expired_buckets(now))
     forgotten = store.transact(lambda l: l.forget_requests(now - cfg.charging.request_log_ttl))
-    fees = store.transact(lambda l: charge_fees_in(l, now))
+    run = store.transact(lambda l: charge_fees_in(l, now))
+    fees = run.charged
     metrics.inc("ocs.housekeeping.fees", fees)
+    metrics.inc("ocs.housekeeping.fee_failures", len(run.failed))
     metrics.inc("ocs.housekeeping.released", released)
     metrics.inc("ocs.housekeeping.expired_buckets", expired)
     _run(DUTIES, cfg, store, now)
     if released or expired:
         log.info("released %d stale reservations, removed %d expired buckets", released, expired)
-    return {"released": released, "expired": expired, "forgotten": forgotten, "fees": fees}
+    if run.failed:
+        log.warning("recurring fees not charged for %d products: %s", len(run.failed), ", ".join(run.failed[:10]))
+    return {"released": released, "expired": expired, "forgotten": forgotten, "fees": fees,
+            "fee_failures": len(run.failed)}
 
 
 class LeaderStore(Store, Protocol):

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .balance import Wallet
-from .catalog import PrefixTable
+from .catalog import PrefixTable, subscribed_offer
 from .ports import Ledger, Store
 from .rating import (
     Action,
@@ -48,7 +48,7 @@ def charge_in(ledger: Ledger, request: ChargeRequest, policy: ChargingPolicy) ->
     if not service.enabled or product.status != "active" or (
             product.end is not None and product.end <= request.now):
         return _final(ledger, key, request, ChargeResult(Outcome.SERVICE_DENIED))
-    offer = ledger.get_offer(product.offer)
+    offer = subscribed_offer(ledger.get_offer, product.offer)   # a bundle: its members' prices too
     tables: dict[str, PrefixTable] = {}
     if offer is not None:
         for price in offer.prices:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ocs.catalog import subscribed_offer
 from ..ocs.policy import (
     PolicyDecision,
     PolicyRule,
@@ -182,7 +183,7 @@ def _subscriber(ledger: Ledger, ids: Iterable[tuple[int, str]]) -> Any:
 def _decision(ledger: Ledger, product_id: str, defaults: SessionQoS) -> tuple[str | None, PolicyDecision | None]:
     """(table name, decision); the decision is None when the named table does not exist."""
     product = ledger.get_product(product_id)
-    offer = ledger.get_offer(product.offer) if product is not None else None
+    offer = subscribed_offer(ledger.get_offer, product.offer) if product is not None else None
     name = table_name_for(offer, product)
     table = T.get_table(ledger, name) if name else None
     if name and table is None:

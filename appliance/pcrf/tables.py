@@ -11,6 +11,7 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
+from ..ocs.catalog import subscribed_offer
 from ..ocs.policy import PolicyRule, PolicyTable, reset_due, table_name_for
 from ..ocs.ports import Ledger
 
@@ -194,7 +195,7 @@ def effective_table(ledger: Ledger, product_id: str) -> PolicyTable | None:
     product = ledger.get_product(product_id)
     if product is None:
         return None
-    offer = ledger.get_offer(product.offer)
+    offer = subscribed_offer(ledger.get_offer, product.offer)   # a bundle may take a member's table
     name = table_name_for(offer, product)
     return get_table(ledger, name) if name else None
 

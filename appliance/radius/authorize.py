@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ocs.balance import Wallet
+from ..ocs.catalog import subscribed_offer
 from ..ocs.inventory import Service
 from ..ocs.rating import Action as _Action
 from ..ocs.rating import ChargeRequest, RatingFailed, UsageItem, find_price, unit_rate
@@ -57,7 +58,7 @@ def authorize_in(ledger: Any, identity: str, now: int, units: tuple[Unit, ...], 
     product = ledger.get_product(service.product_id) if service.product_id else None
     if product is None or product.status != "active" or (product.end is not None and product.end <= now):
         return Authorization(service, False, "No active subscription")
-    offer = ledger.get_offer(product.offer)
+    offer = subscribed_offer(ledger.get_offer, product.offer)
     wallet = Wallet(product.id, ledger.buckets(product.id), now)
     caps = {u.value: capacity(wallet, offer, service_type, u) for u in set(units) | {Unit.SECONDS}}
     if not any(caps[u.value] > 0 for u in units):

@@ -5,18 +5,22 @@ productOfferingPrices (stored as documents ``tmf_pop``) resolved into core :clas
 objects when the offering is written, and re-resolved in every offering that uses a price
 when that price is PATCHed.  Price extensions (not in TMF620, documented in docs/rest.md):
 ``serviceType``, ``ratingGroup`` (list of integers), ``tariffTable``, ``roamingTable``,
-``overdraft``; offering extension ``policyTable``.
+``overdraft``, ``allowance`` (list of ``{"amount", "units"}`` granted with a recurring or one-time
+fee), ``rollover`` (periods an unused recurring allowance outlives its own), ``validity``
+(``{"amount", "units": seconds|minutes|hours|days|weeks}`` of a one-time allowance); offering
+extension ``policyTable``.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from ..ocs.catalog import Offer, Price, PriceType
+from ..ocs.catalog import MAX_ROLLOVER, CatalogError, Offer, Price, PriceType, effective_offer
 from ..ocs.ports import Ledger
 from ..ocs.units import Unit
 from .http import (
     MAX_AMOUNT,
     ApiError,
+    as_int,
     check_fields,
     get_bool,
     get_list,
@@ -46,7 +50,11 @@ UNITS = {"octets": Unit.OCTETS, "bytes": Unit.OCTETS, "seconds": Unit.SECONDS, "
          "events": Unit.MESSAGES}
 POP_FIELDS = COMMON + ("priceType", "price", "unitOfMeasure", "recurringChargePeriodType",
                        "recurringChargePeriodLength", "isBundle", "serviceType", "ratingGroup", "tariffTable",
-                       "roamingTable", "overdraft")
+                       "roamingTable", "overdraft", "allowance", "rollover", "validity")
+# recurringChargePeriodType: the core's names, and TMF's nouns for them
+PERIODS = {"hourly": "hourly", "daily": "daily", "weekly": "weekly", "monthly": "monthly", "yearly": "yearly",
+           "hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
+DURATION_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86_400, "weeks": 7 * 86_400}
 
 
 def _lifecycle(doc: dict[str, Any], where: str) -> str | None:
@@ -97,12 +105,44 @@ def pop_normalize(body: dict[str, Any], ident: str, ctx: Ctx) -> tuple[dict[str,
     if any(isinstance(g, bool) or not isinstance(g, int) or g < 0 for g in groups):
         raise ApiError(400, f"{where}.ratingGroup must be a list of non-negative integers")
     period = get_str(body, "recurringChargePeriodType", where)
+    if period is not None:
+        if period not in PERIODS:
+            raise ApiError(400, f"{where}.recurringChargePeriodType must be one of {', '.join(PERIODS)}")
+        period = PERIODS[period]
+    length = body.get("recurringChargePeriodLength")
+    if length is not None and (isinstance(length, bool) or length != 1):
+        raise ApiError(400, f"{where}.recurringChargePeriodLength: only 1 is supported (one period per fee)")
+    allowance: dict[Unit, int] = {}
+    for i, entry in enumerate(get_list(body, "allowance", where, 4)):
+        at = f"{where}.allowance[{i}]"
+        entry = need_object(entry, at)
+        check_fields(entry, ("amount", "units"), at, required=("amount", "units"))
+        units = need_str(entry, "units", at)
+        if units not in UNITS or UNITS[units] in allowance:
+            raise ApiError(400, f"{at}.units must be one of {', '.join(UNITS)}, each once")
+        allowance[UNITS[units]] = as_int(entry["amount"], f"{at}.amount", 1)
+    rollover = body.get("rollover", 0)
+    if isinstance(rollover, bool) or not isinstance(rollover, int) or not 0 <= rollover <= MAX_ROLLOVER:
+        raise ApiError(400, f"{where}.rollover must be an integer 0..{MAX_ROLLOVER} (periods)")
+    validity: int | None = None
+    vdoc = get_obj(body, "validity", where)
+    if vdoc is not None:
+        check_fields(vdoc, ("amount", "units"), f"{where}.validity", required=("amount", "units"))
+        vunits = need_str(vdoc, "units", f"{where}.validity")
+        if vunits not in DURATION_UNITS:
+            raise ApiError(400, f"{where}.validity.units must be one of {', '.join(DURATION_UNITS)}")
+        validity = as_int(vdoc["amount"], f"{where}.validity.amount", 1, 100 * 366) * DURATION_UNITS[vunits]
     get_str(body, "description", where, max_len=2048)
     _lifecycle(body, where)
     parse_valid_for(body, where)
     core = Price(ident, ptype, amount, unit, size, get_str(body, "serviceType", where), tuple(groups),
                  get_str(body, "tariffTable", where), get_str(body, "roamingTable", where), period,
-                 bool(get_bool(body, "overdraft", where)))
+                 bool(get_bool(body, "overdraft", where)), allowance=tuple(allowance.items()),
+                 rollover=rollover, validity=validity)
+    try:
+        core.check_fees()
+    except ValueError as exc:
+        raise ApiError(400, f"{where}: {exc}") from None
     stored = plain({k: v for k, v in body.items() if k not in ("price", "href")})
     stored.update({"id": ident, "name": name,
                    "price": {"taxIncludedAmount": {"unit": ctx.currency, "value": money_text(amount, ctx.scale)}}})
@@ -193,6 +233,10 @@ def offer_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, crea
         raise ApiError(422, f"{where}: productSpecification {spec!r} does not exist")
     extra["productOfferingPrice"] = refs
     offer = Offer(ident, tuple(prices), tuple(bundle), description, policy, extra)
+    try:
+        effective_offer(offer, lambda n: offer if n == ident else ledger.get_offer(n))
+    except CatalogError as exc:
+        raise ApiError(422, f"{where}: {exc}") from None
     ledger.put_offer(offer)  # (the store's offer cache may still answer the old one in this transaction)
     return offer_out(offer)
 
@@ -221,6 +265,9 @@ def offer_delete(ledger: Ledger, ident: str, ctx: Ctx) -> bool:
     users = [p.id for p in ledger.list_products() if p.offer == ident]
     if users:
         raise ApiError(409, f"productOffering {ident!r} is used by product {users[0]!r}")
+    bundles = [o.name for o in ledger.list_offers() if ident in o.bundle]
+    if bundles:
+        raise ApiError(409, f"productOffering {ident!r} is bundled by productOffering {bundles[0]!r}")
     return ledger.delete_offer(ident)
 
 
@@ -254,7 +301,9 @@ POP = Kind(API, "productOfferingPrice", "ProductOfferingPrice", pop_list, pop_ge
                 "price": obj({"taxIncludedAmount": obj({"unit": STR, "value": MONEY})}),
                 "unitOfMeasure": obj({"amount": INT, "units": STR}), "recurringChargePeriodType": STR,
                 "recurringChargePeriodLength": INT, "isBundle": BOOL, "serviceType": STR,
-                "ratingGroup": arr(INT), "tariffTable": STR, "roamingTable": STR, "overdraft": BOOL},
+                "ratingGroup": arr(INT), "tariffTable": STR, "roamingTable": STR, "overdraft": BOOL,
+                "allowance": arr(obj({"amount": INT, "units": STR})), "rollover": INT,
+                "validity": obj({"amount": INT, "units": STR})},
                ("priceType",)))
 OFFERING = Kind(API, "productOffering", "ProductOffering",
                 lambda l, c: [offer_out(o) for o in sorted(l.list_offers(), key=lambda o: o.name)],
