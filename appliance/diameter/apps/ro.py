@@ -1,7 +1,8 @@
 """Credit-Control application (RFC 4006) as used by Gy (TS 32.251) and IMS Ro (TS 32.260/32.299).
 
-A CCR becomes one core ``ChargeRequest`` (one ``UsageItem`` per Multiple-Services-Credit-
-Control, or one for the single-service form) decided and applied in ONE store transaction
+A CCR becomes one core ``ChargeRequest`` (one ``UsageItem`` per unit of each Multiple-Services-
+Credit-Control, or of the single-service form; the CCA answers each MSCC once, with one GSU for
+all its units and the worst of their Result-Codes) decided and applied in ONE store transaction
 together with the Diameter session document and the PCRF's out-of-credit flag
 (:mod:`appliance.pcrf.credit`: a refused or final grant throttles the subscriber's Gx sessions,
 a full grant restores them); the decision becomes the CCA.  Retransmissions
@@ -11,6 +12,8 @@ and the node answers T-flag duplicates (End-to-End-Id) from its cache.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import json
 import logging
 import struct
 from collections.abc import Sequence
@@ -104,6 +107,7 @@ class Ccr:
     action: Action = Action.START
     requested_action: int | None = None
     items: list[UsageItem] = field(default_factory=list)
+    groups: list[int] = field(default_factory=list)   # items per MSCC (or the single service), in order
     multiple: bool = False                 # MSCC form (answer in MSCC)
     role: int | None = None                # Role-Of-Node: 0 originating, 1 terminating
     calling: str | None = None
@@ -138,22 +142,28 @@ def units_in(group: Avp) -> list[tuple[Unit, int]]:
     return out
 
 
-def _item(rsu: Avp | None, usus: list[Avp], default: Unit, rg: int | None, si: int | None) -> UsageItem:
+def _items(rsu: Avp | None, usus: list[Avp], default: Unit, rg: int | None, si: int | None) -> list[UsageItem]:
+    """One usage item per unit the RSU/USU count (RFC 4006 §8.17-8.19: CC-Time, CC-Total-Octets and
+    CC-Service-Specific-Units may travel together), all with the MSCC's rating group and service.
+
+    An empty RSU asks the OCS to choose the grant of every unit reported; a unit the RSU does not
+    name while it names others is reported only (no grant wanted for it)."""
     requested_units = units_in(rsu) if rsu is not None and rsu.data else []
-    if len(usus) == 1:
-        used_units = units_in(usus[0])
-    else:
-        used_units = []
-        for u in usus:
-            used_units += units_in(u)
-    if requested_units:
-        unit = requested_units[0][0]
-    elif used_units:
-        unit = used_units[0][0]
-    else:
-        unit = default
-    requested = None if rsu is None else _units_of(requested_units, unit)
-    return UsageItem(unit, requested, _units_of(used_units, unit), rg, si)
+    used_units = units_in(usus[0]) if len(usus) == 1 else [u for usu in usus for u in units_in(usu)]
+    order: list[Unit] = []
+    for unit, _n in requested_units + used_units:
+        if unit not in order:
+            order.append(unit)
+    if not order:
+        order.append(default)
+    out: list[UsageItem] = []
+    for unit in order:
+        if rsu is None or (requested_units and all(u is not unit for u, _n in requested_units)):
+            requested = None
+        else:
+            requested = _units_of(requested_units, unit)
+        out.append(UsageItem(unit, requested, _units_of(used_units, unit), rg, si))
+    return out
 
 
 def _units_of(units: list[tuple[Unit, int]], unit: Unit) -> int:
@@ -273,13 +283,16 @@ def parse_ccr(msg: Message) -> Ccr:
                     si = int.from_bytes(a.data, "big")
             if rt == TERMINATION:
                 m_rsu = None
-            ccr.items.append(_item(m_rsu, m_usus, default_unit, rg, si))
+            items = _items(m_rsu, m_usus, default_unit, rg, si)
+            ccr.items += items
+            ccr.groups.append(len(items))
     elif rsu is not None or usus or rt in (EVENT, INITIAL):
         if rt == TERMINATION:
             rsu = None
         elif rsu is None and rt == INITIAL:
             rsu = Avp(RSU, 0, c.AVP_M, b"")     # a session without MSCC/RSU still gets a grant
-        ccr.items.append(_item(rsu, usus, default_unit, None, ccr.service_identifier))
+        ccr.items = _items(rsu, usus, default_unit, None, ccr.service_identifier)
+        ccr.groups.append(len(ccr.items))
     if service_info is not None:
         _service_information(ccr, service_info)
     return ccr
@@ -323,38 +336,80 @@ def _service_information(ccr: Ccr, info: Avp) -> None:
 class _CcrOperation:
     """One CCR's store transaction: find the subscriber, ``charge_in``, the PCRF credit flag and the
     session document.  ``request_key`` lets the store read the remembered answers of a whole batch
-    in one statement (as ``charging.ChargeOperation``)."""
+    in one statement (as ``charging.ChargeOperation``).
 
-    __slots__ = ("ccr", "now", "policy", "request", "request_key")
+    An UPDATE or TERMINATION continues a session opened by a CCR-INITIAL (RFC 4006 §5.3, §5.4): the
+    session document names its subscriber.  Without it the answer is DIAMETER_UNKNOWN_SESSION_ID
+    (RFC 6733 §7.1.5: ``(None, None, "")``) and nothing is charged, whatever Subscription-Id the
+    request carries, unless the request is a retransmission of one already answered (its remembered
+    answer is repeated: a CCR-TERMINATION's retransmission arrives after the document is gone)."""
 
-    def __init__(self, ccr: Ccr, request: ChargeRequest, policy: Any, now: int) -> None:
+    __slots__ = ("ccr", "now", "policy", "redirect", "request", "request_key")
+
+    def __init__(self, ccr: Ccr, request: ChargeRequest, policy: Any, now: int,
+                 redirect: str | None = None) -> None:
         self.ccr, self.request, self.policy, self.now = ccr, request, policy, now
+        self.redirect = redirect             # Final-Unit-Action REDIRECT: the configured address (maybe ""); None: off
         self.request_key = request.request_key if request.action.mutating else None
 
-    def __call__(self, ledger: Any) -> tuple[ChargeResult | None, str | None]:
+    def __call__(self, ledger: Any) -> tuple[ChargeResult | None, str | None, str]:
         ccr, r = self.ccr, self.request
-        ids = ccr.subscribers
-        if ccr.request_type in (UPDATE, TERMINATION) and not ids:
+        if ccr.request_type in (UPDATE, TERMINATION):
             doc = ledger.get_doc(SESSION_DOC, ccr.session_id)
             if doc is None:
-                return None, None
+                seen = ledger.recall(self.request_key) if self.request_key else None
+                if seen is None:
+                    return None, None, ""
+                result = ChargeResult.from_doc(json.loads(seen), duplicate=True)
+                subscriber = self._named(ledger, r).subscriber or None
+                return result, subscriber, self._redirect(ledger, subscriber, result)
             r = replace(r, subscriber=doc["s"])
-        elif len(ids) > 1:
-            for _kind, ident in sorted(ids, key=lambda x: (x[0] != SUB_IMSI, x[0])):
-                if ledger.find_service(_strip(ident)) is not None:
-                    r = replace(r, subscriber=_strip(ident))
-                    break
-        elif r.subscriber.startswith(("tel:", "sip:", "+")):
-            r = replace(r, subscriber=_strip(r.subscriber))
+        else:
+            r = self._named(ledger, r)
         if not r.subscriber:
-            return ChargeResult(Outcome.USER_UNKNOWN), None
+            return ChargeResult(Outcome.USER_UNKNOWN), None, ""
         result = charge_in(ledger, r, self.policy)
         credit.after_charge(ledger, r, result)      # out of / back in credit -> Gx push (PCRF)
-        if ccr.request_type == INITIAL and result.outcome is Outcome.SUCCESS and not result.duplicate:
+        address = self._redirect(ledger, r.subscriber, result)
+        if ccr.request_type == INITIAL and not result.duplicate and (
+                result.outcome is Outcome.SUCCESS or (result.outcome is Outcome.CREDIT_LIMIT_REACHED and address)):
+            # RFC 4006 §5.6.2: a user redirected to top up keeps the session; its next CCR-UPDATE
+            # (after Validity-Time) is rated again
             ledger.put_doc(SESSION_DOC, ccr.session_id, {"s": r.subscriber, "t": self.now})
         elif ccr.request_type == TERMINATION:
             ledger.delete_doc(SESSION_DOC, ccr.session_id)
-        return result, r.subscriber
+        return result, r.subscriber, address
+
+    def _redirect(self, ledger: Any, subscriber: str | None, result: ChargeResult) -> str:
+        """The top-up address of a Final-Unit-Indication REDIRECT: the offer's (``extra: {redirect: ...}``),
+        else the configured one; "" when the answer carries none (or Final-Unit-Action is TERMINATE)."""
+        if self.redirect is None or not subscriber or not any(
+                i.final or i.outcome is Outcome.CREDIT_LIMIT_REACHED for i in result.items):
+            return ""
+        _service, product = ledger.find_subscriber(subscriber)
+        offer = ledger.get_offer(product.offer) if product is not None else None
+        address = offer.extra.get("redirect") if offer is not None else None
+        return address.strip() if isinstance(address, str) and address.strip() else self.redirect
+
+    def _named(self, ledger: Any, r: ChargeRequest) -> ChargeRequest:
+        """The request with the subscriber its Subscription-Ids name (IMSI first)."""
+        ids = self.ccr.subscribers
+        if len(ids) > 1:
+            for _kind, ident in sorted(ids, key=lambda x: (x[0] != SUB_IMSI, x[0])):
+                if ledger.find_service(_strip(ident)) is not None:
+                    return replace(r, subscriber=_strip(ident))
+        elif r.subscriber.startswith(("tel:", "sip:", "+")):
+            return replace(r, subscriber=_strip(r.subscriber))
+        return r
+
+
+def redirect_address_type(address: str) -> int:
+    """Redirect-Address-Type (RFC 4006 §8.38) from the address's form: IPv4 0, IPv6 1, URL 2, SIP URI 3."""
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return 3 if address.lower().startswith(("sip:", "sips:")) else 2
+    return 0 if ip.version == 4 else 1
 
 
 class RoApplication:
@@ -367,7 +422,8 @@ class RoApplication:
         d = ctx.cfg.diameter
         self.hook = load_hook(d.charging_hook)
         self.hook_timeout_ms = d.hook_timeout_ms
-        self.redirect = d.redirect_server if d.final_unit_action == "redirect" and d.redirect_server else ""
+        self.redirect = d.redirect_server.strip() if d.final_unit_action == "redirect" else None
+        self.validity = ctx.charging.policy.validity
         self.threshold = d.quota_threshold_percent
         self.currency = CURRENCIES.get(ctx.cfg.money.currency.upper(), 0)
         scale, exponent = ctx.cfg.money.scale, 0
@@ -393,13 +449,17 @@ class RoApplication:
             subscriber=ccr.subscribers[0][1] if ccr.subscribers else "", session_id=ccr.session_id,
             action=ccr.action, items=tuple(ccr.items), request_key=f"{ccr.session_id}:{ccr.request_number}",
             service=ccr.service, destination=_party(other), vplmn=ccr.vplmn, now=now)
-        result, subscriber = await self.store.atransact(_CcrOperation(ccr, request, policy, now))
+        result, subscriber, redirect = await self.store.atransact(
+            _CcrOperation(ccr, request, policy, now, self.redirect))
         if result is None:
-            raise DiameterError(c.UNKNOWN_SESSION_ID, None, "no Subscription-Id and no such session")
+            raise DiameterError(c.UNKNOWN_SESSION_ID, None, "no such session (no successful CCR-INITIAL)",
+                                _echo(msg))
         override = None
         if self.hook is not None:
             override = await run_hook(self.hook, self._view(ccr, subscriber, result), self.hook_timeout_ms)
-        answer = self._cca(req, ccr, result, override)
+            if override is not None and override.final and not redirect and self.redirect:
+                redirect = self.redirect         # a final grant the hook made: the configured top-up address
+        answer = self._cca(req, ccr, result, override, redirect)
         if translog.enabled():
             if translog.holding():
                 self._log(req, ccr, request, result, override, held=True)
@@ -409,7 +469,7 @@ class RoApplication:
         return answer
 
     # -- answer ---------------------------------------------------------------------------------
-    def _cca(self, req: Request, ccr: Ccr, result: ChargeResult, override: Override | None) -> bytes:
+    def _cca(self, req: Request, ccr: Ccr, result: ChargeResult, override: Override | None, redirect: str) -> bytes:
         """CCA (RFC 4006 §3.2): per-MSCC results, GSU, Validity-Time, FUI; EVENT extras (§6)."""
         rc = RESULT_OF[result.outcome]
         avps = [_CCA_HEAD[ccr.request_type], c.encode_avp(CC_REQUEST_NUMBER, ccr.request_number)]
@@ -418,58 +478,76 @@ class RoApplication:
             items = [_override(i, override) for i in items]
             if override.result_code is not None:
                 rc = override.result_code
+        groups = _grouped(ccr.groups, items)
         if ccr.request_type == EVENT:
-            avps += self._event_avps(ccr, result, items)
+            avps += self._event_avps(ccr, result, items, groups, override)
             if ccr.action is Action.CHECK and result.outcome is Outcome.CREDIT_LIMIT_REACHED and override is None:
                 rc = c.SUCCESS
         elif ccr.multiple:
-            for item in items:
-                avps.append(_group(MSCC, b"".join(self._mscc(ccr, item, override))))
-        elif items:
-            avps += self._service_avps(ccr, items[0])
+            for group in groups:
+                avps.append(_group(MSCC, b"".join(self._mscc(ccr, group, override, redirect))))
+        elif groups:
+            avps += self._service_avps(ccr, groups[0], redirect)
         return req.answer(rc, avps)
 
-    def _mscc(self, ccr: Ccr, item: ItemResult, override: Override | None) -> list[bytes]:
-        out = self._service_avps(ccr, item)
-        if item.rating_group is not None:
-            out.append(c.encode_avp(RATING_GROUP, item.rating_group))
-        if item.service_identifier is not None:
-            out.append(c.encode_avp(SERVICE_IDENTIFIER, item.service_identifier))
-        item_rc = RESULT_OF[item.outcome]
-        if override is not None and override.result_code is not None:
-            item_rc = override.result_code
-        out.append(_result_avp(item_rc))
+    def _mscc(self, ccr: Ccr, group: Sequence[ItemResult], override: Override | None, redirect: str) -> list[bytes]:
+        """One MSCC (RFC 4006 §8.16) for all the units of one rating group: one GSU, one Result-Code."""
+        out = self._service_avps(ccr, group, redirect)
+        out += _service_ids(group[0])
+        out.append(_result_avp(_group_result(group, override)))
         return out
 
-    def _service_avps(self, ccr: Ccr, item: ItemResult) -> list[bytes]:
+    def _service_avps(self, ccr: Ccr, group: Sequence[ItemResult], redirect: str) -> list[bytes]:
+        """GSU with every unit granted (RFC 4006 §8.17), Validity-Time, quota thresholds and FUI.
+
+        Units are granted only when every unit of the service is: a service metered in two units
+        cannot run on one.  A refusal for credit carries FUI REDIRECT when a top-up address is known
+        (RFC 4006 §5.6.2, §8.34): the gateway redirects the user for Validity-Time, then asks again."""
         out: list[bytes] = []
-        if ccr.request_type == TERMINATION or not item.granted:
+        if ccr.request_type == TERMINATION:
             return out
-        out.append(_group(GSU, _unit_avp(item.unit, item.granted)))
-        if item.validity:
-            out.append(c.encode_avp(VALIDITY_TIME, item.validity))
-        if self.threshold and item.granted:
-            code = TIME_QUOTA_THRESHOLD if item.unit is Unit.SECONDS else VOLUME_QUOTA_THRESHOLD
-            if item.unit in (Unit.SECONDS, Unit.OCTETS):
-                out.append(c.encode_avp(code, min(item.granted * self.threshold // 100, 0xFFFFFFFF), TGPP))
-        if item.final:
-            fui = [c.encode_avp(FINAL_UNIT_ACTION, 1 if self.redirect else 0)]
-            if self.redirect:
-                fui.append(c.encode_avp(REDIRECT_SERVER, [c.encode_avp(REDIRECT_ADDRESS_TYPE, 2),
-                                                          c.encode_avp(REDIRECT_SERVER_ADDRESS, self.redirect)]))
-            out.append(_group(FUI, b"".join(fui)))
+        granted = [i for i in group if i.granted] if all(i.outcome is Outcome.SUCCESS for i in group) else []
+        if granted:
+            out.append(_group(GSU, b"".join(_unit_avp(i.unit, i.granted) for i in granted)))
+            validity = min((i.validity for i in granted if i.validity), default=0)
+            if validity:
+                out.append(c.encode_avp(VALIDITY_TIME, validity))
+            if self.threshold:
+                for i in granted:
+                    if i.unit in (Unit.SECONDS, Unit.OCTETS):
+                        code = TIME_QUOTA_THRESHOLD if i.unit is Unit.SECONDS else VOLUME_QUOTA_THRESHOLD
+                        out.append(c.encode_avp(code, min(i.granted * self.threshold // 100, 0xFFFFFFFF), TGPP))
+            if any(i.final for i in group):
+                out.append(_fui(redirect))
+        elif redirect and any(i.outcome is Outcome.CREDIT_LIMIT_REACHED for i in group):
+            out.append(c.encode_avp(VALIDITY_TIME, self.validity))
+            out.append(_fui(redirect))
         return out
 
-    def _event_avps(self, ccr: Ccr, result: ChargeResult, items: Sequence[ItemResult]) -> list[bytes]:
+    def _event_avps(self, ccr: Ccr, result: ChargeResult, items: Sequence[ItemResult],
+                    groups: list[Sequence[ItemResult]], override: Override | None) -> list[bytes]:
+        """One-time event answer (RFC 4006 §6): Check-Balance-Result, GSU of the units debited and
+        Cost-Information; in MSCC form (§8.16) one MSCC per requested MSCC with its GSU and Result-Code."""
         out: list[bytes] = []
-        if ccr.action is Action.CHECK:
+        action = ccr.action
+        if action is Action.CHECK:
             ok = result.outcome is Outcome.SUCCESS
             out.append(c.encode_avp(CHECK_BALANCE_RESULT, 0 if ok else 1))     # ENOUGH_CREDIT / NO_CREDIT
-            return out
-        money = sum(i.charged for i in items)
-        if ccr.action is Action.DEBIT and items and items[0].outcome is Outcome.SUCCESS:
-            out.append(c.encode_avp(GSU, [_unit_avp(items[0].unit, items[0].debited)]))
-        if ccr.action in (Action.PRICE, Action.DEBIT, Action.REFUND) and result.outcome is Outcome.SUCCESS:
+        for group in groups if ccr.multiple else groups[:1]:
+            avps: list[bytes] = []
+            if action is Action.DEBIT and all(i.outcome is Outcome.SUCCESS for i in group):
+                avps.append(_group(GSU, b"".join(_unit_avp(i.unit, i.debited) for i in group)))
+            if not ccr.multiple:
+                out += avps
+                break
+            avps += _service_ids(group[0])
+            rc = _group_result(group, override)
+            if action is Action.CHECK and rc == 4012 and override is None:
+                rc = c.SUCCESS               # a balance check answers in Check-Balance-Result (§6.5)
+            avps.append(_result_avp(rc))
+            out.append(_group(MSCC, b"".join(avps)))
+        if action in (Action.PRICE, Action.DEBIT, Action.REFUND) and result.outcome is Outcome.SUCCESS:
+            money = sum(i.charged for i in items)
             out.append(c.encode_avp(COST_INFORMATION, [
                 c.encode_avp(UNIT_VALUE, [c.encode_avp(VALUE_DIGITS, abs(money)),
                                           c.encode_avp(EXPONENT, self.exponent)]),
@@ -541,6 +619,44 @@ class _HeldRecords:
         finally:
             if turn is not None and not turn.done():
                 turn.set_result(None)
+
+
+def _grouped(counts: Sequence[int], items: Sequence[ItemResult]) -> list[Sequence[ItemResult]]:
+    """The results of each MSCC (``counts``: items per MSCC, in request order); empty ones dropped."""
+    out: list[Sequence[ItemResult]] = []
+    start = 0
+    for n in counts:
+        group = items[start:start + n]
+        start += n
+        if group:
+            out.append(group)
+    return out
+
+
+def _service_ids(item: ItemResult) -> list[bytes]:
+    out: list[bytes] = []
+    if item.rating_group is not None:
+        out.append(c.encode_avp(RATING_GROUP, item.rating_group))
+    if item.service_identifier is not None:
+        out.append(c.encode_avp(SERVICE_IDENTIFIER, item.service_identifier))
+    return out
+
+
+def _group_result(group: Sequence[ItemResult], override: Override | None) -> int:
+    """The Result-Code of one MSCC: the worst of its units' (RFC 6733 §7.1: 5xxx permanent worse than
+    4xxx transient, worse than 2xxx), or the hook's."""
+    if override is not None and override.result_code is not None:
+        return override.result_code
+    return max(RESULT_OF[i.outcome] for i in group)
+
+
+def _fui(redirect: str) -> bytes:
+    """Final-Unit-Indication (RFC 4006 §8.34): TERMINATE, or REDIRECT to ``redirect`` (§8.37-8.39)."""
+    if not redirect:
+        return _group(FUI, c.encode_avp(FINAL_UNIT_ACTION, 0))
+    server = c.encode_avp(REDIRECT_SERVER, [c.encode_avp(REDIRECT_ADDRESS_TYPE, redirect_address_type(redirect)),
+                                            c.encode_avp(REDIRECT_SERVER_ADDRESS, redirect)])
+    return _group(FUI, c.encode_avp(FINAL_UNIT_ACTION, 1) + server)
 
 
 def _echo(msg: Message) -> list[bytes]:
