@@ -1,6 +1,7 @@
 """House style (../shared/STYLE.md): the code base is ruff-clean with the rules in pyproject.toml."""
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_ruff_clean():
-    pytest.importorskip("ruff", reason="ruff comes with the test extra (.ci/run installs it)")
+    if importlib.util.find_spec("ruff") is None:
+        pytest.fail("ruff is not installed: it comes with the test extra (pip install -e '.[test]')")
     r = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "appliance", "tests", "benchmarks"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]

@@ -320,7 +320,8 @@ def _native_g() -> Callable[[bytes], bytes] | None:
     return g if g(probe) == _g(probe) else None
 
 
-_G = _native_g() or _g
+_NATIVE_G = _native_g()
+_G = _NATIVE_G or _g
 
 
 def fips186_prf(xkey: bytes, size: int = 160) -> bytes:
