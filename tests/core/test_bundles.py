@@ -13,7 +13,6 @@ from appliance.ocs.rating import Action, ChargeRequest, Outcome, UsageItem
 from appliance.ocs.units import Unit
 from appliance.pcrf import tables as T
 from appliance.radius.authorize import authorize_in
-
 from tests.conftest import seed
 
 
