@@ -66,6 +66,18 @@ class ChargingConfig:
     validity_time: int = 600           # seconds a grant stays valid
     stale_grace: int = 120             # extra seconds before a silent session's reservation is released
     request_log_ttl: int = 86_400      # how long answers are kept for duplicate detection
+    rounding: str = "per_session"      # per_session: a session pays the started blocks of its total use;
+    #                                    per_report: every report pays its own started blocks
+    timezone: str = "UTC"              # IANA zone of time-of-day prices (peak/off-peak, weekdays)
+
+    def __post_init__(self) -> None:
+        _check_choice(self.rounding, ("per_session", "per_report"), "rounding")
+        try:
+            from zoneinfo import ZoneInfo
+            ZoneInfo(self.timezone)
+        except (ValueError, KeyError, OSError):
+            raise ValueError(f"unknown time zone {self.timezone!r} (an IANA name such as UTC or Europe/Paris)") \
+                from None
 
 
 @dataclass(frozen=True)
@@ -476,7 +488,8 @@ def charging_policy(cfg: Config) -> ChargingPolicy:
     from .ocs.units import Unit
     c = cfg.charging
     return ChargingPolicy({Unit.OCTETS: c.min_reserve_octets, Unit.SECONDS: c.min_reserve_seconds,
-                           Unit.MESSAGES: c.min_reserve_messages}, c.validity_time, c.stale_grace)
+                           Unit.MESSAGES: c.min_reserve_messages}, c.validity_time, c.stale_grace,
+                          per_session=c.rounding == "per_session", timezone=c.timezone)
 
 
 SECRET_FIELDS = frozenset({"secret", "auth_key", "priv_key", "community", "dsn", "password"})

@@ -70,7 +70,7 @@ def apply(ledger: Ledger, decision: Decision) -> None:
         ledger.set_bucket_remaining(bucket_id, remaining)
     for new in decision.new_buckets:
         ledger.add_bucket(new)
-    replaced = {(r.session_id, r.rating_group) for r in decision.put_reservations}
+    replaced = {(r.session_id, r.rating_group, r.unit) for r in decision.put_reservations}
     for key in decision.drop_reservations:
         if key not in replaced:  # a put of the same key replaces the row anyway
             ledger.drop_reservation(*key)
@@ -95,7 +95,7 @@ def release_stale(ledger: Ledger, now: int, limit: int = 1000) -> int:
         for res in group:
             for hold in res.holds:
                 wallet.give_back(hold)
-            ledger.drop_reservation(res.session_id, res.rating_group)
+            ledger.drop_reservation(res.session_id, res.rating_group, res.unit)
         for bucket_id, remaining in wallet.changes().items():
             ledger.set_bucket_remaining(bucket_id, remaining)
     return len(stale)
@@ -107,7 +107,7 @@ def balance_in(ledger: Ledger, subscriber: str, now: int) -> Balance | None:
         return None
     totals: dict[str, int] = {}
     for bucket in ledger.buckets(service.product_id):
-        if bucket.usable(now):
+        if bucket.usable(now) or bucket.remaining < 0:      # a debt counts until it is paid
             totals[bucket.unit.value] = totals.get(bucket.unit.value, 0) + bucket.remaining
     reserved: dict[str, int] = {}
     for res in ledger.product_reservations(service.product_id):

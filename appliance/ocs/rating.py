@@ -138,6 +138,8 @@ class ChargingPolicy:
         Unit.OCTETS: 1_048_576, Unit.SECONDS: 60, Unit.MESSAGES: 1})
     validity: int = 600   # seconds a grant is valid (Validity-Time)
     grace: int = 120      # Tcc-like grace before a silent session's reservation is released
+    per_session: bool = True   # rounding: a session pays the started blocks of its running total
+    timezone: str = "UTC"      # local time of time-of-day prices
 
 
 @quick_init
@@ -157,7 +159,7 @@ class Decision:
     bucket_updates: dict[int, int] = field(default_factory=dict)
     new_buckets: list[NewBucket] = field(default_factory=list)
     put_reservations: list[Reservation] = field(default_factory=list)
-    drop_reservations: list[tuple[str, int]] = field(default_factory=list)
+    drop_reservations: list[tuple[str, int, Unit]] = field(default_factory=list)
 
 
 _PENDING = ChargeResult(Outcome.SUCCESS)  # a Decision's result until rate() sets the real one
@@ -169,7 +171,11 @@ class RatingFailed(Exception):
 
 def unit_rate(price: Price | None, tables: Mapping[str, PrefixTable], destination: str | None,
               vplmn: str | None) -> int | None:
-    """Money per ``price.size`` units for this usage; None when only unit buckets can pay."""
+    """Money per ``price.size`` units for this usage; None when only unit buckets can pay.
+
+    A tariff table must match the destination (or have a default row ``""``); a roaming table
+    must match the visited network (or have a default row) while the subscriber roams.
+    """
     if price is None:
         return None
     amount: int | None = price.amount
@@ -181,42 +187,110 @@ def unit_rate(price: Price | None, tables: Mapping[str, PrefixTable], destinatio
     if price.roaming and vplmn:
         table = tables.get(price.roaming)
         roaming = table.lookup(vplmn) if table else None
-        if roaming is not None:
-            amount = roaming
+        if roaming is None:
+            raise RatingFailed(f"no roaming rate for the visited network in table {price.roaming}")
+        amount = roaming
     return amount
 
 
-def find_price(offer: Offer | None, request: ChargeRequest, item: UsageItem) -> Price | None:
+def _specificity(price: Price) -> tuple[bool, bool, bool, bool, bool]:
+    """Rating group, service, destination (tariff), roaming, time window: the more named, the better."""
+    return (bool(price.rating_groups), price.service is not None, price.tariff is not None,
+            price.roaming is not None, price.when is not None)
+
+
+def candidate_prices(offer: Offer | None, request: ChargeRequest, item: UsageItem,
+                     timezone: str = "UTC") -> list[Price]:
+    """The usage prices for this item in force at ``request.now``, most specific first
+    (catalog order breaks ties)."""
+    if offer is None:
+        return []
+    found = [p for p in offer.prices
+             if p.unit is item.unit and p.matches(request.service, item.rating_group)
+             and (p.when is None or p.when.in_force(request.now, timezone))]
+    if len(found) > 1:
+        found.sort(key=_specificity, reverse=True)   # stable: equal ones keep catalog order
+    return found
+
+
+def select_price(offer: Offer | None, request: ChargeRequest, item: UsageItem,
+                 tables: Mapping[str, PrefixTable], timezone: str = "UTC") -> tuple[Price | None, int | None]:
+    """(price, money per ``price.size``) for one item: the most specific price in force that rates it.
+
+    Prices are tried most specific first; one whose tariff table has no entry for the
+    destination gives way to the next.  While the subscriber roams and some candidate has a
+    roaming table, only a roaming table's entry (or its default row) may rate the usage: an
+    unknown visited network is refused rather than rated at the home price.  (None, None): no
+    usage price at all, only unit buckets can pay.  Raises :class:`RatingFailed` when prices
+    exist but none rates the usage.
+    """
+    candidates = candidate_prices(offer, request, item, timezone)
+    if not candidates:
+        return None, None
+    roaming_only = bool(request.vplmn) and any(p.roaming for p in candidates)
+    for price in candidates:
+        if roaming_only and not price.roaming:
+            continue
+        try:
+            return price, unit_rate(price, tables, request.destination, request.vplmn)
+        except RatingFailed:
+            continue
+    raise RatingFailed("no price in force rates this usage")
+
+
+def find_price(offer: Offer | None, request: ChargeRequest, item: UsageItem, timezone: str = "UTC") -> Price | None:
+    """The most specific usage price in force for the item (tables not consulted)."""
+    candidates = candidate_prices(offer, request, item, timezone)
+    return candidates[0] if candidates else None
+
+
+def next_price_change(offer: Offer | None, request: ChargeRequest, item: UsageItem,
+                      timezone: str = "UTC") -> int | None:
+    """When the set of prices in force for this item next changes (a time-of-day boundary)."""
     if offer is None:
         return None
-    for price in offer.prices:
-        if price.unit is item.unit and price.matches(request.service, item.rating_group):
-            return price
-    return None
+    soonest: int | None = None
+    for p in offer.prices:
+        if p.when is not None and p.unit is item.unit and p.matches(request.service, item.rating_group):
+            at = p.when.next_change(request.now, timezone)
+            if at is not None and (soonest is None or at < soonest):
+                soonest = at
+    return soonest
 
 
 def rate(request: ChargeRequest, ctx: RatingContext, policy: ChargingPolicy) -> Decision:
-    """Decide a charging request against one product's balance (RFC 4006 §5, TS 32.299 §6)."""
+    """Decide a charging request against one product's balance (RFC 4006 §5, TS 32.299 §6).
+
+    Reservations are per (rating group, unit): a rating group reported in octets and seconds
+    holds and pays each unit at its own price.  Within a request every item is settled at the
+    price its grant was made at; a grant never outlives the prices in force when it was made
+    (its validity ends at the next time-of-day boundary).
+    """
     wallet = Wallet(ctx.product.id, ctx.buckets, request.now)
     decision = Decision(_PENDING)
-    open_res = {r.rating_group: r for r in ctx.reservations}
+    open_res = {(r.rating_group, r.unit): r for r in ctx.reservations}
     results: list[ItemResult] = []
+    now = request.now
     for item in request.items:
         rg = item.rating_group if item.rating_group is not None else NO_RATING_GROUP
+        action = request.action
+        slot = (rg, item.unit)
         try:
-            price = find_price(ctx.offer, request, item)
-            rate_amount = unit_rate(price, ctx.tables, request.destination, request.vplmn)
+            price, rate_amount = select_price(ctx.offer, request, item, ctx.tables, policy.timezone)
+            unrated = False
         except RatingFailed:
+            price, rate_amount, unrated = None, None, True
+        session_held = action in _SESSION_ACTIONS and _held(open_res.get(slot))
+        if (unrated or (price is None and wallet.available(item.unit) == 0)) and not session_held:
+            if action in _SESSION_ACTIONS and slot in open_res:      # a carrier of running totals only
+                decision.drop_reservations.append((request.session_id, rg, item.unit))
+                del open_res[slot]
             results.append(ItemResult(Outcome.RATING_FAILED, item.unit, item.rating_group,
                                       item.service_identifier, final=True))
             continue
         size = price.size if price else 1
         overdraft = bool(price and price.overdraft)
-        if price is None and wallet.available(item.unit) == 0 and not _held(open_res.get(rg), item.unit):
-            results.append(ItemResult(Outcome.RATING_FAILED, item.unit, item.rating_group,
-                                      item.service_identifier, final=True))
-            continue
-        action = request.action
+        cur_rate, cur_size = rate_amount, size
         if action is Action.PRICE:
             if rate_amount is None:
                 outcome = Outcome.RATING_FAILED
@@ -244,52 +318,84 @@ def rate(request: ChargeRequest, ctx: RatingContext, policy: ChargingPolicy) -> 
             continue
         if action is Action.DEBIT:
             amount = item.requested if item.requested is not None else item.used
-            if not overdraft and _capacity(wallet, item.unit, rate_amount, size) < amount:
+            capacity = _capacity(wallet, item.unit, rate_amount, size)
+            # Overdraft lets one event go beyond the balance, never start while the balance
+            # cannot pay a single block (a debt is covered first).
+            if capacity < amount and (not overdraft or capacity <= 0):
                 results.append(ItemResult(Outcome.CREDIT_LIMIT_REACHED, item.unit, item.rating_group,
                                           item.service_identifier, final=True))
                 continue
-            charged, unpaid = _settle(wallet, item.unit, amount, [], rate_amount, size, overdraft)
+            charged, unpaid, _billed = _settle(wallet, item.unit, amount, [], rate_amount, size, overdraft)
             results.append(ItemResult(Outcome.SUCCESS, item.unit, item.rating_group,
                                       item.service_identifier, debited=amount, charged=charged,
                                       unpaid=unpaid))
             continue
         # Session actions: settle the previous grant, release its rest, reserve the next.
-        previous = open_res.pop(rg, None)
+        previous = open_res.pop((rg, item.unit), None)
         holds = list(previous.holds) if previous else []
+        used_before = paid_before = 0
         if previous is not None:
-            decision.drop_reservations.append((previous.session_id, rg))
+            decision.drop_reservations.append((previous.session_id, rg, item.unit))
             if previous.rate is not None:
                 rate_amount, size = previous.rate, previous.size  # the price the grant was made at
+            if policy.per_session:
+                used_before, paid_before = previous.used, previous.paid
         charged = unpaid = 0
+        used_total, paid_total = used_before, paid_before
         if item.used > 0:
-            charged, unpaid = _settle(wallet, item.unit, item.used, holds, rate_amount, size, overdraft)
+            charged, unpaid, billed = _settle(wallet, item.unit, item.used, holds, rate_amount, size, overdraft,
+                                              used_before, paid_before)
+            used_total, paid_total = billed
         for hold in holds:
             wallet.give_back(hold)
-        if action is Action.STOP or item.requested is None:
+        if action is Action.STOP:
+            results.append(ItemResult(Outcome.SUCCESS, item.unit, item.rating_group,
+                                      item.service_identifier, debited=item.used, charged=charged,
+                                      unpaid=unpaid))
+            continue
+        if unrated:                       # the previous grant is settled; no price rates a new one
+            results.append(ItemResult(Outcome.RATING_FAILED, item.unit, item.rating_group,
+                                      item.service_identifier, final=True, debited=item.used,
+                                      charged=charged, unpaid=unpaid))
+            continue
+        # The next grant: at the price in force now (its running totals start again if it changed).
+        new_rate, new_size = cur_rate, cur_size
+        if (new_rate, new_size) != (rate_amount, size):
+            used_total = paid_total = 0
+        validity = policy.validity
+        change = next_price_change(ctx.offer, request, item, policy.timezone)
+        if change is not None and change - now < validity:
+            validity = max(1, change - now)
+        if item.requested is None:
+            if policy.per_session and action is Action.UPDATE and used_total:
+                decision.put_reservations.append(Reservation(
+                    request.session_id, rg, ctx.product.id, ctx.service.id, item.unit, 0, (), new_rate,
+                    new_size, now, now + validity + policy.grace, used_total, paid_total))
             results.append(ItemResult(Outcome.SUCCESS, item.unit, item.rating_group,
                                       item.service_identifier, debited=item.used, charged=charged,
                                       unpaid=unpaid))
             continue
         target = max(item.requested, policy.min_reserve.get(item.unit, 0))
         new_holds: list[Hold] = []
-        granted = _reserve(wallet, item.unit, target, new_holds, rate_amount, size)
+        granted = _reserve(wallet, item.unit, target, new_holds, new_rate, new_size)
         if granted == 0:
             outcome = Outcome.CREDIT_LIMIT_REACHED
         else:
             outcome = Outcome.SUCCESS
+        if granted or (policy.per_session and action is Action.UPDATE and used_total):
             decision.put_reservations.append(Reservation(
                 request.session_id, rg, ctx.product.id, ctx.service.id, item.unit, granted,
-                tuple(new_holds), rate_amount, size, request.now,
-                request.now + policy.validity + policy.grace))
+                tuple(new_holds), new_rate, new_size, now, now + validity + policy.grace,
+                used_total, paid_total))
         results.append(ItemResult(outcome, item.unit, item.rating_group, item.service_identifier,
                                   granted=granted, final=granted < target,
-                                  validity=policy.validity if granted else 0,
+                                  validity=validity if granted else 0,
                                   debited=item.used, charged=charged, unpaid=unpaid))
     if request.action is Action.STOP:
-        for rg, leftover in open_res.items():  # rating groups the final report did not name
+        for (rg, unit), leftover in open_res.items():  # rating groups the final report did not name
             for hold in leftover.holds:
                 wallet.give_back(hold)
-            decision.drop_reservations.append((leftover.session_id, rg))
+            decision.drop_reservations.append((leftover.session_id, rg, unit))
     decision.bucket_updates = wallet.changes()
     decision.new_buckets = wallet.new_buckets
     outcome = Outcome.SUCCESS
@@ -302,12 +408,15 @@ def rate(request: ChargeRequest, ctx: RatingContext, policy: ChargingPolicy) -> 
     return decision
 
 
-def _held(res: Reservation | None, unit: Unit) -> bool:
+_SESSION_ACTIONS = (Action.START, Action.UPDATE, Action.STOP)
+
+
+def _held(res: Reservation | None) -> bool:
     return res is not None and bool(res.holds)
 
 
 def _capacity(wallet: Wallet, unit: Unit, rate_amount: int | None, size: int) -> int:
-    """Service units the wallet can pay for now (unit buckets plus what money buys)."""
+    """Service units the wallet can pay for now (unit buckets plus what money buys, debt netted)."""
     units = wallet.available(unit)
     if rate_amount is None:
         return units
@@ -318,30 +427,35 @@ def _capacity(wallet: Wallet, unit: Unit, rate_amount: int | None, size: int) ->
 
 def _reserve(wallet: Wallet, unit: Unit, target: int, holds: list[Hold], rate_amount: int | None,
              size: int) -> int:
-    """Hold ``target`` units: unit buckets first, then money for whole blocks."""
+    """Hold ``target`` units: unit buckets first, then money for whole blocks.
+
+    The grant is what the holds pay for: every block of money held is granted in full (a
+    started block is paid whole, so it is granted whole), never more than the balance pays.
+    """
     granted = wallet.take(unit, target, holds)
     rest = target - granted
     if rest <= 0 or rate_amount is None:
         return granted
     if rate_amount == 0:
         return target
-    need = cost_of(rest, rate_amount, size)
+    blocks = -(-rest // size)
     money = wallet.available(Unit.MONEY)
-    if money >= need:
-        wallet.take(Unit.MONEY, need, holds)
-        return target
-    affordable = (money // rate_amount) * rate_amount
+    affordable = min(blocks, money // rate_amount)
     if affordable > 0:
-        wallet.take(Unit.MONEY, affordable, holds)
-    return granted + units_bought(affordable, rate_amount, size)
+        wallet.take(Unit.MONEY, affordable * rate_amount, holds)
+    return granted + affordable * size
 
 
 def _settle(wallet: Wallet, unit: Unit, used: int, holds: list[Hold], rate_amount: int | None,
-            size: int, overdraft: bool) -> tuple[int, int]:
+            size: int, overdraft: bool, used_before: int = 0,
+            paid_before: int = 0) -> tuple[int, int, tuple[int, int]]:
     """Account ``used`` units: unit holds, unit buckets, then money (holds, buckets, overdraft).
 
     Consumed parts of ``holds`` are removed from the list in place; what is left
-    there is for the caller to give back.  Returns (money charged, money unpaid).
+    there is for the caller to give back.  ``used_before``/``paid_before`` are the
+    session's running totals at this price (per-session rounding): the money due is
+    the cost of the started blocks of the new total less what was billed before.
+    Returns (money charged, money unpaid, (units used, money billed) at this price).
     """
     need = used
     for i, hold in enumerate(holds):
@@ -354,8 +468,11 @@ def _settle(wallet: Wallet, unit: Unit, used: int, holds: list[Hold], rate_amoun
     if need > 0:
         need -= wallet.take(unit, need, [])
     if need <= 0 or rate_amount is None or rate_amount == 0:
-        return 0, 0  # fully covered by units, free, or unpriced (unit buckets only)
-    cost = cost_of(need, rate_amount, size)
+        return 0, 0, (used_before, paid_before)  # covered by units, free, or unpriced (unit buckets only)
+    total = used_before + need
+    cost = cost_of(total, rate_amount, size) - paid_before
+    if cost < 0:
+        cost = 0
     paid = 0
     for i, hold in enumerate(holds):
         if paid >= cost:
@@ -369,4 +486,4 @@ def _settle(wallet: Wallet, unit: Unit, used: int, holds: list[Hold], rate_amoun
     if paid < cost and overdraft:
         wallet.overdraw(Unit.MONEY, cost - paid)
         paid = cost
-    return paid, cost - paid
+    return paid, cost - paid, (total, paid_before + cost)

@@ -50,6 +50,7 @@ from psycopg_pool import ConnectionPool
 from ..ocs.balance import NewBucket, Reservation
 from ..ocs.catalog import Offer, PrefixTable
 from ..ocs.inventory import Bucket, Product, Service
+from ..ocs.units import Unit
 from . import rows
 from .sqlite import migrations
 
@@ -60,7 +61,7 @@ RETRYABLE = (pgerrors.SerializationFailure, pgerrors.DeadlockDetected, pgerrors.
 _LOCK_KEY = "hashtext(current_schema() || ':appliance:' || %s)"
 _SERVICE_S = ", ".join(f"s.{c.strip()}" for c in rows.SERVICE_COLUMNS.split(","))
 _PRODUCT_P = 'p.id, p.offer, p.start, p."end", p.policy_table, p.status, p.doc'
-_RESERVATION_VALUES = ", ".join(["%s"] * 11)
+_RESERVATION_VALUES = ", ".join(["%s"] * 13)
 
 
 class Conflict(Exception):
@@ -78,9 +79,9 @@ class PostgresLedger:
         self.catalog_touched = False
         self._absent_keys: set[str] = set()        # request_log keys read as absent
         self._absent_docs: set[tuple[str, str]] = set()
-        self._seen: dict[tuple[str, int], Reservation] = {}   # reservations as read (or written)
+        self._seen: dict[tuple[str, int, str], Reservation] = {}   # reservations as read (or written)
         self._sessions_read: set[str] = set()     # sessions whose reservations were all read
-        self._dropped: set[tuple[str, int]] = set()
+        self._dropped: set[tuple[str, int, str]] = set()
         self._locked_products: set[str] = set()
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
@@ -96,7 +97,7 @@ class PostgresLedger:
 
     def _note(self, found: list[Reservation]) -> list[Reservation]:
         for r in found:
-            self._seen[(r.session_id, r.rating_group)] = r
+            self._seen[(r.session_id, r.rating_group, r.unit._value_)] = r
         return found
 
     # --- charging path
@@ -175,17 +176,18 @@ class PostgresLedger:
 
     def put_reservation(self, reservation: Reservation) -> None:
         """Insert or replace; replacing a row read earlier checks it is still what was read."""
-        key = (reservation.session_id, reservation.rating_group)
+        key = (reservation.session_id, reservation.rating_group, reservation.unit._value_)
         values = rows.reservation_row(reservation)
         seen = self._seen.get(key)
         if seen is not None:
             old = rows.reservation_row(seen)
             self.c.execute(
                 "WITH u AS (UPDATE reservation SET product_id = %s, service_id = %s, unit = %s, granted = %s, "
-                "holds = %s, rate = %s, size = %s, created = %s, expires = %s "
-                "WHERE session_id = %s AND rating_group = %s "
-                "AND (product_id, service_id, unit, granted, holds, rate, size, created, expires) "
-                "IS NOT DISTINCT FROM (%s, %s, %s, %s::bigint, %s, %s::bigint, %s::bigint, %s::bigint, %s::bigint) "
+                "holds = %s, rate = %s, size = %s, created = %s, expires = %s, used = %s, paid = %s "
+                "WHERE session_id = %s AND rating_group = %s AND unit = %s "
+                "AND (product_id, service_id, unit, granted, holds, rate, size, created, expires, used, paid) "
+                "IS NOT DISTINCT FROM (%s, %s, %s, %s::bigint, %s, %s::bigint, %s::bigint, %s::bigint, %s::bigint, "
+                "%s::bigint, %s::bigint) "
                 "RETURNING 1) SELECT appliance_conflict('reservation changed since it was read') "
                 "WHERE NOT EXISTS (SELECT 1 FROM u)",
                 (*values[2:], *key, *old[2:]))
@@ -196,17 +198,17 @@ class PostgresLedger:
                            values)
         else:
             self.c.execute(f"INSERT INTO reservation ({rows.RESERVATION_COLUMNS}) VALUES ({_RESERVATION_VALUES}) "
-                           "ON CONFLICT (session_id, rating_group) DO UPDATE SET "
+                           "ON CONFLICT (session_id, rating_group, unit) DO UPDATE SET "
                            "product_id = EXCLUDED.product_id, service_id = EXCLUDED.service_id, "
                            "unit = EXCLUDED.unit, granted = EXCLUDED.granted, holds = EXCLUDED.holds, "
                            "rate = EXCLUDED.rate, size = EXCLUDED.size, created = EXCLUDED.created, "
-                           "expires = EXCLUDED.expires", values)
+                           "expires = EXCLUDED.expires, used = EXCLUDED.used, paid = EXCLUDED.paid", values)
         self._seen[key] = reservation
 
-    def drop_reservation(self, session_id: str, rating_group: int) -> None:
+    def drop_reservation(self, session_id: str, rating_group: int, unit: Unit) -> None:
         """Delete; a reservation read earlier must still be what was read, an absent one still absent."""
-        key = (session_id, rating_group)
-        row = self._one(f"DELETE FROM reservation WHERE session_id = %s AND rating_group = %s "
+        key = (session_id, rating_group, unit._value_)
+        row = self._one(f"DELETE FROM reservation WHERE session_id = %s AND rating_group = %s AND unit = %s "
                         f"RETURNING {rows.RESERVATION_COLUMNS}", key)
         seen = self._seen.pop(key, None)
         found = rows.reservation_from(row) if row else None

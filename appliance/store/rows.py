@@ -68,17 +68,17 @@ def bucket_from(row: Sequence[Any]) -> Bucket:
 
 
 RESERVATION_COLUMNS = ("session_id, rating_group, product_id, service_id, unit, granted, holds, rate, size,"
-                       " created, expires")
+                       " created, expires, used, paid")
 
 
 def reservation_row(r: Reservation) -> tuple[Any, ...]:
     holds = ";".join([f"{h.bucket_id},{h.unit._value_},{h.amount}" for h in r.holds])
     return (r.session_id, r.rating_group, r.product_id, r.service_id, r.unit._value_, r.granted, holds,
-            r.rate, r.size, r.created, r.expires)
+            r.rate, r.size, r.created, r.expires, r.used, r.paid)
 
 
 def reservation_from(row: Sequence[Any]) -> Reservation:
     holds = tuple(Hold(int(b), _UNITS[u], int(a)) for b, u, a in
                   (part.split(",") for part in row[6].split(";") if part))
     return Reservation(row[0], row[1], row[2], row[3], _UNITS[row[4]], row[5], holds, row[7], row[8],
-                       row[9], row[10])
+                       row[9], row[10], row[11], row[12])

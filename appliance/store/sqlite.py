@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from ..ocs.balance import NewBucket, Reservation
 from ..ocs.catalog import Offer, PrefixTable
 from ..ocs.inventory import Bucket, Product, Service
+from ..ocs.units import Unit
 from . import rows
 
 T = TypeVar("T")
@@ -62,7 +63,7 @@ class SqliteLedger:
         # Writes of the hot path, written with executemany just before COMMIT (or before any other
         # statement); they only ever concern rows that are in the caches above.
         self._dirty_buckets: dict[int, int] = {}
-        self._dirty_sessions: dict[tuple[str, int], Reservation | None] = {}
+        self._dirty_sessions: dict[tuple[str, int, str], Reservation | None] = {}
         self._dirty_log: dict[str, tuple[int, str]] = {}
         # Remembered answers read for the whole batch at its start (None: not remembered); valid
         # until the transaction ends, as the write lock is held and our own writes are in _dirty_log.
@@ -89,10 +90,11 @@ class SqliteLedger:
             drops = [k for k, r in self._dirty_sessions.items() if r is None]
             self._dirty_sessions.clear()
             if drops:
-                conn.executemany("DELETE FROM reservation WHERE session_id = ? AND rating_group = ?", drops)
+                conn.executemany("DELETE FROM reservation WHERE session_id = ? AND rating_group = ? AND unit = ?",
+                                 drops)
             if puts:
                 conn.executemany(f"INSERT OR REPLACE INTO reservation ({rows.RESERVATION_COLUMNS}) "
-                                 "VALUES (?,?,?,?,?,?,?,?,?,?,?)", puts)
+                                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", puts)
         if self._dirty_log:
             conn.executemany("INSERT OR REPLACE INTO request_log (key, created, result) VALUES (?, ?, ?)",
                              [(k, c, r) for k, (c, r) in self._dirty_log.items()])
@@ -245,26 +247,26 @@ class SqliteLedger:
         cached = self._sessions.get(reservation.session_id)
         if cached is None:  # not cached: write through
             self.c.execute(f"INSERT OR REPLACE INTO reservation ({rows.RESERVATION_COLUMNS}) "
-                           "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows.reservation_row(reservation))
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows.reservation_row(reservation))
             return
-        rg = reservation.rating_group
+        rg, unit = reservation.rating_group, reservation.unit
         for i, r in enumerate(cached):
-            if r.rating_group == rg:
+            if r.rating_group == rg and r.unit is unit:
                 cached[i] = reservation
                 break
         else:
             cached.append(reservation)
-            cached.sort(key=_rating_group)
-        self._dirty_sessions[(reservation.session_id, rg)] = reservation
+            cached.sort(key=_slot)
+        self._dirty_sessions[(reservation.session_id, rg, unit._value_)] = reservation
 
-    def drop_reservation(self, session_id: str, rating_group: int) -> None:
+    def drop_reservation(self, session_id: str, rating_group: int, unit: Unit) -> None:
         cached = self._sessions.get(session_id)
         if cached is None:  # not cached: write through
-            self.c.execute("DELETE FROM reservation WHERE session_id = ? AND rating_group = ?",
-                           (session_id, rating_group))
+            self.c.execute("DELETE FROM reservation WHERE session_id = ? AND rating_group = ? AND unit = ?",
+                           (session_id, rating_group, unit._value_))
             return
-        cached[:] = [r for r in cached if r.rating_group != rating_group]
-        self._dirty_sessions[(session_id, rating_group)] = None
+        cached[:] = [r for r in cached if r.rating_group != rating_group or r.unit is not unit]
+        self._dirty_sessions[(session_id, rating_group, unit._value_)] = None
 
     def recall(self, key: str) -> str | None:
         pending = self._dirty_log.get(key)
@@ -425,8 +427,8 @@ class SqliteLedger:
         return [(k, json.loads(d)) for k, d in cur]
 
 
-def _rating_group(r: Reservation) -> int:
-    return r.rating_group
+def _slot(r: Reservation) -> tuple[int, str]:
+    return r.rating_group, r.unit._value_
 
 
 class _Flushing:

@@ -133,7 +133,7 @@ def test_debit_less_than_reserved_releases_the_rest():
     item = d.result.items[0]
     assert (item.debited, item.charged, item.unpaid) == (2_500_000, 60_000, 0)
     assert d.bucket_updates == {1: 800_000 + 200_000 - 60_000}
-    assert d.drop_reservations == [("sess", -1)] and d.put_reservations == []
+    assert d.drop_reservations == [("sess", -1, Unit.OCTETS)] and d.put_reservations == []
 
 
 def test_update_debits_and_reserves_next_slice():
@@ -169,7 +169,7 @@ def test_stop_releases_rating_groups_not_reported():
     r2 = reservation([Hold(1, Unit.MONEY, 40_000)], rg=2)
     d = rate(req(Action.STOP, UsageItem(Unit.OCTETS, used=MB, rating_group=1)), ctx([money(1, 0)], [r1, r2]), POLICY)
     assert d.bucket_updates == {1: 40_000}
-    assert sorted(d.drop_reservations) == [("sess", 1), ("sess", 2)]
+    assert sorted(d.drop_reservations) == [("sess", 1, Unit.OCTETS), ("sess", 2, Unit.OCTETS)]
 
 
 # --- events ------------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ def audit(dsn: str) -> dict:
 
 
 def test_sessions_alternate_between_two_nodes_concurrently(pg_dsn):
-    money = 1_500_000                        # 75 MB at 20,000/MB: demand below exceeds it, funds run dry
+    money = 600_000                          # 30 MB at 20,000/MB: ten sessions of 4 MB grants exceed it
     seed_all(pg_dsn, money)
     watcher = Watcher(pg_dsn)
     rnd = random.Random(11)

@@ -56,7 +56,9 @@ def test_start_interim_stop_exact_arithmetic_with_radclient(radius, rcfg, store,
 
     out = radclient(port, "acct", acct_text("Stop", "s1", 1_500_000, 500_000, 120))
     assert "Received Accounting-Response" in out
-    charged2 = cost_of(500_000, RATE, SIZE)
+    # per-session rounding: the session's 2,000,000 octets pay two started blocks in all
+    charged2 = cost_of(2_000_000, RATE, SIZE) - charged1
+    assert charged2 == 0
     assert money(store) == 10_000_000 - charged1 - charged2
     assert store.transact(lambda l: l.list_docs(SESSION_KIND, "")) == []
     assert store.transact(lambda l: l.reservations("radius:127.0.0.1|s1")) == []
@@ -268,3 +270,26 @@ def test_transactions_are_logged_through_translog(radius, rcfg, store, seed_subs
     assert [r["request_type"] for r in got.acct] == ["start", "stop"]
     assert stop["input_octets"] == 2_000_000 and stop["session_id"] == "t1"
     assert stop["charged"] == cost_of(2_000_000, RATE, SIZE) and stop["outcome"] == "success"
+
+
+def test_octets_and_seconds_in_one_session_each_at_its_own_price(cfg, store, seed_subscriber):
+    """acct_units [octets, seconds]: two holds per session, each settled at its own price."""
+    from appliance.ocs.catalog import Offer, Price, PriceType
+    offer = Offer("two", (Price("data", PriceType.USAGE, amount=1_000_000, unit=Unit.OCTETS, size=1_000_000),
+                          Price("time", PriceType.USAGE, amount=1, unit=Unit.SECONDS, size=60)))
+    seed_subscriber(nai="bob@wlan", password="pw", money=10_000_000, offer=offer)
+    rcfg = radius_cfg(cfg, acct_units=("octets", "seconds"))
+    srv = RunningServer(rcfg).start()
+    try:
+        port = rcfg.radius.acct_port
+        assert "Received Accounting-Response" in radclient(port, "acct", acct_text("Start", "m1", user="bob@wlan"))
+        res = store.transact(lambda l: l.reservations("radius:127.0.0.1|m1"))
+        assert sorted(r.unit.value for r in res) == ["octets", "seconds"]
+        out = radclient(port, "acct", acct_text("Interim-Update", "m1", 3_000_000, 2_000_000, 60, user="bob@wlan"))
+        assert "Received Accounting-Response" in out
+        out = radclient(port, "acct", acct_text("Stop", "m1", 3_000_000, 2_000_000, 60, user="bob@wlan"))
+        assert "Received Accounting-Response" in out
+        assert money(store) == 10_000_000 - 5_000_000 - 1 == 4_999_999
+        assert store.transact(lambda l: l.reservations("radius:127.0.0.1|m1")) == []
+    finally:
+        srv.close()
