@@ -32,18 +32,20 @@ def test_data_session_initial_update_termination(ocs, store):
                                           services=(Service(Unit.OCTETS, 0, rating_group=32),))))
             assert a["result"] == 2001
             (m,) = a["mscc"]
-            assert m == {"granted": 1_048_576, "unit": "octets", "validity": 600, "rating_group": 32,
+            # the minimum 1,048,576 octets starts a second MB: both held MB are granted
+            assert m == {"granted": 2_000_000, "unit": "octets", "validity": 600, "rating_group": 32,
                          "result": 2001}
             assert money(charging) == (10_000_000 - 40_000, 40_000)    # 2 started MB held
             a = summary(await cl.send(ccr(sid, "test", ro.UPDATE, 1, IMSI, services=(
                 Service(Unit.OCTETS, 0, used=500_000, rating_group=32),))))
-            assert a["result"] == 2001 and a["mscc"][0]["granted"] == 1_048_576
+            assert a["result"] == 2001 and a["mscc"][0]["granted"] == 2_000_000
             # 500,000 octets = 1 started MB = 20,000 debited; a new 40,000 held
             assert money(charging) == (10_000_000 - 20_000 - 40_000, 40_000)
             a = summary(await cl.send(ccr(sid, "test", ro.TERMINATION, 2, IMSI, services=(
                 Service(Unit.OCTETS, None, used=1_200_000, rating_group=32),))))
             assert a["result"] == 2001 and a["mscc"] == [{"rating_group": 32, "result": 2001}]
-            assert money(charging) == (10_000_000 - 20_000 - 40_000, 0)
+            # per-session rounding: 1,700,000 octets in all = 2 started MB = 40,000 for the session
+            assert money(charging) == (10_000_000 - 40_000, 0)
     run(go())
 
 
@@ -69,7 +71,8 @@ def test_voice_session_in_seconds_with_tariff_by_called_party(ocs, store):
             a = summary(await cl.send(ccr(sid, "test", ro.TERMINATION, 2, None,
                                           services=(Service(Unit.SECONDS, None, used=5),), **ims)))
             assert a["result"] == 2001
-            assert money(charging, IMSI) == (1_000_000 - 60_000 - 30_000, 0)
+            # per-session rounding: 66 s in all = 2 started minutes, both paid with the update
+            assert money(charging, IMSI) == (1_000_000 - 60_000, 0)
             # the session document is gone: a late UPDATE without Subscription-Id is 5002
             a = summary(await cl.send(ccr(sid, "test", ro.UPDATE, 3, None,
                                           services=(Service(Unit.SECONDS, 120, used=5),), **ims)))
@@ -220,7 +223,7 @@ def test_each_ccr_is_logged(ocs, store):
         (rec,) = got.acct
         assert (rec["protocol"], rec["app"], rec["request_type"], rec["result"], rec["imsi"], rec["peer"]) == \
             ("diameter", "ro", "initial", 2001, IMSI, "gw.test")
-        assert rec["units"][0]["granted"] == 1_048_576 and rec["units"][0]["rating_group"] == 7
+        assert rec["units"][0]["granted"] == 2_000_000 and rec["units"][0]["rating_group"] == 7
     run(go())
 
 
