@@ -34,8 +34,8 @@ class Authorization:
 def capacity(wallet: Wallet, offer: Any, service_type: str, unit: Unit) -> int:
     """Units of ``unit`` the wallet can pay now: unit buckets + whole blocks money buys."""
     units = wallet.available(unit)
-    request = ChargeRequest("", "", _Action.CHECK, service=service_type)
-    price = find_price(offer, request, UsageItem(unit))
+    request = ChargeRequest("", "", _Action.CHECK, service=service_type, now=wallet.now)
+    price = find_price(offer, request, UsageItem(unit))    # the price in force now (time of day)
     try:
         rate = unit_rate(price, {}, None, None) if price is not None and not price.tariff else None
     except RatingFailed:
