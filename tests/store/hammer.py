@@ -1,7 +1,9 @@
 """Load worker for the concurrency and crash tests (run as a separate OS process).
 
 usage: hammer.py BACKEND TARGET MODE ...   BACKEND sqlite|postgres, TARGET file path or DSN
-  threads NAME THREADS SECONDS MAX   : THREADS threads each run START/STOP sessions until SECONDS or MAX
+  threads NAME THREADS SECONDS MAX   : prints READY, waits for GO on stdin, then THREADS threads each run
+                                       START/STOP sessions until the money bucket is dry (bounded by
+                                       SECONDS and MAX sessions per thread); prints the totals (JSON)
   async   NAME CONCURRENCY COUNT     : asyncio sessions; prints "ACK key charged" after each ack
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from appliance.store import open_store
 
 IMSI = "001010000000001"
 MB = 1_000_000
+BLOCK_PRICE = 20_000      # one started MB (tests/conftest.py DATA_OFFER)
 POLICY = ChargingPolicy({Unit.OCTETS: 0}, 600, 60)
 
 
@@ -32,10 +35,17 @@ def open_backend(backend: str, target: str):
     return open_store(cfg)
 
 
+def dry(charging: Charging) -> bool:
+    """No START can succeed again: the money left, held or not, pays for less than one block.
+    (Money only ever leaves the bucket, so once dry it stays dry.)"""
+    bal = charging.balance(IMSI)
+    assert bal is not None
+    return bal.totals.get("money", 0) + bal.reserved.get("money", 0) < BLOCK_PRICE
+
+
 def run_threads(charging: Charging, name: str, threads: int, seconds: float, max_sessions: int) -> dict:
-    totals = {"charged": 0, "sessions": 0, "refused": 0, "unpaid": 0}
+    totals = {"charged": 0, "sessions": 0, "refused": 0, "unpaid": 0, "dry": 0}
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
 
     def worker(t: int) -> None:
         rnd = random.Random(t)
@@ -48,6 +58,10 @@ def run_threads(charging: Charging, name: str, threads: int, seconds: float, max
             if r.items[0].outcome is not Outcome.SUCCESS:
                 with lock:
                     totals["refused"] += 1
+                if dry(charging):
+                    with lock:
+                        totals["dry"] += 1
+                    break
                 continue
             used = rnd.choice((0, 300_000, MB))
             s = charging.charge(ChargeRequest(IMSI, sid, Action.STOP, (UsageItem(Unit.OCTETS, used=used),),
@@ -58,6 +72,10 @@ def run_threads(charging: Charging, name: str, threads: int, seconds: float, max
                 totals["sessions"] += 1
 
     pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    print("READY", flush=True)             # the store is open: start together with the other process
+    if sys.stdin.readline().strip() != "GO":
+        raise SystemExit("no GO on stdin")
+    deadline = time.monotonic() + seconds
     for th in pool:
         th.start()
     for th in pool:

@@ -15,7 +15,8 @@ from tests.pgfixture import backend_target, sql_connect
 
 HAMMER = str(Path(__file__).with_name("hammer.py"))
 IMSI = "001010000000001"
-INITIAL = 3_000_000  # 150 one-MB blocks at 20,000: the bucket runs dry during the run
+INITIAL = 3_000_000  # 150 one-MB blocks at 20,000: the run goes on until the bucket is dry
+THREADS = 8
 
 
 def _env():
@@ -40,15 +41,21 @@ def test_two_processes_eight_threads_one_bucket(cfg, store, seed_subscriber):
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    procs = [subprocess.Popen([sys.executable, HAMMER, kind, db, "threads", f"p{i}", "8", "4", "400"],
-                              stdout=subprocess.PIPE, text=True, env=_env()) for i in range(2)]
+    # each thread stops when it sees the bucket dry (a state, not a duration); 90 s only bounds a hang
+    procs = [subprocess.Popen([sys.executable, HAMMER, kind, db, "threads", f"p{i}", str(THREADS), "90", "400"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env()) for i in range(2)]
+    assert [p.stdout.readline().strip() for p in procs] == ["READY", "READY"]
+    for p in procs:                         # both stores open: the threads of both processes start together
+        p.stdin.write("GO\n")
+        p.stdin.flush()
     outs = [p.communicate(timeout=120)[0] for p in procs]
     stop.set()
     watcher.join()
     assert all(p.returncode == 0 for p in procs)
     totals = [json.loads(o.strip().splitlines()[-1]) for o in outs]
     charged = sum(t["charged"] for t in totals)
-    assert sum(t["sessions"] for t in totals) > 50
+    assert [t["dry"] for t in totals] == [THREADS, THREADS], totals     # every thread ran until the end
+    assert charged == INITIAL, totals           # whole blocks only: a dry bucket was charged to the last block
     assert sum(t["unpaid"] for t in totals) == 0
     bal = store.transact(lambda l: balance_in(l, IMSI, int(time.time())))
     assert bal.totals["money"] == INITIAL - charged
