@@ -312,7 +312,11 @@ def cmd_bucket_add(cfg: Config, args: argparse.Namespace) -> int:
         unit = Unit.parse(args.unit)
     except ValueError:
         raise CliError(f"bad unit {args.unit!r}: money, octets, seconds or messages") from None
-    bucket = NewBucket(args.product, unit, args.amount, _parse_time(args.end), args.name or "")
+    amount = args.amount
+    if not (amount.isascii() and amount.isdigit()) or len(amount) > 16:
+        # int() would take " 12 ", "+12" or "١٢"; a bucket below zero is refused as by REST (422)
+        raise CliError(f"bad amount {amount!r}: a whole number of units, ASCII digits 0-9, not negative")
+    bucket = NewBucket(args.product, unit, int(amount), _parse_time(args.end), args.name or "")
 
     def put(l: Any) -> int:
         if l.get_product(bucket.product_id) is None:
@@ -465,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = cmd("add", cmd_bucket_add, "add a bucket (top-up)", g)
     a.add_argument("product")
     a.add_argument("--unit", required=True)
-    a.add_argument("--amount", type=int, required=True, help="integer units (money in minor units)")
+    a.add_argument("--amount", required=True, help="integer units (money in minor units), not negative")
     a.add_argument("--start")
     a.add_argument("--end")
     a.add_argument("--name")

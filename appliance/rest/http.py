@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -196,12 +197,25 @@ def money_text(minor: int, scale: int) -> str:
     return f"{sign}{whole}.{frac:0{digits}d}" if digits else f"{sign}{whole}"
 
 
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")     # [0-9]: ASCII digits only, whatever the locale
+MAX_MONEY_TEXT = 40
+
+
 def parse_money(value: Any, scale: int, where: str) -> int:
-    """Exact decimal (string or JSON number) in currency units -> minor units; finer than scale is refused."""
+    """Exact decimal (string or JSON number) in currency units -> minor units; finer than scale is refused.
+
+    A string is a plain ASCII decimal (``"12"``, ``"-0.50"``): no blanks, ``+``, exponent, grouping
+    or non-ASCII digits (``Decimal`` and ``int`` would read ``"١٢"`` or ``" 1 "`` as numbers).  A JSON
+    number (read as an exact ``Decimal``) may use an exponent if it denotes an exact amount."""
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
         raise ApiError(400, f"{where} must be a decimal number or string")
+    if isinstance(value, str):
+        if len(value) > MAX_MONEY_TEXT or not _PLAIN_DECIMAL.fullmatch(value):
+            raise ApiError(400, f"{where}: {value[:MAX_MONEY_TEXT]!r} is not a plain decimal amount (ASCII digits "
+                                f"0-9, an optional leading '-' and '.' fraction, e.g. \"12.50\"; no spaces, '+', "
+                                f"exponent or other digits)")
     try:
-        dec = Decimal(value) if not isinstance(value, str) else Decimal(value.strip())
+        dec = Decimal(value)
     except InvalidOperation:
         raise ApiError(400, f"{where}: {str(value)[:40]!r} is not a decimal number") from None
     if not dec.is_finite():

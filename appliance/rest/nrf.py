@@ -8,6 +8,9 @@
 octets, ``time`` seconds, ``serviceSpecificUnit`` messages) or the serviceContextId (TS 32.299
 §7.1.9: 32251 PS data, 32260 IMS voice, 32274 SMS).  The core does the same START / UPDATE /
 STOP / DEBIT it does for Ro; ``invocationSequenceNumber`` makes a retransmission idempotent.
+The entries of one rating group and unit become ONE usage item (the used units of its DEBIT
+entries, the requested units of its RESERVE entries): the core settles the usage before it
+reserves again, so ``[RESERVE, DEBIT]`` and ``[DEBIT, RESERVE]`` give the same result.
 Answers carry ``grantedUnit``, ``price`` (money charged, decimal) and ``resultCode`` per item;
 a request whose every item failed is 403 (``QUOTA_LIMIT_REACHED``, ``END_USER_SERVICE_DENIED``,
 ``RATING_FAILED``), an unknown subscriber 404 ``USER_UNKNOWN`` (TS 29.501 ProblemDetails).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -55,6 +59,22 @@ RATING_FIELDS = ("serviceContextId", "serviceId", "ratingGroup", "destinationId"
                  "requestedUnit", "consumedUnit", "requestSubType", "uPFID", "serviceInformation")
 
 
+@dataclass(frozen=True, slots=True)
+class _Echo:
+    """One serviceRating of the request: what it echoes, the usage item it went into, its part."""
+
+    doc: dict[str, Any]
+    item: int                  # index of its usage item in the core request
+    reports: bool              # carries consumedUnit (the DEBIT part)
+    asks: bool                 # wants a grant (the RESERVE part)
+
+
+def _merged(requested: int | None, more: int | None) -> int | None:
+    if requested is None:
+        return more
+    return requested if more is None else requested + more
+
+
 def _units(doc: dict[str, Any] | None, where: str) -> tuple[Unit | None, int | None]:
     if doc is None:
         return None, None
@@ -84,7 +104,7 @@ def _subscriber(ids: list[Any]) -> str | None:
 
 
 def parse(body: Any, session: str, stored: dict[str, Any] | None, now: int,
-          phase: str) -> tuple[ChargeRequest, list[dict[str, Any]], dict[str, Any]]:
+          phase: str) -> tuple[ChargeRequest, list[_Echo], dict[str, Any]]:
     """A ratingdata request -> (core request, the echo of each serviceRating, the request's header)."""
     body = need_object(body)
     check_fields(body, REQUEST_FIELDS)
@@ -102,7 +122,8 @@ def parse(body: Any, session: str, stored: dict[str, Any] | None, now: int,
     if event and phase != "create":
         raise ApiError(400, "a oneTimeEvent is rated by create only")
     items: list[UsageItem] = []
-    echoes: list[dict[str, Any]] = []
+    echoes: list[_Echo] = []
+    slots: dict[tuple[int | None, Unit], int] = {}      # (rating group, unit) -> its usage item
     service: str | None = None
     destination: str | None = None
     ratings = get_list(body, "serviceRating", "body", 64)
@@ -135,9 +156,18 @@ def parse(body: Any, session: str, stored: dict[str, Any] | None, now: int,
             destination = destination or get_str(dest, "destinationIdData", f"{where}.destinationId[{j}]")
         rg = as_int(sr["ratingGroup"], f"{where}.ratingGroup", 0, (1 << 32) - 1) if "ratingGroup" in sr else None
         sid = as_int(sr["serviceId"], f"{where}.serviceId", 0, (1 << 32) - 1) if "serviceId" in sr else None
-        items.append(UsageItem(unit, requested, used or 0, rg, sid))
         echo: dict[str, Any] = {k: sr[k] for k in ("serviceContextId", "serviceId", "ratingGroup") if k in sr}
-        echoes.append(echo)
+        at = None if event else slots.get((rg, unit))
+        if at is None:
+            at = len(items)
+            items.append(UsageItem(unit, requested, used or 0, rg, sid))
+            if not event:
+                slots[(rg, unit)] = at
+        else:                      # one more entry of the rating group: debit and reserve as one item
+            prev = items[at]
+            items[at] = UsageItem(unit, _merged(prev.requested, requested), prev.used + (used or 0), rg,
+                                  prev.service_identifier if prev.service_identifier is not None else sid)
+        echoes.append(_Echo(echo, at, used_unit is not None or event, requested is not None))
     action = {"create": Action.START, "update": Action.UPDATE, "release": Action.STOP}[phase]
     if event:
         action = Action.DEBIT
@@ -151,22 +181,40 @@ def parse(body: Any, session: str, stored: dict[str, Any] | None, now: int,
     return request, echoes, header
 
 
-def answer(result: ChargeResult, request: ChargeRequest, echoes: list[dict[str, Any]],
+def answer(result: ChargeResult, request: ChargeRequest, echoes: list[_Echo],
            header: dict[str, Any], scale: int) -> dict[str, Any]:
+    """One answer entry per request entry: the grant on the RESERVE part, the usage and its price on
+    the (first) DEBIT part of its usage item."""
     ratings = []
-    for echo, item, res in zip(echoes, request.items, result.items):
+    granted_shown: set[int] = set()
+    used_shown: set[int] = set()
+    reporting = {e.item for e in echoes if e.reports}
+    for echo in echoes:
+        if echo.item >= len(result.items):
+            continue
+        item, res = request.items[echo.item], result.items[echo.item]
         key = {Unit.OCTETS: "totalVolume", Unit.SECONDS: "time", Unit.MESSAGES: "serviceSpecificUnit"}.get(
             item.unit, "serviceSpecificUnit")
-        out = dict(echo)
-        if res.granted:
-            out["grantedUnit"] = {key: res.granted}
-            out["validityTime"] = res.validity
-        if res.debited:
-            out["consumedUnit"] = {key: res.debited}
-        out["price"] = money_text(res.charged, scale)
-        out["resultCode"] = RESULT_CODES.get(res.outcome, "RATING_FAILED")
-        if res.final and res.granted:
-            out["finalUnitIndication"] = {"finalUnitAction": "TERMINATE"}
+        out = dict(echo.doc)
+        if echo.asks and echo.item not in granted_shown:
+            granted_shown.add(echo.item)
+            if res.granted:
+                out["grantedUnit"] = {key: res.granted}
+                out["validityTime"] = res.validity
+                if res.final:
+                    out["finalUnitIndication"] = {"finalUnitAction": "TERMINATE"}
+        usage_part = echo.reports or echo.item not in reporting
+        if usage_part and echo.item not in used_shown:
+            used_shown.add(echo.item)
+            if res.debited:
+                out["consumedUnit"] = {key: res.debited}
+            out["price"] = money_text(res.charged, scale)
+        else:
+            out["price"] = money_text(0, scale)
+        outcome = res.outcome
+        if not echo.asks and outcome is Outcome.CREDIT_LIMIT_REACHED:
+            outcome = Outcome.SUCCESS            # the usage is accounted; the refusal is the new grant's
+        out["resultCode"] = RESULT_CODES.get(outcome, "RATING_FAILED")
         ratings.append(out)
     return {"invocationTimeStamp": iso(time.time()), **header, "serviceRating": ratings}
 

@@ -2,10 +2,11 @@
 
 Buckets are the core's balance buckets.  ``remainedAmount`` is ``{"amount", "units"}``: money
 in the appliance currency as an exact decimal (``{"amount": "5.000000", "units": "USD"}``),
-otherwise an integer of ``octets``, ``seconds`` or ``messages``.  ``reservedAmount`` shows what
-open sessions hold.  A top-up adds a bucket; an adjustment credits (positive) or debits
-(negative, first-to-expire, all or nothing: 422 when the balance is short) a product or one
-bucket.  Top-ups and adjustments are kept as documents so they can be read back.  Whatever adds
+otherwise an integer of ``octets``, ``seconds`` or ``messages``; never below zero (422, whether
+created, replaced or merge-patched).  ``reservedAmount`` shows what open sessions hold.  A top-up
+adds a bucket; an adjustment credits (positive) or debits (negative, first-to-expire, all or
+nothing: 422 when the balance is short) a product or one bucket.
+Top-ups and adjustments are kept as documents so they can be read back.  Whatever adds
 balance clears the product's out-of-credit flag in the same transaction (the PCRF then pushes
 the normal rules to its Gx sessions: :mod:`appliance.pcrf.credit`).
 """
@@ -108,6 +109,8 @@ def bucket_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
     body = {k: v for k, v in body.items() if k not in ("status", "reservedAmount")}
     check_fields(body, ("id", "name", "remainedAmount", "product", "validFor"), where)
     unit, amount = parse_quantity(get_obj(body, "remainedAmount", where), ctx, f"{where}.remainedAmount")
+    if amount < 0:
+        raise ApiError(422, f"{where}.remainedAmount must not be negative: a balance below zero is refused")
     product = ref_id(body, "product", where)
     start, end = parse_valid_for(body, where)
     name = get_str(body, "name", where) or ""

@@ -190,7 +190,9 @@ def new_bucket(ledger: Ledger, wallet: str, doc: Any, now: int, where: str) -> d
     doc = need_object(doc, where)
     check_fields(doc, ("value", "unit", "expiry"), where, required=("value", "unit"))
     unit = _unit(doc["unit"], where)
-    value = as_int(doc["value"], f"{where}.value")
+    value = as_int(doc["value"], f"{where}.value", None)
+    if value < 0:
+        raise ApiError(422, f"{where}.value must not be negative: a balance below zero is refused")
     end = parse_expiry(doc.get("expiry"), now, f"{where}.expiry")
     bid = ledger.add_bucket(NewBucket(wallet, unit, value, end, "wallet"))
     if value > 0:
