@@ -12,6 +12,7 @@ import time
 import pytest
 
 from appliance.diameter import codec as c
+from appliance.diameter import peer
 from tests.conftest import free_port, need_binary, seed
 
 pytestmark = pytest.mark.system
@@ -117,22 +118,22 @@ def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
             assert charging.balance(IMSI).totals["money"] == 10_000_000 - 3 * 20_000
 
             # 2. freeDiameterd (Tw 6 s, ours 30 s): its DWR answered by our DWA; DPR/DPA when it stops
-            def table():
+            def fd_row():
                 for f in peers_dir.glob("peers-*.json"):
                     try:
                         peers = json.loads(f.read_text())["peers"]
                     except (ValueError, OSError):
                         continue
-                    if any(p["host"] == "fd.test" and p["state"] == "open" for p in peers):
-                        return True
-                return False
-            wait_for(table, 30, "freeDiameterd to open")
-
-            def watchdog_answered():
-                fields = decode(tshark, pcap, port, "-Y", f"diameter.cmd.code == 280 && tcp.srcport == {port}",
-                                "-T", "fields", "-e", "diameter.flags.request", "-e", "diameter.Result-Code")
-                return any(x.split("\t")[-1] == "2001" for x in fields.splitlines())
-            wait_for(watchdog_answered, 40, "freeDiameterd's DWR and our DWA", step=2.0)
+                    for p in peers:
+                        if p["host"] == "fd.test" and p["state"] == "open":
+                            return p
+                return None
+            wait_for(fd_row, 30, "freeDiameterd to open")
+            # the worker's own count of DWAs sent to fd.test (peer table, rewritten every 5 s); the
+            # capture is checked for the DWR/DWA pair once it is complete
+            dwa_sent = peer.COMMAND_SLOTS.index("answers_out")
+            wait_for(lambda: (row := fd_row()) and row["by_command"].get("280", [0] * 6)[dwa_sent] >= 1, 40,
+                     "the worker to answer freeDiameterd's DWR")
 
             # 3. broken requests on a raw connection: every error answer we send must decode cleanly
             import asyncio
@@ -160,8 +161,11 @@ def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
         finally:
             fd.send_signal(signal.SIGINT)
             fd.wait(30)
+        # the last message on the wire is our DPA to freeDiameterd: once dumpcap has written it
+        # (it flushes its file every half second), the capture holds the whole exchange
+        wait_for(lambda: decode(tshark, pcap, port, "-Y", f"diameter.cmd.code == 282 && tcp.srcport == {port}"
+                                f" && diameter.flags.request == 0").strip(), 30, "our DPA in the capture", step=0.5)
     finally:
-        time.sleep(0.5)
         cap.send_signal(signal.SIGINT)
         cap.wait(20)
     rows = [x.split("\t") for x in decode(tshark, pcap, port, "-Y", "diameter", "-T", "fields", "-e",
