@@ -172,8 +172,9 @@ def test_mscc_with_time_and_octets_is_rated_per_unit_and_answered_once(ocs, stor
             ans = await cl.send(request(sid, ro.TERMINATION, 2,
                                         mscc(10, None, units((Unit.SECONDS, 30), (Unit.OCTETS, MB // 2)))))
             assert answered_msccs(ans) == [{"rating_group": 10, "result": 2001}]
-            # 90 s in all = 2 started minutes (200,000); 1,500,000 octets = 2 started MB (2,000,000)
-            assert money(charging) == (6_700_000, 0)
+            # 90 s in all = 2 started minutes (200,000); 1,500,000 octets = 2 started MB (2,000,000):
+            # the last 1,100,000 come out of the hold, 2,200,000 charged in all
+            assert money(charging) == (7_800_000, 0)
     run(go())
 
 
