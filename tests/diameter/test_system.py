@@ -110,7 +110,7 @@ def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
             # 1. a data session and events from the client tool (a separate process)
             rc, lines = client(env, port, "--rating-group", "32", "--used", "400000", "--updates", "2")
             assert rc == 0 and [x.get("request") for x in lines[1:]] == ["CCR-I", "CCR-U", "CCR-U", "CCR-T"]
-            assert lines[1]["mscc"][0]["granted"] == 1_048_576
+            assert lines[1]["mscc"][0]["granted"] == 2_000_000   # 1,048,576 asked: 2 started 1 MB blocks held
             rc, lines = client(env, port, "--event", "price", "--unit", "seconds", "--amount", "150",
                                "--context", "32260@3gpp.org", "--role", "originating", "--called", "tel:+4930123",
                                "--calling", "tel:+447700900001", "--no-mscc")
