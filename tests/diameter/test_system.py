@@ -115,7 +115,8 @@ def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
                                "--context", "32260@3gpp.org", "--role", "originating", "--called", "tel:+4930123",
                                "--calling", "tel:+447700900001", "--no-mscc")
             assert rc == 0 and lines[1]["cost"] == 30_000
-            assert charging.balance(IMSI).totals["money"] == 10_000_000 - 3 * 20_000
+            # 3 x 400,000 octets used in one session: 2 started 1 MB blocks (charging.rounding per_session)
+            assert charging.balance(IMSI).totals["money"] == 10_000_000 - 2 * 20_000
 
             # 2. freeDiameterd (Tw 6 s, ours 30 s): its DWR answered by our DWA; DPR/DPA when it stops
             def fd_row():
