@@ -276,3 +276,37 @@ def test_sms_event_rated_by_recipient(ocs, store):
                 assert (a["result"], a["cost"]) == (2001, cost)
             assert money(charging) == (75_000, 0)
     run(go())
+
+
+def test_a_debt_is_covered_before_a_session_is_granted(ocs, store):
+    """A fee left the balance at −100 units; a top-up of 10 does not buy service: 4012, nothing spent."""
+    from appliance.ocs.balance import NewBucket
+    seed(store, IMSI, money=0)
+    store.transact(lambda l: l.add_bucket(NewBucket("p1", Unit.MONEY, -100_000_000, None, "debt")))
+    store.transact(lambda l: l.add_bucket(NewBucket("p1", Unit.MONEY, 10_000_000)))
+
+    async def go():
+        async with ocs() as (cl, node, charging):
+            a = summary(await cl.send(ccr(cl.session_id(), "test", ro.INITIAL, 0, IMSI,
+                                          services=(Service(Unit.OCTETS, 0, rating_group=32),))))
+            assert a["result"] == 4012                                  # DIAMETER_CREDIT_LIMIT_REACHED
+            assert money(charging) == (-90_000_000, 0)
+    run(go())
+
+
+def test_an_unknown_visited_network_is_refused(ocs, store):
+    offer = Offer("roam", (Price("data", PriceType.USAGE, amount=20_000, unit=Unit.OCTETS, size=1_000_000,
+                                 roaming="vplmn"),))
+    store.transact(lambda l: l.put_table(PrefixTable("vplmn", {"20801": 70_000})))
+    seed(store, IMSI, money=1_000_000, offer=offer)
+
+    async def go():
+        async with ocs() as (cl, node, charging):
+            a = summary(await cl.send(ccr(cl.session_id(), "test", ro.INITIAL, 0, IMSI, vplmn="99999",
+                                          services=(Service(Unit.OCTETS, 1_000_000, rating_group=1),))))
+            assert a["mscc"][0]["result"] == 5031                       # DIAMETER_RATING_FAILED
+            a = summary(await cl.send(ccr(cl.session_id(), "test", ro.INITIAL, 0, IMSI, vplmn="20801",
+                                          services=(Service(Unit.OCTETS, 3_000_000, rating_group=1),))))
+            assert a["result"] == 2001 and a["mscc"][0]["granted"] == 3_000_000
+            assert money(charging) == (1_000_000 - 210_000, 210_000)   # at the visited network's rate
+    run(go())
