@@ -189,7 +189,7 @@ def adjust_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
             raise ApiError(422, f"{where}: bucket {bucket_ref!r} counts {bucket.unit.value}, not {unit.value}")
         if product is not None and product != bucket.product_id:
             raise ApiError(422, f"{where}: bucket {bucket_ref!r} belongs to another product")
-        if bucket.remaining + amount < 0:
+        if amount < 0 and bucket.remaining + amount < 0:     # a credit may leave a debt smaller, not a debit
             raise ApiError(422, f"{where}: bucket {bucket_ref!r} holds only {bucket.remaining}")
         if bucket.remaining + amount > MAX_AMOUNT:
             raise ApiError(422, f"{where}: bucket {bucket_ref!r} would exceed {MAX_AMOUNT}")

@@ -80,3 +80,18 @@ def test_wallet_bucket_below_zero_is_refused(api, store):
     assert r.status_code == 422 and "must not be negative" in r.json()["reason"]
     wallet = api.get("/resource/wallet/w1").json()[0]
     assert wallet["buckets"] == []
+
+
+def test_a_credit_adjustment_shrinks_a_debt_bucket_and_a_debit_cannot_deepen_it(api, store):
+    from appliance.ocs.balance import NewBucket
+    from appliance.ocs.units import Unit
+    seed(store, money=0)
+    bid = store.transact(lambda l: l.add_bucket(NewBucket("p1", Unit.MONEY, -100_000)))   # a fee owed
+    r = api.post(f"{BAL}/balanceAdjustment", json={"bucket": {"id": str(bid)},
+                                                   "amount": {"amount": "0.05", "units": "USD"}})
+    assert r.status_code == 201, r.text
+    assert store.transact(lambda l: l.get_bucket(bid)).remaining == -50_000
+    r = api.post(f"{BAL}/balanceAdjustment", json={"bucket": {"id": str(bid)},
+                                                   "amount": {"amount": "-0.000001", "units": "USD"}})
+    assert r.status_code == 422, r.text
+    assert store.transact(lambda l: l.get_bucket(bid)).remaining == -50_000
