@@ -216,6 +216,25 @@ def test_event_with_mscc_is_answered_per_mscc(ocs, store):
     run(go())
 
 
+def test_event_mscc_is_debited_whole_or_not_at_all(ocs, store):
+    seed(store, IMSI, money=20_000, offer=TWO_UNITS)         # 2 messages + 1 MB would cost 1,010,000
+
+    async def go():
+        async with ocs() as (cl, node, charging):
+            event = request(cl.session_id(), ro.EVENT, 0,
+                            mscc(5, units((Unit.MESSAGES, 2), (Unit.OCTETS, MB))), mscc(6, units((Unit.MESSAGES, 2))),
+                            context=CONTEXT_SMS, requested_action="debit")
+            ans = await cl.send(event)
+            assert answered_msccs(ans) == [{"rating_group": 5, "result": 4012},
+                                           {"gsu": {"messages": 2}, "rating_group": 6, "result": 2001}]
+            assert (ans.result_code, summary(ans)["cost"]) == (2001, 10_000)
+            assert money(charging) == (10_000, 0)              # only MSCC 6's two messages
+            again = await cl.send(event)                       # retransmission: remembered, not charged
+            assert answered_msccs(again) == answered_msccs(ans)
+            assert money(charging) == (10_000, 0)
+    run(go())
+
+
 # --- FUI REDIRECT on DIAMETER_CREDIT_LIMIT_REACHED (RFC 4006 §5.6.2, §8.34-8.39) ---------------------
 
 @pytest.mark.parametrize("address,kind", [("192.0.2.10", 0), ("2001:db8::10", 1),

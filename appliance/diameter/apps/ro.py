@@ -342,14 +342,19 @@ class _CcrOperation:
     session document names its subscriber.  Without it the answer is DIAMETER_UNKNOWN_SESSION_ID
     (RFC 6733 §7.1.5: ``(None, None, "")``) and nothing is charged, whatever Subscription-Id the
     request carries, unless the request is a retransmission of one already answered (its remembered
-    answer is repeated: a CCR-TERMINATION's retransmission arrives after the document is gone)."""
+    answer is repeated: a CCR-TERMINATION's retransmission arrives after the document is gone).
 
-    __slots__ = ("ccr", "now", "policy", "redirect", "request", "request_key")
+    A DIRECT_DEBITING event is all or nothing per MSCC (RFC 4006 §6.3): when an MSCC counting several
+    units had some debited and some refused, :class:`_PartialDebit` rolls the transaction back and
+    the CCR runs again with that MSCC's units all refused (``refused``: item index -> outcome)."""
+
+    __slots__ = ("ccr", "now", "policy", "redirect", "refused", "request", "request_key")
 
     def __init__(self, ccr: Ccr, request: ChargeRequest, policy: Any, now: int,
-                 redirect: str | None = None) -> None:
+                 redirect: str | None = None, refused: dict[int, Outcome] | None = None) -> None:
         self.ccr, self.request, self.policy, self.now = ccr, request, policy, now
         self.redirect = redirect             # Final-Unit-Action REDIRECT: the configured address (maybe ""); None: off
+        self.refused = refused or {}
         self.request_key = request.request_key if request.action.mutating else None
 
     def __call__(self, ledger: Any) -> tuple[ChargeResult | None, str | None, str]:
@@ -368,7 +373,14 @@ class _CcrOperation:
             r = self._named(ledger, r)
         if not r.subscriber:
             return ChargeResult(Outcome.USER_UNKNOWN), None, ""
-        result = charge_in(ledger, r, self.policy)
+        if self.refused:
+            result = self._debit_whole_msccs(ledger, r)
+        else:
+            result = charge_in(ledger, r, self.policy)
+            if r.action is Action.DEBIT and not result.duplicate:
+                broken = _partly_debited(ccr.groups, result.items)
+                if broken:
+                    raise _PartialDebit(broken)
         credit.after_charge(ledger, r, result)      # out of / back in credit -> Gx push (PCRF)
         address = self._redirect(ledger, r.subscriber, result)
         if ccr.request_type == INITIAL and not result.duplicate and (
@@ -379,6 +391,26 @@ class _CcrOperation:
         elif ccr.request_type == TERMINATION:
             ledger.delete_doc(SESSION_DOC, ccr.session_id)
         return result, r.subscriber, address
+
+    def _debit_whole_msccs(self, ledger: Any, r: ChargeRequest) -> ChargeResult:
+        """Debit the items outside ``refused``, answer those refused, remember the whole answer."""
+        key = self.request_key
+        seen = ledger.recall(key) if key else None
+        if seen is not None:
+            return ChargeResult.from_doc(json.loads(seen), duplicate=True)
+        kept = tuple(item for i, item in enumerate(r.items) if i not in self.refused)
+        debited = charge_in(ledger, replace(r, items=kept, request_key=None), self.policy)
+        done = iter(debited.items)
+        items = tuple(
+            next(done, None) or ItemResult(debited.outcome, item.unit, item.rating_group, item.service_identifier)
+            if i not in self.refused else
+            ItemResult(self.refused[i], item.unit, item.rating_group, item.service_identifier, final=True)
+            for i, item in enumerate(r.items))
+        outcome = Outcome.SUCCESS if any(i.outcome is Outcome.SUCCESS for i in items) else items[0].outcome
+        result = ChargeResult(outcome, items, debited.balance)
+        if key:
+            ledger.remember(key, self.now, result.to_json())
+        return result
 
     def _redirect(self, ledger: Any, subscriber: str | None, result: ChargeResult) -> str:
         """The top-up address of a Final-Unit-Indication REDIRECT: the offer's (``extra: {redirect: ...}``),
@@ -401,6 +433,28 @@ class _CcrOperation:
         elif r.subscriber.startswith(("tel:", "sip:", "+")):
             return replace(r, subscriber=_strip(r.subscriber))
         return r
+
+
+class _PartialDebit(Exception):
+    """An event MSCC had some of its units debited and others refused (rolled back, run again)."""
+
+    def __init__(self, refused: dict[int, Outcome]) -> None:
+        super().__init__(f"{len(refused)} units of partly debited MSCCs")
+        self.refused = refused
+
+
+def _partly_debited(groups: Sequence[int], items: Sequence[ItemResult]) -> dict[int, Outcome]:
+    """Item index -> the MSCC's worst outcome, for the items of each MSCC debited only in part."""
+    refused: dict[int, Outcome] = {}
+    start = 0
+    for n in groups:
+        group = items[start:start + n]
+        outcomes = {i.outcome for i in group}
+        if Outcome.SUCCESS in outcomes and len(outcomes) > 1:
+            worst = max((i.outcome for i in group), key=lambda o: RESULT_OF[o])
+            refused.update((start + k, worst) for k in range(len(group)))
+        start += n
+    return refused
 
 
 def redirect_address_type(address: str) -> int:
@@ -449,8 +503,12 @@ class RoApplication:
             subscriber=ccr.subscribers[0][1] if ccr.subscribers else "", session_id=ccr.session_id,
             action=ccr.action, items=tuple(ccr.items), request_key=f"{ccr.session_id}:{ccr.request_number}",
             service=ccr.service, destination=_party(other), vplmn=ccr.vplmn, now=now)
-        result, subscriber, redirect = await self.store.atransact(
-            _CcrOperation(ccr, request, policy, now, self.redirect))
+        try:
+            result, subscriber, redirect = await self.store.atransact(
+                _CcrOperation(ccr, request, policy, now, self.redirect))
+        except _PartialDebit as partial:
+            result, subscriber, redirect = await self.store.atransact(
+                _CcrOperation(ccr, request, policy, now, self.redirect, partial.refused))
         if result is None:
             raise DiameterError(c.UNKNOWN_SESSION_ID, None, "no such session (no successful CCR-INITIAL)",
                                 _echo(msg))
