@@ -91,6 +91,12 @@ def decode(tshark, pcap, port, *args):
     return out.stdout
 
 
+def peek(tshark, pcap, port, *args):
+    """What tshark decodes of a capture still being written (its last packet may be cut short)."""
+    return subprocess.run([tshark, "-r", str(pcap), "-d", f"tcp.port=={port},diameter", *args],
+                          capture_output=True, text=True, timeout=60).stdout
+
+
 def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
     tshark = need_binary("tshark")
     fd_bin = need_binary("freeDiameterd")
@@ -164,8 +170,8 @@ def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
             fd.wait(30)
         # the last message on the wire is our DPA to freeDiameterd: once dumpcap has written it
         # (it flushes its file every half second), the capture holds the whole exchange
-        wait_for(lambda: decode(tshark, pcap, port, "-Y", f"diameter.cmd.code == 282 && tcp.srcport == {port}"
-                                f" && diameter.flags.request == 0").strip(), 30, "our DPA in the capture", step=0.5)
+        wait_for(lambda: peek(tshark, pcap, port, "-Y", f"diameter.cmd.code == 282 && tcp.srcport == {port}"
+                              f" && diameter.flags.request == 0").strip(), 30, "our DPA in the capture", step=0.5)
     finally:
         cap.send_signal(signal.SIGINT)
         cap.wait(20)
