@@ -178,7 +178,12 @@ def cmd_offer_add(cfg: Config, args: argparse.Namespace) -> int:
     def put(l: Any) -> Offer:
         from .ocs.catalog import CatalogError, effective_offer
         from .pcrf.tables import get_table, queue_for_product
-        old = l.get_offer(str(doc["name"]))
+        try:
+            old = l.get_offer(str(doc["name"]))
+        except ValueError as exc:        # stored by an older release, no longer valid: replace its prices
+            if "prices" not in doc:
+                raise CliError(f"{where}: the stored offer no longer loads ({exc}); give its prices") from None
+            old = None
         merged = {**(old.to_doc() if old is not None else {}), **doc}
         if old is not None and "prices" in doc and "extra" not in doc and "productOfferingPrice" in old.extra:
             merged["extra"] = {k: v for k, v in old.extra.items() if k != "productOfferingPrice"}  # stale refs
@@ -205,7 +210,14 @@ def cmd_offer_add(cfg: Config, args: argparse.Namespace) -> int:
 
 def cmd_offer_remove(cfg: Config, args: argparse.Namespace) -> int:
     def remove(l: Any) -> bool:
-        users = [o.name for o in l.list_offers() if args.name in o.bundle]
+        if args.force:                    # also the way out when a stored offer no longer loads
+            return bool(l.delete_offer(args.name))
+        try:
+            offers = l.list_offers()
+        except ValueError as exc:
+            raise CliError(f"the catalog holds an offer that no longer loads ({exc}); "
+                           "remove that one with --force") from None
+        users = [o.name for o in offers if args.name in o.bundle]
         if users:
             raise CliError(f"offer {args.name} is bundled by offer {users[0]}")
         products = [p.id for p in l.list_products() if p.offer == args.name]
@@ -216,7 +228,12 @@ def cmd_offer_remove(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_offer_list(cfg: Config, args: argparse.Namespace) -> int:
-    for offer in _tx(cfg, lambda l: l.list_offers()):
+    try:
+        offers = _tx(cfg, lambda l: l.list_offers())
+    except ValueError as exc:
+        raise CliError(f"the catalog holds an offer that no longer loads: {exc} "
+                       "(offer add NAME with valid prices replaces it; offer remove NAME --force removes it)") from None
+    for offer in offers:
         _emit(offer.to_doc())
     return 0
 
@@ -424,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd("list", cmd_offer_list, "list offers", g)
     rm = cmd("remove", cmd_offer_remove, "remove an offer (not one a product uses or an offer bundles)", g)
     rm.add_argument("name")
+    rm.add_argument("--force", action="store_true", help="even when used or bundled (no check)")
 
     g = group("table", "tariff and roaming tables (prefix -> rate)")
     a = cmd("add", cmd_table_add, "add or replace a table", g)

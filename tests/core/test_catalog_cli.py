@@ -93,3 +93,26 @@ def test_allowance_price_from_the_cli_granted_by_housekeeping_and_shown_by_balan
     start = datetime.fromtimestamp(now - 60, UTC).strftime("%Y-%m-%dT%H:%MZ")
     assert names == {f"allowance:fee:{start}"} and len(bal["allowances"]) == 2
     assert all(a["end"] > now for a in bal["allowances"])
+
+
+def test_an_offer_stored_before_validation_that_no_longer_loads_can_be_removed_with_force(tmp_path):
+    from appliance.config import load
+    from appliance.ocs.catalog import Offer, Price, PriceType
+    from appliance.store import open_store
+    ok(tmp_path, "init")
+    cfg = dataclasses.replace(load(str(tmp_path / "appliance.yaml")), base_dir=str(tmp_path))
+    store = open_store(cfg)
+    try:     # written by the constructor, which does not validate: as an older release could store it
+        store.transact(lambda l: l.put_offer(Offer("old", (Price("f", PriceType.RECURRING, 1, period="fortnightly"),))))
+    finally:
+        store.close()
+    r = run(tmp_path, "offer", "list")
+    assert r.returncode == 1 and "needs period hourly" in r.stderr and "Traceback" not in r.stderr
+    r = run(tmp_path, "offer", "remove", "old")
+    assert r.returncode == 1 and "remove that one with --force" in r.stderr
+    r = run(tmp_path, "offer", "add", "old", "--description", "x")
+    assert r.returncode == 1 and "the stored offer no longer loads" in r.stderr
+    ok(tmp_path, "offer", "add", "old", "--price", "name=f,type=recurring,period=weekly,amount=1")   # replaced
+    assert ok(tmp_path, "offer", "list")[0]["prices"][0]["period"] == "weekly"
+    ok(tmp_path, "offer", "remove", "old", "--force")
+    assert ok(tmp_path, "offer", "list") == []
