@@ -4,8 +4,9 @@ The MIB texts are the single source: OIDs and syntaxes the agent serves come fro
 the pysmi-compiled modules, never from hand-copied numbers.  Compiling takes
 3-30 s on a busy 2-core machine, so it happens at build time: ``appliance snmp
 compile-mibs --bundle`` writes the modules and a manifest of the texts' SHA-256
-into ``appliance/snmp/compiled/`` (a test checks the bundle matches a fresh compile
-of ``mibs/``).  At start the agent uses the bundle when the manifest matches the
+into ``appliance/snmp/compiled/``; the output depends only on the texts and the pysmi
+release (no path, host or date), and a test checks the bundle is byte for byte a fresh
+compile of ``mibs/``.  At start the agent uses the bundle when the manifest matches the
 MIB directory it is given; otherwise (an operator edited a MIB) it compiles into
 the cache directory, once.
 """
@@ -15,6 +16,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from pysnmp.smi import builder
 
@@ -47,6 +49,7 @@ def digests(source: Path, modules: tuple[str, ...] = SERVED) -> dict[str, str]:
 
 def compile_mibs(source: Path, destination: Path, modules: tuple[str, ...] = SERVED) -> dict[str, str]:
     """pysmi: SMIv2 text -> pysnmp Python modules; returns {module: status}."""
+    from pysmi import __version__ as pysmi_version
     from pysmi.codegen import PySnmpCodeGen
     from pysmi.compiler import MibCompiler
     from pysmi.parser import SmiStarParser
@@ -54,8 +57,18 @@ def compile_mibs(source: Path, destination: Path, modules: tuple[str, ...] = SER
     from pysmi.searcher import PyFileSearcher, PyPackageSearcher, StubSearcher
     from pysmi.writer import PyFileWriter
 
+    class ReproducibleCodeGen(PySnmpCodeGen):
+        """pysmi's generator whose header names the source file and the pysmi release only: no path,
+        host, user, date or Python build, so a compile gives the same bytes on every machine."""
+
+        def gen_code(self, ast: Any, symbolTable: Any, **kwargs: Any) -> Any:
+            comments = kwargs.get("comments") or ()
+            source = next((c.rsplit("/", 1)[-1] for c in comments if c.startswith("ASN.1 source ")), "?")
+            kwargs["comments"] = [f"ASN.1 source {source}", f"Produced by pysmi-{pysmi_version}"]
+            return super().gen_code(ast, symbolTable, **kwargs)
+
     destination.mkdir(parents=True, exist_ok=True)
-    compiler = MibCompiler(SmiStarParser(), PySnmpCodeGen(), PyFileWriter(str(destination)))
+    compiler = MibCompiler(SmiStarParser(), ReproducibleCodeGen(), PyFileWriter(str(destination)))
     compiler.add_sources(FileReader(str(source)))
     compiler.add_searchers(PyFileSearcher(str(destination)), PyPackageSearcher("pysnmp.smi.mibs"),
                            StubSearcher(*PySnmpCodeGen.baseMibs))
@@ -63,12 +76,20 @@ def compile_mibs(source: Path, destination: Path, modules: tuple[str, ...] = SER
     failed = {n: s for n, s in result.items() if s in ("failed", "missing")}
     if failed:
         raise RuntimeError(f"MIB compilation failed: {failed}")
-    for name in modules:                     # generated code: not for linters
+    for name in modules:
         path = destination / f"{name}.py"
         if path.is_file():
-            path.write_text("# ruff: noqa\n" + path.read_text())
+            path.write_text(current_api(path.read_text()))
     (destination / MANIFEST).write_text(json.dumps(digests(source, modules), indent=1, sort_keys=True) + "\n")
     return result
+
+
+def current_api(code: str) -> str:
+    """pysmi's module text for today's pysnmp: MibBuilder.import_symbols/export_symbols (the camel-case
+    names still work but warn on every call), and marked as generated for linters."""
+    code = code.replace("mibBuilder.importSymbols(", "mibBuilder.import_symbols(")
+    code = code.replace("mibBuilder.exportSymbols(", "mibBuilder.export_symbols(")
+    return "# ruff: noqa\n" + code
 
 
 def matches(compiled: Path, source: Path) -> bool:

@@ -8,10 +8,8 @@
 #
 # Notes
 # -----
-# ASN.1 source file:///work/main/mibs/DIAMETER-BASE-PROTOCOL-MIB.txt
-# Produced by pysmi-2.0.0 at Mon Nov 23 13:12:04 2026
-# On host vm platform Linux version 6.18.44-fc-v782 by user root
-# Using Python version 3.11.7 (main, May  9 2026, 07:35:25) [GCC 12.2.0]
+# ASN.1 source DIAMETER-BASE-PROTOCOL-MIB.txt
+# Produced by pysmi-2.0.0
 
 if 'mibBuilder' not in globals():
     import sys
@@ -23,20 +21,20 @@ if 'mibBuilder' not in globals():
 
 (Integer,
  OctetString,
- ObjectIdentifier) = mibBuilder.importSymbols(
+ ObjectIdentifier) = mibBuilder.import_symbols(
     "ASN1",
     "Integer",
     "OctetString",
     "ObjectIdentifier")
 
-(NamedValues,) = mibBuilder.importSymbols(
+(NamedValues,) = mibBuilder.import_symbols(
     "ASN1-ENUMERATION",
     "NamedValues")
 (ConstraintsIntersection,
  ConstraintsUnion,
  SingleValueConstraint,
  ValueRangeConstraint,
- ValueSizeConstraint) = mibBuilder.importSymbols(
+ ValueSizeConstraint) = mibBuilder.import_symbols(
     "ASN1-REFINEMENT",
     "ConstraintsIntersection",
     "ConstraintsUnion",
@@ -48,23 +46,23 @@ if 'mibBuilder' not in globals():
 
 (InetAddress,
  InetAddressType,
- InetPortNumber) = mibBuilder.importSymbols(
+ InetPortNumber) = mibBuilder.import_symbols(
     "INET-ADDRESS-MIB",
     "InetAddress",
     "InetAddressType",
     "InetPortNumber")
 
-(ocsApplianceDrafts,) = mibBuilder.importSymbols(
+(ocsApplianceDrafts,) = mibBuilder.import_symbols(
     "OCS-APPLIANCE-SMI",
     "ocsApplianceDrafts")
 
-(SnmpAdminString,) = mibBuilder.importSymbols(
+(SnmpAdminString,) = mibBuilder.import_symbols(
     "SNMP-FRAMEWORK-MIB",
     "SnmpAdminString")
 
 (ModuleCompliance,
  NotificationGroup,
- ObjectGroup) = mibBuilder.importSymbols(
+ ObjectGroup) = mibBuilder.import_symbols(
     "SNMPv2-CONF",
     "ModuleCompliance",
     "NotificationGroup",
@@ -83,7 +81,7 @@ if 'mibBuilder' not in globals():
  MibTableColumn,
  TimeTicks,
  Unsigned32,
- iso) = mibBuilder.importSymbols(
+ iso) = mibBuilder.import_symbols(
     "SNMPv2-SMI",
     "Bits",
     "Counter32",
@@ -102,7 +100,7 @@ if 'mibBuilder' not in globals():
 
 (DisplayString,
  PhysAddress,
- TextualConvention) = mibBuilder.importSymbols(
+ TextualConvention) = mibBuilder.import_symbols(
     "SNMPv2-TC",
     "DisplayString",
     "PhysAddress",
@@ -683,7 +681,7 @@ if mibBuilder.loadTexts:
 
 # Export all MIB objects to the MIB builder
 
-mibBuilder.exportSymbols(
+mibBuilder.export_symbols(
     "DIAMETER-BASE-PROTOCOL-MIB",
     **{"diameterBaseProtocolMIB": diameterBaseProtocolMIB,
        "diameterBaseObjects": diameterBaseObjects,

@@ -8,10 +8,8 @@
 #
 # Notes
 # -----
-# ASN.1 source file:///work/main/mibs/OCS-APPLIANCE-SMI.txt
-# Produced by pysmi-2.0.0 at Mon Nov 23 12:14:54 2026
-# On host vm platform Linux version 6.18.44-fc-v782 by user root
-# Using Python version 3.11.7 (main, May  9 2026, 07:35:25) [GCC 12.2.0]
+# ASN.1 source OCS-APPLIANCE-SMI.txt
+# Produced by pysmi-2.0.0
 
 if 'mibBuilder' not in globals():
     import sys
@@ -23,20 +21,20 @@ if 'mibBuilder' not in globals():
 
 (Integer,
  OctetString,
- ObjectIdentifier) = mibBuilder.importSymbols(
+ ObjectIdentifier) = mibBuilder.import_symbols(
     "ASN1",
     "Integer",
     "OctetString",
     "ObjectIdentifier")
 
-(NamedValues,) = mibBuilder.importSymbols(
+(NamedValues,) = mibBuilder.import_symbols(
     "ASN1-ENUMERATION",
     "NamedValues")
 (ConstraintsIntersection,
  ConstraintsUnion,
  SingleValueConstraint,
  ValueRangeConstraint,
- ValueSizeConstraint) = mibBuilder.importSymbols(
+ ValueSizeConstraint) = mibBuilder.import_symbols(
     "ASN1-REFINEMENT",
     "ConstraintsIntersection",
     "ConstraintsUnion",
@@ -47,7 +45,7 @@ if 'mibBuilder' not in globals():
 # Import SMI symbols from the MIBs this MIB depends on
 
 (ModuleCompliance,
- NotificationGroup) = mibBuilder.importSymbols(
+ NotificationGroup) = mibBuilder.import_symbols(
     "SNMPv2-CONF",
     "ModuleCompliance",
     "NotificationGroup")
@@ -65,7 +63,7 @@ if 'mibBuilder' not in globals():
  TimeTicks,
  Unsigned32,
  enterprises,
- iso) = mibBuilder.importSymbols(
+ iso) = mibBuilder.import_symbols(
     "SNMPv2-SMI",
     "Bits",
     "Integer32",
@@ -84,7 +82,7 @@ if 'mibBuilder' not in globals():
 
 (DisplayString,
  PhysAddress,
- TextualConvention) = mibBuilder.importSymbols(
+ TextualConvention) = mibBuilder.import_symbols(
     "SNMPv2-TC",
     "DisplayString",
     "PhysAddress",
@@ -153,7 +151,7 @@ if mibBuilder.loadTexts:
 
 # Export all MIB objects to the MIB builder
 
-mibBuilder.exportSymbols(
+mibBuilder.export_symbols(
     "OCS-APPLIANCE-SMI",
     **{"ocsAppliance": ocsAppliance,
        "ocsApplianceModules": ocsApplianceModules,

@@ -8,10 +8,8 @@
 #
 # Notes
 # -----
-# ASN.1 source file:///work/main/mibs/RADIUS-AUTH-SERVER-MIB.txt
-# Produced by pysmi-2.0.0 at Mon Nov 23 12:14:56 2026
-# On host vm platform Linux version 6.18.44-fc-v782 by user root
-# Using Python version 3.11.7 (main, May  9 2026, 07:35:25) [GCC 12.2.0]
+# ASN.1 source RADIUS-AUTH-SERVER-MIB.txt
+# Produced by pysmi-2.0.0
 
 if 'mibBuilder' not in globals():
     import sys
@@ -23,20 +21,20 @@ if 'mibBuilder' not in globals():
 
 (Integer,
  OctetString,
- ObjectIdentifier) = mibBuilder.importSymbols(
+ ObjectIdentifier) = mibBuilder.import_symbols(
     "ASN1",
     "Integer",
     "OctetString",
     "ObjectIdentifier")
 
-(NamedValues,) = mibBuilder.importSymbols(
+(NamedValues,) = mibBuilder.import_symbols(
     "ASN1-ENUMERATION",
     "NamedValues")
 (ConstraintsIntersection,
  ConstraintsUnion,
  SingleValueConstraint,
  ValueRangeConstraint,
- ValueSizeConstraint) = mibBuilder.importSymbols(
+ ValueSizeConstraint) = mibBuilder.import_symbols(
     "ASN1-REFINEMENT",
     "ConstraintsIntersection",
     "ConstraintsUnion",
@@ -47,18 +45,18 @@ if 'mibBuilder' not in globals():
 # Import SMI symbols from the MIBs this MIB depends on
 
 (InetAddress,
- InetAddressType) = mibBuilder.importSymbols(
+ InetAddressType) = mibBuilder.import_symbols(
     "INET-ADDRESS-MIB",
     "InetAddress",
     "InetAddressType")
 
-(SnmpAdminString,) = mibBuilder.importSymbols(
+(SnmpAdminString,) = mibBuilder.import_symbols(
     "SNMP-FRAMEWORK-MIB",
     "SnmpAdminString")
 
 (ModuleCompliance,
  NotificationGroup,
- ObjectGroup) = mibBuilder.importSymbols(
+ ObjectGroup) = mibBuilder.import_symbols(
     "SNMPv2-CONF",
     "ModuleCompliance",
     "NotificationGroup",
@@ -78,7 +76,7 @@ if 'mibBuilder' not in globals():
  TimeTicks,
  Unsigned32,
  iso,
- mib_2) = mibBuilder.importSymbols(
+ mib_2) = mibBuilder.import_symbols(
     "SNMPv2-SMI",
     "Bits",
     "Counter32",
@@ -98,7 +96,7 @@ if 'mibBuilder' not in globals():
 
 (DisplayString,
  PhysAddress,
- TextualConvention) = mibBuilder.importSymbols(
+ TextualConvention) = mibBuilder.import_symbols(
     "SNMPv2-TC",
     "DisplayString",
     "PhysAddress",
@@ -740,7 +738,7 @@ if mibBuilder.loadTexts:
 
 # Export all MIB objects to the MIB builder
 
-mibBuilder.exportSymbols(
+mibBuilder.export_symbols(
     "RADIUS-AUTH-SERVER-MIB",
     **{"radiusMIB": radiusMIB,
        "radiusAuthentication": radiusAuthentication,
