@@ -164,8 +164,17 @@ class Offer:
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Offer:
-        return cls(name=str(doc["name"]), prices=tuple(Price.from_doc(p) for p in doc.get("prices", ())),
-                   bundle=tuple(doc.get("bundle", ())), description=str(doc.get("description", "")),
+        bundle = doc.get("bundle") or ()
+        if isinstance(bundle, str) or not all(isinstance(b, str) and b for b in bundle):
+            raise ValueError(f"offer {doc.get('name')}: bundle must be a list of offer names")
+        prices = doc.get("prices") or ()
+        if isinstance(prices, (str, Mapping)) or not all(isinstance(p, Mapping) for p in prices):
+            raise ValueError(f"offer {doc.get('name')}: prices must be a list of price documents")
+        fees = [str(p.get("name")) for p in prices if p.get("type", "usage") != "usage"]  # remembered by name
+        if len(set(fees)) != len(fees):
+            raise ValueError(f"offer {doc.get('name')}: two fee prices named {max(fees, key=fees.count)!r}")
+        return cls(name=str(doc["name"]), prices=tuple(Price.from_doc(p) for p in prices),
+                   bundle=tuple(bundle), description=str(doc.get("description", "")),
                    policy_table=doc.get("policy_table"), extra=dict(doc.get("extra", {})))
 
 

@@ -98,3 +98,15 @@ def test_pcrf_takes_the_policy_table_of_a_member(store):
     seed(store, offer=Offer("bundle", (), ("monthly",)))
     table = store.transact(lambda l: T.effective_table(l, "p1"))
     assert table is not None and table.name == "silver"
+
+
+@pytest.mark.parametrize("doc,fragment", [
+    ({"name": "b", "bundle": "member"}, "bundle must be a list of offer names"),
+    ({"name": "b", "bundle": ["member", ""]}, "bundle must be a list of offer names"),
+    ({"name": "b", "prices": {"name": "f"}}, "prices must be a list"),
+    ({"name": "b", "prices": [{"name": "f", "type": "one_time"}, {"name": "f", "type": "recurring",
+                                                                   "period": "daily"}]}, "two fee prices named 'f'"),
+])
+def test_offer_documents_are_refused_with_one_clear_error(doc, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        Offer.from_doc(doc)
