@@ -226,7 +226,7 @@ class RoGateway:
 
 
 def test_ro_exhaustion_pushes_credit_throttle_and_topup_restores(gxcfg, store, api):
-    provision(store, money=100_000)      # 2.5 grants of 1,048,576 octets at 20,000 per started MB
+    provision(store, money=80_000)       # grants of 2 MB (the minimum 1,048,576 starts a 2nd MB) at 20,000/MB
 
     async def go():
         node, _app, port = await start_pcrf(gxcfg, store)
@@ -238,9 +238,9 @@ def test_ro_exhaustion_pushes_credit_throttle_and_topup_restores(gxcfg, store, a
         gy = RoGateway(gxcfg, store)
         await gy.start()
         a = await gy.send(ro.INITIAL)
-        assert a["mscc"][0]["granted"] == MIN and "final_unit_action" not in a["mscc"][0]
+        assert a["mscc"][0]["granted"] == 2_000_000 and "final_unit_action" not in a["mscc"][0]
         a = await gy.send(ro.UPDATE, used=MIN)
-        assert a["mscc"][0]["granted"] == MIN
+        assert a["mscc"][0]["granted"] == 2_000_000
         assert not out_of_credit(store) and await settled(store, pcef, gx_sid)
         # the money left buys only 1,000,000 octets: final units, and the PCEF gets the throttle
         a = await gy.send(ro.UPDATE, used=MIN)
@@ -271,7 +271,7 @@ def test_ro_exhaustion_pushes_credit_throttle_and_topup_restores(gxcfg, store, a
         await wait_raa_recorded(store, gx_sid)
         # a full grant after the top-up: the state is unchanged, no push
         a = await gy.send(ro.UPDATE, used=0)
-        assert a["result"] == 2001 and a["mscc"][0]["granted"] == MIN
+        assert a["result"] == 2001 and a["mscc"][0]["granted"] == 2_000_000
         assert await settled(store, pcef, gx_sid)
         await gy.send(ro.TERMINATION, used=0, requested=None)
         assert (await pcef.terminate(gx_sid, 1)).result_code == 2001
@@ -370,7 +370,7 @@ def test_cli_product_offer_change_queues_a_push(gxcfg, store):
 
 
 def test_nchf_rating_exhaustion_and_grant_through_rest(store, api):
-    provision(store, money=50_000)               # one grant of 1,048,576 octets (40,000), 10,000 over
+    provision(store, money=50_000)               # one grant of 2 MB (40,000 held), 10,000 over
     nrf = "/nrf-rating/v1/ratingdata"
     r = api.post(nrf, json={"subscriptionId": [f"imsi-{IMSI}"], "serviceRating": [
         {"serviceContextId": "32251@3gpp.org", "ratingGroup": 1, "requestSubType": "RESERVE"}]})
@@ -386,5 +386,5 @@ def test_nchf_rating_exhaustion_and_grant_through_rest(store, api):
     assert r.status_code == 201, r.text
     assert not out_of_credit(store)
     r = api.post(f"{nrf}/{ref}/update", json=upd)
-    assert r.status_code == 200 and r.json()["serviceRating"][0]["grantedUnit"] == {"totalVolume": MIN}, r.text
+    assert r.status_code == 200 and r.json()["serviceRating"][0]["grantedUnit"] == {"totalVolume": 2_000_000}, r.text
     assert not out_of_credit(store)
