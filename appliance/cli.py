@@ -49,7 +49,7 @@ def _emit(obj: Any) -> None:
 def _parse_time(text: str | None) -> int | None:
     if text is None:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     from datetime import datetime
     try:
@@ -248,7 +248,7 @@ def cmd_table_add(cfg: Config, args: argparse.Namespace) -> int:
     rates: dict[str, int] = {}
     for item in args.rate:
         prefix, _, amount = item.partition("=")
-        if not amount.lstrip("-").isdigit():
+        if not (amount.lstrip("-").isascii() and amount.lstrip("-").isdigit()):
             raise CliError(f"bad rate {item!r}: use PREFIX=AMOUNT (integer money units)")
         rates[prefix] = int(amount)
     table = PrefixTable(args.name, rates)

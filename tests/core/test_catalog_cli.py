@@ -116,3 +116,14 @@ def test_an_offer_stored_before_validation_that_no_longer_loads_can_be_removed_w
     assert ok(tmp_path, "offer", "list")[0]["prices"][0]["period"] == "weekly"
     ok(tmp_path, "offer", "remove", "old", "--force")
     assert ok(tmp_path, "offer", "list") == []
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (("table", "add", "intl", "--rate", "44=١٢"), "bad rate"),
+    (("product", "add", "p1", "--offer", "x", "--start", "١٢"), "bad time"),
+])
+def test_tariff_rates_and_times_are_ascii_digits_only(tmp_path, args, fragment):
+    ok(tmp_path, "offer", "add", "x", "--price", "name=d,unit=octets,amount=1")
+    r = run(tmp_path, *args)
+    assert r.returncode == 1 and fragment in r.stderr, r.stderr
+    assert ok(tmp_path, "table", "list") == [] and ok(tmp_path, "product", "list") == []
