@@ -309,7 +309,7 @@ class TlsConfig:
 
 @dataclass(frozen=True)
 class PcrfConfig:
-    """Gx PCRF (issue 6): session QoS when no table/offer sets one, push and RAR timing."""
+    """Gx PCRF (TS 29.212): session QoS when no table/offer sets one, push and RAR timing."""
     apn_ambr_ul: int = 50_000_000       # bit/s, APN-AMBR uplink when nothing else is configured
     apn_ambr_dl: int = 100_000_000      # bit/s
     default_qci: int = 9                # Default-EPS-Bearer-QoS
@@ -321,7 +321,7 @@ class PcrfConfig:
 
 @dataclass(frozen=True)
 class AaaRealm:
-    """Where a realm's EAP-AKA vectors come from (issue 5): local Milenage or an HSS over SWx."""
+    """Where a realm's EAP-AKA vectors come from: local Milenage (TS 35.206) or an HSS over SWx (TS 29.273)."""
     realm: str                          # e.g. wlan.mnc001.mcc001.3gppnetwork.org, "*.suffix" or "*"
     vectors: str = "local"              # local | hss
     hss_host: str = ""
@@ -335,7 +335,7 @@ class AaaRealm:
 
 @dataclass(frozen=True)
 class AaaConfig:
-    """3GPP AAA: STa, SWm, S6b, SWx and EAP-AKA/AKA' (issue 5, docs/aaa.md)."""
+    """3GPP AAA: STa, SWm, S6b, SWx and EAP-AKA/AKA' (TS 29.273, docs/aaa.md)."""
     network_name: str = "WLAN"          # AKA' network name when the DER carries no ANID
     realms: tuple[AaaRealm, ...] = ()
     multi_round_timeout: int = 30       # Multi-Round-Time-Out and the lifetime of an EAP round

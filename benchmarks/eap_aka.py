@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Full EAP-AKA (or AKA') authentications per second over RADIUS, with p50/p99 latency (issue 5).
+"""Full EAP-AKA (or AKA') authentications per second over RADIUS, with p50/p99 latency.
 
 The radius worker runs as its own process (uvloop, SQLite store with synchronous=FULL group
 commit, as in production); this process is the NAS + supplicant: ``--concurrency`` parallel

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Gx CCR-I + CCR-T pairs per second and their latency (issue 6 benchmark).
+"""Gx CCR-I + CCR-T pairs per second and their latency.
 
 The PCRF runs as its own process (a Diameter node with only the Gx application, a SQLite store
 with synchronous=FULL group commit, as a worker runs); this process is the PCEF: ``--sessions``

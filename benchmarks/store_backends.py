@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""SQLite vs PostgreSQL: durable reserve+debit ops/s, and Ro CCR-U/s with one and two nodes (issue 11).
+"""SQLite vs PostgreSQL: durable reserve+debit ops/s, and Ro CCR-U/s with one and two nodes.
 
 Part 1, the store: one operation = one session UPDATE (debit the used units, release the rest, reserve
 the next grant) acknowledged after COMMIT, at 1/16/256 concurrent sessions on one asyncio loop, for

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Durable reserve+debit operations per second against the store (issue 2 benchmark).
+"""Durable reserve+debit operations per second against the store.
 
 One operation = one session UPDATE: debit the used units of the previous grant, release the
 rest and reserve the next grant, committed durably (SQLite WAL, synchronous=FULL, group commit)

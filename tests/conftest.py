@@ -38,7 +38,7 @@ def need_binary(name: str) -> str:
     return path
 
 
-# --- storage backend (issue 11): "sqlite" unless a directory's conftest parametrizes ``backend``
+# --- storage backend: "sqlite" unless a directory's conftest parametrizes ``backend``
 # (tests/store runs on both); "postgres" gives each test a fresh schema on a private server.
 from tests.pgfixture import pg_dsn, pg_server  # noqa: F401
 

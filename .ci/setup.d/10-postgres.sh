@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 11: the PostgreSQL server binaries (initdb, pg_ctl) for tests/pgfixture.py, which starts a private
+# PostgreSQL: the server binaries (initdb, pg_ctl) for tests/pgfixture.py, which starts a private
 # cluster on a free loopback port as the `postgres` user; psycopg for the store.  Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6 (PCRF): tests/pcrf/test_gx_tshark.py captures Gx on lo with dumpcap.  As root this just
+# PCRF: tests/pcrf/test_gx_tshark.py captures Gx on lo with dumpcap.  As root this just
 # works; for a non-root CI user give dumpcap the capture capabilities.  Idempotent.
 set -euo pipefail
 [ "$(id -u)" = 0 ] && exit 0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 (Diameter): tests/diameter/test_system.py runs freeDiameterd (package freediameter, in
+# Diameter: tests/diameter/test_system.py runs freeDiameterd (package freediameter, in
 # .ci/run), which needs a TLS certificate in its configuration even with TLS off: the test makes a
 # throw-away one with openssl.  dumpcap capabilities for a non-root user: 30-pcrf-capture.sh.
 set -euo pipefail

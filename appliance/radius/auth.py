@@ -6,7 +6,7 @@ RFC 2548 §2.4.2-3 (MS-MPPE-Send/Recv-Key from the MSK, RFC 5216 §2.3 split).
 
 Passwords are compared in constant time and never logged.  CHAP needs the clear
 password (MD5 over it with the challenge), so ``Service.credentials.password`` is
-stored clear; see docs/notes/issue-4.md for the trade-off.
+stored clear: a CHAP response cannot be checked against a hash of the password.
 """
 from __future__ import annotations
 

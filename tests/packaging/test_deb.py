@@ -1,4 +1,4 @@
-"""Issue 10: build the .deb, install it, run the service, PAP + Ro through it, upgrade keeping data, purge.
+"""The Debian package: build the .deb, install it, run the service, PAP + Ro through it, upgrade keeping data, purge.
 
 This installs into the machine it runs on, so it runs only as root with CI set (or
 APPLIANCE_TEST_DEB=1).  Without systemd (a CI container) the unit's ExecStart line is run

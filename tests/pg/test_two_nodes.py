@@ -1,6 +1,6 @@
 """Two nodes (two OS processes, each the core's Charging on its own PostgresStore) on one PostgreSQL.
 
-Issue 11 Done-when, at the core level (the Diameter Ro variant needs two appliance instances): the same
+Several active nodes, at the core level (the Diameter Ro variant needs two appliance instances): the same
 subscribers charged alternately and concurrently from both nodes, sessions started on one node and
 finished on the other, retransmissions answered once across nodes, and a kill -9 of one node mid-run
 losing no acknowledged debit.  Final balances are exact and never negative.

@@ -1,4 +1,4 @@
-"""The Done-when flow: TMF catalog/inventory/buckets, then Nrf charging, then TMF654 balance and
+"""The REST charging flow end to end: TMF catalog/inventory/buckets, then Nrf charging, then TMF654 balance and
 TMF635 usage from the transaction log; a TMF630 hub listener receives the events."""
 from __future__ import annotations
 

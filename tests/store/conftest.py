@@ -1,4 +1,4 @@
-"""The storage suite runs on both backends (issue 11): the ``backend`` fixture of tests/conftest.py."""
+"""The storage suite runs on both backends (SQLite and PostgreSQL): the ``backend`` fixture of tests/conftest.py."""
 import pytest
 
 

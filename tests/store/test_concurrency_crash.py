@@ -1,4 +1,5 @@
-"""Foundation Done-when: 2 processes x 8 threads on one bucket; SIGKILL mid-run loses no acknowledged debit."""
+"""The store under concurrency and crashes: 2 processes x 8 threads on one bucket; SIGKILL mid-run
+loses no acknowledged debit."""
 from __future__ import annotations
 
 import json
