@@ -344,7 +344,8 @@ class PostgresLedger:
         return self._note([rows.reservation_from(r) for r in cur])
 
     def delete_expired_buckets(self, now: int) -> int:
-        return self._count('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= %s', (now,))
+        # a bucket below zero is a debt: it outlives its validity until paid
+        return self._count('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= %s AND remaining >= 0', (now,))
 
     def forget_requests(self, before: int) -> int:
         return self._count("DELETE FROM request_log WHERE created < %s", (before,))

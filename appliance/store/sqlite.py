@@ -397,7 +397,9 @@ class SqliteLedger:
 
     def delete_expired_buckets(self, now: int) -> int:
         self._forget_balances()
-        return self.c.execute('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= ?', (now,)).rowcount
+        # a bucket below zero is a debt: it outlives its validity until paid
+        return self.c.execute('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= ? AND remaining >= 0',
+                              (now,)).rowcount
 
     def forget_requests(self, before: int) -> int:
         self._answers.clear()

@@ -259,3 +259,12 @@ def test_copy_in_one_batch_after_a_mid_batch_write_is_answered_not_charged(store
     assert store.batches == batches + 2                                  # the blocker's, then the three together
     assert not first.duplicate and again.duplicate
     assert charging.balance(IMSI).totals["money"] == 1_000_000 - 20_000
+
+
+def test_an_expired_bucket_below_zero_is_a_debt_and_is_kept(store, seed_subscriber):
+    from appliance.ocs.balance import NewBucket
+    seed_subscriber(money=0)
+    store.transact(lambda l: l.add_bucket(NewBucket("p1", Unit.MONEY, -300, 100, "old debt")))
+    store.transact(lambda l: l.add_bucket(NewBucket("p1", Unit.MONEY, 500, 100, "expired top-up")))
+    assert store.transact(lambda l: l.delete_expired_buckets(200)) == 1
+    assert [(b.remaining, b.name) for b in store.transact(lambda l: l.list_buckets("p1"))] == [(-300, "old debt")]
