@@ -307,14 +307,16 @@ class Hub:
                                 self.policy.max_age)
                 if pending is None:
                     return
+                # the transactions below are awaited before the loop binds `pending` again
                 if not await self._post(pending):
-                    delay = await self.store.atransact(lambda l: failed(l, pending, time.time(), self.policy))
+                    delay = await self.store.atransact(
+                        lambda l: failed(l, pending, time.time(), self.policy))  # noqa: B023
                     if delay is not None:
                         metrics.inc("rest.hub.retries")
                         asyncio.get_running_loop().call_later(delay, self._wake.set)
                     return
                 metrics.inc("rest.hub.delivered")
-                await self.store.atransact(lambda l: delivered(l, pending, self.worker))
+                await self.store.atransact(lambda l: delivered(l, pending, self.worker))  # noqa: B023
         except Exception:
             log.exception("hub %s: delivery stopped", hub_id)
         finally:

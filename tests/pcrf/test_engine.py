@@ -193,14 +193,14 @@ def test_unanswered_rar_is_sent_again_with_backoff_then_dropped(store):
     tx(store, lambda l: E.establish(l, info(), DEFAULT))
     tx(store, lambda l: T.put_rule(l, "t1", PolicyRule("a", RuleKind.PREDEFINED)))
     now = 100
-    for attempt, wait in ((1, 5), (2, 10), (3, 20)):
-        assert tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w0", now, 10)) is not None
-        tx(store, lambda l: E.record_raa(l, "s1", 0, (), now, 5.0, 3))        # no RAA came
+    for attempt, wait in ((1, 5), (2, 10), (3, 20)):     # tx() runs each lambda before it returns
+        assert tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w0", now, 10)) is not None  # noqa: B023
+        tx(store, lambda l: E.record_raa(l, "s1", 0, (), now, 5.0, 3))        # no RAA came  # noqa: B023
         s = tx(store, lambda l: E.load_session(l, "s1"))
         assert s.last_raa == {"result": 0, "at": now, "attempts": attempt} and s.pending is None
         assert "a" not in s.installed
         # not before the backoff (whichever worker looks), then again
-        assert tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w1", now + wait - 1, 10)) is None
+        assert tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w1", now + wait - 1, 10)) is None  # noqa: B023
         now += wait
     assert tx(store, lambda l: E.repush(l, "s1", DEFAULT, "w1", now, 10)) is not None
     tx(store, lambda l: E.record_raa(l, "s1", 0, (), now, 5.0, 3))            # 4th silence: given up

@@ -9,6 +9,7 @@ usage: hammer.py BACKEND TARGET MODE ...   BACKEND sqlite|postgres, TARGET file 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import sys
@@ -49,8 +50,9 @@ def run_threads(charging: Charging, name: str, threads: int, seconds: float, max
 
     def worker(t: int) -> None:
         rnd = random.Random(t)
-        for n in range(max_sessions):
-            if time.monotonic() > deadline:
+        sessions = 0
+        for n in itertools.count():
+            if sessions >= max_sessions or time.monotonic() > deadline:
                 break
             sid = f"{name}-{t}-{n}"
             r = charging.charge(ChargeRequest(IMSI, sid, Action.START, (UsageItem(Unit.OCTETS, requested=MB),),
@@ -62,7 +64,9 @@ def run_threads(charging: Charging, name: str, threads: int, seconds: float, max
                     with lock:
                         totals["dry"] += 1
                     break
+                time.sleep(0.002)          # the money is held by other sessions: let one of them finish
                 continue
+            sessions += 1
             used = rnd.choice((0, 300_000, MB))
             s = charging.charge(ChargeRequest(IMSI, sid, Action.STOP, (UsageItem(Unit.OCTETS, used=used),),
                                               request_key=f"{sid}:1"))

@@ -107,10 +107,13 @@ def test_sigkill_loses_no_acknowledged_debit(cfg, store, seed_subscriber):
         conn.close()
         # conservation: every unit of money is in a bucket, held by a reservation, or charged by a logged request
         assert remaining + holds + charged_all == 100_000_000
+        def recalled(key: str) -> str | None:
+            return reopened.transact(lambda l: l.recall(key))
+
         # every acknowledged START whose STOP was never acknowledged or logged still holds exactly one reservation
         for key in acked:
             sid, n = key.rsplit(":", 1)
-            if n == "0" and f"{sid}:1" not in logged and reopened.transact(lambda l: l.recall(f"{sid}:1")) is None:
+            if n == "0" and f"{sid}:1" not in logged and recalled(f"{sid}:1") is None:
                 assert sid in open_sessions, f"reservation of {sid} lost"
         for key, doc in logged.items():
             assert doc["i"][0]["c"] == acked[key]
