@@ -30,12 +30,12 @@ EOF
 fi
 apt="apt-get -o DPkg::Lock::Timeout=900"  # other setup may hold the dpkg lock
 $SUDO $apt update -qq
-$SUDO $apt build-dep -y -qq wpa >/dev/null
+$SUDO $apt build-dep -y -qq wpa >>"${APT_LOG:-/dev/null}" 2>&1
 
 work="$PWD/.ci/cache/wpa-src"
 rm -rf "$work"
 mkdir -p "$work"
-(cd "$work" && apt-get source -qq wpa >/dev/null 2>&1)
+(cd "$work" && apt-get source -qq wpa >>"${APT_LOG:-/dev/null}" 2>&1)
 src=$(find "$work" -maxdepth 1 -mindepth 1 -type d -name 'wpa-*' | head -n 1)
 [ -n "$src" ] || { echo "apt-get source wpa failed" >&2; exit 1; }
 cd "$src/wpa_supplicant"

@@ -5,4 +5,4 @@
 set -euo pipefail
 command -v openssl >/dev/null && command -v freeDiameterd >/dev/null && exit 0
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -E"
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends openssl freediameter >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends openssl freediameter >>"${APT_LOG:-/dev/null}" 2>&1
