@@ -3,9 +3,7 @@ zero malformed packets and every command present."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import subprocess
-import time
 
 import pytest
 
@@ -13,6 +11,7 @@ from appliance.diameter import codec as c
 from appliance.diameter.apps import aaa as A
 from appliance.eap import aka_codec as ac
 
+from ..capture import Capture
 from ..conftest import free_port, need_binary
 from .conftest import HSS_IMSI, HSS_REALM, IMSI, LOCAL_REALM, provision, run, ue
 
@@ -20,20 +19,11 @@ pytestmark = pytest.mark.system
 
 
 def test_aaa_capture_decodes_without_malformed_packets(aaa_env, store, tmp_path):
-    tshark, dumpcap = need_binary("tshark"), need_binary("dumpcap")
+    tshark = need_binary("tshark")
     provision(store)
     port, hss_port = free_port(), free_port()
     pcap = tmp_path / "aaa.pcapng"
-    cap = subprocess.Popen([dumpcap, "-q", "-i", "lo", "-f", f"tcp port {port} or tcp port {hss_port}",
-                            "-w", str(pcap)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        for _ in range(200):                          # dumpcap creates the file once capturing
-            if pcap.exists() or cap.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert cap.poll() is None, cap.stderr.read()
-        time.sleep(0.3)
-
+    with Capture(pcap, port, hss_port):      # leaves once everything sent is in the file
         async def go():
             async with aaa_env(port=port, hss_port=hss_port) as env:
                 gw, pgw = env.gw, env.pgw
@@ -58,10 +48,6 @@ def test_aaa_capture_decodes_without_malformed_packets(aaa_env, store, tmp_path)
                 assert await env.app.sweep() == 2                    # the STa and SWm sessions
                 assert (await gw.der(A.STA, gw.node.new_session_id(), b"")).result_code != c.SUCCESS
         run(go())
-        time.sleep(0.5)
-    finally:
-        cap.send_signal(signal.SIGINT)
-        cap.wait(timeout=20)
     decode = [tshark, "-r", str(pcap), "-d", f"tcp.port=={port},diameter", "-d", f"tcp.port=={hss_port},diameter"]
     bad = subprocess.run([*decode, "-Y", "_ws.malformed || _ws.expert.severity >= error"],
                          check=False, capture_output=True, text=True, timeout=60)

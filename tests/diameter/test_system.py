@@ -13,6 +13,7 @@ import pytest
 
 from appliance.diameter import codec as c
 from appliance.diameter import peer
+from tests.capture import Capture
 from tests.conftest import free_port, need_binary, seed
 
 pytestmark = pytest.mark.system
@@ -91,24 +92,12 @@ def decode(tshark, pcap, port, *args):
     return out.stdout
 
 
-def peek(tshark, pcap, port, *args):
-    """What tshark decodes of a capture still being written (its last packet may be cut short)."""
-    return subprocess.run([tshark, "-r", str(pcap), "-d", f"tcp.port=={port},diameter", *args],
-                          capture_output=True, text=True, timeout=60).stdout
-
-
 def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
     tshark = need_binary("tshark")
     fd_bin = need_binary("freeDiameterd")
     port, env, peers_dir = worker
     pcap = tmp_path / "diameter.pcapng"
-    cap = subprocess.Popen([need_binary("dumpcap"), "-i", "lo", "-f", f"tcp port {port}", "-w", str(pcap), "-q"],
-                           stderr=subprocess.PIPE, text=True)
-    try:
-        line = cap.stderr.readline()
-        while line and "Capturing on" not in line:
-            line = cap.stderr.readline()
-        assert "Capturing on" in line, "tshark could not capture on lo (needs root)"
+    with Capture(pcap, port):               # leaves once everything sent is in the file
         # freeDiameterd connects (CER/CEA) while the client tool runs
         fd = subprocess.Popen([fd_bin, "-c", freediameter_conf(tmp_path, port)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -167,14 +156,7 @@ def test_worker_cli_and_freediameter_under_tshark(worker, tmp_path, charging):
             assert len(set(codes)) >= 5 and 2001 not in codes[:16]
         finally:
             fd.send_signal(signal.SIGINT)
-            fd.wait(30)
-        # the last message on the wire is our DPA to freeDiameterd: once dumpcap has written it
-        # (it flushes its file every half second), the capture holds the whole exchange
-        wait_for(lambda: peek(tshark, pcap, port, "-Y", f"diameter.cmd.code == 282 && tcp.srcport == {port}"
-                              f" && diameter.flags.request == 0").strip(), 30, "our DPA in the capture", step=0.5)
-    finally:
-        cap.send_signal(signal.SIGINT)
-        cap.wait(20)
+            fd.wait(30)                     # after its DPR and our DPA
     rows = [x.split("\t") for x in decode(tshark, pcap, port, "-Y", "diameter", "-T", "fields", "-e",
                                             "diameter.cmd.code", "-e", "diameter.flags.request").splitlines()]
     seen = {(code, req) for line in rows for code, req in zip(line[0].split(","), line[1].split(","))}
