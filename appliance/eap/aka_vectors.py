@@ -10,10 +10,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import milenage
 from .credentials import CredentialLookup
+
+if TYPE_CHECKING:
+    from ..ocs.ports import Ledger, Store
 
 PSEUDONYM_KIND = "eap_aka_pseudonym"
 REAUTH_KIND = "eap_aka_reauth"
@@ -51,12 +54,12 @@ def _from_milenage(v: milenage.Vector) -> AkaVector:
 class StoreVectors:
     """Milenage vectors from the store: one transaction reads K/OPc/SQN and writes the next SQN."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     async def vector(self, imsi: str, rand: bytes, prime: bool, network_name: bytes
                      ) -> tuple[str | None, AkaVector] | None:
-        def take(ledger: Any) -> tuple[str, milenage.Vector] | None:
+        def take(ledger: Ledger) -> tuple[str, milenage.Vector] | None:
             try:
                 return milenage.take_vector(ledger, imsi, rand)
             except milenage.NoCredentials:
@@ -111,7 +114,7 @@ class AkaDocs(Protocol):
 
 
 class StoreDocs:
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     async def get(self, kind: str, key: str) -> dict[str, Any] | None:
@@ -122,13 +125,13 @@ class StoreDocs:
         await self.store.atransact(lambda ledger: ledger.put_doc(kind, key, doc))
 
     async def put_all(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
-        def put(ledger: Any) -> None:
+        def put(ledger: Ledger) -> None:
             for kind, key, doc in items:
                 ledger.put_doc(kind, key, doc)
         await self.store.atransact(put)
 
     async def take(self, kind: str, key: str) -> dict[str, Any] | None:
-        def take(ledger: Any) -> dict[str, Any] | None:
+        def take(ledger: Ledger) -> dict[str, Any] | None:
             doc: dict[str, Any] | None = ledger.get_doc(kind, key)
             if doc is not None:
                 ledger.delete_doc(kind, key)
@@ -160,7 +163,7 @@ class MemoryDocs:
         return self.docs.pop((kind, key), None)
 
 
-def purge_expired(ledger: Any, now: float, limit: int = 10_000) -> int:
+def purge_expired(ledger: Ledger, now: float, limit: int = 10_000) -> int:
     """Delete expired pseudonym and re-authentication documents (for housekeeping; bounded)."""
     dropped = 0
     for kind in (PSEUDONYM_KIND, REAUTH_KIND):

@@ -9,9 +9,12 @@ tests and for pure drivers.  Secrets stay inside ``Service.credentials``, whose
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..ocs.inventory import Credentials, Service
+
+if TYPE_CHECKING:
+    from ..ocs.ports import Store
 
 
 class CredentialLookup(Protocol):
@@ -27,7 +30,7 @@ class CredentialLookup(Protocol):
 class StoreLookup:
     """Lookup over an ``appliance.ocs.ports.Store`` (one durable transaction per call)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     async def find_service(self, identity: str) -> Service | None:
