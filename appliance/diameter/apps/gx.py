@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ... import metrics
 from ...config import Config
@@ -27,6 +27,10 @@ from .. import codec as c
 from ..codec import Avp, DiameterError
 from ..node import Node, Request
 from ..peer import AppSupport
+
+if TYPE_CHECKING:
+    from ...ocs.ports import Ledger, Store
+    from ..worker import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +240,7 @@ def default_qos(cfg: Config) -> SessionQoS:
 class GxApp:
     """CCR handler and RAR pusher of one worker."""
 
-    def __init__(self, node: Node, store: Any, cfg: Config, worker: str) -> None:
+    def __init__(self, node: Node, store: Store, cfg: Config, worker: str) -> None:
         self.node, self.store, self.cfg, self.worker = node, store, cfg, worker
         self.defaults = default_qos(cfg)
         self.inflight: set[str] = set()
@@ -312,7 +316,7 @@ class GxApp:
 
     async def push_once(self) -> int:
         """Send one RAR per queued session whose PCEF is connected here; returns how many."""
-        def scan(ledger: Any) -> list[tuple[str, str]]:
+        def scan(ledger: Ledger) -> list[tuple[str, str]]:
             out = []
             for sid, _doc in T.pending_pushes(ledger):
                 s = ledger.get_doc(T.KIND_SESSION, sid)
@@ -365,7 +369,7 @@ class GxApp:
         return True
 
 
-def install(node: Node, ctx: Any) -> GxApp:
+def install(node: Node, ctx: AppContext) -> GxApp:
     """Register Gx (advertised as Vendor-Specific-Application-Id 10415/16777238) and start pushing."""
     app = GxApp(node, ctx.store, ctx.cfg, f"{ctx.cfg.node.host}/{ctx.index}")
     node.register(AppSupport(GX, vendor_id=V), {CMD_CC: app.on_ccr})

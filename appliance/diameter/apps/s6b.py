@@ -6,16 +6,19 @@ the AAA, e.g. ASR when the subscriber is removed (:meth:`Aaa.sweep`) or deregist
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..node import Node, Request
 from ..peer import AppSupport
 from .aaa import CMD_AA, CMD_ST, S6B, V, aaa_for
 
+if TYPE_CHECKING:
+    from ..worker import AppContext
+
 APP_ID = S6B
 
 
-def install(node: Node, ctx: Any) -> None:
+def install(node: Node, ctx: AppContext) -> None:
     aaa = aaa_for(node, ctx)
 
     async def aar(req: Request) -> bytes:

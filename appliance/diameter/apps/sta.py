@@ -6,17 +6,20 @@ AKA' network name), AN-Trusted in the DEA, AAR/AAA, STR/STA; ASR and RAR are sen
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..node import Node, Request
 from ..peer import AppSupport
 from .aaa import CMD_AA, CMD_DE, CMD_ST, STA, V, aaa_for
 
+if TYPE_CHECKING:
+    from ..worker import AppContext
+
 APP_ID = STA
 METHODS = (50,)                     # EAP-AKA'
 
 
-def install(node: Node, ctx: Any) -> None:
+def install(node: Node, ctx: AppContext) -> None:
     aaa = aaa_for(node, ctx)
 
     async def der(req: Request) -> bytes:

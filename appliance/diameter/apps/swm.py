@@ -5,17 +5,20 @@ AAR/AAA authorization of the authenticated session, STR/STA; ASR/RAR sent by the
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..node import Node, Request
 from ..peer import AppSupport
 from .aaa import CMD_AA, CMD_DE, CMD_ST, SWM, V, aaa_for
 
+if TYPE_CHECKING:
+    from ..worker import AppContext
+
 APP_ID = SWM
 METHODS = (23, 50)                  # EAP-AKA, EAP-AKA' (the identity prefix '6' picks AKA')
 
 
-def install(node: Node, ctx: Any) -> None:
+def install(node: Node, ctx: AppContext) -> None:
     aaa = aaa_for(node, ctx)
 
     async def der(req: Request) -> bytes:

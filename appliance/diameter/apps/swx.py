@@ -14,7 +14,7 @@ python-diameter's typed SWx classes use (LIBRARIES.md).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import metrics
 from ...eap.aka_vectors import AkaVector
@@ -23,6 +23,10 @@ from ..codec import DiameterError
 from ..node import Node, Request
 from ..peer import AppSupport
 from .aaa import NO_STATE_MAINTAINED, SESSION_KIND, SWX, USER_UNKNOWN, V, aaa_for, imsi_of
+
+if TYPE_CHECKING:
+    from ...ocs.ports import Ledger
+    from ..worker import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +149,7 @@ class SwxVectors:
         return vec is not None
 
 
-def install(node: Node, ctx: Any) -> None:
+def install(node: Node, ctx: AppContext) -> None:
     aaa = aaa_for(node, ctx)
 
     def answer(req: Request, rc: int | None, experimental: tuple[int, int] | None = None) -> bytes:
@@ -158,7 +162,7 @@ def install(node: Node, ctx: Any) -> None:
             raise c.missing_avp(1)                          # User-Name
         imsi, profile = imsi_of(user.text), profile_of(req.message)
 
-        def update(ledger: Any) -> int:
+        def update(ledger: Ledger) -> int:
             n = 0
             for sid, doc in ledger.list_docs(SESSION_KIND):
                 if doc.get("imsi") == imsi:
