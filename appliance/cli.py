@@ -30,8 +30,9 @@ class CliError(Exception):
 
 
 def _store(cfg: Config) -> Any:
+    from .ledger.api import attach
     from .store import open_store
-    return open_store(cfg)
+    return attach(open_store(cfg))
 
 
 def _tx(cfg: Config, fn: Callable[[Any], Any]) -> Any:
@@ -338,15 +339,18 @@ def cmd_bucket_add(cfg: Config, args: argparse.Namespace) -> int:
     def put(l: Any) -> int:
         if l.get_product(bucket.product_id) is None:
             raise CliError(f"no such product: {bucket.product_id}")
-        from .pcrf import credit
-        bid = l.add_bucket(bucket, _parse_time(args.start))
-        if bucket.remaining > 0:
-            credit.after_topup(l, bucket.product_id, int(time.time()))   # the PCRF restores the normal rules
-        return bid
+        from .ledger import book
+        return book.top_up(l, bucket.product_id, bucket.unit, bucket.remaining, int(time.time()), bucket.end,
+                           _parse_time(args.start), bucket.name)
     bid = _tx(cfg, put)
     _emit({"id": bid, "product": bucket.product_id, "unit": unit.value, "remaining": bucket.remaining,
            "end": bucket.end})
     return 0
+
+
+def _remove_bucket(l: Any, bucket_id: int) -> bool:
+    from .ledger import book
+    return book.remove_bucket(l, bucket_id, int(time.time()))
 
 
 def cmd_bucket_list(cfg: Config, args: argparse.Namespace) -> int:
@@ -357,11 +361,11 @@ def cmd_bucket_list(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_balance(cfg: Config, args: argparse.Namespace) -> int:
-    from .ocs.charging import balance_in
+    from .ledger import book
     now = int(time.time())
 
     def read(l: Any) -> tuple[Any, list[dict[str, Any]]]:
-        bal = balance_in(l, args.identity, now)
+        bal = book.balance(l, args.identity, now)
         if bal is None:
             return None, []
         allowances = [{"id": b.id, "name": b.name, "unit": b.unit.value, "remaining": b.remaining, "end": b.end}
@@ -493,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name")
     lst = cmd("list", cmd_bucket_list, "list buckets", g)
     lst.add_argument("--product")
-    rm = cmd("remove", lambda c, a: _remove(c, "bucket", lambda l: l.delete_bucket(a.id), a.id),
+    rm = cmd("remove", lambda c, a: _remove(c, "bucket", lambda l: _remove_bucket(l, a.id), a.id),
              "remove a bucket", g)
     rm.add_argument("id", type=int)
 

@@ -15,9 +15,9 @@ from typing import Protocol, cast
 
 from . import metrics
 from .config import Config
-from .ocs.charging import release_stale
+from .ledger import book
+from .ledger.api import attach
 from .ocs.ports import Store
-from .ocs.recurring import charge_fees_in
 from .runtime import run_async
 
 log = logging.getLogger("appliance.housekeeping")
@@ -72,10 +72,10 @@ def sweep(cfg: Config, store: Store, now: int, leader: bool = True) -> dict[str,
     _run(LOCAL_DUTIES, cfg, store, now)
     if not leader:
         return {}
-    released = store.transact(lambda l: release_stale(l, now, 10_000))
-    expired = store.transact(lambda l: l.delete_expired_buckets(now))
+    released = store.transact(lambda l: book.release_stale(l, now, 10_000))
+    expired = store.transact(lambda l: book.expire_buckets(l, now))
     forgotten = store.transact(lambda l: l.forget_requests(now - cfg.charging.request_log_ttl))
-    run = store.transact(lambda l: charge_fees_in(l, now))
+    run = store.transact(lambda l: book.charge_fees(l, now))
     fees = run.charged
     metrics.inc("ocs.housekeeping.fees", fees)
     metrics.inc("ocs.housekeeping.fee_failures", len(run.failed))
@@ -98,7 +98,7 @@ class LeaderStore(Store, Protocol):
 
 def main(cfg: Config, index: int = 0) -> int:
     from .store import open_store
-    store = cast(LeaderStore, open_store(cfg))   # store/sqlite.py and store/postgres.py both elect
+    store = cast(LeaderStore, attach(open_store(cfg)))   # store/sqlite.py and store/postgres.py both elect
 
     async def serve(stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()

@@ -71,11 +71,11 @@ def build_node(cfg: Config, ctx: AppContext, run_dir: str | None = None) -> Node
 
 
 async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Future[int] | None = None) -> None:
-    from ..ocs.charging import Charging
+    from ..ledger.api import LedgerClient
     from ..store import open_store
     store = open_store(cfg)
     try:
-        ctx = AppContext(cfg, store, Charging(store, charging_policy(cfg)), index)
+        ctx = AppContext(cfg, store, LedgerClient(store, charging_policy(cfg)), index)
         run_dir = str(cfg.path(cfg.run_dir))
         node = build_node(cfg, ctx, run_dir)
         try:

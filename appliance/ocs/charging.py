@@ -25,6 +25,7 @@ from .rating import (
     RatingContext,
     rate,
 )
+from .usable import refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +46,7 @@ def charge_in(ledger: Ledger, request: ChargeRequest, policy: ChargingPolicy) ->
     service, product = ledger.find_subscriber(request.subscriber)
     if service is None or product is None:
         return _final(ledger, key, request, ChargeResult(Outcome.USER_UNKNOWN))
-    if not service.enabled or product.status != "active" or (
-            product.end is not None and product.end <= request.now):
+    if refusal(service, product, request.now) is not None:
         return _final(ledger, key, request, ChargeResult(Outcome.SERVICE_DENIED))
     offer = subscribed_offer(ledger.get_offer, product.offer)   # a bundle: its members' prices too
     tables: dict[str, PrefixTable] = {}

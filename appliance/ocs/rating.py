@@ -271,6 +271,15 @@ def rate(request: ChargeRequest, ctx: RatingContext, policy: ChargingPolicy) -> 
     open_res = {(r.rating_group, r.unit): r for r in ctx.reservations}
     results: list[ItemResult] = []
     now = request.now
+    # An event debits each group of items (one service: rating group + service identifier, e.g.
+    # an MSCC metered in two units) all or nothing.
+    group_sizes: dict[tuple[int | None, int | None], int] = {}
+    if request.action is Action.DEBIT and len(request.items) > 1:
+        for it in request.items:
+            key = (it.rating_group, it.service_identifier)
+            group_sizes[key] = group_sizes.get(key, 0) + 1
+    refused_groups: dict[tuple[int | None, int | None], Outcome] = {}
+    checked_groups: set[tuple[int | None, int | None]] = set()
     for item in request.items:
         rg = item.rating_group if item.rating_group is not None else NO_RATING_GROUP
         action = request.action
@@ -318,6 +327,19 @@ def rate(request: ChargeRequest, ctx: RatingContext, policy: ChargingPolicy) -> 
             continue
         if action is Action.DEBIT:
             amount = item.requested if item.requested is not None else item.used
+            group = (item.rating_group, item.service_identifier)
+            if group in refused_groups:
+                results.append(ItemResult(refused_groups[group], item.unit, item.rating_group,
+                                          item.service_identifier, final=True))
+                continue
+            if group_sizes.get(group, 1) > 1 and group not in checked_groups:
+                checked_groups.add(group)
+                why = _group_refusal(wallet, ctx, request, policy, group)
+                if why is not None:
+                    refused_groups[group] = why
+                    results.append(ItemResult(why, item.unit, item.rating_group, item.service_identifier,
+                                              final=True))
+                    continue
             capacity = _capacity(wallet, item.unit, rate_amount, size)
             # Overdraft lets one event go beyond the balance, never start while the balance
             # cannot pay a single block (a debt is covered first).
@@ -409,6 +431,36 @@ def rate(request: ChargeRequest, ctx: RatingContext, policy: ChargingPolicy) -> 
 
 
 _SESSION_ACTIONS = (Action.START, Action.UPDATE, Action.STOP)
+
+
+def _group_refusal(wallet: Wallet, ctx: RatingContext, request: ChargeRequest, policy: ChargingPolicy,
+                   group: tuple[int | None, int | None]) -> Outcome | None:
+    """Can the wallet pay every item of an event's group at once?  None if so, else why not.
+
+    Each item's own unit buckets cover what they can; the rest of every item is paid from the
+    one money balance, so the group is judged on the sum.
+    """
+    money_needed = 0
+    overdraft_all = True
+    for item in request.items:
+        if (item.rating_group, item.service_identifier) != group:
+            continue
+        try:
+            price, rate_amount = select_price(ctx.offer, request, item, ctx.tables, policy.timezone)
+        except RatingFailed:
+            return Outcome.RATING_FAILED
+        amount = item.requested if item.requested is not None else item.used
+        rest = max(0, amount - wallet.available(item.unit))
+        overdraft_all = overdraft_all and bool(price and price.overdraft)
+        if rest == 0:
+            continue
+        if price is None or rate_amount is None:
+            return Outcome.CREDIT_LIMIT_REACHED if price is not None else Outcome.RATING_FAILED
+        money_needed += cost_of(rest, rate_amount, price.size)
+    money = wallet.available(Unit.MONEY)
+    if money_needed <= money or (overdraft_all and money > 0):
+        return None
+    return Outcome.CREDIT_LIMIT_REACHED
 
 
 def _held(res: Reservation | None) -> bool:

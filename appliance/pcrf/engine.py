@@ -28,6 +28,7 @@ from ..ocs.policy import (
     table_name_for,
 )
 from ..ocs.ports import Ledger
+from ..ocs.usable import refusal
 from . import tables as T
 
 # Result codes (RFC 6733 §7.1, RFC 4006 §9.1, TS 29.212 §5.5.3)
@@ -209,7 +210,7 @@ def establish(ledger: Ledger, info: CcrInfo, defaults: SessionQoS) -> Provision:
     product = ledger.get_product(service.product_id)
     if product is None:
         return Provision(USER_UNKNOWN, reason="subscriber without product")
-    if not service.enabled or product.status != "active" or (product.end is not None and product.end <= info.now):
+    if refusal(service, product, info.now) is not None:
         return Provision(AUTHORIZATION_REJECTED, reason="subscriber disabled")
     name, decision = _decision(ledger, product.id, defaults)
     if decision is None:

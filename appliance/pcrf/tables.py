@@ -14,6 +14,7 @@ from typing import Any
 from ..ocs.catalog import subscribed_offer
 from ..ocs.policy import PolicyRule, PolicyTable, reset_due, table_name_for
 from ..ocs.ports import Ledger
+from ..ocs.usable import product_active
 
 KIND_TABLE = "policy_table"
 KIND_SESSION = "gx_session"
@@ -153,7 +154,7 @@ def reset_periods(ledger: Ledger, now: int, limit: int = 1000) -> tuple[int, int
     offers = {o.name: o for o in ledger.list_offers()}
     resets = queued = written = 0
     for product in ledger.list_products():
-        if product.status != "active" or (product.end is not None and product.end <= now):
+        if not product_active(product, now):
             continue
         table = tables.get(table_name_for(offers.get(product.offer), product) or "")
         if table is None:

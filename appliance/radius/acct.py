@@ -23,10 +23,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..ocs.charging import charge_in
+from ..ledger import book
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
 from ..ocs.units import Unit
-from ..pcrf import credit
 from . import packet as rp
 from .clients import Client
 
@@ -138,8 +137,7 @@ def account_in(ledger: Any, status: int, key: str, subscriber: str, totals: dict
     items = tuple(UsageItem(u, requested=requested, used=used[u]) for u in units)
     request_key = f"{csid}:{STATUS_NAMES[status]}:{totals[Unit.OCTETS]}:{totals[Unit.SECONDS]}"
     request = ChargeRequest(doc["subscriber"], csid, action, items, request_key, service=service, now=now)
-    result = charge_in(ledger, request, policy)
-    credit.after_charge(ledger, request, result)     # out of / back in credit -> Gx push (PCRF)
+    result = book.charge(ledger, request, policy)
     exhausted = False
     if action is not Action.STOP:
         exhausted = result.outcome is not Outcome.SUCCESS or any(
@@ -170,7 +168,6 @@ def release_nas_in(ledger: Any, nas: str, now: int, policy: ChargingPolicy) -> i
     """Accounting-On/Off (RFC 2866 §5.1): the NAS lost its sessions; STOP each without usage."""
     sessions = ledger.list_docs(SESSION_KIND, f"{nas}|")
     for key, doc in sessions:
-        charge_in(ledger, ChargeRequest(doc["subscriber"], doc["csid"], Action.STOP, (),
-                                        f"{doc['csid']}:nas-reset:{now}", now=now), policy)
+        book.release_session(ledger, doc["subscriber"], doc["csid"], now, f"{doc['csid']}:nas-reset:{now}")
         ledger.delete_doc(SESSION_KIND, key)
     return len(sessions)

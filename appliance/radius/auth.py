@@ -23,10 +23,10 @@ from ..eap import Accept, Conversation, Ignore, MethodContext, Policy, Reject, S
 from ..eap.conversations import ConversationStore
 from ..eap.packet import Code, EapType
 from ..eap.packet import encode as eap_encode
+from ..ledger import book
+from ..ledger.book import Authorization
 from ..ocs.units import Unit
-from ..pcrf import credit
 from . import packet as rp
-from .authorize import Authorization, authorize_in
 from .clients import Client
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,11 @@ def stored_password(auth: Authorization) -> bytes | None:
     return stored.encode() if stored is not None else None
 
 
-def flag_refusal(ledger: Any, auth: Authorization) -> Authorization:
-    """A refusal for no usable balance marks the product out of credit for the PCRF (written, and
-    its Gx sessions queued for a push, only when the flag changes: :mod:`appliance.pcrf.credit`)."""
-    if not auth.allowed and auth.capacity is not None and auth.service is not None and auth.service.product_id:
-        credit.after_refusal(ledger, auth.service.product_id)
+def flag_refusal(ledger: Any, auth: Authorization, now: int) -> Authorization:
+    """A refusal for no usable balance marks the product out of credit (the ledger emits the event
+    the PCRF acts on, only when the state changes)."""
+    if not auth.allowed and auth.product_id is not None:
+        book.refused(ledger, auth.product_id, now)
     return auth
 
 
@@ -128,6 +128,7 @@ class AuthHandler:
         self.clock = clock
         self.random = random
         self.units = tuple(Unit.parse(u) for u in self.rcfg.acct_units)
+        self.timezone = cfg.charging.timezone
         types = []
         for name in self.rcfg.eap_methods:
             if name.lower() not in EAP_NAMES:
@@ -209,7 +210,7 @@ class AuthHandler:
         now = int(self.clock())
         units, stype = self.units, self.rcfg.service
         auth: Authorization = await self.store.atransact(
-            lambda l: flag_refusal(l, authorize_in(l, user, now, units, stype)))
+            lambda l: flag_refusal(l, book.authorize(l, user, now, units, stype, None, self.timezone), now))
         self.cache.put(user, auth, self.clock())
         return self._verdict(auth, user, method, check)
 
@@ -286,7 +287,8 @@ class AuthHandler:
 
         def authz(ledger: Any) -> Authorization:
             service = ledger.get_service(outcome.service_id) if outcome.service_id else None
-            return flag_refusal(ledger, authorize_in(ledger, ident, now_i, units, stype, service))
+            found = book.authorize(ledger, ident, now_i, units, stype, service, self.timezone)
+            return flag_refusal(ledger, found, now_i)
         auth: Authorization = await self.store.atransact(authz)
         keys: rp.Attributes = []
         if len(outcome.msk) >= 64:

@@ -23,8 +23,9 @@ def _emit(obj: Any) -> None:
 
 
 def _with_store(cfg: Config, fn: Any) -> Any:
+    from ..ledger.api import attach
     from ..store import open_store
-    store = open_store(cfg)
+    store = attach(open_store(cfg))
     try:
         return fn(store)
     finally:

@@ -71,8 +71,9 @@ async def build(cfg: Config, index: int, store: Any) -> RadiusServer:
 
 
 async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None, freeze_gc: bool = False) -> None:
+    from ..ledger.api import attach
     from ..store import open_store
-    store = open_store(cfg)
+    store = attach(open_store(cfg))
     server = await build(cfg, index, store)
     await server.start(forward_dir(cfg))
     if freeze_gc:              # the start-up objects (modules, config, tables) leave the cyclic GC's

@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import metrics
+from ..ledger import book
 from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome, UsageItem
 from ..ocs.units import Unit
@@ -239,10 +240,7 @@ async def _rate(request: web.Request, phase: str, ref: str) -> web.Response:
                                  core_req.service, None, None, now)
 
     def run(ledger: Ledger) -> ChargeResult:
-        from ..ocs.charging import charge_in
-        from ..pcrf import credit
-        result = charge_in(ledger, core_req, charging.policy)
-        credit.after_charge(ledger, core_req, result)     # out of / back in credit -> Gx push (PCRF)
+        result = book.charge(ledger, core_req, charging.policy)
         if core_req.action in (Action.START, Action.UPDATE) and result.outcome is not Outcome.USER_UNKNOWN:
             ledger.put_doc(SESSION_DOC, ref, {"subscriber": core_req.subscriber, "service": core_req.service,
                                               "subscriptionId": header["subscriptionId"],

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import metrics
-from ..ocs.charging import balance_in, charge_in
+from ..ledger import book
 from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, Outcome, UsageItem
 from ..ocs.units import Unit
@@ -51,7 +51,7 @@ async def post_quota(request: web.Request) -> web.Response:
                         (UsageItem(Unit.OCTETS, requested=mb * size),), service="data", now=now)
 
     def debit(ledger: Ledger) -> Any:
-        result = charge_in(ledger, req, charging.policy)
+        result = book.charge(ledger, req, charging.policy)
         service = ledger.find_service(imsi) if result.outcome is Outcome.SUCCESS else None
         if service is not None and service.product_id:
             doc = ledger.get_doc(USAGE_DOC, service.product_id) or {}
@@ -75,7 +75,7 @@ async def get_balance(request: web.Request) -> web.Response:
     now = int(app[CLOCK]())
 
     def read(ledger: Ledger) -> Any:
-        bal = balance_in(ledger, imsi, now)
+        bal = book.balance(ledger, imsi, now)
         return bal, (ledger.get_doc(USAGE_DOC, bal.product_id) or {}) if bal else {}
 
     bal, usage = await app[STORE].atransact(read)

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from .. import metrics
 from ..config import Config, charging_policy
+from ..ledger.api import LedgerClient
 from ..ocs.charging import Charging
 from ..ocs.ports import Store
 from . import openapi
@@ -105,7 +106,7 @@ async def errors_and_log(request: web.Request, handler: Any) -> web.StreamRespon
                         (time.perf_counter() - start) * 1000, principal.user if principal else "-")
 
 
-def build_app(cfg: Config, store: Store, charging: Charging | None = None,
+def build_app(cfg: Config, store: Store, charging: Charging | LedgerClient | None = None,
               clock: Callable[[], float] = time.time) -> web.Application:
     app = web.Application(client_max_size=cfg.rest.max_body,
                           middlewares=[errors_and_log,
@@ -113,7 +114,7 @@ def build_app(cfg: Config, store: Store, charging: Charging | None = None,
                                                                      redirect_class=web.HTTPPermanentRedirect)])
     app[CFG] = cfg
     app[STORE] = store
-    app[CHARGING] = charging or Charging(store, charging_policy(cfg), clock)
+    app[CHARGING] = charging or LedgerClient(store, charging_policy(cfg), clock)
     app[CLOCK] = clock
     app[AUTH] = Authenticator(store, cfg.rest.token_ttl, cfg.rest.auth_cache_ttl)
     rc = cfg.rest

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ocs.balance import Hold, NewBucket, Wallet
+from ..ledger import book
 from ..ocs.inventory import Bucket
 from ..ocs.ports import Ledger
 from ..ocs.units import Unit
-from ..pcrf import credit
 from .http import (
     MAX_AMOUNT,
     ApiError,
@@ -117,9 +116,7 @@ def bucket_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
     if create:
         if product is None or ledger.get_product(product) is None:
             raise ApiError(422, f"{where}: product {product!r} does not exist")
-        bid = ledger.add_bucket(NewBucket(product, unit, amount, end, name), start)
-        if amount > 0:
-            credit.after_topup(ledger, product, ctx.now)
+        bid = book.top_up(ledger, product, unit, amount, ctx.now, end, start, name)
         got = ledger.get_bucket(bid)
         assert got is not None
         return bucket_out(got, ctx)
@@ -130,15 +127,13 @@ def bucket_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
     if unit is not old.unit or product != old.product_id or (start, end) != (old.start, old.end) or \
             name != (old.name or str(old.id)):
         raise ApiError(422, "only remainedAmount.amount of a bucket can change (use a new bucket)")
-    ledger.set_bucket_remaining(old.id, amount)
-    if amount > old.remaining:
-        credit.after_topup(ledger, old.product_id, ctx.now)
+    book.set_remaining(ledger, old, amount, ctx.now)
     return bucket_out(Bucket(old.id, old.product_id, old.unit, amount, old.start, old.end, old.name), ctx,
                       _held(ledger, old.product_id).get(old.id, 0))
 
 
 BUCKET = Kind(API, "bucket", "Bucket", bucket_list, bucket_get, bucket_write,
-              lambda l, i, c: _bucket_id(i) is not None and l.delete_bucket(int(i)),
+              lambda l, i, c: (bid := _bucket_id(i)) is not None and book.remove_bucket(l, bid, c.now),
               obj({"id": STR, "name": STR, "remainedAmount": obj({"amount": MONEY, "units": STR}, ("amount", "units")),
                    "product": REF, "validFor": obj({"startDateTime": STR, "endDateTime": STR}),
                    "status": STR, "reservedAmount": OBJ}, ("remainedAmount", "product")),
@@ -157,8 +152,7 @@ def topup_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, crea
     if product is None or ledger.get_product(product) is None:
         raise ApiError(422, f"{where}: product {product!r} does not exist")
     start, end = parse_valid_for(body, where)
-    bid = ledger.add_bucket(NewBucket(product, unit, amount, end, f"topup {ident}"[:64]), start)
-    credit.after_topup(ledger, product, ctx.now)     # back in credit: the PCRF restores the normal rules
+    bid = book.top_up(ledger, product, unit, amount, ctx.now, end, start, f"topup {ident}"[:64])
     _stamp(ledger, product, ctx)
     doc = {"id": ident, "description": get_str(body, "description", where, max_len=1024) or "",
            "amount": quantity(unit, amount, ctx), "product": {"id": product, "href": PRODUCT_HREF + product},
@@ -194,23 +188,19 @@ def adjust_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
         if bucket.remaining + amount > MAX_AMOUNT:
             raise ApiError(422, f"{where}: bucket {bucket_ref!r} would exceed {MAX_AMOUNT}")
         product = bucket.product_id
-        ledger.set_bucket_remaining(bucket.id, bucket.remaining + amount)
+        book.set_remaining(ledger, bucket, bucket.remaining + amount, ctx.now)
         touched.append(bucket.id)
     else:
         if product is None or ledger.get_product(product) is None:
             raise ApiError(422, f"{where}: product {product!r} does not exist")
         if amount > 0:
-            touched.append(ledger.add_bucket(NewBucket(product, unit, amount, None, f"adjustment {ident}"[:64])))
+            touched.append(book.top_up(ledger, product, unit, amount, ctx.now, None, None,
+                                       f"adjustment {ident}"[:64]))
         else:
-            wallet = Wallet(product, ledger.buckets(product), ctx.now)
-            holds: list[Hold] = []
-            if wallet.take(unit, -amount, holds) < -amount:
-                raise ApiError(422, f"{where}: the balance of {unit.value} is smaller than {-amount}")
-            for bucket_id, remaining in wallet.changes().items():
-                ledger.set_bucket_remaining(bucket_id, remaining)
-                touched.append(bucket_id)
-    if amount > 0:
-        credit.after_topup(ledger, product, ctx.now)
+            try:
+                touched += book.debit(ledger, product, unit, -amount, ctx.now)
+            except book.InsufficientBalance as exc:
+                raise ApiError(422, f"{where}: {exc}") from None
     _stamp(ledger, product, ctx)
     doc = {"id": ident, "description": get_str(body, "description", where, max_len=1024) or "",
            "amount": quantity(unit, amount, ctx), "product": {"id": product, "href": PRODUCT_HREF + product},

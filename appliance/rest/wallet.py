@@ -17,14 +17,12 @@ from typing import Any
 from aiohttp import web
 
 from .. import metrics
-from ..ocs.balance import NewBucket
+from ..ledger import book
 from ..ocs.catalog import Offer
-from ..ocs.charging import charge_in
 from ..ocs.inventory import Product, Service
 from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome, UsageItem
 from ..ocs.units import Unit
-from ..pcrf import credit
 from .http import (
     MAX_SECONDS,
     ApiError,
@@ -154,13 +152,14 @@ async def get_wallet(request: web.Request) -> web.Response:
 
 async def delete_wallet(request: web.Request) -> web.Response:
     wallet = request.match_info["wallet"]
+    now = int(request.app[CLOCK]())
 
     def remove(ledger: Ledger) -> None:
         _need_wallet(ledger, wallet)
         if ledger.product_reservations(wallet):
             raise ApiError(409, f"wallet {wallet!r} has open sessions")
         for b in ledger.buckets(wallet):
-            ledger.delete_bucket(b.id)
+            book.remove_bucket(ledger, b.id, now)
         ledger.delete_service(wallet)
         ledger.delete_product(wallet)
         for kind in (SESSION_DOC, SUB_DOC):
@@ -194,9 +193,7 @@ def new_bucket(ledger: Ledger, wallet: str, doc: Any, now: int, where: str) -> d
     if value < 0:
         raise ApiError(422, f"{where}.value must not be negative: a balance below zero is refused")
     end = parse_expiry(doc.get("expiry"), now, f"{where}.expiry")
-    bid = ledger.add_bucket(NewBucket(wallet, unit, value, end, "wallet"))
-    if value > 0:
-        credit.after_topup(ledger, wallet, now)     # back in credit: the PCRF restores the normal rules
+    bid = book.top_up(ledger, wallet, unit, value, now, end, None, "wallet")
     out: dict[str, Any] = {"value": value, "id": str(bid), "unit": NAMES[unit]}
     if end is not None:
         out["expiry"] = iso(end)
@@ -227,7 +224,7 @@ async def delete_bucket(request: web.Request) -> web.Response:
         bucket = ledger.get_bucket(int(ident)) if ident.isdigit() and len(ident) < 18 else None
         if bucket is None or bucket.product_id != wallet:
             raise ApiError(404, f"bucket {ident!r} not found in wallet {wallet!r}")
-        ledger.delete_bucket(bucket.id)
+        book.remove_bucket(ledger, bucket.id, now)
         _touch(ledger, wallet, now)
 
     await request.app[STORE].atransact(remove)
@@ -375,7 +372,7 @@ Journal = list[tuple[ChargeRequest, ChargeResult]]
 
 
 def _charge(ledger: Ledger, req: ChargeRequest, policy: Any, journal: Journal) -> ChargeResult:
-    result = charge_in(ledger, req, policy)
+    result = book.charge(ledger, req, policy)
     journal.append((req, result))
     return result
 

@@ -83,6 +83,10 @@ class PostgresLedger:
         self._sessions_read: set[str] = set()     # sessions whose reservations were all read
         self._dropped: set[tuple[str, int, str]] = set()
         self._locked_products: set[str] = set()
+        self.events: list[object] = []             # emitted in this transaction, for on_commit
+
+    def emit(self, event: object) -> None:
+        self.events.append(event)
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         return self.c.execute(sql, args).fetchone()
@@ -417,6 +421,8 @@ class PostgresStore:
         self.retries = retries
         self.operations = 0
         self.conflicts = 0         # transactions rolled back and run again
+        # Called on the worker thread with the events of each committed transaction.
+        self.on_commit: Callable[[list[object]], None] | None = None
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         with psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout)) as conn:
             migrate(conn)
@@ -562,6 +568,8 @@ class PostgresStore:
             assert ledger is not None
             if ledger.catalog_touched:
                 cache.check(-1)
+            if ledger.events and self.on_commit is not None:
+                self.on_commit(ledger.events)
             return result
 
 

@@ -68,6 +68,11 @@ class SqliteLedger:
         # Remembered answers read for the whole batch at its start (None: not remembered); valid
         # until the transaction ends, as the write lock is held and our own writes are in _dirty_log.
         self._answers: dict[str, str | None] = {}
+        # Events emitted by the ledger in this transaction, handed to ``on_commit`` after COMMIT.
+        self._events: list[object] = []
+
+    def emit(self, event: object) -> None:
+        self._events.append(event)
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         return self.c.execute(sql, args).fetchone()
@@ -128,6 +133,7 @@ class SqliteLedger:
         self._dirty_sessions.clear()
         self._dirty_log.clear()
         self._answers.clear()
+        self._events.clear()
         self._drop_caches()
 
     def _drop_caches(self) -> None:
@@ -477,6 +483,8 @@ class SqliteStore:
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.batches = 0
         self.operations = 0
+        # Called on the writer thread with the events of each committed transaction.
+        self.on_commit: Callable[[list[object]], None] | None = None
         conn = self._connect()
         migrate(conn)
         conn.close()
@@ -571,6 +579,7 @@ class SqliteStore:
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
+            ledger._events.clear()
             self._check_caches(conn, ledger)
             if len(batch) > 1:
                 keys = [k for fn, _f, _l in batch if (k := getattr(fn, "request_key", None)) is not None]
@@ -602,6 +611,9 @@ class SqliteStore:
                     raise
                 conn.execute("COMMIT")
                 ledger._answers.clear()
+                events, ledger._events = ledger._events, []
+                if events and self.on_commit is not None:
+                    self.on_commit(events)
         except Exception as exc:
             log.error("store batch of %d failed: %s", len(batch), exc)
             try:

@@ -12,7 +12,7 @@ from appliance.ocs.inventory import Product
 from appliance.ocs.rating import Action, ChargeRequest, Outcome, UsageItem
 from appliance.ocs.units import Unit
 from appliance.pcrf import tables as T
-from appliance.radius.authorize import authorize_in
+from appliance.ledger.book import authorize as authorize_in
 from tests.conftest import seed
 
 

@@ -12,11 +12,11 @@ from appliance.diameter.apps import ro
 from appliance.diameter.client import CreditControlClient, Service, ccr, summary
 from appliance.diameter.node import Node
 from appliance.diameter.worker import AppContext
+from appliance.ledger import book
 from appliance.ocs.charging import Charging
 from appliance.ocs.policy import Flow, PolicyRule, PolicyTable, QoS, RuleKind
 from appliance.ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
 from appliance.ocs.units import Unit
-from appliance.pcrf import credit
 from appliance.pcrf import tables as T
 from appliance.rest import tmf654
 from appliance.rest.resources import Ctx
@@ -99,7 +99,7 @@ def _res(outcome=Outcome.SUCCESS, granted=MIN, final=False, unpaid=0, duplicate=
                          ItemResult(Outcome.CREDIT_LIMIT_REACHED, Unit.OCTETS, 2))), True),      # group short
 ])
 def test_credit_state_of_an_answer(request_, result, expected):
-    assert credit.credit_state(request_, result) is expected
+    assert book.credit_state(request_, result)[0] is expected
 
 
 class CountingLedger:
@@ -116,37 +116,40 @@ class CountingLedger:
         self.ledger.put_doc(kind, key, doc)
 
 
-def test_after_charge_writes_only_when_the_state_changes(store):
+def test_the_ledger_tells_the_pcrf_only_when_the_state_changes(store):
     provision(store)
     store.transact(lambda l: l.put_doc(T.KIND_BY_PRODUCT, "p1|gx-1", {}))     # one live Gx session
 
     def hook(result, action=Action.UPDATE):
         def tx(l):
             spy = CountingLedger(l)
-            queued = credit.after_charge(spy, _req(action), result)
-            return queued, spy.writes
+            changed = book.note_credit(spy, _req(action), result)
+            return changed, spy.writes
         return store.transact(tx)
 
-    assert hook(_res()) == (0, [])                                      # has credit, never flagged: no write
-    assert hook(_res(granted=500, final=True)) == (1, [(T.KIND_USAGE, "p1"), (T.KIND_PUSH, "gx-1")])
+    assert hook(_res()) == (True, [(book.CREDIT_DOC, "p1")])           # first known: credit, PCRF unflagged
+    assert hook(_res()) == (False, [])                                  # unchanged: no write
+    assert hook(_res(granted=500, final=True)) == (True, [(book.CREDIT_DOC, "p1"), (T.KIND_USAGE, "p1"),
+                                                          (T.KIND_PUSH, "gx-1")])
     assert out_of_credit(store)
-    assert hook(_res(Outcome.CREDIT_LIMIT_REACHED, granted=0)) == (0, [])     # still out: no write
-    assert hook(_res(granted=500, final=True)) == (0, [])
+    assert hook(_res(Outcome.CREDIT_LIMIT_REACHED, granted=0)) == (False, [])     # still out: no write
+    assert hook(_res(granted=500, final=True)) == (False, [])
     assert store.transact(lambda l: l.get_doc(T.KIND_PUSH, "gx-1"))["seq"] == 1
-    assert hook(_res(granted=0), Action.STOP) == (0, [])                # says nothing: not even a read
-    assert hook(_res()) == (1, [(T.KIND_USAGE, "p1"), (T.KIND_PUSH, "gx-1")])   # restored
+    assert hook(_res(granted=0), Action.STOP) == (False, [])           # says nothing: not even a read
+    assert hook(_res()) == (True, [(book.CREDIT_DOC, "p1"), (T.KIND_USAGE, "p1"), (T.KIND_PUSH, "gx-1")])
     assert not out_of_credit(store)
-    assert hook(_res()) == (0, [])
+    assert hook(_res()) == (False, [])
     assert store.transact(lambda l: l.get_doc(T.KIND_PUSH, "gx-1"))["seq"] == 2
     # an unknown subscriber is nobody's product
     req = dataclasses.replace(_req(), subscriber="999")
-    assert store.transact(lambda l: credit.after_charge(l, req, _res(Outcome.CREDIT_LIMIT_REACHED, 0))) == 0
+    assert store.transact(lambda l: book.note_credit(l, req, _res(Outcome.CREDIT_LIMIT_REACHED, 0))) is False
 
 
-def test_after_topup_clears_only_with_usable_balance(store):
+def test_a_top_up_restores_only_with_usable_balance(store):
     provision(store, money=0)
-    store.transact(lambda l: T.set_out_of_credit(l, "p1", True))
-    assert store.transact(lambda l: credit.after_topup(l, "p1", NOW)) == 0
+    store.transact(lambda l: book.refused(l, "p1", NOW))
+    assert out_of_credit(store)
+    store.transact(lambda l: book.reassess(l, "p1", NOW))
     assert out_of_credit(store)                                      # nothing to spend yet
     ctx = Ctx(1_000_000, "USD", NOW)
     # a top-up that starts tomorrow does not restore today

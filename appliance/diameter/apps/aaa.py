@@ -24,9 +24,16 @@ from ...eap.aka_vectors import StoreVectors, VectorSource
 from ...eap.conversations import ConversationStore
 from ...eap.credentials import StoreLookup
 from ...eap.framework import Accept, Conversation, Ignore, MethodContext, Policy, Reject, Send
+from ...ocs.usable import refusal
 from .. import codec as c
 from ..codec import DiameterError
 from ..node import Node, Request
+
+
+def usable(ledger: Any, svc: Any, now: int) -> bool:
+    """The one rule every front end applies (:func:`appliance.ocs.usable.refusal`)."""
+    product = ledger.get_product(svc.product_id) if svc is not None and svc.product_id else None
+    return refusal(svc, product, now) is None
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +272,7 @@ class Aaa:
 
             def record(ledger: Any) -> str | None:
                 svc = ledger.find_service(imsi)
-                if svc is None or not svc.enabled:
+                if not usable(ledger, svc, now):
                     return None
                 ledger.put_doc(SESSION_KIND, sid, {
                     "app": S6B, "imsi": imsi, "service_id": svc.id, "user_name": user.text, "apn": apn,
@@ -281,16 +288,19 @@ class Aaa:
             if self.settings.session_timeout:
                 out.append(c.encode_avp(27, self.settings.session_timeout))
             return req.answer(c.SUCCESS, out)
+        now = int(self.clock())
+
         def session(ledger: Any) -> tuple[dict[str, Any] | None, Any]:
             doc = ledger.get_doc(SESSION_KIND, sid)
             if doc is None or doc.get("app") != app_id:
                 return None, None
-            return doc, ledger.find_service(doc["imsi"])
+            svc = ledger.find_service(doc["imsi"])
+            return doc, svc if usable(ledger, svc, now) else None
         doc, svc = await self.store.atransact(session)       # one transaction: the session and its service
         if doc is None:
             metrics.inc(f"aaa.{app}.user_unknown")
             return req.answer(None, common, experimental=(V, USER_UNKNOWN))
-        if svc is None or not svc.enabled:
+        if svc is None:
             return req.answer(AUTHORIZATION_REJECTED, common)
         metrics.inc(f"aaa.{app}.authorized")
         out = common + [c.encode_avp(1, doc.get("user_name", doc["imsi"]))]
@@ -393,7 +403,7 @@ class Aaa:
                     continue
                 svc = ledger.get_service(doc["service_id"]) if doc.get("service_id") else \
                     ledger.find_service(doc["imsi"])
-                if svc is None or not svc.enabled:
+                if not usable(ledger, svc, now):
                     out.append((sid, doc))
             return out
         victims = await self.store.atransact(gone)

@@ -3,9 +3,8 @@
 A CCR becomes one core ``ChargeRequest`` (one ``UsageItem`` per unit of each Multiple-Services-
 Credit-Control, or of the single-service form; the CCA answers each MSCC once, with one GSU for
 all its units and the worst of their Result-Codes) decided and applied in ONE store transaction
-together with the Diameter session document and the PCRF's out-of-credit flag
-(:mod:`appliance.pcrf.credit`: a refused or final grant throttles the subscriber's Gx sessions,
-a full grant restores them); the decision becomes the CCA.  Retransmissions
+together with the Diameter session document, through the ledger (:mod:`appliance.ledger.book`,
+which emits the credit events the PCRF acts on); the decision becomes the CCA.  Retransmissions
 are answered, not charged: the core remembers ``request_key = Session-Id:CC-Request-Number``
 and the node answers T-flag duplicates (End-to-End-Id) from its cache.
 """
@@ -21,11 +20,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ... import metrics
+from ...ledger import book
 from ...logs import translog
-from ...ocs.charging import charge_in
 from ...ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
 from ...ocs.units import Unit
-from ...pcrf import credit
 from .. import codec as c
 from ..codec import VENDOR_3GPP as TGPP
 from ..codec import Avp, DiameterError, Message
@@ -334,7 +332,7 @@ def _service_information(ccr: Ccr, info: Avp) -> None:
 
 
 class _CcrOperation:
-    """One CCR's store transaction: find the subscriber, ``charge_in``, the PCRF credit flag and the
+    """One CCR's store transaction: find the subscriber, charge through the ledger and keep the
     session document.  ``request_key`` lets the store read the remembered answers of a whole batch
     in one statement (as ``charging.ChargeOperation``).
 
@@ -344,17 +342,15 @@ class _CcrOperation:
     request carries, unless the request is a retransmission of one already answered (its remembered
     answer is repeated: a CCR-TERMINATION's retransmission arrives after the document is gone).
 
-    A DIRECT_DEBITING event is all or nothing per MSCC (RFC 4006 §6.3): when an MSCC counting several
-    units had some debited and some refused, :class:`_PartialDebit` rolls the transaction back and
-    the CCR runs again with that MSCC's units all refused (``refused``: item index -> outcome)."""
+    A DIRECT_DEBITING event is all or nothing per MSCC (RFC 4006 §6.3): the core debits each
+    service (rating group + service identifier) of an event whole or not at all."""
 
-    __slots__ = ("ccr", "now", "policy", "redirect", "refused", "request", "request_key")
+    __slots__ = ("ccr", "now", "policy", "redirect", "request", "request_key")
 
     def __init__(self, ccr: Ccr, request: ChargeRequest, policy: Any, now: int,
-                 redirect: str | None = None, refused: dict[int, Outcome] | None = None) -> None:
+                 redirect: str | None = None) -> None:
         self.ccr, self.request, self.policy, self.now = ccr, request, policy, now
         self.redirect = redirect             # Final-Unit-Action REDIRECT: the configured address (maybe ""); None: off
-        self.refused = refused or {}
         self.request_key = request.request_key if request.action.mutating else None
 
     def __call__(self, ledger: Any) -> tuple[ChargeResult | None, str | None, str]:
@@ -373,15 +369,7 @@ class _CcrOperation:
             r = self._named(ledger, r)
         if not r.subscriber:
             return ChargeResult(Outcome.USER_UNKNOWN), None, ""
-        if self.refused:
-            result = self._debit_whole_msccs(ledger, r)
-        else:
-            result = charge_in(ledger, r, self.policy)
-            if r.action is Action.DEBIT and not result.duplicate:
-                broken = _partly_debited(ccr.groups, result.items)
-                if broken:
-                    raise _PartialDebit(broken)
-        credit.after_charge(ledger, r, result)      # out of / back in credit -> Gx push (PCRF)
+        result = book.charge(ledger, r, self.policy)
         address = self._redirect(ledger, r.subscriber, result)
         if ccr.request_type == INITIAL and not result.duplicate and (
                 result.outcome is Outcome.SUCCESS or (result.outcome is Outcome.CREDIT_LIMIT_REACHED and address)):
@@ -391,26 +379,6 @@ class _CcrOperation:
         elif ccr.request_type == TERMINATION:
             ledger.delete_doc(SESSION_DOC, ccr.session_id)
         return result, r.subscriber, address
-
-    def _debit_whole_msccs(self, ledger: Any, r: ChargeRequest) -> ChargeResult:
-        """Debit the items outside ``refused``, answer those refused, remember the whole answer."""
-        key = self.request_key
-        seen = ledger.recall(key) if key else None
-        if seen is not None:
-            return ChargeResult.from_doc(json.loads(seen), duplicate=True)
-        kept = tuple(item for i, item in enumerate(r.items) if i not in self.refused)
-        debited = charge_in(ledger, replace(r, items=kept, request_key=None), self.policy)
-        done = iter(debited.items)
-        items = tuple(
-            next(done, None) or ItemResult(debited.outcome, item.unit, item.rating_group, item.service_identifier)
-            if i not in self.refused else
-            ItemResult(self.refused[i], item.unit, item.rating_group, item.service_identifier, final=True)
-            for i, item in enumerate(r.items))
-        outcome = Outcome.SUCCESS if any(i.outcome is Outcome.SUCCESS for i in items) else items[0].outcome
-        result = ChargeResult(outcome, items, debited.balance)
-        if key:
-            ledger.remember(key, self.now, result.to_json())
-        return result
 
     def _redirect(self, ledger: Any, subscriber: str | None, result: ChargeResult) -> str:
         """The top-up address of a Final-Unit-Indication REDIRECT: the offer's (``extra: {redirect: ...}``),
@@ -433,28 +401,6 @@ class _CcrOperation:
         elif r.subscriber.startswith(("tel:", "sip:", "+")):
             return replace(r, subscriber=_strip(r.subscriber))
         return r
-
-
-class _PartialDebit(Exception):
-    """An event MSCC had some of its units debited and others refused (rolled back, run again)."""
-
-    def __init__(self, refused: dict[int, Outcome]) -> None:
-        super().__init__(f"{len(refused)} units of partly debited MSCCs")
-        self.refused = refused
-
-
-def _partly_debited(groups: Sequence[int], items: Sequence[ItemResult]) -> dict[int, Outcome]:
-    """Item index -> the MSCC's worst outcome, for the items of each MSCC debited only in part."""
-    refused: dict[int, Outcome] = {}
-    start = 0
-    for n in groups:
-        group = items[start:start + n]
-        outcomes = {i.outcome for i in group}
-        if Outcome.SUCCESS in outcomes and len(outcomes) > 1:
-            worst = max((i.outcome for i in group), key=lambda o: RESULT_OF[o])
-            refused.update((start + k, worst) for k in range(len(group)))
-        start += n
-    return refused
 
 
 def redirect_address_type(address: str) -> int:
@@ -503,12 +449,8 @@ class RoApplication:
             subscriber=ccr.subscribers[0][1] if ccr.subscribers else "", session_id=ccr.session_id,
             action=ccr.action, items=tuple(ccr.items), request_key=f"{ccr.session_id}:{ccr.request_number}",
             service=ccr.service, destination=_party(other), vplmn=ccr.vplmn, now=now)
-        try:
-            result, subscriber, redirect = await self.store.atransact(
-                _CcrOperation(ccr, request, policy, now, self.redirect))
-        except _PartialDebit as partial:
-            result, subscriber, redirect = await self.store.atransact(
-                _CcrOperation(ccr, request, policy, now, self.redirect, partial.refused))
+        result, subscriber, redirect = await self.store.atransact(
+            _CcrOperation(ccr, request, policy, now, self.redirect))
         if result is None:
             raise DiameterError(c.UNKNOWN_SESSION_ID, None, "no such session (no successful CCR-INITIAL)",
                                 _echo(msg))
