@@ -26,6 +26,7 @@ from .ipdr import build, list_documents, write_document
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..ocs.ports import Store
 
 log = logging.getLogger("appliance.logs.archive")
 STATE = ".archive-state"
@@ -67,8 +68,9 @@ def archive_period(cfg: Config, start: int, end: int, now: float | None = None) 
     return doc, counted[0], stats
 
 
-def archive_acct_logs(cfg: Config, store: Any, now: int) -> Path | None:
-    """Housekeeping duty: archive the finished periods (see module doc).  ``now``: epoch seconds."""
+def archive_acct_logs(cfg: Config, store: Store | None, now: int) -> Path | None:
+    """Housekeeping duty: archive the finished periods (see module doc).  ``now``: epoch seconds;
+    ``store`` unused (the archive is this node's own files; `appliance logs archive` passes None)."""
     lc = cfg.logs
     period = lc.acct_log_rotate
     boundary = now - now % period

@@ -16,9 +16,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config import RadiusClient
+    from ..ocs.ports import Ledger
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 INDEX_KIND, INDEX_KEY = "radius_client_index", "map"
@@ -100,13 +105,13 @@ class ClientTable:
         return None
 
 
-def from_config(cfg_clients: Any) -> list[dict[str, Any]]:
+def from_config(cfg_clients: Iterable[RadiusClient]) -> list[dict[str, Any]]:
     return [{"address": c.address, "secret": c.secret, "name": c.name, "nas_type": c.nas_type,
              "require_message_authenticator": c.require_message_authenticator, "coa_port": c.coa_port,
              "source": "config"} for c in cfg_clients]
 
 
-def assign_indexes(ledger: Any, addresses: list[str]) -> dict[str, int]:
+def assign_indexes(ledger: Ledger, addresses: list[str]) -> dict[str, int]:
     """Inside a store transaction: give every address a stable index (never reused)."""
     doc = ledger.get_doc(INDEX_KIND, INDEX_KEY) or {"next": 1, "map": {}}
     mapping: dict[str, int] = dict(doc.get("map", {}))
@@ -122,7 +127,7 @@ def assign_indexes(ledger: Any, addresses: list[str]) -> dict[str, int]:
     return mapping
 
 
-def load_in(ledger: Any, cfg_clients: Any) -> list[Client]:
+def load_in(ledger: Ledger, cfg_clients: Iterable[RadiusClient]) -> list[Client]:
     """Inside a store transaction: the merged table with indexes (config first)."""
     raw: dict[str, dict[str, Any]] = {}
     for entry in from_config(cfg_clients):

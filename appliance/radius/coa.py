@@ -17,10 +17,13 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import metrics
 from . import packet as rp
+
+if TYPE_CHECKING:
+    from ..ocs.ports import Store
 
 log = logging.getLogger(__name__)
 RECORD_KIND = "radius_disconnect"
@@ -117,21 +120,21 @@ def _check_answer(data: bytes, ident: int, request_auth: bytes, secret: bytes, c
     return DynAuthResult("ack" if pkt.code == ack else "nak", pkt.code, pkt.integer(rp.ERROR_CAUSE))
 
 
-async def disconnect_session(store: Any, session_key: str, session: dict[str, Any], secret: bytes,
+async def disconnect_session(store: Store, session_key: str, session: dict[str, Any], secret: bytes,
                              timeout: float, retries: int, reason: str) -> DynAuthResult:
     """Disconnect one accounting session and record the outcome (ACK/NAK/timeout) in the store."""
     return await dynauth_session(store, session_key, session, secret, timeout, retries, reason,
                                  rp.DISCONNECT_REQUEST, [])
 
 
-async def coa_session(store: Any, session_key: str, session: dict[str, Any], secret: bytes, timeout: float,
+async def coa_session(store: Store, session_key: str, session: dict[str, Any], secret: bytes, timeout: float,
                       retries: int, reason: str, changes: rp.Attributes) -> DynAuthResult:
     """CoA-Request (RFC 5176 §3.1) for one session: identification plus the attributes to change."""
     return await dynauth_session(store, session_key, session, secret, timeout, retries, reason,
                                  rp.COA_REQUEST, changes)
 
 
-async def dynauth_session(store: Any, session_key: str, session: dict[str, Any], secret: bytes, timeout: float,
+async def dynauth_session(store: Store, session_key: str, session: dict[str, Any], secret: bytes, timeout: float,
                           retries: int, reason: str, code: int, changes: rp.Attributes) -> DynAuthResult:
     host = session.get("addr") or session.get("nas_ip")
     port = int(session.get("coa_port") or 3799)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from multidict import MultiDict
@@ -21,6 +21,9 @@ from . import tmf630
 from .http import ApiError, iso, money_text, parse_iso, reply
 from .resources import TMF, page
 from .routes import CFG, Route
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 API = "usageManagement/v4"
 BASE = f"{TMF}/{API}/usage"
@@ -51,7 +54,7 @@ def usage_out(rec: dict[str, Any], scale: int, currency: str) -> dict[str, Any]:
     return doc
 
 
-def _read(cfg: Any, since_us: int, until_us: int | None) -> list[dict[str, Any]]:
+def _read(cfg: Config, since_us: int, until_us: int | None) -> list[dict[str, Any]]:
     from ..logs.fifo import read_log
     newest: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_SCAN)
     newest.extend(read_log(cfg.path(cfg.logs.acct_log_dir), "acct", None, since_us, until_us))
