@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 import pytest
 
 from appliance.housekeeping import sweep
+from appliance.ledger.book import authorize as authorize_in
 from appliance.ocs.balance import NewBucket
 from appliance.ocs.catalog import CatalogError, Offer, Price, PriceType, effective_offer
 from appliance.ocs.inventory import Product
 from appliance.ocs.rating import Action, ChargeRequest, Outcome, UsageItem
 from appliance.ocs.units import Unit
 from appliance.pcrf import tables as T
-from appliance.ledger.book import authorize as authorize_in
 from tests.conftest import seed
 
 
