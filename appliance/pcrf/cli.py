@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..cli import CliError, _emit, _tx
 from ..config import Config
@@ -26,11 +26,14 @@ from ..ocs.policy import (
     RuleKind,
     SessionQoS,
 )
+from ..ocs.ports import Ledger
 from . import engine
 from . import tables as T
 
+R = TypeVar("R")
 
-def _run(cfg: Config, fn: Callable[[Any], Any]) -> Any:
+
+def _run(cfg: Config, fn: Callable[[Ledger], R]) -> R:
     try:
         return _tx(cfg, fn)
     except T.PolicyError as exc:
@@ -86,7 +89,7 @@ def _table_from_args(args: argparse.Namespace, old: PolicyTable | None) -> Polic
 
 
 def cmd_table_add(cfg: Config, args: argparse.Namespace) -> int:
-    def put(ledger: Any) -> dict[str, Any]:
+    def put(ledger: Ledger) -> dict[str, Any]:
         try:
             table = _table_from_args(args, T.get_table(ledger, args.name))
         except (ValueError, TypeError) as exc:
@@ -138,7 +141,7 @@ def cmd_rule_add(cfg: Config, args: argparse.Namespace) -> int:
     except (ValueError, KeyError) as exc:
         raise CliError(f"bad rule: {exc}") from None
 
-    def put(ledger: Any) -> int:
+    def put(ledger: Ledger) -> int:
         try:
             return T.put_rule(ledger, args.table, rule)
         except ValueError as exc:
@@ -156,7 +159,7 @@ def cmd_rule_remove(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_monitor_add(cfg: Config, args: argparse.Namespace) -> int:
-    def put(ledger: Any) -> dict[str, Any]:
+    def put(ledger: Ledger) -> dict[str, Any]:
         table = T.get_table(ledger, args.table)
         if table is None:
             raise T.PolicyError(f"no such policy table: {args.table}")
@@ -177,7 +180,7 @@ def cmd_monitor_add(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_monitor_remove(cfg: Config, args: argparse.Namespace) -> int:
-    def put(ledger: Any) -> int:
+    def put(ledger: Ledger) -> int:
         table = T.get_table(ledger, args.table)
         if table is None or all(m.key != args.key for m in table.monitoring):
             raise T.PolicyError(f"no monitoring key {args.key} in policy table {args.table}")
@@ -213,7 +216,7 @@ def cmd_push(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_usage(cfg: Config, args: argparse.Namespace) -> int:
-    def run(ledger: Any) -> dict[str, Any]:
+    def run(ledger: Ledger) -> dict[str, Any]:
         if ledger.get_product(args.product) is None:
             raise T.PolicyError(f"no such product: {args.product}")
         queued = T.reset_usage(ledger, args.product, args.key) if args.reset else 0

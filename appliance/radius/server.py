@@ -30,7 +30,7 @@ import struct
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import metrics
 from ..logs.translog import Fixed
@@ -39,6 +39,9 @@ from .acct import STATUS_NAMES, AcctHandler, AcctOutcome
 from .auth import AuthHandler, Reply, state_owner
 from .clients import Client, ClientTable
 from .names import value_name
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +178,7 @@ def reuseport_socket(family: int, host: str, port: int) -> socket.socket:
 
 
 class RadiusServer:
-    def __init__(self, cfg: Any, index: int, auth: AuthHandler, acct: AcctHandler, clients: ClientTable,
+    def __init__(self, cfg: Config, index: int, auth: AuthHandler, acct: AcctHandler, clients: ClientTable,
                  disconnect: Any = None, translog: Any = None, clock: Any = time.monotonic) -> None:
         self.cfg = cfg
         self.index = index
@@ -463,5 +466,5 @@ class RadiusServer:
         return {k: v for k, v in rec.items() if v is not None}
 
 
-def forward_dir(cfg: Any) -> Path:
+def forward_dir(cfg: Config) -> Path:
     return cfg.path(cfg.run_dir) / "radius"
