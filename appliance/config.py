@@ -135,6 +135,7 @@ class DiameterPeer:
     realm: str = ""
     address: str = ""                  # to connect out (empty: accept only)
     port: int = 3868
+    ip: str = ""                       # address or prefix the peer must connect from (empty: any)
 
 
 @dataclass(frozen=True)
@@ -406,9 +407,15 @@ def load(path: str | None = None) -> Config:
     if chosen is None:
         return Config(base_dir=os.getcwd())
     try:
-        text = Path(chosen).read_text()
+        raw = Path(chosen).read_bytes()
     except OSError as exc:
         raise ConfigError(chosen, "", None, f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(chosen, "", line, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") \
+            from None
     try:
         node = yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -419,7 +426,87 @@ def load(path: str | None = None) -> Config:
     if node is None:
         return Config(source=chosen, base_dir=base)
     cfg = _build(Config, node, chosen, "")
+    _check_listeners(cfg, node, chosen)
     return dataclasses.replace(cfg, source=chosen, base_dir=base)
+
+
+# Fields checked wherever they appear: (dataclass name or "*", field) -> kind.
+_PORT_FIELDS = {"port", "auth_port", "acct_port", "coa_port"}
+_ADDRESS_FIELDS = {("RestConfig", "address"), ("RadiusConfig", "address"), ("DiameterConfig", "address"),
+                   ("SnmpConfig", "address")}
+_NETWORK_FIELDS = {("RadiusClient", "address")}
+_PROCESS_COUNTS = {("ProcessesConfig", "radius"), ("ProcessesConfig", "diameter")}
+
+
+def _check_field(cls: Any, name: str, value: Any) -> str | None:
+    """A message when one field's value cannot work, else None (ranges, addresses, prefixes)."""
+    import ipaddress
+    owner = cls.__name__
+    if isinstance(value, bool):
+        return None
+    if name in _PORT_FIELDS and isinstance(value, int) and not 1 <= value <= 65535:
+        return f"port {value} is outside 1..65535"
+    if name == "tls_port" and isinstance(value, int) and not 0 <= value <= 65535:
+        return f"port {value} is outside 1..65535 (0: off)"
+    if (owner, name) in _PROCESS_COUNTS and isinstance(value, int) and value < 1:
+        return f"{value} processes: at least 1 (to run none, set {name}.enabled: false)"
+    if isinstance(value, (int, float)) and value < 0:
+        return f"{value} is negative"
+    if (owner, name) in _ADDRESS_FIELDS or (owner, name) == ("RadiusConfig", "address6") and value:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            return f"{value!r} is not an IP address"
+    if (owner, name) == ("DiameterConfig", "addresses"):
+        for item in value:
+            try:
+                ipaddress.ip_address(item)
+            except ValueError:
+                return f"{item!r} is not an IP address"
+    if (owner, name) in _NETWORK_FIELDS or (owner, name) == ("DiameterPeer", "ip") and value:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return f"{value!r} is not an address or prefix (CIDR)"
+    return None
+
+
+def _line_of(node: yaml.Node, path: str) -> int | None:
+    """The line of ``a.b.c`` in a composed document (None when the key is not written)."""
+    line = None
+    for part in path.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        for knode, vnode in node.value:
+            if knode.value == part:
+                node, line = vnode, knode.start_mark.line + 1
+                break
+        else:
+            return line
+    return line
+
+
+def _check_listeners(cfg: Config, node: yaml.Node, file: str) -> None:
+    """Two enabled listeners on one port and protocol would split the traffic between them."""
+    listeners: list[tuple[str, int, str]] = []
+    if cfg.radius.enabled:
+        listeners += [("udp", cfg.radius.auth_port, "radius.auth_port"),
+                      ("udp", cfg.radius.acct_port, "radius.acct_port")]
+    if cfg.diameter.enabled:
+        listeners.append(("tcp", cfg.diameter.port, "diameter.port"))
+        if cfg.diameter.tls_port:
+            listeners.append(("tcp", cfg.diameter.tls_port, "diameter.tls_port"))
+    if cfg.rest.enabled and cfg.processes.rest:
+        listeners.append(("tcp", cfg.rest.port, "rest.port"))
+    if cfg.snmp.enabled and cfg.processes.snmp:
+        listeners.append(("udp", cfg.snmp.port, "snmp.port"))
+    seen: dict[tuple[str, int], str] = {}
+    for proto, port, key in listeners:
+        first = seen.setdefault((proto, port), key)
+        if first != key:
+            later, other = (key, first) if (_line_of(node, key) or 0) >= (_line_of(node, first) or 0) \
+                else (first, key)
+            raise ConfigError(file, later, _line_of(node, later), f"{proto.upper()} port {port} is also {other}")
 
 
 def _build(cls: Any, node: yaml.Node, file: str, key: str) -> Any:
@@ -435,6 +522,9 @@ def _build(cls: Any, node: yaml.Node, file: str, key: str) -> Any:
             raise ConfigError(file, path, knode.start_mark.line + 1,
                               f"unknown key (known: {', '.join(n for n in fields if n not in ('source', 'base_dir'))})")
         kwargs[name] = _convert(hints[name], vnode, file, path)
+        problem = _check_field(cls, name, kwargs[name])
+        if problem:
+            raise ConfigError(file, path, vnode.start_mark.line + 1, problem)
     missing = [n for n, f in fields.items()
                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and n not in kwargs]
     if missing:

@@ -1,0 +1,52 @@
+"""Bad configurations: ``config check`` and ``start`` refuse each with one line naming file, key and line."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+BAD = [
+    # (file text, key, line, fragment)
+    ("diameter:\n  port: 99999\n", "diameter.port", 2, "outside 1..65535"),
+    ("diameter:\n  port: -5\n", "diameter.port", 2, "outside 1..65535"),
+    ("radius:\n  auth_port: 0\n", "radius.auth_port", 2, "outside 1..65535"),
+    ("diameter:\n  tls_port: 70000\n", "diameter.tls_port", 2, "outside"),
+    ("diameter:\n  port: 8080\nrest:\n  port: 8080\n", "rest.port", 4, "TCP port 8080 is also diameter.port"),
+    ("snmp:\n  port: 1812\n", "snmp.port", 2, "UDP port 1812 is also radius.auth_port"),
+    ("radius:\n  clients:\n    - address: 10.0.0.0/33\n      secret: x\n", "radius.clients[0].address", 3,
+     "not an address or prefix"),
+    ("rest:\n  address: 999.1.1.1\n", "rest.address", 2, "not an IP address"),
+    ("diameter:\n  address: localhost\n", "diameter.address", 2, "not an IP address"),
+    ("diameter:\n  peers:\n    - host: a.example\n      ip: 10.1.1.300\n", "diameter.peers[0].ip", 4,
+     "not an address or prefix"),
+    ("processes:\n  radius: -3\n", "processes.radius", 2, "at least 1"),
+    ("processes:\n  stop_wait: -1\n", "processes.stop_wait", 2, "negative"),
+    ("node:\n  name: caf\xe9\n".encode("latin-1"), "", 2, "not UTF-8"),
+]
+
+
+@pytest.mark.parametrize("text,key,line,fragment", BAD, ids=[b[1] or "utf-8" for b in BAD])
+@pytest.mark.parametrize("command", [("config", "check"), ("start",)])
+def test_bad_configuration_is_one_line_and_nothing_starts(tmp_path, text, key, line, fragment, command):
+    conf = tmp_path / "appliance.yaml"
+    if isinstance(text, bytes):
+        conf.write_bytes(text)
+    else:
+        conf.write_text(text)
+    r = subprocess.run([sys.executable, "-m", "appliance", "--config", str(conf), *command], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and not r.stdout, r.stderr
+    assert f"{conf}: {key or '<top>'} (line {line}): " in lines[0] and fragment in lines[0], lines[0]
+    assert not (tmp_path / "var").exists()          # nothing initialised, nothing started
+
+
+def test_good_edge_values_pass(tmp_path):
+    conf = tmp_path / "appliance.yaml"
+    conf.write_text("diameter:\n  port: 65535\n  tls_port: 0\nrest:\n  port: 1\n"
+                    "radius:\n  clients:\n    - address: 10.0.0.0/8\n      secret: x\n")
+    r = subprocess.run([sys.executable, "-m", "appliance", "--config", str(conf), "config", "check"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
