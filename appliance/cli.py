@@ -380,8 +380,25 @@ def cmd_balance(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_client_add(cfg: Config, args: argparse.Namespace) -> int:
+    import ipaddress
     client = {"address": args.address, "protocol": args.protocol, "name": args.name or ""}
+    if args.protocol == "diameter":              # ADDRESS is the peer's Origin-Host (DiameterIdentity)
+        if args.secret:
+            raise CliError("a Diameter peer has no --secret (use TLS: docs/security.md)")
+        if args.ip:
+            try:
+                ipaddress.ip_network(args.ip, strict=False)
+            except ValueError:
+                raise CliError(f"bad --ip {args.ip!r}: an address or prefix (CIDR)") from None
+            client["ip"] = args.ip
     if args.protocol == "radius":
+        try:
+            ipaddress.ip_network(args.address, strict=False)
+        except ValueError:
+            raise CliError(f"bad address {args.address!r}: a RADIUS client is an address or prefix (CIDR)") \
+                from None
+        if args.ip:
+            raise CliError("--ip is for Diameter peers (a RADIUS client's ADDRESS is its address)")
         if not args.secret:
             raise CliError("a RADIUS client needs --secret")
         client.update(secret=args.secret, nas_type=args.nas_type,
@@ -504,10 +521,11 @@ def build_parser() -> argparse.ArgumentParser:
     b = cmd("balance", cmd_balance, "show a subscriber's balance")
     b.add_argument("identity", help="service id, IMSI, MSISDN or NAI")
 
-    g = group("client", "RADIUS clients and Diameter peers stored in the database")
+    g = group("client", "RADIUS clients and Diameter peers stored in the database (read live)")
     a = cmd("add", cmd_client_add, "add or replace a client", g)
-    a.add_argument("address")
+    a.add_argument("address", help="RADIUS: the client's address or prefix; Diameter: the peer's Origin-Host")
     a.add_argument("--protocol", choices=("radius", "diameter"), default="radius")
+    a.add_argument("--ip", help="Diameter: accept the peer only from this address or prefix")
     a.add_argument("--secret")
     a.add_argument("--name")
     a.add_argument("--nas-type", default="other")

@@ -65,7 +65,9 @@ class ChargingConfig:
     min_reserve_messages: int = 1
     validity_time: int = 600           # seconds a grant stays valid
     stale_grace: int = 120             # extra seconds before a silent session's reservation is released
-    request_log_ttl: int = 86_400      # how long answers are kept for duplicate detection
+    request_log_ttl: int = 86_400      # seconds an open session's last answer is kept after its last request
+    event_answer_ttl: int = 600        # seconds a final answer (STOP, event, refund, debit) is kept for
+    #                                    retransmissions: above the peers' Tx timers times their retries
     rounding: str = "per_session"      # per_session: a session pays the started blocks of its total use;
     #                                    per_report: every report pays its own started blocks
     timezone: str = "UTC"              # IANA zone of time-of-day prices (peak/off-peak, weekdays)
@@ -87,6 +89,8 @@ class ProcessesConfig:
     rest: bool = True
     snmp: bool = True
     housekeeping: bool = True
+    ledger: int = 0                    # 1: charging runs in its own process (the ledger role); 0: in each worker
+    ledger_timeout: float = 3.0        # seconds a front end waits for a restarting ledger before "too busy"
     stop_wait: int = 4                 # seconds a worker gets to finish in-flight work on SIGTERM
 
 
@@ -141,11 +145,12 @@ class DiameterPeer:
 @dataclass(frozen=True)
 class DiameterConfig:
     enabled: bool = True
-    address: str = "0.0.0.0"
+    address: str = "127.0.0.1"         # loopback until the operator names an address
     port: int = 3868
     sctp: bool = False
     peers: tuple[DiameterPeer, ...] = ()
-    accept_realms: tuple[str, ...] = ()   # accept any peer of these realms
+    accept_realms: tuple[str, ...] = ()   # accept any peer of these realms (off: only listed peers)
+    peers_refresh: int = 10            # seconds between reloads of peers stored with `client add`
     watchdog: int = 30                 # Tw seconds
     charging_hook: str = ""            # "module:function" seeing each CCR
     hook_timeout_ms: int = 50
@@ -271,15 +276,15 @@ class SnmpConfig:
 
 @dataclass(frozen=True)
 class LogsConfig:
-    acct_log_dir: str = "log/acct"
+    acct_log_dir: str = "logs/acct"
     acct_log_files: int = 100
     acct_log_size: int = 10_485_760
     acct_log_rotate: int = 86_400
-    auth_log_dir: str = "log/auth"
+    auth_log_dir: str = "logs/auth"
     auth_log_files: int = 100
     auth_log_size: int = 10_485_760
-    ipdr_log_dir: str = "log/ipdr"
-    export_dir: str = "log/export"
+    ipdr_log_dir: str = "logs/ipdr"
+    export_dir: str = "logs/export"
     auth_log: bool = True              # false: no authentication log
     flush_interval_ms: int = 0         # 0: write-through (one write() per record); >0: buffered
     batch_records: int = 256           # buffered mode: write when this many records wait

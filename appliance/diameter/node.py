@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .. import metrics
 from ..snmp import events as snmp_events
 from . import codec as c
+from .admission import PeerAdmission
 from .codec import DiameterError, Message
 from .events import AnswerReceived, MessageRejected, PeerClosed, PeerInfo, PeerOpened, RequestReceived
 from .peer import (
@@ -224,6 +225,7 @@ class Node:
         self.watchdog = watchdog
         self.configured = {p.host: p for p in peers}
         self.accept_realms = frozenset(accept_realms)
+        self.admission = PeerAdmission.build(self.configured.values())
         self.product = product
         self.connect_out = connect_out
         self.tc = RECONNECT
@@ -352,7 +354,8 @@ class Node:
     def admit(self, peer: PeerInfo, pc: PeerConnection) -> int:
         if self._stopping:
             return c.TOO_BUSY
-        if not pc.initiator and peer.host not in self.configured and peer.realm not in self.accept_realms:
+        listed = self.admission.allows(peer.host, pc.name)
+        if not pc.initiator and not (listed or (listed is None and peer.realm in self.accept_realms)):
             metrics.inc("diameter.peers.refused")
             # ocsUnknownClient (at most once a minute per address; the name is "ip:port")
             snmp_events.unknown_client("diameter", pc.name.rpartition(":")[0] or pc.name, peer.host)
@@ -385,6 +388,10 @@ class Node:
                     else:
                         return ELECTION_LOST
         return c.SUCCESS
+
+    def set_stored_peers(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Peers stored with ``client add --protocol diameter``; they count from the next CER."""
+        self.admission = PeerAdmission.build(self.configured.values(), rows)
 
     def on_open(self, conn: Connection, peer: PeerInfo) -> None:
         self.open[peer.host] = conn

@@ -70,12 +70,21 @@ def build_node(cfg: Config, ctx: AppContext, run_dir: str | None = None) -> Node
     return node
 
 
-async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Future[int] | None = None) -> None:
+def ledger_client(cfg: Config, store: Any) -> Any:
+    """Charging in this process, or in the ledger role when ``processes.ledger`` runs one."""
     from ..ledger.api import LedgerClient
+    if cfg.processes.ledger > 0:
+        from ..ledger.remote import RemoteLedgerClient
+        from ..ledger.server import socket_path
+        return RemoteLedgerClient(store, charging_policy(cfg), str(socket_path(cfg)), cfg.processes.ledger_timeout)
+    return LedgerClient(store, charging_policy(cfg))
+
+
+async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Future[int] | None = None) -> None:
     from ..store import open_store
     store = open_store(cfg)
     try:
-        ctx = AppContext(cfg, store, LedgerClient(store, charging_policy(cfg)), index)
+        ctx = AppContext(cfg, store, ledger_client(cfg, store), index)
         run_dir = str(cfg.path(cfg.run_dir))
         node = build_node(cfg, ctx, run_dir)
         try:
@@ -83,6 +92,7 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Fut
         except OSError as exc:               # the worker still serves the peers it holds itself
             log.warning("diameter worker %d: no inter-worker relay socket: %s", index, exc)
             node.relay = None
+        node.set_stored_peers(await store.atransact(lambda l: l.list_clients("diameter")))
         port = await node.listen(cfg.diameter.address, cfg.diameter.port, cfg.diameter.sctp)
         log.info("diameter worker %d listening on %s:%d", index, cfg.diameter.address, port)
         if cfg.diameter.tls_port:
@@ -93,10 +103,27 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Fut
         node._write_peers()
         if ready is not None and not ready.done():
             ready.set_result(port)
+        peers = asyncio.ensure_future(reload_stored_peers(node, store, stop, cfg.diameter.peers_refresh))
         await node.refresh_peer_table(stop)
+        peers.cancel()
         await node.stop(cfg.processes.stop_wait)
     finally:
         store.close()
+
+
+async def reload_stored_peers(node: Node, store: Any, stop: asyncio.Event, every: float) -> None:
+    """Peers added or removed with ``appliance client add/remove --protocol diameter`` count live."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), max(1.0, every))
+        except TimeoutError:
+            pass
+        if stop.is_set():
+            return
+        try:
+            node.set_stored_peers(await store.atransact(lambda l: l.list_clients("diameter")))
+        except Exception:                     # keep the old table on a store hiccup
+            log.exception("reloading Diameter peers failed")
 
 
 def main(cfg: Config, index: int) -> int:

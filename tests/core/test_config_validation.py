@@ -50,3 +50,11 @@ def test_good_edge_values_pass(tmp_path):
     r = subprocess.run([sys.executable, "-m", "appliance", "--config", str(conf), "config", "check"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_packaged_config_is_valid_and_safe():
+    """The .deb's conffile: Diameter on loopback, only listed peers, no realm admitted wholesale."""
+    from appliance.config import load
+    cfg = load("packaging/deb/appliance.yaml")
+    assert cfg.diameter.address == "127.0.0.1" and not cfg.diameter.accept_realms
+    assert cfg.logs.acct_log_dir.startswith("/var/log/ocs-appliance/")

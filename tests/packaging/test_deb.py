@@ -112,8 +112,8 @@ def test_install_run_upgrade_purge(tmp_path):
         errors = [line for line in lint.stdout.splitlines() if line.startswith("E:")]
         assert not errors, "\n".join(errors)
     deb2 = rebuild_as(deb1, "0.1.1", tmp_path / "v2")
-    sh("apt-get", "purge", "-y", "-qq", "ocs-appliance", check=False)
-    sh("apt-get", "install", "-y", "-qq", str(deb1))
+    sh("apt-get", "-o", "DPkg::Lock::Timeout=120", "purge", "-y", "-qq", "ocs-appliance", check=False)
+    sh("apt-get", "-o", "DPkg::Lock::Timeout=120", "install", "-y", "-qq", str(deb1))
     try:
         assert Path(APPLIANCE).exists() and Path("/usr/bin/appliance").exists()
         assert "usage" in sh("/usr/bin/export_ipdr", "--help").stdout.lower()
@@ -121,6 +121,9 @@ def test_install_run_upgrade_purge(tmp_path):
         assert Path("/var/lib/ocs-appliance/tls/server.crt").exists()
         assert Path("/usr/share/snmp/mibs").is_dir()
         assert sh("id", "-u", "ocs").returncode == 0
+        st = CONF.stat()                           # it holds secrets: the service's group reads it, nobody else
+        assert st.st_mode & 0o777 == 0o640 and st.st_uid == 0
+        assert sh("stat", "-c", "%G", str(CONF)).stdout.strip() == "ocs"
 
         # the operator edits the conffile: our own ports so an appliance on the defaults is not disturbed
         auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
@@ -128,7 +131,7 @@ def test_install_run_upgrade_purge(tmp_path):
         text = CONF.read_text()
         text = re.sub(r"auth_port: \d+", f"auth_port: {auth}", text)
         text = re.sub(r"acct_port: \d+", f"acct_port: {acct}", text)
-        text = re.sub(r"(diameter:\n  address: \S+\n  port: )\d+", rf"\g<1>{dia}", text)
+        text = re.sub(r"(diameter:\n  address: [^\n]*\n  port: )\d+", rf"\g<1>{dia}", text)
         text = re.sub(r"(rest:\n  address: \S+\n  port: )\d+", rf"\g<1>{rest}", text)
         text = re.sub(r"(snmp:\n  address: \S+\n  port: )\d+", rf"\g<1>{snmp}", text)
         text = text.replace("radius: 2", "radius: 1").replace("diameter: 2", "diameter: 1")
@@ -141,6 +144,7 @@ def test_install_run_upgrade_purge(tmp_path):
         as_ocs("service", "add", "alice", "--product", "p1", "--nai", "alice", "--msisdn", "15550001",
                "--password", "wonderland")
         as_ocs("bucket", "add", "p1", "--unit", "money", "--amount", "5000000")
+        as_ocs("client", "add", "pcef.localdomain", "--protocol", "diameter", "--ip", "127.0.0.1")
 
         proc = start_service()
         try:
@@ -158,7 +162,7 @@ def test_install_run_upgrade_purge(tmp_path):
         assert before["totals"]["money"] == 5_000_000 - 20_000  # 90 s = two started 60 s blocks
 
         # upgrade: data and the edited configuration are kept
-        sh("apt-get", "install", "-y", "-qq", str(deb2))
+        sh("apt-get", "-o", "DPkg::Lock::Timeout=120", "install", "-y", "-qq", str(deb2))
         assert "Version: 0.1.1" in sh("dpkg", "-s", "ocs-appliance").stdout
         assert f"auth_port: {auth}" in CONF.read_text()
         assert json.loads(as_ocs("balance", "alice").stdout) == before
@@ -169,10 +173,10 @@ def test_install_run_upgrade_purge(tmp_path):
             stop_service(proc)
 
         # remove keeps data; purge removes data, logs, config and the user
-        sh("apt-get", "remove", "-y", "-qq", "ocs-appliance")
+        sh("apt-get", "-o", "DPkg::Lock::Timeout=120", "remove", "-y", "-qq", "ocs-appliance")
         assert not Path("/usr/lib/ocs-appliance").exists()
         assert Path("/var/lib/ocs-appliance/appliance.db").exists()
     finally:
-        sh("apt-get", "purge", "-y", "-qq", "ocs-appliance", check=False)
+        sh("apt-get", "-o", "DPkg::Lock::Timeout=120", "purge", "-y", "-qq", "ocs-appliance", check=False)
     assert not Path("/var/lib/ocs-appliance").exists() and not CONF.exists()
     assert sh("id", "-u", "ocs", check=False).returncode != 0
