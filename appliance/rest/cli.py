@@ -7,13 +7,17 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..config import Config
+from ..ocs.ports import Ledger
 from .auth import ROLES, TOKEN_DOC, USER_DOC, user_doc
 
+R = TypeVar("R")
 
-def _tx(cfg: Config, fn: Any) -> Any:
+
+def _tx(cfg: Config, fn: Callable[[Ledger], R]) -> R:
     from ..store import open_store
     store = open_store(cfg)
     try:
@@ -50,7 +54,7 @@ def cmd_list(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_remove(cfg: Config, args: argparse.Namespace) -> int:
-    def remove(l: Any) -> bool:
+    def remove(l: Ledger) -> bool:
         for key, tok in l.list_docs(TOKEN_DOC):
             if tok.get("user") == args.name:
                 l.delete_doc(TOKEN_DOC, key)
