@@ -23,6 +23,7 @@ ROLES: dict[str, str] = {
     "diameter": "appliance.diameter.worker",
     "rest": "appliance.rest.server",
     "snmp": "appliance.snmp.agent",
+    "ledger": "appliance.ledger.server",
 }
 
 

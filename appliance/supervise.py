@@ -23,7 +23,7 @@ def _instances(cfg: Config, role: str) -> int:
     counts = {"radius": p.radius if cfg.radius.enabled else 0,
               "diameter": p.diameter if cfg.diameter.enabled else 0,
               "rest": int(p.rest and cfg.rest.enabled), "snmp": int(p.snmp and cfg.snmp.enabled),
-              "housekeeping": int(p.housekeeping)}
+              "housekeeping": int(p.housekeeping), "ledger": min(p.ledger, 1)}
     return counts.get(role, 1)
 
 
@@ -55,6 +55,7 @@ def supervisor_conf(cfg: Config, python: str | None = None) -> str:
             "process_name=%(program_name)s-%(process_num)d",
             f"directory={cfg.base_dir or os.getcwd()}",
             "autostart=true", "autorestart=true", "startsecs=1", "startretries=10",
+            f"priority={10 if role == 'ledger' else 999}",       # the ledger starts first, stops last
             "stopsignal=TERM", f"stopwaitsecs={cfg.processes.stop_wait}", "stopasgroup=true",
             "killasgroup=true", "redirect_stderr=true",
             f"stdout_logfile={log_dir}/{role}-%(process_num)d.log",
@@ -87,10 +88,24 @@ def exec_supervisor(cfg: Config) -> None:
     os.execv(binary, [binary, "-n", "-c", str(conf)])
 
 
+def _supervisor_listening(sock_path: Path) -> bool:
+    """Whether a supervisord answers on its control socket (a stale file from a killed one does not)."""
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(2.0)
+    try:
+        s.connect(str(sock_path))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def supervisorctl(cfg: Config, *args: str) -> int:
     conf = cfg.path(cfg.run_dir) / "supervisord.conf"
-    if not conf.exists():
-        print("appliance: not started (no supervisord.conf in run dir)", file=sys.stderr)
+    if not conf.exists() or not _supervisor_listening(cfg.path(cfg.run_dir) / "supervisor.sock"):
+        print("appliance: not started", file=sys.stderr)
         return 3
     ctl = Path(sys.executable).parent / "supervisorctl"
     binary = str(ctl) if ctl.exists() else (shutil.which("supervisorctl") or "supervisorctl")

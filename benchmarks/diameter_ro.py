@@ -72,8 +72,11 @@ def seed(cfg: Config) -> None:
     store.close()
 
 
-def start_durable(tmp: str, workers: int, log_flush_ms: int = 0) -> tuple[list[subprocess.Popen], int]:
+def start_durable(tmp: str, workers: int, log_flush_ms: int = 0,
+                  ledger: bool = False) -> tuple[list[subprocess.Popen], int]:
     port = free_port()
+    tmp = os.path.join(tmp, "ledger" if ledger else "inproc")
+    os.makedirs(tmp, exist_ok=True)
     cfg = Config(data_dir=os.path.join(tmp, "data"), run_dir=os.path.join(tmp, "run"),
                  log_dir=os.path.join(tmp, "logs"), base_dir=tmp, database=DatabaseConfig(path="bench.db"))
     seed(cfg)
@@ -84,9 +87,18 @@ def start_durable(tmp: str, workers: int, log_flush_ms: int = 0) -> tuple[list[s
                    "logs": {"acct_log_dir": os.path.join(tmp, "acct"), "auth_log_dir": os.path.join(tmp, "auth"),
                             "flush_interval_ms": log_flush_ms},
                    "diameter": {"address": "127.0.0.1", "port": port, "applications": ["ro"],
-                                "accept_realms": [REALM]}}, fh)
+                                "accept_realms": [REALM]},
+                   "processes": {"ledger": 1 if ledger else 0}}, fh)
     env = dict(os.environ, APPLIANCE_CONFIG=conf)
-    procs = [subprocess.Popen([sys.executable, "-m", "appliance", "run", "diameter", "--index", str(i)], env=env,
+    first = []
+    if ledger:
+        first.append(subprocess.Popen([sys.executable, "-m", "appliance", "run", "ledger"], env=env,
+                                      stderr=open(os.path.join(tmp, "ledger.log"), "w")))
+        sock = os.path.join(cfg.run_dir, "ledger.sock")
+        deadline = time.monotonic() + 30
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    procs = first + [subprocess.Popen([sys.executable, "-m", "appliance", "run", "diameter", "--index", str(i)], env=env,
                               stderr=open(os.path.join(tmp, f"worker{i}.log"), "w")) for i in range(workers)]
     wait_port(port)
     time.sleep(0.5 * workers)
@@ -312,6 +324,8 @@ def main() -> None:
     ap.add_argument("--log-flush-ms", type=int, default=0,
                     help="transaction log: 0 write-through (default, as shipped), >0 buffered")
     ap.add_argument("--target", type=float, help="also run open-loop at this CCR-U/s (p99 at load)")
+    ap.add_argument("--ledger", choices=("off", "on", "both"), default="both",
+                    help="charging in the worker (off), in the ledger role (on), or both in one run")
     ap.add_argument("--serve-canned", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_canned:
@@ -321,8 +335,12 @@ def main() -> None:
     counts = [int(x) for x in args.connections.split(",")]
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, starter in (("canned", lambda: start_canned(args.workers)),
-                              ("durable", lambda: start_durable(tmp, args.workers, args.log_flush_ms))):
+        servers = [("canned", lambda: start_canned(args.workers))]
+        if args.ledger in ("off", "both"):
+            servers.append(("durable", lambda: start_durable(tmp, args.workers, args.log_flush_ms)))
+        if args.ledger in ("on", "both"):
+            servers.append(("ledger", lambda: start_durable(tmp, args.workers, args.log_flush_ms, ledger=True)))
+        for name, starter in servers:
             procs, port = starter()
             try:
                 for n in counts:
@@ -337,7 +355,7 @@ def main() -> None:
                     r["server"] = name
                     print(json.dumps(r), flush=True)
                     results.setdefault(name, []).append(r)
-                if args.target and name == "durable":
+                if args.target and name != "canned":
                     loop = new_event_loop()
                     r = loop.run_until_complete(load(port, counts[-1], args.sessions, args.window // counts[-1] or 1,
                                                      args.seconds, rate=args.target))
@@ -354,11 +372,13 @@ def main() -> None:
                         p.kill()
     print(f"\n{'connections':>11} {'canned/s':>9} {'durable/s':>10} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'server CPU us/CCR-U':>20} {'of it loop thread':>18}")
-    for can, dur in zip(results["canned"], results["durable"]):
-        print(f"{can['connections']:>11} {can['per_s']:>9} {dur['per_s']:>10} {dur['per_s'] / can['per_s']:>6.2f} "
-              f"{dur['p50_ms']:>7} {dur['p99_ms']:>7} {dur['server_cpu_us']:>20} {dur['loop_cpu_us']:>18}")
-    print("(durable = appliance diameter worker, Ro app, SQLite synchronous=FULL group commit; loop thread = "
-          "the workers' main threads, the rest is the store writer; shared machine, ±40 % noise)")
+    for name in [n for n in ("durable", "ledger") if n in results]:
+        for can, dur in zip(results["canned"], results[name]):
+            print(f"{can['connections']:>11} {can['per_s']:>9} {dur['per_s']:>10} {dur['per_s'] / can['per_s']:>6.2f} "
+                  f"{dur['p50_ms']:>7} {dur['p99_ms']:>7} {dur['server_cpu_us']:>20} {dur['loop_cpu_us']:>18}  {name}")
+    print("(durable = appliance diameter worker, Ro app, SQLite synchronous=FULL group commit, charging in the "
+          "worker; ledger = the same with charging in the ledger role (own process); loop thread = the "
+          "processes' main threads; shared machine, ±40 % noise)")
 
 
 if __name__ == "__main__":

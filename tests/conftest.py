@@ -9,9 +9,9 @@ import socket
 import pytest
 
 from appliance.config import Config, DatabaseConfig, charging_policy
+from appliance.ledger.api import LedgerClient
 from appliance.ocs.balance import NewBucket
 from appliance.ocs.catalog import Offer, Price, PriceType
-from appliance.ocs.charging import Charging
 from appliance.ocs.inventory import Credentials, Product, Service
 from appliance.ocs.units import Unit
 
@@ -65,8 +65,8 @@ def store(cfg):
 
 
 @pytest.fixture
-def charging(store, cfg) -> Charging:
-    return Charging(store, charging_policy(cfg))
+def charging(store, cfg) -> LedgerClient:
+    return LedgerClient(store, charging_policy(cfg))
 
 
 DATA_OFFER = Offer("data", (Price("data-usage", PriceType.USAGE, amount=20_000, unit=Unit.OCTETS, size=1_000_000,

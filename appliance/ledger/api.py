@@ -20,7 +20,7 @@ from ..ocs.ports import Ledger, Store
 from ..ocs.rating import ChargeRequest, ChargeResult, ChargingPolicy
 from ..ocs.recurring import FeeRun
 from ..ocs.units import Unit
-from . import book, events, subscribers
+from . import book, events, sessions, subscribers
 
 T = TypeVar("T")
 
@@ -46,6 +46,22 @@ def attach(store: Store) -> Store:
     store.on_commit = events.dispatch
     subscribers.install()
     return store
+
+
+class CreditControlOperation:
+    """:func:`appliance.ledger.sessions.credit_control` as a store operation."""
+
+    __slots__ = ("request", "request_type", "candidates", "policy", "redirect", "request_key")
+
+    def __init__(self, request: ChargeRequest, request_type: int, candidates: tuple[str, ...],
+                 policy: ChargingPolicy, redirect: str | None) -> None:
+        self.request, self.request_type, self.candidates = request, request_type, candidates
+        self.policy, self.redirect = policy, redirect
+        self.request_key = request.request_key if request.action.mutating else None
+
+    def __call__(self, l: Ledger) -> tuple[ChargeResult | None, str | None, str]:
+        return sessions.credit_control(l, self.request, self.request_type, self.candidates, self.policy,
+                                       self.redirect)
 
 
 class LedgerClient:
@@ -99,6 +115,12 @@ class LedgerClient:
     def charge_fees(self) -> FeeRun:
         now = self.now()
         return self.store.transact(lambda l: book.charge_fees(l, now))
+
+    def credit_control(self, request: ChargeRequest, request_type: int, candidates: tuple[str, ...],
+                       redirect: str | None) -> Awaitable[tuple[ChargeResult | None, str | None, str]]:
+        """One credit-control request (RFC 4006 sessions): :func:`appliance.ledger.sessions.credit_control`."""
+        return self.store.atransact(CreditControlOperation(self._stamp(request), request_type, candidates,
+                                                           self.policy, redirect))
 
     # --- a front end's own transaction around book calls
     def run(self, fn: Callable[[Ledger], T]) -> Awaitable[T]:

@@ -12,7 +12,7 @@ from appliance.diameter.apps import ro
 from appliance.diameter.client import CreditControlClient
 from appliance.diameter.node import Node
 from appliance.diameter.worker import AppContext
-from appliance.ocs.charging import Charging
+from appliance.ledger.api import LedgerClient
 
 
 class Clock:
@@ -30,13 +30,14 @@ def clock():
 
 @pytest.fixture
 def ocs(cfg, store, clock):
-    """``async with ocs(**diameter_overrides) as (client, node, charging)``."""
+    """``async with ocs(ledger=None, **diameter_overrides) as (client, node, charging)``; ``ledger``: the
+    charging client (default: in this process)."""
     @asynccontextmanager
-    async def start(**overrides):
+    async def start(ledger=None, **overrides):
         d = dataclasses.replace(DiameterConfig(peers=(DiameterPeer("gw.test"),), accept_realms=("ims.test",)),
                                 **overrides)
         conf = dataclasses.replace(cfg, diameter=d)
-        charging = Charging(store, charging_policy(conf), clock=clock)
+        charging = ledger or LedgerClient(store, charging_policy(conf), clock=clock)
         node = Node("ocs.test", "test", peers=d.peers, accept_realms=d.accept_realms, watchdog=30)
         ro.install(node, AppContext(conf, store, charging))
         port = await node.listen("127.0.0.1", 0)

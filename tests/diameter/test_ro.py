@@ -310,3 +310,18 @@ def test_an_unknown_visited_network_is_refused(ocs, store):
             assert a["result"] == 2001 and a["mscc"][0]["granted"] == 3_000_000
             assert money(charging) == (1_000_000 - 210_000, 210_000)   # at the visited network's rate
     run(go())
+
+
+def test_a_ledger_that_does_not_come_back_is_answered_too_busy(ocs, store, tmp_path):
+    """Charging in the ledger role: while it is unreachable the CCR waits a bounded time, then 3004."""
+    from appliance.ledger.remote import RemoteLedgerClient
+    from appliance.ocs.rating import ChargingPolicy
+    seed(store, IMSI, money=1_000_000)
+    down = RemoteLedgerClient(store, ChargingPolicy(), str(tmp_path / "no-ledger.sock"), timeout=0.3)
+
+    async def go():
+        async with ocs(ledger=down) as (cl, node, charging):
+            a = summary(await cl.send(ccr(cl.session_id(), "test", ro.INITIAL, 0, IMSI,
+                                          services=(Service(Unit.OCTETS, 0, rating_group=1),))))
+            assert a["result"] == 3004                                  # DIAMETER_TOO_BUSY
+    run(go())

@@ -13,7 +13,7 @@ from appliance.diameter.client import CreditControlClient, Service, ccr, summary
 from appliance.diameter.node import Node
 from appliance.diameter.worker import AppContext
 from appliance.ledger import book
-from appliance.ocs.charging import Charging
+from appliance.ledger.api import LedgerClient
 from appliance.ocs.policy import Flow, PolicyRule, PolicyTable, QoS, RuleKind
 from appliance.ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
 from appliance.ocs.units import Unit
@@ -206,7 +206,7 @@ class RoGateway:
     def __init__(self, cfg, store):
         d = DiameterConfig(peers=(DiameterPeer("gw.test"),))
         self.cfg = dataclasses.replace(cfg, diameter=d)
-        self.charging = Charging(store, charging_policy(self.cfg), clock=lambda: NOW)
+        self.charging = LedgerClient(store, charging_policy(self.cfg), clock=lambda: NOW)
         self.node = Node("ocs.test", "test", peers=d.peers, watchdog=30)
         ro.install(self.node, AppContext(self.cfg, store, self.charging))
         self.client = CreditControlClient("gw.test", "gw.realm")

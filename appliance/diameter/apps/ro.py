@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import struct
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ... import metrics
-from ...ledger import book
+from ...ledger.remote import LedgerUnavailable
 from ...logs import translog
 from ...ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
 from ...ocs.units import Unit
@@ -331,78 +330,6 @@ def _service_information(ccr: Ccr, info: Avp) -> None:
                                     ccr.called = d.text
 
 
-class _CcrOperation:
-    """One CCR's store transaction: find the subscriber, charge through the ledger and keep the
-    session document.  ``request_key`` lets the store read the remembered answers of a whole batch
-    in one statement (as ``charging.ChargeOperation``).
-
-    An UPDATE or TERMINATION continues a session opened by a CCR-INITIAL (RFC 4006 §5.3, §5.4): the
-    session document names its subscriber.  Without it the answer is DIAMETER_UNKNOWN_SESSION_ID
-    (RFC 6733 §7.1.5: ``(None, None, "")``) and nothing is charged, whatever Subscription-Id the
-    request carries, unless the request is a retransmission of one already answered (its remembered
-    answer is repeated: a CCR-TERMINATION's retransmission arrives after the document is gone).
-
-    A DIRECT_DEBITING event is all or nothing per MSCC (RFC 4006 §6.3): the core debits each
-    service (rating group + service identifier) of an event whole or not at all."""
-
-    __slots__ = ("ccr", "now", "policy", "redirect", "request", "request_key")
-
-    def __init__(self, ccr: Ccr, request: ChargeRequest, policy: Any, now: int,
-                 redirect: str | None = None) -> None:
-        self.ccr, self.request, self.policy, self.now = ccr, request, policy, now
-        self.redirect = redirect             # Final-Unit-Action REDIRECT: the configured address (maybe ""); None: off
-        self.request_key = request.request_key if request.action.mutating else None
-
-    def __call__(self, ledger: Any) -> tuple[ChargeResult | None, str | None, str]:
-        ccr, r = self.ccr, self.request
-        if ccr.request_type in (UPDATE, TERMINATION):
-            doc = ledger.get_doc(SESSION_DOC, ccr.session_id)
-            if doc is None:
-                seen = ledger.recall(self.request_key) if self.request_key else None
-                if seen is None:
-                    return None, None, ""
-                result = ChargeResult.from_doc(json.loads(seen), duplicate=True)
-                subscriber = self._named(ledger, r).subscriber or None
-                return result, subscriber, self._redirect(ledger, subscriber, result)
-            r = replace(r, subscriber=doc["s"])
-        else:
-            r = self._named(ledger, r)
-        if not r.subscriber:
-            return ChargeResult(Outcome.USER_UNKNOWN), None, ""
-        result = book.charge(ledger, r, self.policy)
-        address = self._redirect(ledger, r.subscriber, result)
-        if ccr.request_type == INITIAL and not result.duplicate and (
-                result.outcome is Outcome.SUCCESS or (result.outcome is Outcome.CREDIT_LIMIT_REACHED and address)):
-            # RFC 4006 §5.6.2: a user redirected to top up keeps the session; its next CCR-UPDATE
-            # (after Validity-Time) is rated again
-            ledger.put_doc(SESSION_DOC, ccr.session_id, {"s": r.subscriber, "t": self.now})
-        elif ccr.request_type == TERMINATION:
-            ledger.delete_doc(SESSION_DOC, ccr.session_id)
-        return result, r.subscriber, address
-
-    def _redirect(self, ledger: Any, subscriber: str | None, result: ChargeResult) -> str:
-        """The top-up address of a Final-Unit-Indication REDIRECT: the offer's (``extra: {redirect: ...}``),
-        else the configured one; "" when the answer carries none (or Final-Unit-Action is TERMINATE)."""
-        if self.redirect is None or not subscriber or not any(
-                i.final or i.outcome is Outcome.CREDIT_LIMIT_REACHED for i in result.items):
-            return ""
-        _service, product = ledger.find_subscriber(subscriber)
-        offer = ledger.get_offer(product.offer) if product is not None else None
-        address = offer.extra.get("redirect") if offer is not None else None
-        return address.strip() if isinstance(address, str) and address.strip() else self.redirect
-
-    def _named(self, ledger: Any, r: ChargeRequest) -> ChargeRequest:
-        """The request with the subscriber its Subscription-Ids name (IMSI first)."""
-        ids = self.ccr.subscribers
-        if len(ids) > 1:
-            for _kind, ident in sorted(ids, key=lambda x: (x[0] != SUB_IMSI, x[0])):
-                if ledger.find_service(_strip(ident)) is not None:
-                    return replace(r, subscriber=_strip(ident))
-        elif r.subscriber.startswith(("tel:", "sip:", "+")):
-            return replace(r, subscriber=_strip(r.subscriber))
-        return r
-
-
 def redirect_address_type(address: str) -> int:
     """Redirect-Address-Type (RFC 4006 §8.38) from the address's form: IPv4 0, IPv6 1, URL 2, SIP URI 3."""
     try:
@@ -443,14 +370,17 @@ class RoApplication:
             raise
         metrics.inc(self.counter[ccr.request_type])
         other = ccr.calling if ccr.role == 1 else ccr.called
-        policy = self.charging.policy
         now = int(self.charging.clock())
         request = ChargeRequest(
             subscriber=ccr.subscribers[0][1] if ccr.subscribers else "", session_id=ccr.session_id,
             action=ccr.action, items=tuple(ccr.items), request_key=f"{ccr.session_id}:{ccr.request_number}",
             service=ccr.service, destination=_party(other), vplmn=ccr.vplmn, now=now)
-        result, subscriber, redirect = await self.store.atransact(
-            _CcrOperation(ccr, request, policy, now, self.redirect))
+        try:
+            result, subscriber, redirect = await self.charging.credit_control(
+                request, ccr.request_type, candidates(ccr.subscribers), self.redirect)
+        except LedgerUnavailable:
+            metrics.inc("diameter.ro.ledger_unavailable")
+            raise DiameterError(c.TOO_BUSY, None, "the charging ledger is restarting", _echo(msg)) from None
         if result is None:
             raise DiameterError(c.UNKNOWN_SESSION_ID, None, "no such session (no successful CCR-INITIAL)",
                                 _echo(msg))
@@ -667,6 +597,13 @@ def _echo(msg: Message) -> list[bytes]:
         if a is not None and len(a.data) == 4:
             out.append(c.encode_avp(code, a.data, type_=c.OCTETS, mandatory=True))
     return out
+
+
+def candidates(subscribers: Sequence[tuple[int, str]]) -> tuple[str, ...]:
+    """The Subscription-Ids as inventory identities, in the order to try them (IMSI first)."""
+    if len(subscribers) == 1:
+        return (_strip(subscribers[0][1]),)
+    return tuple(_strip(ident) for _kind, ident in sorted(subscribers, key=lambda x: (x[0] != SUB_IMSI, x[0])))
 
 
 def _strip(ident: str) -> str:

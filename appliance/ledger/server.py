@@ -1,0 +1,207 @@
+"""The ledger role: the process that changes balances, serving front ends on a local socket.
+
+``appliance run ledger`` opens the store (group commit: one transaction and one fsync for
+whatever arrived together), listens on ``<run_dir>/ledger.sock`` (mode 0600) and runs each
+request as one named operation (:data:`OPERATIONS`) of :mod:`appliance.ledger.book` /
+:mod:`appliance.ledger.sessions`.  An answer leaves only after its transaction committed, so a
+crash (kill -9) loses no acknowledged operation; front ends resend what was in flight (every
+operation sent here carries an idempotency key or changes nothing), and the store's remembered
+answers make the resend harmless.
+
+The front ends' protocol work (decoding, answers, logs) stays in their own processes; this
+process does the charging and the store, on its own core.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import metrics
+from ..config import Config, charging_policy
+from ..ocs.ports import Ledger, Store
+from ..ocs.rating import ChargingPolicy
+from ..runtime import run_async
+from . import book, protocol, sessions
+from .api import attach
+
+log = logging.getLogger("appliance.ledger")
+
+
+def socket_path(cfg: Config) -> Path:
+    return cfg.path(cfg.run_dir) / "ledger.sock"
+
+
+class _Op:
+    """A named operation as a store operation (``request_key``: see ``ocs.ports.Store``)."""
+
+    __slots__ = ("fn", "args", "request_key")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], request_key: str | None) -> None:
+        self.fn, self.args, self.request_key = fn, args, request_key
+
+    def __call__(self, l: Ledger) -> Any:
+        return self.fn(l, *self.args)
+
+
+def _credit_control(policy: ChargingPolicy) -> Callable[..., Any]:
+    def run(l: Ledger, wire: tuple[Any, ...], request_type: int, candidates: tuple[str, ...],
+            redirect: str | None) -> tuple[Any, ...]:
+        result, subscriber, address = sessions.credit_control(
+            l, protocol.request_from_wire(wire), request_type, tuple(candidates), policy, redirect)
+        return (None if result is None else protocol.result_to_wire(result), subscriber, address)
+    return run
+
+
+def _charge(policy: ChargingPolicy) -> Callable[..., Any]:
+    def run(l: Ledger, wire: tuple[Any, ...]) -> tuple[Any, ...]:
+        return protocol.result_to_wire(book.charge(l, protocol.request_from_wire(wire), policy))
+    return run
+
+
+def _balance(l: Ledger, identity: str, now: int) -> Any:
+    return protocol.balance_to_wire(book.balance(l, identity, now))
+
+
+def operations(policy: ChargingPolicy) -> dict[str, tuple[Callable[..., Any], int | None]]:
+    """name -> (function, index of the wire request among the arguments, for its idempotency key)."""
+    return {"credit_control": (_credit_control(policy), 0), "charge": (_charge(policy), 0),
+            "balance": (_balance, None), "ping": (lambda l: "pong", None)}
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, server: LedgerServer) -> None:
+        self.server = server
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.out: list[bytes] = []
+        self.flushing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        metrics.inc("ledger.connections")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        try:
+            frames = protocol.unframe(self.buffer)
+        except (protocol.FrameTooLong, ValueError, EOFError, TypeError) as exc:
+            log.warning("ledger: bad frame from a front end, connection closed: %s", exc)
+            metrics.inc("ledger.bad_frames")
+            if self.transport is not None:
+                self.transport.close()
+            return
+        for f in frames:
+            self.server.submit(self, f)
+
+    def send(self, payload: bytes) -> None:
+        self.out.append(payload)
+        if not self.flushing:
+            self.flushing = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self.flushing = False
+        if self.transport is not None and self.out:
+            self.transport.write(b"".join(self.out))
+        self.out.clear()
+
+
+class LedgerServer:
+    def __init__(self, store: Store, policy: ChargingPolicy) -> None:
+        self.store = store
+        self.ops = operations(policy)
+        self.inflight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def submit(self, conn: _Connection, message: Any) -> None:
+        try:
+            req_id, name, args = message
+            fn, wire_at = self.ops[name]
+            key = None
+            if wire_at is not None:
+                wire = args[wire_at]
+                key = wire[4] if _ACTION_MUTATES.get(wire[2], True) else None
+            op = _Op(fn, tuple(args), key)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            metrics.inc("ledger.bad_requests")
+            conn.send(protocol.frame((message[0] if isinstance(message, tuple) and message else 0, False,
+                                      ("BadRequest", str(exc)))))
+            return
+        metrics.inc("ledger.requests")
+        self.inflight += 1
+        self.idle.clear()
+        fut = self.store.atransact(op)
+        fut.add_done_callback(lambda f: self._answer(conn, req_id, f))  # type: ignore[union-attr]
+
+    def _answer(self, conn: _Connection, req_id: int, fut: asyncio.Future[Any]) -> None:
+        self.inflight -= 1
+        if self.inflight == 0:
+            self.idle.set()
+        exc = fut.exception()
+        if exc is None:
+            conn.send(protocol.frame((req_id, True, fut.result())))
+        else:
+            metrics.inc("ledger.failed")
+            log.error("ledger operation failed: %r", exc)
+            conn.send(protocol.frame((req_id, False, (type(exc).__name__, str(exc)))))
+
+
+_ACTION_MUTATES = {"check_balance": False, "price_enquiry": False}
+
+
+async def serve(cfg: Config, stop: asyncio.Event, ready: Callable[[LedgerServer], None] | None = None) -> None:
+    from ..store import open_store
+    path = socket_path(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    owner = _own(path.with_suffix(".lock"))       # one ledger per run directory, whatever supervisord does
+    store = attach(open_store(cfg))
+    server = LedgerServer(store, charging_policy(cfg))
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    old = os.umask(0o077)
+    try:
+        listener = await asyncio.get_running_loop().create_unix_server(lambda: _Connection(server), str(path))
+    finally:
+        os.umask(old)
+    log.info("ledger listening on %s", path)
+    if ready is not None:
+        ready(server)
+    try:
+        await stop.wait()
+    finally:
+        listener.close()
+        await listener.wait_closed()
+        try:
+            await asyncio.wait_for(server.idle.wait(), cfg.processes.stop_wait)
+        except TimeoutError:
+            log.warning("ledger stopped with %d operations in flight", server.inflight)
+        store.close()
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        owner.close()
+
+
+def _own(lock: Path) -> Any:
+    """Hold an exclusive lock on ``lock`` for the process's life; a second ledger stops here."""
+    import fcntl
+    fh = open(lock, "a+")      # noqa: SIM115 -- held open until the ledger stops
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise SystemExit(f"appliance: another ledger owns {lock.parent}") from None
+    return fh
+
+
+def main(cfg: Config, index: int = 0) -> int:
+    return run_async(lambda stop: serve(cfg, stop))
