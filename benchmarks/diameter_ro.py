@@ -98,8 +98,9 @@ def start_durable(tmp: str, workers: int, log_flush_ms: int = 0,
         deadline = time.monotonic() + 30
         while not os.path.exists(sock) and time.monotonic() < deadline:
             time.sleep(0.05)
-    procs = first + [subprocess.Popen([sys.executable, "-m", "appliance", "run", "diameter", "--index", str(i)], env=env,
-                              stderr=open(os.path.join(tmp, f"worker{i}.log"), "w")) for i in range(workers)]
+    procs = first + [subprocess.Popen([sys.executable, "-m", "appliance", "run", "diameter", "--index", str(i)],
+                                      env=env, stderr=open(os.path.join(tmp, f"worker{i}.log"), "w"))
+                     for i in range(workers)]
     wait_port(port)
     time.sleep(0.5 * workers)
     return procs, port
