@@ -4,10 +4,11 @@ PY      ?= .venv/bin/python
 PYTEST  ?= $(PY) -m pytest
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
-# The pure layers, driven with no sockets and no processes (a few seconds): the core, EAP methods,
-# the codecs and the sans-I/O Diameter peer.  CLI tests start processes: they belong to `test`.
-FAST := $(filter-out %_cli.py %_cli_bucket_amount.py %money_conservation.py,$(wildcard tests/core/test_*.py)) \
-        $(filter-out %eapol.py,$(wildcard tests/eap/test_*.py)) \
+# The pure layers, driven with no processes (a few seconds): the core and EAP test modules that start
+# none (a module that mentions subprocess/multiprocessing/Popen/sys.executable belongs to `test`),
+# the codecs and the sans-I/O Diameter peer.
+STARTS_PROCESSES := subprocess|multiprocessing|Popen|sys\.executable
+FAST := $(shell grep -L -E '$(STARTS_PROCESSES)' tests/core/test_*.py tests/eap/test_*.py) \
         tests/diameter/test_codec.py tests/diameter/test_peer.py \
         tests/radius/test_codec.py tests/radius/test_duplicate_cache.py tests/pcrf/test_gx_codec.py
 
