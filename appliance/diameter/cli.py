@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import socket
+import sys
 from typing import Any
 
 from ..config import Config
@@ -71,7 +72,7 @@ async def _run(cfg: Config, args: argparse.Namespace) -> int:
     try:
         server = await client.connect(host or "127.0.0.1", int(port or 3868), args.timeout, ctx, args.server_name)
     except (OSError, TimeoutError) as exc:
-        print(json.dumps({"error": str(exc)}))
+        print(f"appliance: diameter-client: {args.server}: {exc or type(exc).__name__}", file=sys.stderr)
         return 1
     print(json.dumps({"connected": server}))
     common: dict[str, Any] = dict(subscriber=args.subscriber, sub_type=args.sub_type, context=args.context,
@@ -87,6 +88,9 @@ async def _run(cfg: Config, args: argparse.Namespace) -> int:
         out = summary(msg)
         ok = ok and out["result"] == 2001
         print(json.dumps({"request": label, "session_id": sid, **out}))
+        if out["result"] != 2001:
+            print(f"appliance: diameter-client: {label} answered {out['result']}"
+                  f"{': ' + str(out['error']) if out.get('error') else ''}", file=sys.stderr)
 
     rg, si = args.rating_group, args.service_identifier
     try:
@@ -98,7 +102,7 @@ async def _run(cfg: Config, args: argparse.Namespace) -> int:
                 await one("CCR-U", ro.UPDATE, n, Service(unit, args.requested, args.used, rg, si))
             await one("CCR-T", ro.TERMINATION, args.updates + 1, Service(unit, None, args.used, rg, si))
     except (TimeoutError, ConnectionError) as exc:
-        print(json.dumps({"error": str(exc) or type(exc).__name__}))
+        print(f"appliance: diameter-client: {exc or type(exc).__name__}", file=sys.stderr)
         ok = False
     finally:
         await client.close()
