@@ -74,7 +74,8 @@ def sweep(cfg: Config, store: Store, now: int, leader: bool = True) -> dict[str,
         return {}
     released = store.transact(lambda l: book.release_stale(l, now, 10_000))
     expired = store.transact(lambda l: book.expire_buckets(l, now))
-    forgotten = store.transact(lambda l: l.forget_requests(now - cfg.charging.request_log_ttl))
+    forgotten = store.transact(lambda l: l.forget_requests(now - cfg.charging.event_answer_ttl,
+                                                           now - cfg.charging.request_log_ttl))
     run = store.transact(lambda l: book.charge_fees(l, now))
     fees = run.charged
     metrics.inc("ocs.housekeeping.fees", fees)

@@ -40,7 +40,7 @@ def charge_in(ledger: Ledger, request: ChargeRequest, policy: ChargingPolicy) ->
     """Decide and apply one request within the caller's transaction."""
     key = request.request_key if request.action.mutating else None
     if key is not None:
-        seen = ledger.recall(key)
+        seen = ledger.recall(request.session_id, key)
         if seen is not None:
             return ChargeResult.from_doc(json.loads(seen), duplicate=True)
     service, product = ledger.find_subscriber(request.subscriber)
@@ -80,8 +80,16 @@ def apply(ledger: Ledger, decision: Decision) -> None:
 
 def _final(ledger: Ledger, key: str | None, request: ChargeRequest, result: ChargeResult) -> ChargeResult:
     if key is not None:
-        ledger.remember(key, request.now, result.to_json())
+        ledger.remember(request.session_id, key, request.now, result.to_json(), ends_session(request, result))
     return result
+
+
+def ends_session(request: ChargeRequest, result: ChargeResult) -> bool:
+    """Whether an answer is the last of its session (its retransmission is then only awaited for
+    the peers' retransmission window): a STOP, an event, or a START that opened nothing."""
+    if request.action is Action.START:
+        return result.outcome in (Outcome.USER_UNKNOWN, Outcome.SERVICE_DENIED)
+    return request.action is not Action.UPDATE
 
 
 def release_stale(ledger: Ledger, now: int, limit: int = 1000) -> int:

@@ -20,7 +20,7 @@ from .sqlite import migrations
 
 # Dependency order is irrelevant (no foreign keys); this is the order rows are copied and counted in.
 TABLES = ("meta", "offer", "prefix_table", "product", "service", "service_identity", "bucket", "reservation",
-          "request_log", "client", "doc")
+          "last_answer", "client", "doc")
 
 
 class CopyError(Exception):

@@ -77,7 +77,7 @@ class PostgresLedger:
         self.guarded: set[str] = set()   # unique keys whose violation means "changed since read"
         self.cache = cache
         self.catalog_touched = False
-        self._absent_keys: set[str] = set()        # request_log keys read as absent
+        self._absent_sessions: set[str] = set()    # sessions read without a last answer
         self._absent_docs: set[tuple[str, str]] = set()
         self._seen: dict[tuple[str, int, str], Reservation] = {}   # reservations as read (or written)
         self._sessions_read: set[str] = set()     # sessions whose reservations were all read
@@ -222,21 +222,26 @@ class PostgresLedger:
             raise Conflict(f"reservation {session_id}/{rating_group} was created concurrently")
         self._dropped.add(key)
 
-    def recall(self, key: str) -> str | None:
-        row = self._one("SELECT result FROM request_log WHERE key = %s", (key,))
+    def recall(self, session_id: str, key: str) -> str | None:
+        """The session's last answer if it is ``key``'s.  The row is locked: a retransmission of the
+        same request in a concurrent transaction waits here, then reads the answer committed."""
+        row = self._one("SELECT key, result FROM last_answer WHERE session_id = %s FOR UPDATE", (session_id,))
         if row is None:
-            self._absent_keys.add(key)
+            self._absent_sessions.add(session_id)
             return None
-        return str(row[0])
+        return str(row[1]) if row[0] == key else None
 
-    def remember(self, key: str, now: int, result: str) -> None:
-        if key in self._absent_keys:   # a duplicate key: the request was answered concurrently
-            self.guarded.add("request_log_pkey")
-            self.c.execute("INSERT INTO request_log (key, created, result) VALUES (%s, %s, %s)", (key, now, result))
-            self._absent_keys.discard(key)
+    def remember(self, session_id: str, key: str, now: int, result: str, final: bool) -> None:
+        args = (session_id, key, now, result, 1 if final else 0)
+        if session_id in self._absent_sessions:   # a duplicate key: the session was answered concurrently
+            self.guarded.add("last_answer_pkey")
+            self.c.execute("INSERT INTO last_answer (session_id, key, created, result, final) "
+                           "VALUES (%s, %s, %s, %s, %s)", args)
+            self._absent_sessions.discard(session_id)
             return
-        self.c.execute("INSERT INTO request_log (key, created, result) VALUES (%s, %s, %s) ON CONFLICT (key) "
-                       "DO UPDATE SET created = EXCLUDED.created, result = EXCLUDED.result", (key, now, result))
+        self.c.execute("INSERT INTO last_answer (session_id, key, created, result, final) VALUES (%s, %s, %s, %s, %s) "
+                       "ON CONFLICT (session_id) DO UPDATE SET key = EXCLUDED.key, created = EXCLUDED.created, "
+                       "result = EXCLUDED.result, final = EXCLUDED.final", args)
 
     # --- catalog administration
     def _touch_catalog(self) -> None:
@@ -351,8 +356,9 @@ class PostgresLedger:
         # a bucket below zero is a debt: it outlives its validity until paid
         return self._count('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= %s AND remaining >= 0', (now,))
 
-    def forget_requests(self, before: int) -> int:
-        return self._count("DELETE FROM request_log WHERE created < %s", (before,))
+    def forget_requests(self, final_before: int, open_before: int) -> int:
+        return (self._count("DELETE FROM last_answer WHERE final = 1 AND created < %s", (final_before,))
+                + self._count("DELETE FROM last_answer WHERE final = 0 AND created < %s", (open_before,)))
 
     def counts(self) -> dict[str, int]:
         result = {}

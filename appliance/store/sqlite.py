@@ -64,10 +64,11 @@ class SqliteLedger:
         # statement); they only ever concern rows that are in the caches above.
         self._dirty_buckets: dict[int, int] = {}
         self._dirty_sessions: dict[tuple[str, int, str], Reservation | None] = {}
-        self._dirty_log: dict[str, tuple[int, str]] = {}
-        # Remembered answers read for the whole batch at its start (None: not remembered); valid
-        # until the transaction ends, as the write lock is held and our own writes are in _dirty_log.
-        self._answers: dict[str, str | None] = {}
+        self._dirty_log: dict[str, tuple[str, int, str, int]] = {}   # session -> key, created, result, final
+        # Last answers of the batch's sessions read at its start, session -> (key, result), None: no
+        # answer; valid until the transaction ends, as the write lock is held and our own writes
+        # are in _dirty_log.
+        self._answers: dict[str, tuple[str, str] | None] = {}
         # Events emitted by the ledger in this transaction, handed to ``on_commit`` after COMMIT.
         self._events: list[object] = []
 
@@ -101,31 +102,32 @@ class SqliteLedger:
                 conn.executemany(f"INSERT OR REPLACE INTO reservation ({rows.RESERVATION_COLUMNS}) "
                                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", puts)
         if self._dirty_log:
-            conn.executemany("INSERT OR REPLACE INTO request_log (key, created, result) VALUES (?, ?, ?)",
-                             [(k, c, r) for k, (c, r) in self._dirty_log.items()])
+            conn.executemany("INSERT OR REPLACE INTO last_answer (session_id, key, created, result, final) "
+                             "VALUES (?, ?, ?, ?, ?)", [(s, *v) for s, v in self._dirty_log.items()])
             answers = self._answers
             if answers:  # an answer read at the batch's start must not hide one written since
-                for k, (_c, r) in self._dirty_log.items():
-                    if k in answers:
-                        answers[k] = r
+                for s, (k, _c, r, _f) in self._dirty_log.items():
+                    if s in answers:
+                        answers[s] = (k, r)
             self._dirty_log.clear()
 
-    def _prefetch_answers(self, keys: list[str]) -> None:
-        """Read the remembered answers of a batch's operations in one statement per 512 keys.
+    def _prefetch_answers(self, sessions: list[str]) -> None:
+        """Read the last answers of a batch's sessions in one statement per 512 sessions.
 
-        The key list is padded (repeating its last key) to a power of two, so that a handful of
+        The list is padded (repeating its last session) to a power of two, so that a handful of
         statements, not one per batch size, live in the connection's statement cache.
         """
         answers = self._answers
-        for i in range(0, len(keys), 512):
-            part = keys[i:i + 512]
-            for key in part:
-                answers[key] = None
+        for i in range(0, len(sessions), 512):
+            part = sessions[i:i + 512]
+            for session_id in part:
+                answers[session_id] = None
             size = 1 << (len(part) - 1).bit_length()
             part += [part[-1]] * (size - len(part))
-            cur = self._conn.execute(f"SELECT key, result FROM request_log WHERE key IN ({','.join('?' * size)})",
-                                     part)
-            answers.update(cur)
+            cur = self._conn.execute("SELECT session_id, key, result FROM last_answer "
+                                     f"WHERE session_id IN ({','.join('?' * size)})", part)
+            for session_id, key, result in cur:
+                answers[session_id] = (key, result)
 
     def _discard(self) -> None:
         """After a ROLLBACK: pending rows are gone and the caches may hold rolled-back values."""
@@ -274,18 +276,20 @@ class SqliteLedger:
         cached[:] = [r for r in cached if r.rating_group != rating_group or r.unit is not unit]
         self._dirty_sessions[(session_id, rating_group, unit._value_)] = None
 
-    def recall(self, key: str) -> str | None:
-        pending = self._dirty_log.get(key)
+    def recall(self, session_id: str, key: str) -> str | None:
+        pending = self._dirty_log.get(session_id)
         if pending is not None:
-            return pending[1]
+            return pending[2] if pending[0] == key else None
         answers = self._answers
-        if key in answers:
-            return answers[key]
-        row = self._conn.execute("SELECT result FROM request_log WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        if session_id in answers:
+            last = answers[session_id]
+        else:
+            last = self._conn.execute("SELECT key, result FROM last_answer WHERE session_id = ?",
+                                      (session_id,)).fetchone()
+        return last[1] if last is not None and last[0] == key else None
 
-    def remember(self, key: str, now: int, result: str) -> None:
-        self._dirty_log[key] = (now, result)
+    def remember(self, session_id: str, key: str, now: int, result: str, final: bool) -> None:
+        self._dirty_log[session_id] = (key, now, result, 1 if final else 0)
 
     # --- catalog administration
     def _touch_inventory(self) -> None:
@@ -407,9 +411,10 @@ class SqliteLedger:
         return self.c.execute('DELETE FROM bucket WHERE "end" IS NOT NULL AND "end" <= ? AND remaining >= 0',
                               (now,)).rowcount
 
-    def forget_requests(self, before: int) -> int:
+    def forget_requests(self, final_before: int, open_before: int) -> int:
         self._answers.clear()
-        return self.c.execute("DELETE FROM request_log WHERE created < ?", (before,)).rowcount
+        return (self.c.execute("DELETE FROM last_answer WHERE final = 1 AND created < ?", (final_before,)).rowcount
+                + self.c.execute("DELETE FROM last_answer WHERE final = 0 AND created < ?", (open_before,)).rowcount)
 
     def counts(self) -> dict[str, int]:
         result = {}
@@ -582,9 +587,10 @@ class SqliteStore:
             ledger._events.clear()
             self._check_caches(conn, ledger)
             if len(batch) > 1:
-                keys = [k for fn, _f, _l in batch if (k := getattr(fn, "request_key", None)) is not None]
-                if len(keys) > 1:
-                    ledger._prefetch_answers(keys)
+                sessions = [r.session_id for fn, _f, _l in batch if getattr(fn, "request_key", None) is not None
+                            and (r := getattr(fn, "request", None)) is not None]
+                if len(sessions) > 1:
+                    ledger._prefetch_answers(sessions)
             ledger.catalog_touched = ledger.inventory_touched = False
             for fn, _fut, _loop in batch:
                 try:

@@ -43,7 +43,7 @@ def snapshot(store) -> dict:
                 "services": [(s, s.credentials.k, s.credentials.opc, s.credentials.password, s.credentials.sqn)
                              for s in l.list_services()],
                 "buckets": l.list_buckets(), "reservations": l.reservations("s1"),
-                "answer": l.recall("s1:0"), "clients": l.list_clients(), "docs": l.list_docs("sess"),
+                "answer": l.recall("s1", "s1:0"), "clients": l.list_clients(), "docs": l.list_docs("sess"),
                 "one_doc": l.get_doc("sess", "b\u00e9"), "counts": l.counts(),
                 "subscriber": l.find_service("15550001")}
     return store.transact(read)

@@ -20,7 +20,7 @@ from appliance.diameter import client as dc
 from appliance.diameter.apps import ro
 from appliance.ocs.units import Unit
 from tests.conftest import free_port
-from tests.pg.test_two_nodes import IMSIS, Watcher, audit, seed_all
+from tests.pg.test_two_nodes import IMSIS, Watcher, audit, charged_by, seed_all
 
 pytestmark = pytest.mark.system
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -185,7 +185,9 @@ def test_ro_node_killed_mid_run_loses_no_acknowledged_debit(tmp_path, pg_dsn):
         # node a finishes (CCR-T, nothing more used) every session node b left open: those it knows of
         # and those whose CCR-I was committed but never answered (found in the database)
         leftover = dict(open_sessions)
-        leftover.update({sid: (imsi, 0) for sid, imsi in audit(pg_dsn)["open"] if sid not in leftover})
+        before_close.update(audit(pg_dsn))
+        leftover.update({sid: (imsi, 0) for sid, imsi in before_close["open"] if sid not in leftover})
+        closed.update(leftover)
         assert leftover, "node b was killed with no session open: nothing for node a to finish"
         for sid, (imsi, number) in leftover.items():
             answer = await a.send(request(sid, ro.TERMINATION, number + 5, imsi, None, 0), timeout=10)
@@ -196,6 +198,8 @@ def test_ro_node_killed_mid_run_loses_no_acknowledged_debit(tmp_path, pg_dsn):
         except Exception:  # its peer is dead
             pass
 
+    before_close: dict = {}                    # the database after the kill, before node a closes sessions
+    closed: dict[str, tuple[str, int]] = {}
     try:
         asyncio.run(run())
     finally:
@@ -203,10 +207,18 @@ def test_ro_node_killed_mid_run_loses_no_acknowledged_debit(tmp_path, pg_dsn):
         stop(pb)
     found = audit(pg_dsn)
     assert len(acked_keys) > 40
-    missing = [k for k in acked_keys if k not in found["logged"]]
-    assert missing == []                       # every acknowledged debit is durable
-    # conservation: money is in a bucket or charged by a logged request; nothing is held any more
+    last = before_close["last"]
+    # every acknowledged debit is durable: its session's last answer is it or a later request
+    missing = [k for k in acked_keys if k.rsplit(":", 1)[0] not in last
+               or int(last[k.rsplit(":", 1)[0]][0].rsplit(":", 1)[1]) < int(k.rsplit(":", 1)[1])]
+    assert missing == []
+    # conservation: money is in a bucket or charged by a committed request; nothing is held any more.
+    # Charged: each acknowledged MB, what node b committed without answering (at most the last
+    # request of each of its sessions), and node a's closing CCR-Ts.
     assert found["open"] == [] and found["holds"] == 0
-    assert sum(found["remaining"].values()) + found["charged"] == 4 * money
+    unanswered = sum(charged_by(doc) for key, doc in last.values() if key not in set(acked_keys))
+    closing = sum(charged_by(found["last"][sid][1]) for sid in closed)
+    charged = PRICE * sum(acked_mb.values()) + unanswered + closing
+    assert sum(found["remaining"].values()) + charged == 4 * money
     for i, imsi in enumerate(IMSIS):           # a committed-but-unanswered CCR-U may add to it, never less
         assert money - found["remaining"][f"p{i}"] >= PRICE * acked_mb[imsi]
