@@ -27,6 +27,15 @@ def _instances(cfg: Config, role: str) -> int:
     return counts.get(role, 1)
 
 
+STOP_MARGIN = 2     # seconds beyond a worker's own bounded stop (interpreter exit, log flush)
+
+
+def stop_wait_secs(cfg: Config) -> int:
+    """supervisord's ``stopwaitsecs``: every worker bounds its graceful stop by ``processes.stop_wait``
+    (the Diameter node's DPR/DPA wait included), so this is that plus a margin, never less."""
+    return cfg.processes.stop_wait + STOP_MARGIN
+
+
 def supervisor_conf(cfg: Config, python: str | None = None) -> str:
     run_dir = cfg.path(cfg.run_dir)
     log_dir = cfg.path(cfg.log_dir)
@@ -56,7 +65,7 @@ def supervisor_conf(cfg: Config, python: str | None = None) -> str:
             f"directory={cfg.base_dir or os.getcwd()}",
             "autostart=true", "autorestart=true", "startsecs=1", "startretries=10",
             f"priority={10 if role == 'ledger' else 999}",       # the ledger starts first, stops last
-            "stopsignal=TERM", f"stopwaitsecs={cfg.processes.stop_wait}", "stopasgroup=true",
+            "stopsignal=TERM", f"stopwaitsecs={stop_wait_secs(cfg)}", "stopasgroup=true",
             "killasgroup=true", "redirect_stderr=true",
             f"stdout_logfile={log_dir}/{role}-%(process_num)d.log",
             "stdout_logfile_maxbytes=10MB", "stdout_logfile_backups=5", "",

@@ -301,6 +301,19 @@ def split_avps(buf: bytes, start: int, end: int, depth: int = 0) -> list[Avp]:
     return out
 
 
+def unknown_mandatory(avps: list[Avp]) -> Avp | None:
+    """The first AVP with the M-bit that the dictionary does not know, at any depth of the known
+    Grouped AVPs (RFC 6733 §4.1: answered 5001 with it in Failed-AVP)."""
+    for a in avps:
+        if a.flags & AVP_M and (a.code, a.vendor) not in TYPES:
+            return a
+        if a.children:
+            inner = unknown_mandatory(a.children)
+            if inner is not None:
+                return inner
+    return None
+
+
 def _failed_stub(buf: bytes, pos: int, hdr: int, flags: int) -> bytes:
     """Failed-AVP content for a bad length (RFC 6733 §7.1.5 5014): the AVP header and a zero
     payload of the type's minimum length (empty for Grouped and strings)."""

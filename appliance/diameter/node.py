@@ -310,8 +310,14 @@ class Node:
             await asyncio.sleep(self.tc)
 
     async def stop(self, wait: float = 4.0) -> None:
-        """DPR every open peer (RFC 6733 §5.4), wait for DPAs and in-flight handlers."""
+        """DPR every open peer (RFC 6733 §5.4), wait for DPAs and in-flight handlers: ``wait`` seconds
+        in all (a peer that ignores the DPR is cut at the end), so the supervisor's stop wait holds."""
         self._stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
         for s in self.servers:
             s.close()
         if self.relay is not None:
@@ -319,17 +325,16 @@ class Node:
         for task in list(self.background_tasks):
             task.cancel()
         if self.background_tasks:
-            await asyncio.wait(list(self.background_tasks), timeout=wait)
+            await asyncio.wait(list(self.background_tasks), timeout=left() / 3)
         if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=wait)
-        loop = asyncio.get_running_loop()
+            await asyncio.wait(list(self.tasks), timeout=left() / 2)
         for conn in list(self.connections):
             if conn.pc is not None:
                 conn.pc.disconnect(loop.time())
                 conn._pump()
         waits = [conn.closed for conn in list(self.connections)]
         if waits:
-            await asyncio.wait(waits, timeout=wait)
+            await asyncio.wait(waits, timeout=max(left(), 0.05))
         for conn in list(self.connections):
             if conn.transport:
                 conn.transport.close()
@@ -486,6 +491,8 @@ class Node:
         for a in msg.avps:
             if a.flags & c.AVP_M and (a.code, a.vendor) not in c.TYPES:
                 raise DiameterError(c.AVP_UNSUPPORTED, a, "mandatory AVP not understood")
+            if a.children and (inner := c.unknown_mandatory(a.children)) is not None:
+                raise DiameterError(c.AVP_UNSUPPORTED, inner, "mandatory AVP not understood inside a Grouped AVP")
             if a.code == c.DESTINATION_REALM and not a.vendor and a.data.decode(errors="replace") != self.realm:
                 raise DiameterError(c.REALM_NOT_SERVED, None, "realm not served")
             if a.code == c.DESTINATION_HOST and not a.vendor and a.data.decode(errors="replace") != self.host:

@@ -332,13 +332,31 @@ class PeerConnection:
         else:
             self._events.append(AnswerReceived(msg))
 
+    def _on_cer_again(self, msg: Message) -> None:
+        """A CER on a connection past the exchange: RFC 6733 §5.6 (R-Open/I-Open, Rcv-CER) answers
+        with a CEA and stays open.  Only the peer this connection belongs to may send it; the
+        applications agreed at the first exchange stay in force."""
+        try:
+            info = peer_info(msg, self._ours)
+        except DiameterError as exc:
+            self._reject(msg.raw, exc, msg)
+            return
+        if self.state is not State.OPEN or self.peer is None:
+            self._answer(msg, self._origin(c.UNABLE_TO_COMPLY)[0:1] + self.local.capability_avps())
+            return
+        if info.host != self.peer.host:
+            log.warning("%s: CER from %s on the connection of %s answered 3010", self.name, info.host,
+                        self.peer.host)
+            self._answer(msg, self._origin(c.UNKNOWN_PEER)[0:1] + self.local.capability_avps(), error=True)
+            return
+        self._answer(msg, self._origin(c.SUCCESS)[0:1] + self.local.capability_avps())
+
     def _on_ce(self, msg: Message, now: float) -> None:
         slots = command_slots(self.counts, c.CMD_CE)
         if msg.is_request:
             slots[REQ_IN] += 1
             if self.state is not State.WAIT_CER:
-                # A CER on an open connection: RFC 6733 §5.6 R-Reject; answer and carry on.
-                self._answer(msg, self._origin(c.UNABLE_TO_COMPLY) + [])
+                self._on_cer_again(msg)
                 return
             try:
                 info = peer_info(msg, self._ours)
