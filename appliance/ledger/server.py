@@ -139,7 +139,7 @@ class LedgerServer:
         self.inflight += 1
         self.idle.clear()
         fut = self.store.atransact(op)
-        fut.add_done_callback(lambda f: self._answer(conn, req_id, f))  # type: ignore[union-attr]
+        fut.add_done_callback(lambda f: self._answer(conn, req_id, f))  # type: ignore[attr-defined]
 
     def _answer(self, conn: _Connection, req_id: int, fut: asyncio.Future[Any]) -> None:
         self.inflight -= 1
