@@ -6,6 +6,7 @@ rest and reserve the next grant, committed durably (SQLite WAL, synchronous=FULL
 before it is acknowledged.  Sessions run concurrently on one asyncio loop (as a worker does).
 
 usage: benchmarks/store_reserve_debit.py [--seconds 5] [--levels 1,16,256] [--backend sqlite|postgres --dsn DSN]
+Prints the on-disk bytes of the remembered answers (SQLite) per session and per request at the end.
 Bounded: each level stops after --seconds or --max-ops operations.
 """
 from __future__ import annotations
@@ -110,6 +111,7 @@ def main() -> None:
     print(f"{'sessions':>8} {'ops':>8} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'batches':>8} "
           f"{'cpu us/op':>9} {'writer us/op':>12}")
     writer = getattr(store, "_thread", None)
+    total_ops = total_sessions = 0
     for sessions in (int(x) for x in args.levels.split(",")):
         b0 = getattr(store, "batches", 0)
         c0, w0 = time.process_time(), thread_cpu(writer)
@@ -119,7 +121,26 @@ def main() -> None:
         ops = max(count, 1)
         print(f"{sessions:>8} {count:>8} {count / elapsed:>9.0f} {pct(lat, .5):>8.2f} {pct(lat, .99):>8.2f} "
               f"{batches:>8} {cpu / ops * 1e6:>9.0f} {wcpu / ops * 1e6:>12.0f}")
+        total_ops += count + sessions
+        total_sessions += sessions
     store.close()
+    if args.backend == "sqlite":
+        answer_bytes(os.path.join(tmp, "bench.db"), total_sessions, total_ops)
+
+
+def answer_bytes(path: str, sessions: int, requests: int) -> None:
+    """On-disk size of the remembered answers (pages of the table and its indexes, after a checkpoint)."""
+    import sqlite3
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE name IN ('last_answer', 'request_log')")]
+    for table in names:
+        rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        size = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ? OR name LIKE ? || '_%'",
+                            (table, table)).fetchone()[0] or 0
+        print(f"answers: table {table}, {rows} rows, {size} bytes after {requests} requests of {sessions} sessions: "
+              f"{size / max(sessions, 1):.0f} bytes per session, {size / max(requests, 1):.1f} per request")
+    conn.close()
 
 
 if __name__ == "__main__":
