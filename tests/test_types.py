@@ -18,10 +18,6 @@ ERROR = re.compile(r"^(?P<path>[^:\s]+\.py):\d+: error: .*\[(?P<code>[a-z-]+)\]$
 
 # (file, error code): count
 KNOWN: Counter[tuple[str, str]] = Counter({
-    ("appliance/ocs/frozen.py", "arg-type"): 1,          # dataclasses.fields() of a TypeVar bound to object
-    ("appliance/ocs/frozen.py", "method-assign"): 1,     # __init__ replaced; the ignore names [misc]
-    ("appliance/ocs/timeofday.py", "arg-type"): 3,       # ZoneInfo | type[UTC]: datetime.UTC is an instance
-    ("appliance/ocs/timeofday.py", "valid-type"): 1,
     ("appliance/store/postgres.py", "index"): 1,         # fetchone() may be None
     ("appliance/store/copy.py", "index"): 1,             # fetchone() may be None
     ("appliance/store/copy.py", "misc"): 1,

@@ -27,7 +27,7 @@ def quick_init(cls: type[C]) -> type[C]:
         raise TypeError(f"{cls.__name__}: quick_init does not run __post_init__")
     names: dict[str, Any] = {"_MISSING": _MISSING}
     args, body = [], []
-    for i, f in enumerate(dataclasses.fields(cls)):
+    for i, f in enumerate(dataclasses.fields(cls)):  # type: ignore[arg-type]  # a dataclass, checked above
         if f.kw_only:
             raise TypeError(f"{cls.__name__}: quick_init does not handle keyword-only fields")
         names[f"_set{i}"] = cls.__dict__[f.name].__set__  # the slot's member descriptor
@@ -53,5 +53,5 @@ def quick_init(cls: type[C]) -> type[C]:
     init = names["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = cls.__init__.__doc__
-    cls.__init__ = init  # type: ignore[misc]
+    cls.__init__ = init  # type: ignore[method-assign]
     return cls

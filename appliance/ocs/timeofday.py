@@ -13,7 +13,7 @@ is rated at the price in force when it was used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -76,8 +76,8 @@ class TimeWindow:
 
 
 @lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo | type[UTC]:
-    return UTC if name == "UTC" else ZoneInfo(name)  # type: ignore[return-value]
+def _zone(name: str) -> tzinfo:
+    return UTC if name == "UTC" else ZoneInfo(name)
 
 
 def _parse_hours(text: str) -> tuple[int, int]:
