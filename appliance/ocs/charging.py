@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .balance import Wallet
+from .balance import Reservation, Wallet
 from .catalog import PrefixTable, subscribed_offer
 from .ports import Ledger, Store
 from .rating import (
@@ -95,7 +95,7 @@ def ends_session(request: ChargeRequest, result: ChargeResult) -> bool:
 def release_stale(ledger: Ledger, now: int, limit: int = 1000) -> int:
     """Release reservations whose session went silent (validity + grace passed)."""
     stale = ledger.expired_reservations(now, limit)
-    by_product: dict[str, list] = {}
+    by_product: dict[str, list[Reservation]] = {}
     for res in stale:
         by_product.setdefault(res.product_id, []).append(res)
     for product_id, group in by_product.items():
