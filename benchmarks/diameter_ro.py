@@ -348,10 +348,15 @@ def main() -> None:
                     loop = new_event_loop()
                     pids = [p.pid for p in procs]
                     cpu0, loop0, t0 = cpu_seconds(pids), cpu_seconds(pids, True), time.process_time()
+                    ledger0, ledger_loop0 = cpu_seconds(pids[:1]), cpu_seconds(pids[:1], True)
                     r = loop.run_until_complete(load(port, n, args.sessions, args.window // n or 1, args.seconds))
                     r["server_cpu_us"] = round((cpu_seconds(pids) - cpu0) / r["ccr_u"] * 1e6, 1)
                     r["loop_cpu_us"] = round((cpu_seconds(pids, True) - loop0) / r["ccr_u"] * 1e6, 1)
                     r["client_cpu_us"] = round((time.process_time() - t0) / r["ccr_u"] * 1e6, 1)
+                    if name == "ledger":          # procs[0] is the ledger role: its share of the server CPU
+                        r["ledger_cpu_us"] = round((cpu_seconds(pids[:1]) - ledger0) / r["ccr_u"] * 1e6, 1)
+                        r["ledger_loop_cpu_us"] = round((cpu_seconds(pids[:1], True) - ledger_loop0)
+                                                        / r["ccr_u"] * 1e6, 1)
                     loop.close()
                     r["server"] = name
                     print(json.dumps(r), flush=True)
