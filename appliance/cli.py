@@ -291,7 +291,39 @@ def _service_public(s: Service) -> dict[str, Any]:
             "enabled": s.enabled, "credentials": repr(s.credentials)}
 
 
+SECRET_KEYS = ("password", "k", "opc", "op")
+
+
+def _read_secrets(source: str) -> dict[str, str]:
+    """``--secrets FILE`` (``-``: stdin): ``key=value`` lines for password, k, opc and op, so that no
+    secret is on the command line (``ps``, shell history); blank lines and ``#`` remarks are skipped."""
+    try:
+        text = sys.stdin.read(65536) if source == "-" else open(source, encoding="utf-8").read(65536)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read secrets from {source}: {exc}") from None
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in SECRET_KEYS or key in found:
+            raise CliError(f"{source}: line {number}: expected one of {', '.join(SECRET_KEYS)} as key=value, "
+                           "each once")
+        found[key] = value.strip()
+    return found
+
+
 def cmd_service_add(cfg: Config, args: argparse.Namespace) -> int:
+    on_command_line = [f"--{k}" for k in SECRET_KEYS if getattr(args, k)]
+    if args.secrets:
+        given = _read_secrets(args.secrets)
+        twice = [k for k in given if getattr(args, k)]
+        if twice:
+            raise CliError(f"{twice[0]} given both in --secrets and as --{twice[0]}")
+        for key, value in given.items():
+            setattr(args, key, value)
     try:
         creds = Credentials(args.password, bytes.fromhex(args.k) if args.k else None,
                             bytes.fromhex(args.opc) if args.opc else None,
@@ -316,6 +348,9 @@ def cmd_service_add(cfg: Config, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     _emit(_service_public(service))
+    if on_command_line:
+        print(f"appliance: warning: {', '.join(on_command_line)} on the command line can be read in ps and "
+              "shell history; use --secrets FILE (or - for stdin)", file=sys.stderr)
     return 0
 
 
@@ -492,10 +527,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--imsi")
     a.add_argument("--msisdn")
     a.add_argument("--nai")
-    a.add_argument("--password")
-    a.add_argument("--k", help="hex")
-    a.add_argument("--opc", help="hex")
-    a.add_argument("--op", help="hex (OPc is derived and stored)")
+    a.add_argument("--secrets", metavar="FILE",
+                   help="password, k, opc, op as key=value lines from FILE, or - for stdin (preferred: "
+                        "the options below show the secret to ps and shell history)")
+    a.add_argument("--password", help="visible in ps: prefer --secrets")
+    a.add_argument("--k", help="hex; visible in ps: prefer --secrets")
+    a.add_argument("--opc", help="hex; visible in ps: prefer --secrets")
+    a.add_argument("--op", help="hex (OPc is derived and stored); visible in ps: prefer --secrets")
     a.add_argument("--amf", help="hex, default 8000")
     a.add_argument("--sqn", type=int, default=0)
     a.add_argument("--disabled", action="store_true")
