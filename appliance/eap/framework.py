@@ -119,10 +119,19 @@ registry = Registry()
 
 # ---------------------------------------------------------------- policy and results
 
+IDENTITY_HINTS: dict[str, int] = {
+    "0": int(EapType.AKA), "2": int(EapType.AKA), "4": int(EapType.AKA),
+    "6": int(EapType.AKA_PRIME), "7": int(EapType.AKA_PRIME), "8": int(EapType.AKA_PRIME),
+}
+"""First character of an identity -> the method it names (TS 23.003 §14.3-14.4, RFC 4187 §4.1.1.6,
+RFC 9048 §3): permanent '0'/'6', pseudonym '2'/'7', fast re-authentication '4'/'8' for AKA/AKA'."""
+
+
 def default_preference(identity: str, allowed: tuple[int, ...]) -> tuple[int, ...]:
-    """Order the allowed methods for an identity: an RFC 4187 §4.1.1.6 / RFC 5448 §3 prefix
-    ('0' AKA, '6' AKA') moves that method first; otherwise the configured order."""
-    hint = {"0": int(EapType.AKA), "6": int(EapType.AKA_PRIME)}.get(identity[:1])
+    """Order the allowed methods for an identity: a permanent, pseudonym or re-authentication
+    prefix (:data:`IDENTITY_HINTS`) moves AKA or AKA' first, so the peer needs no Nak (RFC 3748
+    §5.3) and fast re-authentication stays two round trips; otherwise the configured order."""
+    hint = IDENTITY_HINTS.get(identity[:1])
     if hint is not None and hint in allowed:
         return (hint,) + tuple(t for t in allowed if t != hint)
     return allowed

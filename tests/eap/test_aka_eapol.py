@@ -132,3 +132,25 @@ def test_eapol_test_protected_success_indication(aaa, tmp_path, method):
     assert rc == 0 and out.rstrip().endswith("SUCCESS"), out[-2000:]
     assert out.count("Successful authentication notification") == 2
     assert mppe_ok(out) == 2
+
+
+
+def round_trips(out: str) -> list[int]:
+    """Access-Requests (RADIUS round trips) of each authentication in one eapol_test run (-r n)."""
+    runs = out.split("CTRL-EVENT-EAP-STARTED")[1:]
+    return [run.count("(Access-Request)") for run in runs]
+
+
+@pytest.mark.parametrize("method", ["AKA", "AKA'"])
+def test_eapol_test_reauth_identity_gets_aka_without_nak(aaa, tmp_path, method):
+    """The identity's prefix chooses the method (TS 23.003 §14.4): with EAP-TTLS configured first, a
+    permanent identity ('0'/'6') takes two round trips (Identity -> Challenge, Challenge -> Accept) and a
+    re-authentication identity ('4'/'8') two (Identity -> Reauthentication -> Accept): no Nak round."""
+    rcfg, _store = aaa
+    assert rcfg.radius.eap_methods[0] == "ttls"
+    rc, out = eapol(rcfg, tmp_path, method, "000000000000", repeat=1)
+    assert rc == 0 and out.rstrip().endswith("SUCCESS"), out[-2000:]
+    assert mppe_ok(out) == 2
+    assert out.count("subtype Reauthentication") == 1
+    assert round_trips(out) == [2, 2]
+    assert "method=21" not in out                      # EAP-TTLS was never proposed

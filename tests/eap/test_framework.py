@@ -227,6 +227,11 @@ def test_default_preference_by_identity_prefix():
     assert default_preference("6001010@wlan", (21, 23, 50)) == (50, 21, 23)
     assert default_preference("6001010@wlan", (21, 52)) == (21, 52)
     assert default_preference("bob", (52, 21)) == (52, 21)
+    for prefix in "024":                       # permanent, pseudonym, re-authentication (TS 23.003 §14.4)
+        assert default_preference(prefix + "abc@wlan", (21, 52, 23, 50)) == (23, 21, 52, 50)
+    for prefix in "678":
+        assert default_preference(prefix + "abc@wlan", (21, 52, 23, 50)) == (50, 21, 52, 23)
+    assert default_preference("5abc@wlan", (21, 23)) == (21, 23)
 
 
 def test_conversation_store_bounds_and_expiry():
