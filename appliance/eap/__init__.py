@@ -27,7 +27,8 @@ from .framework import (
 )
 from .packet import Code, EapFormatError, EapPacket, EapType, decode, encode
 
-METHOD_MODULES = ("appliance.eap.ttls", "appliance.eap.pwd", "appliance.eap.aka")
+METHOD_MODULES = ("appliance.eap.ttls", "appliance.eap.pwd", "appliance.eap.aka",
+                  "appliance.eap.eapmschapv2", "appliance.eap.gtc")
 
 __all__ = ["Accept", "Code", "Conversation", "CredentialLookup", "Discard", "EapFormatError", "EapPacket",
            "EapType", "Failure", "Ignore", "MemoryLookup", "Method", "MethodContext", "Policy", "Registry",

@@ -116,6 +116,11 @@ class Registry:
 registry = Registry()
 """The process-wide registry; method modules register themselves on import."""
 
+tunnel_registry = Registry()
+"""Methods that run only inside a TLS tunnel (EAP-TTLS phase 2, RFC 5281 §11.1; PEAP phase 2):
+EAP-MSCHAPv2 and EAP-GTC send credentials a passive observer could attack, so they are not offered
+outside one."""
+
 
 # ---------------------------------------------------------------- policy and results
 

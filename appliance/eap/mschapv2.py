@@ -101,3 +101,26 @@ def authenticator_response(password: str, nt_response: bytes, peer_challenge: by
 def verify(auth_challenge: bytes, peer_challenge: bytes, username: str, password: str, nt_response: bytes) -> bool:
     want = generate_nt_response(auth_challenge, peer_challenge, username, password)
     return hmac.compare_digest(want, nt_response)
+
+
+MAGIC_MASTER = b"This is the MPPE Master Key"
+MAGIC_SEND_CLIENT = b"On the client side, this is the send key; on the server side, it is the receive key."
+MAGIC_RECV_CLIENT = b"On the client side, this is the receive key; on the server side, it is the send key."
+
+
+def master_key(password: str, nt_response: bytes) -> bytes:
+    """RFC 3079 §3.4 GetMasterKey."""
+    hash_hash = md4(nt_password_hash(password))
+    return hashlib.sha1(hash_hash + nt_response + MAGIC_MASTER).digest()[:16]
+
+
+def asymmetric_start_key(master: bytes, magic: bytes) -> bytes:
+    """RFC 3079 §3.4 GetAsymmetricStartKey (SHSpad1 = 40 x 0x00, SHSpad2 = 40 x 0xf2), 16 octets."""
+    return hashlib.sha1(master + bytes(40) + magic + b"\xf2" * 40).digest()[:16]
+
+
+def eap_msk(password: str, nt_response: bytes) -> bytes:
+    """The MSK of EAP-MSCHAPv2 as PEAP's inner session key: the peer's send key | its receive key
+    (the server's MS-MPPE-Recv-Key | MS-MPPE-Send-Key, [MS-PEAP] §3.1.5.5), 32 octets."""
+    master = master_key(password, nt_response)
+    return asymmetric_start_key(master, MAGIC_SEND_CLIENT) + asymmetric_start_key(master, MAGIC_RECV_CLIENT)

@@ -24,12 +24,14 @@ class EapType(IntEnum):
     NOTIFICATION = 2
     NAK = 3
     MD5_CHALLENGE = 4
+    GTC = 6
     TLS = 13
     SIM = 18
     TTLS = 21
     AKA = 23
     PEAP = 25
     MSCHAPV2 = 26
+    TLV = 33                       # PEAPv0 EAP-TLV ([MS-PEAP] §2.2.8)
     AKA_PRIME = 50
     PWD = 52
     EXPANDED = 254

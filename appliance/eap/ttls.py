@@ -5,7 +5,10 @@ version 0, §9.1) fragmented at ``options["mtu"]`` and reassembled up to
 ``MAX_MESSAGE`` (§9.2.2).  Phase 2: Diameter-style AVPs (§10) inside the tunnel
 carrying PAP (§11.2.5), CHAP (§11.2.2) or MS-CHAP-V2 (§11.2.4, RFC 2759) checked
 against ``Service.credentials.password``; the CHAP/MS-CHAP challenges are the
-implicit ones from the TLS exporter "ttls challenge" (§11.1).  Keys (§8): 128
+implicit ones from the TLS exporter "ttls challenge" (§11.1).  EAP inside the tunnel
+(§11.1, the EAP-Message AVP): an inner :class:`~appliance.eap.framework.Conversation`
+over :data:`~appliance.eap.framework.tunnel_registry` (EAP-MSCHAPv2, EAP-GTC); its inner
+EAP-Success ends the tunnel with the outer EAP-Success (the keys stay the tunnel's).  Keys (§8): 128
 octets of TLS-Exporter("ttls keying material"): MSK = first 64, EMSK = next 64
 (the derivation wpa_supplicant and FreeRADIUS use for TLS 1.2 and 1.3 alike).
 """
@@ -19,7 +22,20 @@ from typing import ClassVar
 
 from . import mschapv2
 from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
-from .framework import Failure, MethodContext, Request, Step, Success, registry
+from .framework import (
+    Accept,
+    Conversation,
+    Failure,
+    MethodContext,
+    Policy,
+    Reject,
+    Request,
+    Send,
+    Step,
+    Success,
+    registry,
+    tunnel_registry,
+)
 from .packet import EapPacket, EapType
 from .tlsexport import ExporterUnavailable, export_keying_material
 
@@ -83,6 +99,24 @@ def decode_avps(data: bytes) -> dict[tuple[int, int], bytes]:
     return out
 
 
+def eap_messages(data: bytes) -> bytes:
+    """Every EAP-Message AVP's data, concatenated in order (one EAP packet may span several)."""
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        code, flags = struct.unpack_from("!IB", data, pos)
+        length = int.from_bytes(data[pos + 5:pos + 8], "big")
+        head = 12 if flags & AVP_FLAG_V else 8
+        if length < head:
+            break
+        if code == AVP_EAP_MESSAGE and not flags & AVP_FLAG_V:
+            out.append(data[pos + head:pos + length])
+        pos += length + (-length % 4)
+    return b"".join(out)
+
+
+DEFAULT_INNER = (int(EapType.MSCHAPV2), int(EapType.GTC))
+
+
 class TtlsMethod:
     type: ClassVar[int] = int(EapType.TTLS)
 
@@ -99,6 +133,7 @@ class TtlsMethod:
         self.handshake_done = False
         self.pending_success: Success | None = None
         self.identity = ""
+        self.inner: Conversation | None = None      # phase 2 EAP (§11.1)
 
     async def start(self, identity: str, ident: int) -> Step:
         if self.sslctx is None:
@@ -199,6 +234,9 @@ class TtlsMethod:
             avps = decode_avps(plain)
         except ValueError as exc:
             return Failure(f"TTLS phase 2: {exc}")
+        eap = eap_messages(plain)
+        if eap:
+            return await self._inner_eap(eap)
         raw_user = avps.get((0, AVP_USER_NAME))
         if raw_user is None:
             return Failure("TTLS phase 2 without User-Name")
@@ -216,6 +254,26 @@ class TtlsMethod:
         except ExporterUnavailable as exc:
             return Failure(f"TTLS keys unavailable: {exc}")
         return Failure("TTLS phase 2 method not supported")
+
+    async def _inner_eap(self, eap: bytes) -> Step:
+        """§11.1: the EAP-Message AVP carries the inner EAP conversation; each inner Request goes
+        back in one EAP-Message AVP; the inner EAP-Success is not tunnelled (the outer one follows)."""
+        if self.inner is None:
+            methods = tuple(int(t) for t in self.ctx.options.get("inner_methods", DEFAULT_INNER))
+            self.inner = Conversation(Policy(methods), self.ctx, tunnel_registry)
+        outcome = await self.inner.receive(eap)
+        if isinstance(outcome, Send):
+            assert self.tls is not None
+            self.tls.write(encode_avp(AVP_EAP_MESSAGE, outcome.packet))
+            return self._send(self.outgoing_bio.read())
+        if isinstance(outcome, Accept):
+            try:
+                return self._success(outcome.identity, outcome.service_id)
+            except ExporterUnavailable as exc:
+                return Failure(f"TTLS keys unavailable: {exc}")
+        if isinstance(outcome, Reject):
+            return Failure(f"inner EAP: {outcome.reason}", outcome.service_id)
+        return Failure(f"inner EAP: {outcome.reason}")
 
     def _success(self, user: str, sid: str | None) -> Success:
         msk, emsk = self._keys()

@@ -61,6 +61,8 @@ def eap_server(cfg, store, seed_subscriber):
 
 CASES = [("TTLS", "auth=PAP", ""), ("TTLS", "auth=CHAP", ""), ("TTLS", "auth=MSCHAPV2", ""),
          ("TTLS", "auth=PAP", "tls_disable_tlsv1_3=0"), ("TTLS", "auth=MSCHAPV2", "tls_disable_tlsv1_3=0"),
+         ("TTLS", "autheap=MSCHAPV2", ""), ("TTLS", "autheap=MSCHAPV2", "tls_disable_tlsv1_3=0"),
+         ("TTLS", "autheap=GTC", ""), ("TTLS", "autheap=GTC", "tls_disable_tlsv1_3=0"),
          ("PWD", "", "")]
 
 
@@ -71,10 +73,13 @@ def test_success_and_keys(eap_server, tmp_path, method, phase2, phase1):
     assert_keys_match(out)
     if "tlsv1_3=0" in phase1:
         assert "Using TLS version TLSv1.3" in out
+    if phase2.startswith("autheap="):        # RFC 5281 §11.1: the inner EAP method really ran
+        inner = {"MSCHAPV2": 26, "GTC": 6}[phase2.split("=")[1]]
+        assert f"EAP-TTLS: Phase 2 EAP Request: type={inner}" in out, out[-3000:]
 
 
 @pytest.mark.parametrize("method,phase2", [("TTLS", "auth=PAP"), ("TTLS", "auth=CHAP"), ("TTLS", "auth=MSCHAPV2"),
-                                           ("PWD", "")])
+                                           ("TTLS", "autheap=MSCHAPV2"), ("TTLS", "autheap=GTC"), ("PWD", "")])
 def test_wrong_password_is_rejected(eap_server, tmp_path, method, phase2):
     rejects = metrics.default().get("radius.auth.access_rejects")
     rc, out = eapol(eap_server.cfg, tmp_path, method, "wrong", phase2)
