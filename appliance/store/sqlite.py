@@ -15,7 +15,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from importlib import resources
 from typing import Any, TypeVar
@@ -69,6 +69,8 @@ class SqliteLedger:
         # answer; valid until the transaction ends, as the write lock is held and our own writes
         # are in _dirty_log.
         self._answers: dict[str, tuple[str, str] | None] = {}
+        # Documents as stored (JSON text; None: absent), under the same validity as the caches above.
+        self._docs: dict[tuple[str, str], str | None] = {}
         # Events emitted by the ledger in this transaction, handed to ``on_commit`` after COMMIT.
         self._events: list[object] = []
 
@@ -142,6 +144,7 @@ class SqliteLedger:
         self._buckets.clear()
         self._bucket_owner.clear()
         self._sessions.clear()
+        self._docs.clear()
 
     def _forget_balances(self) -> None:
         """A statement outside the hot path changes buckets or reservations: write, then forget."""
@@ -356,6 +359,49 @@ class SqliteLedger:
         self.c.executemany("INSERT INTO service_identity (identity, service_id) VALUES (?, ?)",
                            [(i, service.id) for i in service.identities()])
 
+    # --- bulk provisioning
+    def put_subscribers(self, products: Sequence[Product], services: Sequence[Service]) -> None:
+        """Products and services put as by put_product/put_service, many rows per statement."""
+        self._touch_inventory()
+        conn = self._conn
+        self._flush()
+        if products:
+            conn.executemany('INSERT OR REPLACE INTO product (id, offer, start, "end", policy_table, status, doc) '
+                             "VALUES (?,?,?,?,?,?,?)", [rows.product_row(p) for p in products])
+        if not services:
+            return
+        conn.executemany("DELETE FROM service_identity WHERE service_id = ?", [(s.id,) for s in services])
+        conn.executemany(f"INSERT OR REPLACE INTO service ({rows.SERVICE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                         [rows.service_row(s) for s in services])
+        pairs = [(i, s.id) for s in services for i in s.identities()]
+        if conn.executemany("INSERT OR IGNORE INTO service_identity (identity, service_id) VALUES (?, ?)",
+                            pairs).rowcount != len(pairs):
+            owners = self.identity_owners([i for i, _s in pairs])
+            for identity, service_id in pairs:
+                if owners.get(identity) != service_id:
+                    raise ValueError(f"identity {identity} already belongs to service {owners.get(identity)}")
+            raise ValueError("an identity is given to two services")
+
+    def identity_owners(self, identities: Sequence[str]) -> dict[str, str]:
+        """The services owning those of ``identities`` that are known (512 per statement)."""
+        found: dict[str, str] = {}
+        for i in range(0, len(identities), 512):
+            part = list(identities[i:i + 512])
+            cur = self.c.execute("SELECT identity, service_id FROM service_identity "
+                                 f"WHERE identity IN ({','.join('?' * len(part))})", part)
+            found.update(cur)
+        return found
+
+    def replace_buckets(self, buckets: Sequence[NewBucket]) -> int:
+        """Each bucket replaces its product's buckets of the same unit and name; returns how many went."""
+        self._forget_balances()
+        conn = self._conn
+        gone = conn.executemany("DELETE FROM bucket WHERE product_id = ? AND unit = ? AND name = ?",
+                                [(b.product_id, b.unit.value, b.name) for b in buckets]).rowcount
+        conn.executemany('INSERT INTO bucket (product_id, unit, remaining, start, "end", name) VALUES (?,?,?,?,?,?)',
+                         [(b.product_id, b.unit.value, b.remaining, None, b.end, b.name) for b in buckets])
+        return gone
+
     def delete_service(self, service_id: str) -> bool:
         self._touch_inventory()
         self.c.execute("DELETE FROM service_identity WHERE service_id = ?", (service_id,))
@@ -424,14 +470,24 @@ class SqliteLedger:
 
     # --- documents
     def put_doc(self, kind: str, key: str, doc: dict[str, Any]) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO doc (kind, key, doc) VALUES (?, ?, ?)",
-                           (kind, key, rows.dumps(doc)))
+        text = rows.dumps(doc)
+        self._conn.execute("INSERT OR REPLACE INTO doc (kind, key, doc) VALUES (?, ?, ?)", (kind, key, text))
+        self._docs[(kind, key)] = text
 
     def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
-        row = self._one_direct("SELECT doc FROM doc WHERE kind = ? AND key = ?", (kind, key))
-        return json.loads(row[0]) if row else None
+        """A document (a fresh copy: the caller may change it).  Read through a per-process cache of
+        the stored text, valid while no other connection commits (as the balance caches)."""
+        docs = self._docs
+        text = docs.get((kind, key), _UNCACHED)
+        if text is _UNCACHED:
+            row = self._one_direct("SELECT doc FROM doc WHERE kind = ? AND key = ?", (kind, key))
+            text = row[0] if row else None
+            if len(docs) < CACHED_DOCS:
+                docs[(kind, key)] = text
+        return json.loads(text) if text is not None else None
 
     def delete_doc(self, kind: str, key: str) -> bool:
+        self._docs[(kind, key)] = None
         return self._conn.execute("DELETE FROM doc WHERE kind = ? AND key = ?", (kind, key)).rowcount > 0
 
     def list_docs(self, kind: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
@@ -466,6 +522,8 @@ _STOP = object()
 # Bounds of the per-process balance caches (dropped whole when exceeded, at a batch's start).
 CACHED_PRODUCTS = 100_000
 CACHED_SESSIONS = 200_000
+CACHED_DOCS = 200_000
+_UNCACHED: Any = object()
 
 
 class SqliteStore:

@@ -268,3 +268,33 @@ def test_an_expired_bucket_below_zero_is_a_debt_and_is_kept(store, seed_subscrib
     store.transact(lambda l: l.add_bucket(NewBucket("p1", Unit.MONEY, 500, 100, "expired top-up")))
     assert store.transact(lambda l: l.delete_expired_buckets(200)) == 1
     assert [(b.remaining, b.name) for b in store.transact(lambda l: l.list_buckets("p1"))] == [(-300, "old debt")]
+
+
+def test_a_document_read_sees_what_another_connection_committed(tmp_path):
+    """Documents are cached per process, dropped as soon as another connection commits."""
+    from appliance.store.sqlite import SqliteStore
+    a, b = SqliteStore(str(tmp_path / "d.db")), SqliteStore(str(tmp_path / "d.db"))
+    try:
+        a.transact(lambda l: l.put_doc("k", "x", {"v": 1}))
+        assert a.transact(lambda l: l.get_doc("k", "x")) == {"v": 1}
+        b.transact(lambda l: l.put_doc("k", "x", {"v": 2}))
+        assert a.transact(lambda l: l.get_doc("k", "x")) == {"v": 2}
+        b.transact(lambda l: l.delete_doc("k", "x"))
+        assert a.transact(lambda l: l.get_doc("k", "x")) is None
+        got = a.transact(lambda l: l.get_doc("k", "y"))
+        assert got is None
+        b.transact(lambda l: l.put_doc("k", "y", {"v": 3}))
+        assert a.transact(lambda l: l.get_doc("k", "y")) == {"v": 3}
+
+        def change_then_fail(l):
+            l.put_doc("k", "y", {"v": 4})
+            raise RuntimeError("rolled back")
+        with pytest.raises(RuntimeError):
+            a.transact(change_then_fail)
+        assert a.transact(lambda l: l.get_doc("k", "y")) == {"v": 3}
+        doc = a.transact(lambda l: l.get_doc("k", "y"))
+        doc["v"] = 99                                     # a caller's copy: the cache is not changed
+        assert a.transact(lambda l: l.get_doc("k", "y")) == {"v": 3}
+    finally:
+        a.close()
+        b.close()
