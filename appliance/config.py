@@ -185,6 +185,9 @@ class RestConfig:
     hub_retry_cap: float = 60.0        # ... up to this many seconds between attempts
     hub_retry_max: float = 3600.0      # an event not delivered this many seconds after it happened is given up
     quota_mb_octets: int = 1_000_000   # octets in one "mb" of the quota API
+    login_failures: int = 10           # failed logins from one client address within login_window ...
+    login_window: float = 60.0         # ... seconds make it wait login_block seconds (429) before trying again
+    login_block: float = 60.0
 
     def __post_init__(self) -> None:
         if self.hub_timeout <= 0 or self.hub_retry_base <= 0:

@@ -14,9 +14,12 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,7 @@ ROLES: dict[str, frozenset[str]] = {
     "readonly": frozenset({"read"}),
 }
 SCRYPT = {"n": 1 << 14, "r": 8, "p": 1}
+log = logging.getLogger("appliance.rest")
 MAX_CACHE = 10_000
 
 
@@ -72,10 +76,50 @@ def user_doc(roles: list[str], password: str, now: int) -> dict[str, Any]:
     return {"roles": sorted(set(roles)), "password": hash_password(password), "created": now}
 
 
+class FailedLogins:
+    """Failed credentials per client address: ``limit`` failures within ``window`` seconds make the
+    address wait ``block`` seconds, answered 429 with Retry-After (``limit`` 0: off).  Bounded: past
+    ``MAX_CLIENTS`` addresses the oldest entry is forgotten."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, limit: int = 10, window: float = 60.0, block: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.block, self.clock = limit, window, block, clock
+        self._seen: OrderedDict[str, tuple[int, float, float]] = OrderedDict()  # failures, first, blocked until
+
+    def wait(self, address: str) -> float:
+        """Seconds ``address`` must still wait before its credentials are looked at (0: none)."""
+        entry = self._seen.get(address)
+        return max(0.0, entry[2] - self.clock()) if entry else 0.0
+
+    def failed(self, address: str) -> None:
+        if self.limit <= 0:
+            return
+        now = self.clock()
+        count, first, until = self._seen.pop(address, (0, now, 0.0))
+        if now - first > self.window:
+            count, first = 0, now
+        count += 1
+        if count >= self.limit:
+            until, count, first = now + self.block, 0, now
+            metrics.inc("rest.auth.blocked")
+            log.warning("%s: %d failed logins within %.0f s: refused for %.0f s", address, self.limit,
+                        self.window, self.block)
+        self._seen[address] = (count, first, until)
+        while len(self._seen) > self.MAX_CLIENTS:
+            self._seen.popitem(last=False)
+
+    def succeeded(self, address: str) -> None:
+        self._seen.pop(address, None)
+
+
 class Authenticator:
     """Checks the Authorization header of a request; one per server process."""
 
-    def __init__(self, store: Store, token_ttl: int = 3600, cache_ttl: float = 30.0) -> None:
+    def __init__(self, store: Store, token_ttl: int = 3600, cache_ttl: float = 30.0,
+                 failed_logins: FailedLogins | None = None) -> None:
+        self.failed_logins = failed_logins or FailedLogins()
         self.store = store
         self.token_ttl = token_ttl
         self.cache_ttl = cache_ttl
@@ -105,14 +149,26 @@ class Authenticator:
         key, principal = self._remembered(header)
         if principal is not None:
             return principal
+        remote = request.remote or "?"
+        wait = self.failed_logins.wait(remote)
+        if wait > 0:
+            err = ApiError(429, f"too many failed logins from {remote}: try again in {int(wait) + 1} s")
+            err.headers = {"Retry-After": str(int(wait) + 1)}  # type: ignore[attr-defined]
+            raise err
         scheme, _, value = header.strip().partition(" ")
         ttl = self.cache_ttl
-        if scheme.lower() == "basic":
-            principal = await self._basic(value.strip())
-        elif scheme.lower() == "bearer":
-            principal, ttl = await self._bearer(value.strip())
-        else:
-            raise _challenge(f"unsupported authorization scheme {scheme[:20]!r}")
+        try:
+            if scheme.lower() == "basic":
+                principal = await self._basic(value.strip())
+            elif scheme.lower() == "bearer":
+                principal, ttl = await self._bearer(value.strip())
+            else:
+                raise _challenge(f"unsupported authorization scheme {scheme[:20]!r}")
+        except ApiError as exc:
+            if exc.status == 401:
+                self.failed_logins.failed(remote)
+            raise
+        self.failed_logins.succeeded(remote)
         self._remember(key, principal, ttl)
         return principal
 

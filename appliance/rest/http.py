@@ -33,8 +33,9 @@ class ApiError(Exception):
         self.reason = reason
         self.code = code or {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                              405: "method_not_allowed", 409: "conflict", 412: "precondition_failed",
-                             413: "too_large", 415: "unsupported_media_type", 416: "range_not_satisfiable",
-                             422: "unprocessable"}.get(status, "error")
+                             413: "too_large", 414: "uri_too_long", 415: "unsupported_media_type",
+                             416: "range_not_satisfiable", 422: "unprocessable", 429: "too_many_requests",
+                             431: "header_too_large"}.get(status, "error")
 
 
 def dumps(obj: Any) -> str:
@@ -98,10 +99,15 @@ async def read_json(request: web.Request, media: Iterable[str] = (JSON,), option
         if optional:
             return None
         raise ApiError(400, "empty body: a JSON document is required")
-    ctype = request.content_type
     allowed = tuple(media)
-    if ctype not in allowed and not (ctype in ("", "application/octet-stream") and JSON in allowed):
+    if "Content-Type" not in request.headers:        # aiohttp reports a missing type as octet-stream
+        raise ApiError(415, f"no Content-Type: send {', '.join(allowed)}")
+    ctype = request.content_type
+    if ctype not in allowed:
         raise ApiError(415, f"content type {ctype!r} not accepted here (use {', '.join(allowed)})")
+    charset = request.charset
+    if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise ApiError(415, f"charset {charset[:40]!r} not accepted: JSON is UTF-8 (RFC 8259 §8.1)")
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:

@@ -22,7 +22,7 @@ from ..ledger.api import LedgerClient
 from ..ocs.charging import Charging
 from ..ocs.ports import Store
 from . import openapi
-from .auth import Authenticator, Principal
+from .auth import Authenticator, FailedLogins, Principal
 from .http import ApiError, error_body, reply
 from .hub import Hub, RetryPolicy, lease_for
 from .routes import AUTH, CFG, CHARGING, CLOCK, HUB, OPENAPI, PRINCIPAL, ROUTES, STORE, Route
@@ -116,7 +116,8 @@ def build_app(cfg: Config, store: Store, charging: Charging | LedgerClient | Non
     app[STORE] = store
     app[CHARGING] = charging or LedgerClient(store, charging_policy(cfg), clock)
     app[CLOCK] = clock
-    app[AUTH] = Authenticator(store, cfg.rest.token_ttl, cfg.rest.auth_cache_ttl)
+    app[AUTH] = Authenticator(store, cfg.rest.token_ttl, cfg.rest.auth_cache_ttl,
+                              FailedLogins(cfg.rest.login_failures, cfg.rest.login_window, cfg.rest.login_block))
     rc = cfg.rest
     app[HUB] = Hub(store, rc.hub_backlog, rc.hub_timeout,
                    RetryPolicy(rc.hub_retry_base, rc.hub_retry_cap, rc.hub_retry_max, lease_for(rc.hub_timeout)))
@@ -149,7 +150,8 @@ def ssl_context(cfg: Config) -> ssl.SSLContext | None:
 
 
 async def start_site(app: web.Application, cfg: Config, port: int | None = None) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    from .bad_requests import JsonErrorAppRunner
+    runner = JsonErrorAppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, cfg.rest.address, cfg.rest.port if port is None else port,
                        ssl_context=ssl_context(cfg), reuse_port=True, backlog=1024)
