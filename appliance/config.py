@@ -131,6 +131,10 @@ class RadiusConfig:
     duplicate_ttl: int = 30                # RFC 5080 duplicate cache lifetime, seconds
     clients_refresh: int = 10              # seconds between reloads of stored clients
     auth_cache_ttl: float = 10.0           # seconds a PAP/CHAP subscriber lookup is reused (0: off)
+    # Accounting sanity: what one Interim/Stop may charge; the rest is counted, logged and not charged
+    acct_report_max_octets: int = 1_000_000_000_000     # octets in one report (1 TB)
+    acct_report_max_seconds: int = 172_800              # seconds in one report (2 days)
+    acct_max_rate: int = 12_500_000_000    # octets per second a session can move (100 Gbit/s) since its last report
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .. import metrics
 from ..ledger import book
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
 from ..ocs.units import Unit
@@ -49,6 +50,26 @@ class AcctOutcome:
     session: dict[str, Any] | None = None
     recorded: bool = True
     used: dict[str, int] | None = None
+    excess: dict[str, int] | None = None     # reported beyond the sanity bounds: counted, not charged
+
+
+@dataclass(frozen=True, slots=True)
+class UsageBounds:
+    """What one accounting report may charge (``radius.acct_report_max_*``, ``radius.acct_max_rate``):
+    a NAS that reports counters near 2^64, or a session it never started, is answered and
+    charged at most this much; the rest is reported as excess."""
+    max_octets: int = 1_000_000_000_000
+    max_seconds: int = 172_800
+    max_rate: int = 12_500_000_000           # octets per second
+    SLACK = 60                                # seconds of clock and Acct-Delay-Time tolerance
+
+    def cap(self, used: dict[Unit, int], window: int) -> tuple[dict[Unit, int], dict[Unit, int]]:
+        """``used`` split into (charged, excess) for a report ``window`` seconds after the last one."""
+        window = max(0, window) + self.SLACK
+        limits = {Unit.OCTETS: min(self.max_octets, self.max_rate * window),
+                  Unit.SECONDS: min(self.max_seconds, window)}
+        charged = {u: min(n, limits.get(u, n)) for u, n in used.items()}
+        return charged, {u: n - charged[u] for u, n in used.items() if n > charged[u]}
 
 
 def nas_key(req: rp.Packet, source: str) -> str:
@@ -86,6 +107,8 @@ class AcctHandler:
         self.clock = clock
         self.units = tuple(Unit.parse(u) for u in cfg.radius.acct_units)
         self.service = cfg.radius.service
+        r = cfg.radius
+        self.bounds = UsageBounds(r.acct_report_max_octets, r.acct_report_max_seconds, r.acct_max_rate)
 
     async def handle(self, client: Client, req: rp.Packet, source: str) -> AcctOutcome:
         status = req.integer(rp.ACCT_STATUS_TYPE)
@@ -113,9 +136,15 @@ class AcctHandler:
                 "nas_ip": _ip_text(req.get(rp.NAS_IP_ADDRESS)), "nas_id": req.text(rp.NAS_IDENTIFIER),
                 "framed_ip": _ip_text(req.get(rp.FRAMED_IP_ADDRESS)),
                 "calling": req.text(rp.CALLING_STATION_ID)}
-        return await self.store.atransact(lambda l: account_in(
+        outcome: AcctOutcome = await self.store.atransact(lambda l: account_in(
             l, status, key, subscriber, {Unit.OCTETS: octets, Unit.SECONDS: seconds}, info, now,
-            self.units, self.service, self.policy))
+            self.units, self.service, self.policy, self.bounds))
+        if outcome.excess:
+            for unit in outcome.excess:
+                metrics.inc(f"radius.acct.excess_reports.{unit}")     # the amounts go to the log line
+            log.warning("accounting %s from %s for %s: %s beyond the per-report bounds, not charged",
+                        key, source, subscriber, ", ".join(f"{n} {u}" for u, n in outcome.excess.items()))
+        return outcome
 
 
 def _ip_text(value: bytes | None) -> str | None:
@@ -124,15 +153,18 @@ def _ip_text(value: bytes | None) -> str | None:
 
 def account_in(ledger: Any, status: int, key: str, subscriber: str, totals: dict[Unit, int],
                info: dict[str, Any], now: int, units: tuple[Unit, ...], service: str,
-               policy: ChargingPolicy) -> AcctOutcome:
-    """One accounting report, inside one transaction: delta from the session document, charge, update."""
+               policy: ChargingPolicy, bounds: UsageBounds = UsageBounds()) -> AcctOutcome:
+    """One accounting report, inside one transaction: delta from the session document, bounded
+    (:class:`UsageBounds`), charged, recorded.  The session document keeps the NAS's counters as
+    reported, so usage beyond the bounds is never charged later either."""
     action = ACTIONS[status]
     doc = ledger.get_doc(SESSION_KIND, key)
-    if doc is None:
+    if doc is None:            # a session whose Start we never saw: its window is since now
         doc = dict(info, subscriber=subscriber, start=now, octets=0, seconds=0, csid=f"radius:{key}")
     csid = doc["csid"]
     reported = {Unit.OCTETS: int(doc.get("octets", 0)), Unit.SECONDS: int(doc.get("seconds", 0))}
-    used = {u: max(0, totals[u] - reported[u]) for u in units}
+    used, excess = bounds.cap({u: max(0, totals[u] - reported[u]) for u in units},
+                              now - int(doc.get("updated", doc.get("start", now))))
     requested = None if action is Action.STOP else 0
     items = tuple(UsageItem(u, requested=requested, used=used[u]) for u in units)
     request_key = f"{csid}:{STATUS_NAMES[status]}:{totals[Unit.OCTETS]}:{totals[Unit.SECONDS]}"
@@ -161,7 +193,8 @@ def account_in(ledger: Any, status: int, key: str, subscriber: str, totals: dict
         exhausted = False
     return AcctOutcome(status, key, doc["subscriber"], result, exhausted, session=doc,
                        recorded=result.outcome is not Outcome.USER_UNKNOWN,
-                       used={u.value: n for u, n in used.items()})
+                       used={u.value: n for u, n in used.items()},
+                       excess={u.value: n for u, n in excess.items()} if excess and not result.duplicate else None)
 
 
 def release_nas_in(ledger: Any, nas: str, now: int, policy: ChargingPolicy) -> int:
