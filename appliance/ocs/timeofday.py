@@ -54,25 +54,38 @@ class TimeWindow:
             ((weekday - 1) % 7 in self.days and minute < self.end)
 
     def in_force(self, now: int, timezone: str) -> bool:
-        local = datetime.fromtimestamp(now, _zone(timezone))
-        return self._covers(local.weekday(), local.hour * 60 + local.minute)
+        return _in_force(self, timezone, now // 60)
 
     def next_change(self, now: int, timezone: str) -> int | None:
         """The first instant after ``now`` at which :meth:`in_force` changes; None if it never does."""
         if self.start == self.end and self.days == ALL_DAYS:
             return None
-        zone = _zone(timezone)
-        local = datetime.fromtimestamp(now, zone)
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        state = self.in_force(now, timezone)
-        for day in range(0, 9):
-            base = midnight + timedelta(days=day)
-            for minute in sorted({self.start, self.end, 0}):
-                naive = base.replace(tzinfo=None) + timedelta(minutes=minute)
-                at = int(naive.replace(tzinfo=zone).timestamp())
-                if at > now and self.in_force(at, timezone) != state:
-                    return at
-        return None
+        return _next_change(self, timezone, now // 60)
+
+
+# Both answers are the same for every second of a minute (windows are in whole minutes), so they are
+# remembered per (window, zone, minute): under load every request of a minute shares one computation.
+@lru_cache(maxsize=4096)
+def _in_force(window: TimeWindow, timezone: str, minute: int) -> bool:
+    local = datetime.fromtimestamp(minute * 60, _zone(timezone))
+    return window._covers(local.weekday(), local.hour * 60 + local.minute)
+
+
+@lru_cache(maxsize=4096)
+def _next_change(window: TimeWindow, timezone: str, minute: int) -> int | None:
+    now = minute * 60
+    zone = _zone(timezone)
+    local = datetime.fromtimestamp(now, zone)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    state = _in_force(window, timezone, minute)
+    for day in range(0, 9):
+        base = midnight + timedelta(days=day)
+        for m in sorted({window.start, window.end, 0}):
+            naive = base.replace(tzinfo=None) + timedelta(minutes=m)
+            at = int(naive.replace(tzinfo=zone).timestamp())
+            if at > now and _in_force(window, timezone, at // 60) != state:
+                return at
+    return None
 
 
 @lru_cache(maxsize=64)
