@@ -294,6 +294,7 @@ class LogsConfig:
     export_dir: str = "logs/export"
     auth_log: bool = True              # false: no authentication log
     flush_interval_ms: int = 0         # 0: write-through (one write() per record); >0: buffered
+    fsync: str = "none"                # none | batch: fdatasync each written batch (survives a power cut)
     batch_records: int = 256           # buffered mode: write when this many records wait
     ipdr_keep: int = 400               # IPDR archive documents kept (oldest removed)
     ship_url: str = ""                 # HTTP endpoint for record shipping (empty: off)
@@ -312,6 +313,7 @@ class LogsConfig:
                 raise ValueError(f"{name} must be at least 4096 bytes")
         if self.flush_interval_ms < 0:
             raise ValueError("flush_interval_ms must not be negative")
+        _check_choice(self.fsync, ("none", "batch"), "fsync")
 
 
 @dataclass(frozen=True)

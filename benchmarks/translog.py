@@ -3,6 +3,7 @@
 
 1. One process logs --records Ro-CCR-shaped records (~700 bytes) write-through (default mode: one
    flock+fstat+write per record) and buffered (flush_interval_ms=50): records/s, p50/p99 per call.
+   Then the same with ``logs.fsync: batch`` (one fdatasync per written batch).
 2. Two processes log write-through into the same files at once: total records/s (lock contention).
 3. A Ro node (in-process, SQLite synchronous=FULL group commit) answers CCR-U from --sessions
    concurrent sessions over loopback TCP, first with the transaction log off, then on: CCR/s, p50/p99.
@@ -49,14 +50,16 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(len(xs) * p))]
 
 
-def cfg_for(base: str, flush_ms: int = 0) -> Config:
+def cfg_for(base: str, flush_ms: int = 0, fsync: str = "none") -> Config:
     return Config(data_dir=f"{base}/data", run_dir=f"{base}/run", log_dir=f"{base}/logs", base_dir=base,
                   database=DatabaseConfig(path="bench.db"),
-                  logs=LogsConfig(acct_log_files=8, acct_log_size=64 << 20, flush_interval_ms=flush_ms))
+                  logs=LogsConfig(acct_log_files=8, acct_log_size=64 << 20, flush_interval_ms=flush_ms,
+                                  fsync=fsync))
 
 
-def log_records(base: str, n: int, flush_ms: int, proc: str = "bench") -> tuple[float, list[float]]:
-    translog.configure(cfg_for(base, flush_ms), proc, 0)
+def log_records(base: str, n: int, flush_ms: int, proc: str = "bench",
+                fsync: str = "none") -> tuple[float, list[float]]:
+    translog.configure(cfg_for(base, flush_ms, fsync), proc, 0)
     lat = []
     rec = dict(RECORD)
     t0 = time.perf_counter()
@@ -75,12 +78,16 @@ def _child(base: str, n: int, q) -> None:
 
 
 def bench_records(n: int) -> None:
-    for mode, flush_ms in (("write-through", 0), ("buffered 50 ms", 50)):
+    modes = (("write-through", 0, "none"), ("buffered 50 ms", 50, "none"),
+             ("w-through+fsync", 0, "batch"), ("buffered+fsync", 50, "batch"))
+    for mode, flush_ms, fsync in modes:
+        count = n if fsync == "none" or flush_ms else max(1, n // 20)   # one fdatasync per record: fewer
         with tempfile.TemporaryDirectory() as base:
-            elapsed, lat = log_records(base, n, flush_ms)
-            size = sum(os.path.getsize(os.path.join(base, "log/acct", f)) for f in os.listdir(f"{base}/log/acct"))
-        print(f"{mode:15s}: {n / elapsed:9.0f} records/s  per call p50 {statistics.median(lat) * 1e6:6.1f} µs  "
-              f"p99 {pct(lat, 0.99) * 1e6:6.1f} µs  ({size / n:.0f} bytes/record)")
+            elapsed, lat = log_records(base, count, flush_ms, fsync=fsync)
+            acct = os.path.join(base, LogsConfig().acct_log_dir)
+            size = sum(os.path.getsize(os.path.join(acct, f)) for f in os.listdir(acct))
+        print(f"{mode:15s}: {count / elapsed:9.0f} records/s  per call p50 {statistics.median(lat) * 1e6:6.1f} µs  "
+              f"p99 {pct(lat, 0.99) * 1e6:6.1f} µs  ({size / count:.0f} bytes/record, {count} records)")
     with tempfile.TemporaryDirectory() as base:
         ctx = multiprocessing.get_context("spawn")
         q = ctx.Queue()
@@ -97,20 +104,21 @@ def bench_records(n: int) -> None:
 
 
 async def ccr_run(base: str, n: int, sessions: int, logging_on: bool,
-                  flush_ms: int = 0) -> tuple[float, list[float], list[float]]:
+                  flush_ms: int = 0, fsync: str = "none") -> tuple[float, list[float], list[float]]:
     from appliance.diameter.apps import ro
     from appliance.diameter.client import CreditControlClient, Service, ccr
     from appliance.diameter.node import Node
     from appliance.diameter.worker import AppContext
+    from appliance.ledger.api import LedgerClient
     from appliance.ocs.balance import NewBucket
     from appliance.ocs.catalog import Offer, Price, PriceType
-    from appliance.ocs.charging import Charging
     from appliance.ocs.inventory import Product
     from appliance.ocs.inventory import Service as Svc
     from appliance.ocs.units import Unit
     from appliance.store import open_store
 
-    cfg = dataclasses.replace(cfg_for(base, flush_ms), diameter=DiameterConfig(peers=(DiameterPeer("gw.bench"),)))
+    cfg = dataclasses.replace(cfg_for(base, flush_ms, fsync),
+                              diameter=DiameterConfig(peers=(DiameterPeer("gw.bench"),)))
     store = open_store(cfg)
 
     def seed(l):
@@ -125,9 +133,9 @@ async def ccr_run(base: str, n: int, sessions: int, logging_on: bool,
         translog.configure(cfg, "bench", 0)
         real_acct, real_fields = translog.acct, translog.charge_fields
 
-        def timed_acct(rec):               # what Ro's _log spends: charge_fields + acct per CCR
+        def timed_acct(rec, held=False):   # what Ro's _log spends: charge_fields + acct per CCR
             a = time.perf_counter()
-            real_acct(rec)
+            real_acct(rec, held=held)
             inside.append(time.perf_counter() - a + fields_time[0])
 
         fields_time = [0.0]
@@ -141,7 +149,7 @@ async def ccr_run(base: str, n: int, sessions: int, logging_on: bool,
     else:
         translog.close()
     node = Node("ocs.bench", "bench", peers=cfg.diameter.peers, watchdog=30)
-    ro.install(node, AppContext(cfg, store, Charging(store, charging_policy(cfg))))
+    ro.install(node, AppContext(cfg, store, LedgerClient(store, charging_policy(cfg))))
     port = await node.listen("127.0.0.1", 0)
     cl = CreditControlClient("gw.bench", "gw.realm")
     await cl.connect("127.0.0.1", port)
@@ -176,10 +184,11 @@ def bench_ccr(n: int, sessions: int) -> None:
     except ImportError:
         print("Ro CCR        : skipped (appliance.diameter.apps.ro not present)")
         return
-    modes = (("off", False, 0), ("write-through", True, 0), ("buffered 50ms", True, 50))
-    for name, on, flush_ms in modes * 2:          # repeated to spread the machine's noise over all
+    modes = (("off", False, 0, "none"), ("write-through", True, 0, "none"), ("buffered 50ms", True, 50, "none"),
+             ("w-through+fsync", True, 0, "batch"))
+    for name, on, flush_ms, fsync in modes * 2:   # repeated to spread the machine's noise over all
         with tempfile.TemporaryDirectory() as base:
-            elapsed, lat, inside = asyncio.run(ccr_run(base, n, sessions, on, flush_ms))
+            elapsed, lat, inside = asyncio.run(ccr_run(base, n, sessions, on, flush_ms, fsync))
         extra = (f"  logging inside the CCR: p50 {statistics.median(inside) * 1e6:.0f} µs "
                  f"p99 {pct(inside, 0.99) * 1e6:.0f} µs") if inside else ""
         print(f"Ro CCR-U log {name:13s}: {len(lat) / elapsed:5.0f} CCR/s  p50 {statistics.median(lat) * 1e3:6.2f} ms"

@@ -53,7 +53,9 @@ def slot_path(directory: Path, kind: str, slot: int) -> Path:
 class FifoLog:
     """Appends framed records to the ring of files of one log (``kind``: acct, auth)."""
 
-    def __init__(self, directory: str | os.PathLike[str], kind: str, files: int, size: int) -> None:
+    def __init__(self, directory: str | os.PathLike[str], kind: str, files: int, size: int,
+                 fsync: bool = False) -> None:
+        self.fsync = fsync                 # fdatasync after every write() batch (logs.fsync: batch)
         if files < 1:
             raise ValueError("a log needs at least one file")
         if size < MIN_SIZE:
@@ -74,6 +76,7 @@ class FifoLog:
         self._seq = 0
         self.dropped = 0        # records too large for one file
         self.rotations = 0
+        self.syncs = 0          # fdatasync calls (logs.fsync: batch)
 
     # -- under the lock ---------------------------------------------------------------------
 
@@ -126,12 +129,17 @@ class FifoLog:
                     if chunk:
                         _write_all(self._fd, b"".join(chunk))
                         chunk, chunk_len = [], 0
+                    if self.fsync:
+                        os.fdatasync(self._fd)      # the full file is on disk before the next one starts
                     self._rotate(self._seq)
                     used = FILE_HEADER.size
                 chunk.append(f)
                 chunk_len += len(f)
             if chunk:
                 _write_all(self._fd, chunk[0] if len(chunk) == 1 else b"".join(chunk))
+                if self.fsync:
+                    os.fdatasync(self._fd)
+                    self.syncs += 1
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 

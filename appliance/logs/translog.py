@@ -14,10 +14,12 @@ collects records in memory for tests.  A logging failure (disk full) is counted
 Durability: in write-through mode (``logs.flush_interval_ms: 0``, the default)
 each call is one ``write()`` into the page cache before it returns, so a worker
 that logs a transaction before sending its answer never acknowledges a charge
-whose record a ``kill -9`` could lose (a power cut can: the log is not fsynced;
+whose record a ``kill -9`` could lose (a power cut can, unless ``logs.fsync: batch``;
 the store is the durable record of money).  In buffered mode records are
 written every ``flush_interval_ms`` or ``batch_records``; a ``kill -9`` loses at
-most the records of that interval.
+most the records of that interval.  ``logs.fsync: batch`` adds one ``fdatasync``
+per written batch (write-through: per record or per held turn; buffered: per
+flush), so what was written survives a power cut too.
 
 Held records (write-through mode): a caller that answers many requests per event-loop
 turn logs them with ``held=True`` -- kept in memory -- and calls :func:`write_held`
@@ -238,10 +240,11 @@ def configure(cfg: Config, role: str = "", index: int = 0) -> None:
         _shipper = Shipper(lc.ship_url, lc.ship_batch, lc.ship_interval_ms / 1000.0, lc.ship_queue,
                            lc.ship_retries)
     wake = _wake = threading.Event() if interval > 0 else None
-    _acct = Sink(FifoLog(cfg.path(lc.acct_log_dir), "acct", lc.acct_log_files, lc.acct_log_size),
+    sync = lc.fsync == "batch"
+    _acct = Sink(FifoLog(cfg.path(lc.acct_log_dir), "acct", lc.acct_log_files, lc.acct_log_size, sync),
                  "acct", interval, lc.batch_records, _shipper, wake)
     if lc.auth_log:
-        _auth = Sink(FifoLog(cfg.path(lc.auth_log_dir), "auth", lc.auth_log_files, lc.auth_log_size),
+        _auth = Sink(FifoLog(cfg.path(lc.auth_log_dir), "auth", lc.auth_log_files, lc.auth_log_size, sync),
                      "auth", interval, lc.batch_records, _shipper, wake)
     if wake is not None:
         _stop_flusher.clear()
