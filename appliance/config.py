@@ -121,9 +121,15 @@ class RadiusConfig:
     eap_timeout: int = 30
     coa_timeout: float = 2.0
     coa_retries: int = 3
-    eap_methods: tuple[str, ...] = ("ttls", "pwd", "aka", "aka_prime")   # in order of preference
+    eap_methods: tuple[str, ...] = ("ttls", "peap", "pwd", "aka", "aka_prime")   # in order of preference
     eap_max_conversations: int = 65536     # per worker
     eap_mtu: int = 1000                    # method payload per EAP-Request (TTLS/pwd fragments)
+    eap_inner_methods: tuple[str, ...] = ("mschapv2", "gtc")   # EAP inside TTLS/PEAP, in order of preference
+    eap_peap_crypto_binding: str = "optional"   # PEAPv0 crypto binding TLV answer: optional | required
+    eap_tls_ca: str = ""                   # EAP-TLS: PEM CA bundle client certificates must chain to
+    eap_tls_crl: str = ""                  # EAP-TLS: PEM CRL file(s) checked for the client certificate
+    eap_tls_identity: str = "cn"           # EAP-TLS: subscriber from cn | san_email | san_upn | san_dns
+    eap_tls_min_version: str = "1.2"       # TLS-based methods: 1.2 | 1.3
     acct_units: tuple[str, ...] = ("octets",)   # what accounting charges: octets and/or seconds
     service: str = "data"                  # service type in charging requests (price selection)
     session_timeout_max: int = 86_400      # cap on Session-Timeout in Access-Accept
@@ -135,6 +141,11 @@ class RadiusConfig:
     acct_report_max_octets: int = 1_000_000_000_000     # octets in one report (1 TB)
     acct_report_max_seconds: int = 172_800              # seconds in one report (2 days)
     acct_max_rate: int = 12_500_000_000    # octets per second a session can move (100 Gbit/s) since its last report
+
+    def __post_init__(self) -> None:
+        _check_choice(self.eap_peap_crypto_binding, ("optional", "required"), "eap_peap_crypto_binding")
+        _check_choice(self.eap_tls_identity, ("cn", "san_email", "san_upn", "san_dns"), "eap_tls_identity")
+        _check_choice(self.eap_tls_min_version, ("1.2", "1.3"), "eap_tls_min_version")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,20 @@ def method_options(cfg: Config) -> dict[str, Any]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         cert, key = ensure_certificate(cfg)
     options["ttls"] = ttls.server_context(str(cert), str(key))
+    rcfg = cfg.radius
+    from ..eap import tlstunnel
+    from .auth import INNER_NAMES
+    unknown = [n for n in rcfg.eap_inner_methods if n.lower() not in INNER_NAMES]
+    if unknown:
+        raise ValueError(f"radius.eap_inner_methods: unknown method {unknown[0]!r}")
+    options["inner_methods"] = tuple(INNER_NAMES[n.lower()] for n in rcfg.eap_inner_methods)
+    options["peap"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version)
+    options["peap_crypto_binding"] = rcfg.eap_peap_crypto_binding
+    if rcfg.eap_tls_ca:                          # EAP-TLS needs a CA bundle for client certificates
+        options["tls"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version,
+                                                  str(cfg.path(rcfg.eap_tls_ca)),
+                                                  str(cfg.path(rcfg.eap_tls_crl)) if rcfg.eap_tls_crl else "")
+    options["tls_identity"] = rcfg.eap_tls_identity
     return options
 
 

@@ -17,12 +17,14 @@ from tests.radius.conftest import SECRET, RunningServer, radius_cfg
 
 
 def hexdump(out: str, label: str) -> bytes | None:
-    m = re.search(re.escape(label) + r" - hexdump\(len=\d+\): ([0-9a-f ]+)", out)
-    return bytes.fromhex(m.group(1).replace(" ", "")) if m else None
+    """The LAST dump with this label (PEAP prints its key before and after the crypto binding)."""
+    found = re.findall(re.escape(label) + r" - hexdump\(len=\d+\): ([0-9a-f ]+)", out)
+    return bytes.fromhex(found[-1].replace(" ", "")) if found else None
 
 
 def eapol(cfg, tmp_path, method: str, password: str, phase2: str = "", phase1: str = "",
-          identity: str = "alice@wlan", fragment: int = 0, port: int | None = None) -> tuple[int, str]:
+          identity: str = "alice@wlan", fragment: int = 0, port: int | None = None,
+          extra: tuple[str, ...] = ()) -> tuple[int, str]:
     exe = need_binary("eapol_test")
     lines = ['network={', '  ssid="test"', '  key_mgmt=WPA-EAP', f'  eap={method}', f'  identity="{identity}"',
              '  anonymous_identity="anonymous@wlan"', f'  password="{password}"']
@@ -32,6 +34,7 @@ def eapol(cfg, tmp_path, method: str, password: str, phase2: str = "", phase1: s
         lines.append(f'  phase1="{phase1}"')
     if fragment:
         lines.append(f'  fragment_size={fragment}')
+    lines += [f"  {line}" for line in extra]
     conf = tmp_path / f"eapol-{method}.conf"
     conf.write_text("\n".join(lines + ["}"]) + "\n")
     res = subprocess.run([exe, "-c", str(conf), "-a", "127.0.0.1", "-p", str(port or cfg.radius.auth_port),
@@ -46,7 +49,7 @@ def assert_keys_match(out: str) -> None:
     recv = hexdump(out, "MS-MPPE-Recv-Key (crypt)")            # what the server put in Access-Accept
     send = hexdump(out, "MS-MPPE-Send-Key (sign)")
     assert pmk is not None and recv == pmk and send is not None and len(send) == 32
-    msk = hexdump(out, "EAP-TTLS: Derived key")               # TTLS prints the whole MSK
+    msk = hexdump(out, "EAP-TTLS: Derived key") or hexdump(out, "EAP-PEAP: Derived key")   # the whole MSK
     if msk is not None:
         assert msk[:32] == recv and msk[32:64] == send
 
@@ -171,3 +174,34 @@ def test_rounds_from_changing_source_ports_reach_the_owning_worker(cfg, store, s
         for w in workers:
             w.close()
     assert dataclasses.is_dataclass(rc_cfg)
+
+
+PEAP_CASES = [("auth=MSCHAPV2", "peapver=0 crypto_binding=2"),
+              ("auth=MSCHAPV2", "peapver=0 crypto_binding=2 tls_disable_tlsv1_3=0"),
+              ("auth=GTC", "peapver=0 crypto_binding=2"),
+              ("auth=GTC", "peapver=0 crypto_binding=2 tls_disable_tlsv1_3=0"),
+              ("auth=MSCHAPV2", "peapver=0 crypto_binding=0")]
+
+
+@pytest.mark.parametrize("phase2,phase1", PEAP_CASES)
+def test_peap_success_and_keys(eap_server, tmp_path, phase2, phase1):
+    """PEAPv0 ([MS-PEAP]): the peer Naks TTLS for PEAP, runs inner EAP-MSCHAPv2/GTC, checks our Result and
+    Crypto-Binding TLVs (crypto_binding=2: required) and the MS-MPPE keys equal its MSK (the CSK)."""
+    rc, out = eapol(eap_server.cfg, tmp_path, "PEAP", "s3cret-pw", phase2, phase1)
+    assert rc == 0, out[-3000:]
+    assert_keys_match(out)
+    inner = {"auth=MSCHAPV2": 26, "auth=GTC": 6}[phase2]
+    assert f"EAP-PEAP: Phase 2 Request: type={inner}" in out or f"Phase 2 EAP Request: type={inner}" in out
+    if "crypto_binding=2" in phase1:
+        assert "EAP-PEAP: Valid cryptobinding TLV received" in out, out[-3000:]
+    else:
+        assert "cryptobinding TLV received" not in out
+    assert ("Using TLS version TLSv1.3" in out) == ("tlsv1_3=0" in phase1)
+
+
+@pytest.mark.parametrize("phase2", ["auth=MSCHAPV2", "auth=GTC"])
+def test_peap_wrong_password_is_rejected(eap_server, tmp_path, phase2):
+    rc, out = eapol(eap_server.cfg, tmp_path, "PEAP", "wrong", phase2, "peapver=0 crypto_binding=2")
+    assert rc != 0 and "code=3 (Access-Reject)" in out and "code=2 (Access-Accept)" not in out
+    if phase2 == "auth=MSCHAPV2":      # the inner method said why (draft-kamath-pppext-eap-mschapv2 §2)
+        assert "error 691" in out

@@ -1,0 +1,188 @@
+"""The TLS part shared by PEAP and EAP-TLS: EAP-TLS framing over ``ssl`` memory BIOs.
+
+RFC 5216 §3.1-§3.2 (flags L/M/S and the 4-octet TLS Message Length; every fragment the
+server sends is ACKed by an empty Response, the peer's fragments are ACKed by an empty
+Request), RFC 9190 (TLS 1.3) and RFC 9427 §2 (TLS 1.3 key export with the Type-Code as
+context).  A subclass implements :meth:`TlsMethodBase.after_handshake` -- what to do with
+each Response once the handshake is complete (PEAP's phase 2, EAP-TLS's commitment and
+Success) -- and says which keys it exports.
+"""
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import ClassVar
+
+from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
+from .framework import Failure, MethodContext, Request, Step
+from .packet import EapPacket
+from .tlsexport import ExporterUnavailable, export_keying_material
+
+log = logging.getLogger(__name__)
+
+FLAG_S = 0x20
+MAX_MESSAGE = 65536
+LENGTH_SIZE = 4
+TLS13_LABEL = "EXPORTER_EAP_TLS_Key_Material"
+TLS12_LABEL = "client EAP encryption"
+
+
+def server_context(cert: str, key: str, minimum: str = "1.2", cafile: str = "", crlfile: str = "") -> ssl.SSLContext:
+    """A TLS server context for EAP: TLS ``minimum``..1.3, no session tickets; with ``cafile`` the peer
+    must present a certificate chaining to it (EAP-TLS), with ``crlfile`` its leaf is checked against
+    the CRLs (RFC 5280 §6.3)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if minimum == "1.3" else ssl.TLSVersion.TLSv1_2
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(cert, key)
+    ctx.options |= ssl.OP_NO_TICKET
+    try:
+        ctx.num_tickets = 0
+    except (AttributeError, ValueError):
+        pass
+    if cafile:
+        ctx.load_verify_locations(cafile=cafile)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        if crlfile:
+            ctx.load_verify_locations(cafile=crlfile)
+            ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    else:
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class TlsMethodBase:
+    """Phase 1 of a TLS-based method for one conversation (framework :class:`Method`)."""
+
+    type: ClassVar[int]
+    option: ClassVar[str]                 # the key of its ssl.SSLContext in MethodContext.options
+    version: ClassVar[int] = 0            # the flags' version bits (PEAP: 0)
+
+    def __init__(self, ctx: MethodContext) -> None:
+        self.ctx = ctx
+        self.sslctx: ssl.SSLContext | None = ctx.options.get(self.option)
+        self.mtu = int(ctx.options.get("mtu", 1000))
+        self.incoming_bio = ssl.MemoryBIO()
+        self.outgoing_bio = ssl.MemoryBIO()
+        self.tls: ssl.SSLObject | None = None
+        self.inbound = Incoming(MAX_MESSAGE)
+        self.outbound: Outgoing | None = None
+        self.handshake_done = False
+        self.failed: str | None = None    # a TLS alert was sent: the next Response ends the conversation
+        self.peer_version: int | None = None
+        self.identity = ""
+
+    async def start(self, identity: str, ident: int) -> Step:
+        if self.sslctx is None:
+            return Failure(f"EAP type {self.type} has no TLS context configured")
+        self.identity = identity
+        self.tls = self.sslctx.wrap_bio(self.incoming_bio, self.outgoing_bio, server_side=True)
+        return Request(bytes([FLAG_S | self.version]))
+
+    # ------------------------------------------------------------------ framing
+    def send(self, message: bytes) -> Step:
+        """Send a TLS message, fragmented at the MTU (L on the first fragment when split, M while more)."""
+        self.outbound = Outgoing(message, self.mtu, LENGTH_SIZE)
+        return self._next_fragment()
+
+    def _next_fragment(self) -> Step:
+        assert self.outbound is not None
+        frag = self.outbound.next()
+        if not self.outbound.pending:
+            self.outbound = None
+        return Request(build(self.version, frag, LENGTH_SIZE))
+
+    def empty(self) -> Step:
+        """An empty Request: the ACK of a peer fragment, or 'go on' (RFC 5216 §3.2)."""
+        return Request(bytes([self.version]))
+
+    def flush(self) -> Step:
+        """Send what TLS has written (records, alerts), or an empty Request when nothing."""
+        out = self.outgoing_bio.read()
+        return self.send(out) if out else self.empty()
+
+    async def process(self, packet: EapPacket, ident: int) -> Step:
+        assert self.tls is not None
+        try:
+            flags, frag = parse(packet.data, LENGTH_SIZE)
+        except FragmentError as exc:
+            return Failure(f"TLS framing: {exc}")
+        if self.peer_version is None and packet.data:
+            self.peer_version = packet.data[0] & 0x07
+        if self.outbound is not None:             # the peer must ACK each of our fragments (RFC 5216 §3.2)
+            if frag.payload or flags & (FLAG_L | FLAG_M):
+                return Failure("TLS framing: expected a fragment ACK")
+            return self._next_fragment()
+        if self.failed is not None:
+            return Failure(self.failed)
+        try:
+            message = self.inbound.feed(frag)
+        except FragmentError as exc:
+            return Failure(f"TLS framing: {exc}")
+        if message is None:
+            return self.empty()                   # ACK: the peer sends its next fragment
+        if message:
+            self.incoming_bio.write(message)
+        finished_now = False
+        if not self.handshake_done:
+            try:
+                self.tls.do_handshake()
+                self.handshake_done = finished_now = True
+            except ssl.SSLWantReadError:
+                return self.flush()
+            except ssl.SSLError as exc:
+                reason = f"TLS handshake failed: {exc.reason or exc}"
+                log.info("EAP type %d: %s", self.type, reason)
+                out = self.outgoing_bio.read()
+                if not out:
+                    return Failure(reason)
+                self.failed = reason              # send the alert; the peer's answer ends it
+                return self.send(out)
+        plain = self.read_application_data()
+        if isinstance(plain, Failure):
+            return plain
+        try:
+            return await self.after_handshake(plain, finished_now)
+        except ExporterUnavailable as exc:
+            return Failure(f"TLS keys unavailable: {exc}")
+
+    async def after_handshake(self, plain: bytes, finished_now: bool) -> Step:
+        """One Response after the handshake: ``plain`` is the application data it carried,
+        ``finished_now`` tells that this Response completed the handshake."""
+        raise NotImplementedError
+
+    def read_application_data(self) -> bytes | Failure:
+        assert self.tls is not None
+        chunks = []
+        while True:
+            try:
+                chunk = self.tls.read(16384)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                return Failure("peer closed the tunnel")
+            except ssl.SSLError as exc:
+                return Failure(f"TLS record error: {exc.reason}")
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # ------------------------------------------------------------------ keys
+    @property
+    def tls13(self) -> bool:
+        assert self.tls is not None
+        return self.tls.version() == "TLSv1.3"
+
+    def export(self, length: int) -> bytes:
+        """RFC 5216 §2.3 (TLS 1.2: PRF "client EAP encryption") or RFC 9190 §2.3 / RFC 9427 §2.1
+        (TLS 1.3: "EXPORTER_EAP_TLS_Key_Material" with the Type-Code as context)."""
+        assert self.tls is not None and self.sslctx is not None
+        if self.tls13:
+            return export_keying_material(self.tls, self.sslctx, TLS13_LABEL, length, bytes([self.type]))
+        return export_keying_material(self.tls, self.sslctx, TLS12_LABEL, length)
+
+    def keys(self) -> tuple[bytes, bytes]:
+        """MSK (64) and EMSK (64)."""
+        material = self.export(128)
+        return material[:64], material[64:]
