@@ -260,6 +260,8 @@ class SnmpConfig:
     users: tuple[SnmpUser, ...] = ()   # SNMPv3 authPriv users (read-only)
     managers: tuple[SnmpManager, ...] = ()        # trap/inform receivers
     engine_id: str = ""                # hex; empty: derived from node.name (stable across restarts)
+    enterprise: int = 32473            # Private Enterprise Number of the appliance's MIB root (32473: IANA's
+    #                                    documentation number, RFC 5612 -- use your organisation's own)
     mib_dir: str = ""                  # empty: the package's mibs/ directory
     mib_cache: str = ""                # compiled edited MIBs; empty: <data_dir>/snmp/mibs
     disk_full_percent: int = 90        # ocsLogDiskNearlyFull threshold
@@ -284,6 +286,8 @@ class SnmpConfig:
                 raise ValueError("engine_id must be 5 to 32 octets (RFC 3411 SnmpEngineID)")
         if not 1 <= self.disk_full_percent <= 100:
             raise ValueError("disk_full_percent must be 1..100")
+        if not 1 <= self.enterprise < 1 << 31:
+            raise ValueError("enterprise must be a Private Enterprise Number, 1 .. 2^31-1")
         names = [u.name for u in self.users]
         if len(set(names)) != len(names):
             raise ValueError("users: duplicate name")

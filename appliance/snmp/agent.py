@@ -34,7 +34,6 @@ from .view import View, version
 
 log = logging.getLogger(__name__)
 
-PEN_PREFIX = bytes.fromhex("80007ed9")     # RFC 3411 §5 SnmpEngineID: 1 bit + enterprise 32473
 READ_VIEW = ((1, 3, 6, 1, 2, 1, 1), (1, 3, 6, 1, 2, 1, 11), (1, 3, 6, 1, 2, 1, 67),
              (1, 3, 6, 1, 6, 3, 10, 2, 1))  # + the enterprise root, added from the MIB
 AUTH = {"sha": pconfig.USM_AUTH_HMAC96_SHA, "md5": pconfig.USM_AUTH_HMAC96_MD5,
@@ -45,10 +44,11 @@ COMMUNITY_NAME = "nms"                      # securityName of the v1/v2c communi
 
 
 def engine_id(cfg: Config) -> bytes:
-    """``snmp.engine_id`` (hex), else 0x80 + PEN + format 4 (text) + node name (RFC 3411 §5)."""
+    """``snmp.engine_id`` (hex), else 1 bit + ``snmp.enterprise`` + format 4 (text) + node name
+    (RFC 3411 §5 SnmpEngineID)."""
     if cfg.snmp.engine_id:
         return bytes.fromhex(cfg.snmp.engine_id)
-    return PEN_PREFIX + b"\x04" + cfg.node.name.encode()[:27]
+    return (0x8000_0000 | cfg.snmp.enterprise).to_bytes(4, "big") + b"\x04" + cfg.node.name.encode()[:27]
 
 
 def next_boots(path: Path) -> int:
@@ -121,9 +121,11 @@ class Agent:
         s: SnmpConfig = cfg.snmp
         self.engine = pengine.SnmpEngine(rfc1902.OctetString(engine_id(cfg)))
         mib_builder = self.engine.get_mib_builder()
-        mib_dir = Path(s.mib_dir) if s.mib_dir else mibs.default_mib_dir()
+        mib_dir = cfg.path(str(Path(s.mib_dir) if s.mib_dir else mibs.default_mib_dir()))
         cache = cfg.path(s.mib_cache) if s.mib_cache else cfg.path(cfg.data_dir) / "snmp" / "mibs"
-        log.info("MIB modules from %s", mibs.load(mib_builder, cfg.path(str(mib_dir)), cache))
+        if mibs.enterprise_of(mib_dir) != s.enterprise:      # the operator's own number: edited texts
+            mib_dir = mibs.with_enterprise(mib_dir, cache.parent / f"mib-texts-{s.enterprise}", s.enterprise)
+        log.info("MIB modules from %s", mibs.load(mib_builder, mib_dir, cache))
         self.ident = f"ocs-appliance {version()}"
         self._system(mib_builder)
         (boots,) = mib_builder.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineBoots")

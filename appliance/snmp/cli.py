@@ -18,6 +18,14 @@ def cmd_compile(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(cfg: Config, args: argparse.Namespace) -> int:
+    """The MIB texts a manager loads, with the enterprise root at ``snmp.enterprise`` (as the agent serves)."""
+    source = cfg.path(cfg.snmp.mib_dir) if cfg.snmp.mib_dir else mibs.default_mib_dir()
+    out = mibs.with_enterprise(source, Path(args.out), cfg.snmp.enterprise)
+    print(f"MIB texts for enterprise {cfg.snmp.enterprise} in {out}")
+    return 0
+
+
 def register(subparsers: Any) -> None:
     g = subparsers.add_parser("snmp", help="SNMP agent tools",
                               description="SNMP agent tools").add_subparsers(dest="sub", required=True)
@@ -27,3 +35,7 @@ def register(subparsers: Any) -> None:
     c.add_argument("--mibs", help="MIB text directory (default: the package's mibs/)")
     c.add_argument("--out", help="output directory (default: <data_dir>/snmp/mibs)")
     c.add_argument("--bundle", action="store_true", help="write the bundle shipped in the package")
+    e = g.add_parser("export-mibs", help="write the MIB texts for a manager (enterprise root: snmp.enterprise)",
+                     description="copy mibs/ with the enterprise root at snmp.enterprise, as the agent serves it")
+    e.set_defaults(func=cmd_export)
+    e.add_argument("out", help="directory to write the .txt modules into")

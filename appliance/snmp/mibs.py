@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,34 @@ def default_mib_dir() -> Path:
     if here.is_dir():
         return here
     return Path("/usr/share/snmp/mibs")
+
+
+#: the one line of OCS-APPLIANCE-SMI that places the enterprise root
+_ENTERPRISE_LINE = re.compile(r"(::= \{ enterprises )(\d+)( \}\s*-- the enterprise number)")
+SMI_FILE = "OCS-APPLIANCE-SMI.txt"
+
+
+def enterprise_of(source: Path) -> int:
+    """The Private Enterprise Number the MIB texts in ``source`` hang the appliance under."""
+    m = _ENTERPRISE_LINE.search((source / SMI_FILE).read_text())
+    if m is None:
+        raise ValueError(f"{source / SMI_FILE}: no 'enterprises N }} -- the enterprise number' line")
+    return int(m.group(2))
+
+
+def with_enterprise(source: Path, destination: Path, pen: int) -> Path:
+    """The MIB texts of ``source`` copied to ``destination`` with the enterprise root at ``pen``
+    (``snmp.enterprise``); every other module hangs off that root, so the set stays consistent."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.iterdir()):
+        if path.is_file() and path.suffix == ".txt":
+            text = path.read_text()
+            if path.name == SMI_FILE:
+                text = _ENTERPRISE_LINE.sub(lambda m: f"{m.group(1)}{pen}{m.group(3)}", text, count=1)
+            target = destination / path.name
+            if not target.is_file() or target.read_text() != text:
+                target.write_text(text)
+    return destination
 
 
 def digests(source: Path, modules: tuple[str, ...] = SERVED) -> dict[str, str]:
