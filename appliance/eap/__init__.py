@@ -28,7 +28,8 @@ from .framework import (
 from .packet import Code, EapFormatError, EapPacket, EapType, decode, encode
 
 METHOD_MODULES = ("appliance.eap.ttls", "appliance.eap.pwd", "appliance.eap.aka",
-                  "appliance.eap.eapmschapv2", "appliance.eap.gtc", "appliance.eap.peap")
+                  "appliance.eap.eapmschapv2", "appliance.eap.gtc", "appliance.eap.peap",
+                  "appliance.eap.eaptls")
 
 __all__ = ["Accept", "Code", "Conversation", "CredentialLookup", "Discard", "EapFormatError", "EapPacket",
            "EapType", "Failure", "Ignore", "MemoryLookup", "Method", "MethodContext", "Policy", "Registry",

@@ -53,6 +53,8 @@ def method_options(cfg: Config) -> dict[str, Any]:
     options["inner_methods"] = tuple(INNER_NAMES[n.lower()] for n in rcfg.eap_inner_methods)
     options["peap"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version)
     options["peap_crypto_binding"] = rcfg.eap_peap_crypto_binding
+    if "tls" in (m.lower() for m in rcfg.eap_methods) and not rcfg.eap_tls_ca:
+        raise ValueError("radius.eap_methods offers tls but radius.eap_tls_ca (the client CA bundle) is empty")
     if rcfg.eap_tls_ca:                          # EAP-TLS needs a CA bundle for client certificates
         options["tls"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version,
                                                   str(cfg.path(rcfg.eap_tls_ca)),

@@ -49,7 +49,7 @@ def assert_keys_match(out: str) -> None:
     recv = hexdump(out, "MS-MPPE-Recv-Key (crypt)")            # what the server put in Access-Accept
     send = hexdump(out, "MS-MPPE-Send-Key (sign)")
     assert pmk is not None and recv == pmk and send is not None and len(send) == 32
-    msk = hexdump(out, "EAP-TTLS: Derived key") or hexdump(out, "EAP-PEAP: Derived key")   # the whole MSK
+    msk = next(filter(None, (hexdump(out, f"EAP-{m}: Derived key") for m in ("TTLS", "PEAP", "TLS"))), None)
     if msk is not None:
         assert msk[:32] == recv and msk[32:64] == send
 
