@@ -53,6 +53,7 @@ class Reservation:
         return sum(h.amount for h in self.holds if h.unit is unit)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NewBucket:
     product_id: str

@@ -14,6 +14,7 @@ from .frozen import quick_init
 from .units import Unit
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Product:
     id: str
@@ -25,6 +26,7 @@ class Product:
     characteristics: Mapping[str, Any] = field(default_factory=dict)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Credentials:
     """Secrets of a service.  ``repr`` never shows them (they must not reach logs)."""
@@ -40,6 +42,7 @@ class Credentials:
         return f"Credentials(<{', '.join(present) or 'none'} set>, sqn={self.sqn})"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Service:
     id: str

@@ -39,7 +39,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -304,6 +304,49 @@ class PostgresLedger:
         with self.c.cursor() as cur:
             cur.executemany("INSERT INTO service_identity (identity, service_id) VALUES (%s, %s)",
                             [(i, service.id) for i in service.identities()])
+
+    # --- bulk provisioning
+    def put_subscribers(self, products: Sequence[Product], services: Sequence[Service]) -> None:
+        """Products and services put as by put_product/put_service, many rows per statement."""
+        pairs = [(i, s.id) for s in services for i in s.identities()]
+        owners = self.identity_owners([i for i, _s in pairs])
+        for identity, service_id in pairs:
+            if owners.get(identity, service_id) != service_id:
+                raise ValueError(f"identity {identity} already belongs to service {owners[identity]}")
+        with self.c.cursor() as cur:
+            if products:
+                cur.executemany('INSERT INTO product (id, offer, start, "end", policy_table, status, doc) '
+                                "VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE SET offer = EXCLUDED.offer, "
+                                'start = EXCLUDED.start, "end" = EXCLUDED."end", policy_table = EXCLUDED.policy_table, '
+                                "status = EXCLUDED.status, doc = EXCLUDED.doc", [rows.product_row(p) for p in products])
+            if not services:
+                return
+            cur.executemany(f"INSERT INTO service ({rows.SERVICE_COLUMNS}) "
+                            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                            "ON CONFLICT (id) DO UPDATE SET product_id = EXCLUDED.product_id, imsi = EXCLUDED.imsi, "
+                            "msisdn = EXCLUDED.msisdn, nai = EXCLUDED.nai, enabled = EXCLUDED.enabled, "
+                            "password = EXCLUDED.password, k = EXCLUDED.k, opc = EXCLUDED.opc, amf = EXCLUDED.amf, "
+                            "sqn = EXCLUDED.sqn, doc = EXCLUDED.doc", [rows.service_row(s) for s in services])
+            self.c.execute("DELETE FROM service_identity WHERE service_id = ANY(%s)", ([s.id for s in services],))
+            cur.executemany("INSERT INTO service_identity (identity, service_id) VALUES (%s, %s)", pairs)
+
+    def identity_owners(self, identities: Sequence[str]) -> dict[str, str]:
+        """The services owning those of ``identities`` that are known."""
+        return {i: s for i, s in self._all("SELECT identity, service_id FROM service_identity "
+                                           "WHERE identity = ANY(%s)", (list(identities),))}
+
+    def replace_buckets(self, buckets: Sequence[NewBucket]) -> int:
+        """The buckets replace every bucket of their products that has one of their names; returns
+        how many went."""
+        named = list(dict.fromkeys((b.product_id, b.name) for b in buckets))
+        gone = self._count("DELETE FROM bucket b USING unnest(%s::text[], %s::text[]) AS n(p, m) "
+                           'WHERE b.product_id = n.p COLLATE "C" AND b.name = n.m',
+                           ([p for p, _m in named], [m for _p, m in named]))
+        with self.c.cursor() as cur:
+            cur.executemany('INSERT INTO bucket (product_id, unit, remaining, start, "end", name) '
+                            "VALUES (%s, %s, %s, NULL, %s, %s)",
+                            [(b.product_id, b.unit.value, b.remaining, b.end, b.name) for b in buckets])
+        return gone
 
     def delete_service(self, service_id: str) -> bool:
         self.c.execute("DELETE FROM service_identity WHERE service_id = %s", (service_id,))

@@ -30,7 +30,8 @@ def table_from(name: str, rates: str) -> PrefixTable:
 
 
 def product_row(p: Product) -> tuple[Any, ...]:
-    return (p.id, p.offer, p.start, p.end, p.policy_table, p.status, dumps(dict(p.characteristics)))
+    return (p.id, p.offer, p.start, p.end, p.policy_table, p.status,
+            dumps(dict(p.characteristics)) if p.characteristics else "{}")
 
 
 def product_from(row: Sequence[Any]) -> Product:
@@ -44,7 +45,7 @@ SERVICE_COLUMNS_S = ", ".join(f"s.{c.strip()}" for c in SERVICE_COLUMNS.split(",
 def service_row(s: Service) -> tuple[Any, ...]:
     c = s.credentials
     return (s.id, s.product_id, s.imsi, s.msisdn, s.nai, 1 if s.enabled else 0, c.password,
-            c.k, c.opc, c.amf, c.sqn, dumps(dict(s.attributes)))
+            c.k, c.opc, c.amf, c.sqn, dumps(dict(s.attributes)) if s.attributes else "{}")
 
 
 def service_from(row: Sequence[Any]) -> Service:

@@ -393,11 +393,12 @@ class SqliteLedger:
         return found
 
     def replace_buckets(self, buckets: Sequence[NewBucket]) -> int:
-        """Each bucket replaces its product's buckets of the same unit and name; returns how many went."""
+        """The buckets replace every bucket of their products that has one of their names; returns
+        how many went."""
         self._forget_balances()
         conn = self._conn
-        gone = conn.executemany("DELETE FROM bucket WHERE product_id = ? AND unit = ? AND name = ?",
-                                [(b.product_id, b.unit.value, b.name) for b in buckets]).rowcount
+        gone = conn.executemany("DELETE FROM bucket WHERE product_id = ? AND name = ?",
+                                list(dict.fromkeys((b.product_id, b.name) for b in buckets))).rowcount
         conn.executemany('INSERT INTO bucket (product_id, unit, remaining, start, "end", name) VALUES (?,?,?,?,?,?)',
                          [(b.product_id, b.unit.value, b.remaining, None, b.end, b.name) for b in buckets])
         return gone

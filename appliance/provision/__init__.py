@@ -1,0 +1,1 @@
+"""Bulk provisioning: subscribers (services, products, initial balances) imported from a file."""
