@@ -22,7 +22,7 @@ from .ocs.catalog import Offer, PrefixTable, Price
 from .ocs.inventory import Credentials, Product, Service
 from .ocs.units import Unit
 
-PLUGINS = ("radius", "diameter", "eap", "pcrf", "snmp", "rest", "logs", "aaa", "store")
+PLUGINS = ("radius", "diameter", "eap", "pcrf", "snmp", "rest", "logs", "aaa", "store", "provision")
 
 
 class CliError(Exception):

@@ -128,6 +128,18 @@ def top_up(l: Ledger, product_id: str, unit: Unit, amount: int, now: int, end: i
     return bucket_id
 
 
+def top_up_initial(l: Ledger, buckets: list[NewBucket], now: int) -> int:
+    """Initial balances of bulk provisioning: top-ups that replace their products' buckets of the
+    same name (so that importing a file again does not credit it twice); a product out of credit
+    that can pay again is restored.  Returns the buckets written."""
+    if any(b.remaining < 0 for b in buckets):
+        raise ValueError("a top-up must not be negative")
+    l.replace_buckets(buckets)
+    for product_id in dict.fromkeys(b.product_id for b in buckets):
+        reassess(l, product_id, now)
+    return len(buckets)
+
+
 def set_remaining(l: Ledger, bucket: Bucket, remaining: int, now: int) -> None:
     """An operator's adjustment of one bucket (the caller checked the rules of its API)."""
     l.set_bucket_remaining(bucket.id, remaining)
