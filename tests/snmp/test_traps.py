@@ -176,7 +176,7 @@ def test_process_restart_and_disk_nearly_full(tmp_path, trapd, start_agent):
         if first.poll() is None:
             first.kill()
             first.wait(10)
-    # one notification per directory (the worker created log/acct and log/auth meanwhile), never repeated
+    # one notification per directory (the worker created logs/acct and logs/auth meanwhile), never repeated
     disks = [line.split(f".{OCS}.1.3.1.1.2.")[1].split(" ")[0] for line in log.read_text().splitlines()
              if f".{OCS}.0.4" in line]
     assert "5" in disks and len(disks) == len(set(disks))
