@@ -111,6 +111,17 @@ class RadiusClient:
 
 
 @dataclass(frozen=True)
+class EapRealmPolicy:
+    """EAP methods for the identities of one realm (the part after '@', case-insensitive; "" : none)."""
+    realm: str
+    methods: tuple[str, ...] = ()      # offered, in order of preference (empty: radius.eap_methods)
+    min_tls: str = ""                  # TTLS/PEAP/EAP-TLS: 1.2 | 1.3 (empty: radius.eap_tls_min_version)
+
+    def __post_init__(self) -> None:
+        _check_choice(self.min_tls, ("", "1.2", "1.3"), "min_tls")
+
+
+@dataclass(frozen=True)
 class RadiusConfig:
     enabled: bool = True
     address: str = "0.0.0.0"
@@ -130,6 +141,7 @@ class RadiusConfig:
     eap_tls_crl: str = ""                  # EAP-TLS: PEM CRL file(s) checked for the client certificate
     eap_tls_identity: str = "cn"           # EAP-TLS: subscriber from cn | san_email | san_upn | san_dns
     eap_tls_min_version: str = "1.2"       # TLS-based methods: 1.2 | 1.3
+    eap_realms: tuple[EapRealmPolicy, ...] = ()   # per-realm methods and minimum TLS version
     acct_units: tuple[str, ...] = ("octets",)   # what accounting charges: octets and/or seconds
     service: str = "data"                  # service type in charging requests (price selection)
     session_timeout_max: int = 86_400      # cap on Session-Timeout in Access-Accept

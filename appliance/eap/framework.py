@@ -142,12 +142,22 @@ def default_preference(identity: str, allowed: tuple[int, ...]) -> tuple[int, ..
     return allowed
 
 
+def realm_of(identity: str) -> str:
+    """The NAI realm (RFC 7542 §2.2: after the last '@'), lower-case; "" when there is none."""
+    return identity.rsplit("@", 1)[1].lower() if "@" in identity else ""
+
+
 @dataclass(frozen=True)
 class Policy:
     methods: tuple[int, ...]                       # allowed, in order of preference
     preference: Callable[[str, tuple[int, ...]], tuple[int, ...]] = default_preference
     max_rounds: int = MAX_ROUNDS
     max_identity: int = 253                        # longest identity accepted (octets)
+    by_realm: Mapping[str, tuple[int, ...]] = field(default_factory=dict)   # realm -> its allowed methods
+
+    def allowed(self, identity: str) -> tuple[int, ...]:
+        """The methods allowed for an identity: its realm's list when one is configured."""
+        return self.by_realm.get(realm_of(identity), self.methods) if self.by_realm else self.methods
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +225,7 @@ class Conversation:
         self.method: Method | None = None
         self.method_type: int | None = None
         self.tried: list[int] = []
+        self.allowed = policy.methods
         self.rounds = 0
         self.busy = False
         self.identifier = context.random(1)[0] if first_identifier is None else first_identifier & 0xFF
@@ -313,7 +324,8 @@ class Conversation:
         except UnicodeDecodeError:
             return self._reject("identity not UTF-8", packet.identifier)
         self.identity = identity
-        choices = [t for t in self.policy.preference(identity, self.policy.methods) if t in self.registry]
+        self.allowed = self.policy.allowed(identity)
+        choices = [t for t in self.policy.preference(identity, self.allowed) if t in self.registry]
         if not choices:
             return self._reject("no method configured", packet.identifier)
         return await self._propose(choices[0], packet.identifier)
@@ -321,7 +333,7 @@ class Conversation:
     async def _on_nak(self, wanted: tuple[int, ...], ident: int) -> Outcome:
         """RFC 3748 §5.3.1: take the first type the peer wants that we allow and have not tried."""
         for type_ in wanted:
-            if type_ and type_ in self.policy.methods and type_ in self.registry and type_ not in self.tried:
+            if type_ and type_ in self.allowed and type_ in self.registry and type_ not in self.tried:
                 return await self._propose(type_, ident)
         return self._reject("Nak: no acceptable method", ident)
 

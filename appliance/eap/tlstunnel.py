@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
-from .framework import Failure, MethodContext, Request, Step
+from .framework import Failure, MethodContext, Request, Step, realm_of
 from .packet import EapPacket
 from .tlsexport import ExporterUnavailable, export_keying_material
 
@@ -49,6 +50,15 @@ def server_context(cert: str, key: str, minimum: str = "1.2", cafile: str = "", 
     else:
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def below_minimum(tls: ssl.SSLObject, identity: str, options: Mapping[str, Any]) -> str | None:
+    """Why the negotiated TLS version is refused for this identity's realm (``options["tls_min_by_realm"]``:
+    realm -> "1.2" | "1.3"), or None."""
+    minimum = options.get("tls_min_by_realm", {}).get(realm_of(identity))
+    if minimum == "1.3" and tls.version() != "TLSv1.3":
+        return f"{tls.version()} is below the realm's minimum TLS 1.3"
+    return None
 
 
 class TlsMethodBase:
@@ -138,6 +148,10 @@ class TlsMethodBase:
                     return Failure(reason)
                 self.failed = reason              # send the alert; the peer's answer ends it
                 return self.send(out)
+        if finished_now:
+            refused = below_minimum(self.tls, self.identity, self.ctx.options)
+            if refused:
+                return Failure(refused)
         plain = self.read_application_data()
         if isinstance(plain, Failure):
             return plain

@@ -38,6 +38,7 @@ from .framework import (
 )
 from .packet import EapPacket, EapType
 from .tlsexport import ExporterUnavailable, export_keying_material
+from .tlstunnel import below_minimum
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,9 @@ class TtlsMethod:
             try:
                 self.tls.do_handshake()
                 self.handshake_done = True
+                refused = below_minimum(self.tls, self.identity, self.ctx.options)
+                if refused:
+                    return Failure(refused)
             except ssl.SSLWantReadError:
                 pass
             except ssl.SSLError as exc:

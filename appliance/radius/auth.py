@@ -103,6 +103,14 @@ def check_eap_length(eap: bytes) -> None:
         raise rp.Malformed("EAP-Message length does not match the EAP Length field")
 
 
+def method_types(names: tuple[str, ...], key: str) -> tuple[int, ...]:
+    """Configured method names -> EAP Types, in order; an unknown name is a configuration error."""
+    for name in names:
+        if name.lower() not in EAP_NAMES:
+            raise ValueError(f"{key}: unknown method {name!r}")
+    return tuple(EAP_NAMES[name.lower()] for name in names)
+
+
 def state_owner(state: bytes | None) -> int | None:
     """The worker index encoded in a State we issued, else None."""
     if state is not None and len(state) == 16 and state[:1] == STATE_MAGIC:
@@ -130,12 +138,10 @@ class AuthHandler:
         self.random = random
         self.units = tuple(Unit.parse(u) for u in self.rcfg.acct_units)
         self.timezone = cfg.charging.timezone
-        types = []
-        for name in self.rcfg.eap_methods:
-            if name.lower() not in EAP_NAMES:
-                raise ValueError(f"radius.eap_methods: unknown method {name!r}")
-            types.append(EAP_NAMES[name.lower()])
-        self.policy = Policy(tuple(types))
+        by_realm = {realm.realm.lower(): method_types(realm.methods or self.rcfg.eap_methods,
+                                                      f"radius.eap_realms[{realm.realm}].methods")
+                    for realm in getattr(self.rcfg, "eap_realms", ())}
+        self.policy = Policy(method_types(self.rcfg.eap_methods, "radius.eap_methods"), by_realm=by_realm)
         self.context = MethodContext(lookup=StoreLookup(store), random=random, now=clock,
                                      server_id=cfg.node.host, options=method_options or {})
         # State -> (client address that started it, conversation): another client cannot continue it

@@ -60,6 +60,7 @@ def method_options(cfg: Config) -> dict[str, Any]:
                                                   str(cfg.path(rcfg.eap_tls_ca)),
                                                   str(cfg.path(rcfg.eap_tls_crl)) if rcfg.eap_tls_crl else "")
     options["tls_identity"] = rcfg.eap_tls_identity
+    options["tls_min_by_realm"] = {r.realm.lower(): r.min_tls for r in rcfg.eap_realms if r.min_tls}
     return options
 
 

@@ -205,3 +205,25 @@ def test_peap_wrong_password_is_rejected(eap_server, tmp_path, phase2):
     assert rc != 0 and "code=3 (Access-Reject)" in out and "code=2 (Access-Accept)" not in out
     if phase2 == "auth=MSCHAPV2":      # the inner method said why (draft-kamath-pppext-eap-mschapv2 §2)
         assert "error 691" in out
+
+
+@pytest.fixture
+def realm_server(cfg, store, seed_subscriber):
+    """Realm 'wlan' (the anonymous outer identity's) offers only PEAP, with TLS 1.3 at least."""
+    from appliance.config import EapRealmPolicy
+    seed_subscriber(nai="alice@wlan", password="s3cret-pw")
+    srv = RunningServer(radius_cfg(cfg, eap_realms=(EapRealmPolicy("wlan", ("peap",), "1.3"),))).start()
+    yield srv
+    srv.close()
+
+
+def test_realm_policy_with_eapol_test(realm_server, tmp_path):
+    rcfg = realm_server.cfg
+    rc, out = eapol(rcfg, tmp_path, "PEAP", "s3cret-pw", "auth=MSCHAPV2", "tls_disable_tlsv1_3=0")
+    assert rc == 0, out[-3000:]
+    assert_keys_match(out)
+    assert "-> NAK" not in out                     # PEAP proposed first: no Nak round
+    rc, out = eapol(rcfg, tmp_path, "PEAP", "s3cret-pw", "auth=MSCHAPV2")     # TLS 1.2 only: below the minimum
+    assert rc != 0 and "code=3 (Access-Reject)" in out and "code=2 (Access-Accept)" not in out
+    rc, out = eapol(rcfg, tmp_path, "TTLS", "s3cret-pw", "auth=PAP", "tls_disable_tlsv1_3=0")   # not this realm's
+    assert rc != 0 and "code=3 (Access-Reject)" in out and "method=21" not in out

@@ -258,3 +258,17 @@ def test_store_lookup_over_real_store(store, seed_subscriber):
     svc, again, none = run(go())
     assert svc.credentials.password == "pw9" and again.credentials.sqn == 77 and none is None
     assert "pw9" not in repr(svc)
+
+
+def test_realm_policy_chooses_and_limits_methods():
+    """A realm's own list: its first method is proposed, and a Nak may only ask for one of its methods."""
+    ctx = MethodContext(MemoryLookup.with_password("alice@example", "pw"), random=lambda n: bytes(range(n)))
+    policy = Policy((4, 52), by_realm={"secure.example": (52,)})
+    conv = Conversation(policy, ctx, _registry(), first_identifier=10)
+    out = run(conv.receive(encode(Code.RESPONSE, 10, 1, b"anon@Secure.Example")))
+    assert isinstance(out, Send) and decode(out.packet).type == 52
+    out = run(conv.receive(encode(Code.RESPONSE, out.identifier, 3, bytes([4]))))
+    assert isinstance(out, Reject) and "Nak" in out.reason
+    other = Conversation(policy, ctx, _registry(), first_identifier=10)     # another realm: the global list
+    out = run(other.receive(encode(Code.RESPONSE, 10, 1, b"anon@example")))
+    assert isinstance(out, Send) and decode(out.packet).type == 4
