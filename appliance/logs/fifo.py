@@ -54,8 +54,8 @@ class FifoLog:
     """Appends framed records to the ring of files of one log (``kind``: acct, auth)."""
 
     def __init__(self, directory: str | os.PathLike[str], kind: str, files: int, size: int,
-                 fsync: bool = False) -> None:
-        self.fsync = fsync                 # fdatasync after every write() batch (logs.fsync: batch)
+                 sync_batches: bool = False) -> None:
+        self.sync_batches = sync_batches   # fdatasync after every write() batch (logs.fsync: batch)
         if files < 1:
             raise ValueError("a log needs at least one file")
         if size < MIN_SIZE:
@@ -129,7 +129,7 @@ class FifoLog:
                     if chunk:
                         _write_all(self._fd, b"".join(chunk))
                         chunk, chunk_len = [], 0
-                    if self.fsync:
+                    if self.sync_batches:
                         os.fdatasync(self._fd)      # the full file is on disk before the next one starts
                     self._rotate(self._seq)
                     used = FILE_HEADER.size
@@ -137,7 +137,7 @@ class FifoLog:
                 chunk_len += len(f)
             if chunk:
                 _write_all(self._fd, chunk[0] if len(chunk) == 1 else b"".join(chunk))
-                if self.fsync:
+                if self.sync_batches:
                     os.fdatasync(self._fd)
                     self.syncs += 1
         finally:
