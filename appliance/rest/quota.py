@@ -81,8 +81,12 @@ async def get_balance(request: web.Request) -> web.Response:
     bal, usage = await app[STORE].atransact(read)
     if bal is None:
         raise ApiError(404, f"subscriber {imsi} not found", "unknown_subscriber")
-    size = app[CFG].rest.quota_mb_octets
-    return reply({"imsi": imsi, "balance": int(bal.totals.get(Unit.OCTETS.value, 0)) // size,
+    cfg = app[CFG]
+    octets = int(bal.totals.get(Unit.OCTETS.value, 0))
+    money = int(bal.totals.get(Unit.MONEY.value, 0))
+    # balance: whole MB of data buckets (the quota API's unit); money is shown beside it, not in it
+    return reply({"imsi": imsi, "balance": octets // cfg.rest.quota_mb_octets, "octets": octets,
+                  "money": {"amount": money, "currency": cfg.money.currency, "scale": cfg.money.scale},
                   "updated": iso(usage.get("updated")), "last_used": iso(usage.get("last_used"))})
 
 
@@ -105,7 +109,7 @@ def routes() -> list[Route]:
         Route("POST", "/quota", post_quota, "charge", "quota authorization (debit mb megabytes)", "quota",
               body=obj({"imsi": STR, "mb": INT}, ("imsi", "mb")),
               responses={200: "approved or rejected", 400: "bad input", 404: "unknown subscriber"}),
-        Route("GET", "/balance/{imsi}", get_balance, "read", "balance in MB and last use", "quota",
+        Route("GET", "/balance/{imsi}", get_balance, "read", "data left in MB and octets, money, last use", "quota",
               responses={200: "balance", 404: "unknown subscriber"}),
         Route("GET", "/health", health, None, "liveness (no authentication)", "quota",
               responses={200: "healthy", 503: "store not answering"}),

@@ -25,8 +25,9 @@ def test_readme_example(api, store):
     r = api.get(f"/balance/{IMSI}")
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"imsi", "balance", "updated", "last_used"}
-    assert body["imsi"] == IMSI and body["balance"] == 80
+    assert set(body) == {"imsi", "balance", "octets", "money", "updated", "last_used"}
+    assert body["imsi"] == IMSI and body["balance"] == 80 and body["octets"] == 80_000_000
+    assert body["money"] == {"amount": 0, "currency": "USD", "scale": 1_000_000}
     assert body["last_used"].endswith("Z") and body["updated"].endswith("Z")
 
 
@@ -53,3 +54,11 @@ def test_bad_quota_input(api, store):
     r = api.post("/quota", data=b"x" * 70_000, headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and "reason" in r.json()
     assert api.get(f"/balance/{IMSI}").json()["balance"] == 10  # nothing was charged
+
+
+def test_balance_shows_money_beside_data(api, store):
+    """A money-only top-up: no data buckets (balance 0 MB) but the money is there to see."""
+    seed(store, imsi=IMSI, money=5_000_000)
+    body = api.get(f"/balance/{IMSI}").json()
+    assert body["balance"] == 0 and body["octets"] == 0
+    assert body["money"] == {"amount": 5_000_000, "currency": "USD", "scale": 1_000_000}

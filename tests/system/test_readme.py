@@ -112,7 +112,7 @@ def test_every_readme_command_works_on_a_fresh_instance(instance):
         answers = [json.loads(line) for line in ro.stdout.splitlines()[1:]]
         assert [a["result"] for a in answers] == [2001, 2001, 2001] and not ro.stderr, ro.stdout
         rest = next(r for c, r in results.items() if "/balance/" in c)
-        assert json.loads(rest.stdout)
+        assert json.loads(rest.stdout)["money"]["amount"] == 5_000_000   # the 5 USD top-up is visible
         money = json.loads(sh(co, "bin/appliance balance 15550001").stdout)["totals"]["money"]
         assert money == 5_000_000 - 30_000          # CCR-U and CCR-T used 90 s each: three 60 s blocks
     finally:
