@@ -46,3 +46,16 @@ def test_stop_packaged_kills_only_the_process_its_pid_file_names(tmp_path):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_postinst_without_systemd_says_how_to_start(tmp_path):
+    """The configure step's service part, run where /run/systemd/system is absent."""
+    text = (ROOT / "packaging" / "deb" / "postinst").read_text()
+    block = re.search(r"^    if \[ -d /run/systemd/system \]; then\n.*?^    fi\n", text, re.M | re.S)
+    assert block
+    script = block.group(0).replace("/run/systemd/system", str(tmp_path / "no-systemd"))
+    r = subprocess.run(["sh", "-c", f"PKG=ocs-appliance\nCONF=/etc/ocs-appliance/appliance.yaml\n{script}"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0
+    assert "not started" in r.stdout
+    assert "runuser -u ocs -- /usr/bin/appliance --config /etc/ocs-appliance/appliance.yaml start" in r.stdout
