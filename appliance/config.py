@@ -442,11 +442,21 @@ def find_config(explicit: str | None = None) -> str | None:
     return None
 
 
+def default_base_dir() -> str:
+    """Where relative paths resolve without a configuration file: the source checkout this package
+    runs from (the directory holding etc/appliance.yaml, as when that file is named), else the
+    current directory."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "etc" / "appliance.yaml").is_file() and (checkout / "pyproject.toml").is_file():
+        return str(checkout)
+    return os.getcwd()
+
+
 def load(path: str | None = None) -> Config:
     """Load and validate; raises :class:`ConfigError` naming file, key and line."""
     chosen = find_config(path)
     if chosen is None:
-        return Config(base_dir=os.getcwd())
+        return Config(base_dir=default_base_dir())
     try:
         raw = Path(chosen).read_bytes()
     except OSError as exc:

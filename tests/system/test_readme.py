@@ -138,3 +138,14 @@ def test_every_command_finds_the_same_files_from_any_directory(instance, tmp_pat
                             timeout=60).stdout
     assert "o-checkout" in listed and "o-elsewhere" in listed
     assert not (elsewhere / "var").exists() and not (elsewhere / "logs").exists()
+
+
+def test_without_a_configuration_file_paths_resolve_against_the_checkout(tmp_path):
+    """The embedded defaults from a checkout resolve like the checkout's etc/appliance.yaml."""
+    env = {k: v for k, v in os.environ.items() if k != "APPLIANCE_CONFIG"}
+    code = "from appliance.config import load; c = load(); print(c.source or '-', c.database_path)"
+    out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    if Path("/etc/ocs-appliance/appliance.yaml").exists():
+        pytest.skip("an installed package's configuration is the default here")
+    assert out.stdout.split() == ["-", str(ROOT / "var" / "appliance.db")], out.stderr
