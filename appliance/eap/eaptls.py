@@ -12,6 +12,12 @@ End of the conversation: TLS 1.2 -- our Finished, the peer's empty Response, EAP
 0x00, RFC 9190 §2.5), the peer's empty Response, EAP-Success.  Keys: MSK | EMSK = TLS 1.2
 PRF "client EAP encryption" (§2.3), TLS 1.3 TLS-Exporter("EXPORTER_EAP_TLS_Key_Material",
 0x0D, 128) (RFC 9190 §2.3).
+
+Resumption (RFC 5216 §2.1.2, RFC 9190 §2.1.3): with session tickets on (``radius.eap_tls_resumption``),
+a peer that offers its ticket gets the abbreviated handshake.  The ticket is the whole state
+(RFC 5077 §4: encrypted under keys every RADIUS worker shares), so any worker resumes it; the client
+certificate travels inside it, and a resumed authentication looks the subscriber up again and checks
+the certificate against the CRL file again before EAP-Success.
 """
 from __future__ import annotations
 
@@ -61,6 +67,22 @@ def certificate_identity(der: bytes, field: str) -> str | None:
     return None
 
 
+def is_revoked(cert: x509.Certificate, crl_file: str) -> bool:
+    """The certificate's serial is listed by a CRL of its issuer in ``crl_file`` (PEM, one or more CRLs).
+    A resumed session skips certificate verification (RFC 5077 §3.4, RFC 8446 §2.2), so the CRL is
+    checked again here; the subscriber is looked up again as on a full handshake."""
+    if not crl_file:
+        return False
+    with open(crl_file, "rb") as f:
+        text = f.read()
+    marker = b"-----BEGIN X509 CRL-----"
+    for part in text.split(marker)[1:]:
+        crl = x509.load_pem_x509_crl(marker + part)
+        if crl.issuer == cert.issuer and crl.get_revoked_certificate_by_serial_number(cert.serial_number):
+            return True
+    return False
+
+
 class EapTlsMethod(TlsMethodBase):
     type: ClassVar[int] = int(EapType.TLS)
     option: ClassVar[str] = "tls"
@@ -97,8 +119,12 @@ class EapTlsMethod(TlsMethodBase):
         if service is None or not service.enabled:
             return Failure("EAP-TLS: certificate subject is not a subscriber",
                            service.id if service is not None else None)
+        resumed = self.tls.session_reused
+        if resumed and is_revoked(x509.load_der_x509_certificate(der), self.ctx.options.get("tls_crl_file", "")):
+            return Failure("EAP-TLS: resumed session of a revoked certificate", service.id)
         msk, emsk = self.keys()
-        return Success(msk, emsk, identity=name, service_id=service.id, extra={"certificate_field": self.field})
+        return Success(msk, emsk, identity=name, service_id=service.id,
+                       extra={"certificate_field": self.field, "resumed": resumed})
 
 
 registry.register(int(EapType.TLS), EapTlsMethod)

@@ -81,3 +81,26 @@ def export_keying_material(sslobj: ssl.SSLObject, context: ssl.SSLContext, label
     if ok != 1:
         raise ExporterUnavailable("SSL_export_keying_material failed")
     return out.raw
+
+
+SSL_CTRL_SET_TLSEXT_TICKET_KEYS = 59
+TICKET_KEYS_LENGTH = 80          # OpenSSL 3: 16 key name | 32 HMAC secret | 32 AES-256 key
+
+
+def set_ticket_keys(context: ssl.SSLContext, keys: bytes) -> None:
+    """Give a server context fixed session-ticket keys (RFC 5077 §4 "key_name", MAC and encryption keys),
+    so that every process holding the same keys can decrypt a ticket another one issued."""
+    if len(keys) != TICKET_KEYS_LENGTH:
+        raise ValueError(f"ticket keys must be {TICKET_KEYS_LENGTH} octets")
+    if sys.implementation.name != "cpython":
+        raise ExporterUnavailable("needs CPython")
+    lib = _libssl()
+    if not hasattr(lib, "SSL_CTX_ctrl"):
+        raise ExporterUnavailable("SSL_CTX_ctrl not found in the ssl module's OpenSSL")
+    lib.SSL_CTX_ctrl.restype = ctypes.c_long
+    lib.SSL_CTX_ctrl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p]
+    ctx_ptr = _pointer_after_head(context, 0)
+    probe = context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)     # validates ctx_ptr
+    _ssl_pointer(probe, context)
+    if lib.SSL_CTX_ctrl(ctx_ptr, SSL_CTRL_SET_TLSEXT_TICKET_KEYS, len(keys), keys) != 1:
+        raise ExporterUnavailable("SSL_CTX_set_tlsext_ticket_keys failed")

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
 from .framework import Failure, MethodContext, Request, Step, realm_of
 from .packet import EapPacket
-from .tlsexport import ExporterUnavailable, export_keying_material
+from .tlsexport import ExporterUnavailable, export_keying_material, set_ticket_keys
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +28,25 @@ TLS13_LABEL = "EXPORTER_EAP_TLS_Key_Material"
 TLS12_LABEL = "client EAP encryption"
 
 
-def server_context(cert: str, key: str, minimum: str = "1.2", cafile: str = "", crlfile: str = "") -> ssl.SSLContext:
-    """A TLS server context for EAP: TLS ``minimum``..1.3, no session tickets; with ``cafile`` the peer
-    must present a certificate chaining to it (EAP-TLS), with ``crlfile`` its leaf is checked against
-    the CRLs (RFC 5280 §6.3)."""
+def server_context(cert: str, key: str, minimum: str = "1.2", cafile: str = "", crlfile: str = "",
+                   ticket_keys: bytes = b"") -> ssl.SSLContext:
+    """A TLS server context for EAP: TLS ``minimum``..1.3; with ``cafile`` the peer must present a
+    certificate chaining to it (EAP-TLS), with ``crlfile`` its leaf is checked against the CRLs (RFC 5280
+    §6.3).  Session tickets (RFC 5077, RFC 8446 §4.6.1) only with ``ticket_keys`` (shared by every RADIUS
+    worker, so any of them resumes a session another one issued); otherwise none."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if minimum == "1.3" else ssl.TLSVersion.TLSv1_2
     ctx.maximum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(cert, key)
-    ctx.options |= ssl.OP_NO_TICKET
-    try:
-        ctx.num_tickets = 0
-    except (AttributeError, ValueError):
-        pass
+    if ticket_keys:
+        set_ticket_keys(ctx, ticket_keys)
+        ctx.num_tickets = 1
+    else:
+        ctx.options |= ssl.OP_NO_TICKET
+        try:
+            ctx.num_tickets = 0
+        except (AttributeError, ValueError):
+            pass
     if cafile:
         ctx.load_verify_locations(cafile=cafile)
         ctx.verify_mode = ssl.CERT_REQUIRED

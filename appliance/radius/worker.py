@@ -56,12 +56,32 @@ def method_options(cfg: Config) -> dict[str, Any]:
     if "tls" in (m.lower() for m in rcfg.eap_methods) and not rcfg.eap_tls_ca:
         raise ValueError("radius.eap_methods offers tls but radius.eap_tls_ca (the client CA bundle) is empty")
     if rcfg.eap_tls_ca:                          # EAP-TLS needs a CA bundle for client certificates
+        crl = str(cfg.path(rcfg.eap_tls_crl)) if rcfg.eap_tls_crl else ""
+        keys = ticket_keys(cfg) if rcfg.eap_tls_resumption else b""
         options["tls"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version,
-                                                  str(cfg.path(rcfg.eap_tls_ca)),
-                                                  str(cfg.path(rcfg.eap_tls_crl)) if rcfg.eap_tls_crl else "")
+                                                  str(cfg.path(rcfg.eap_tls_ca)), crl, keys)
+        options["tls_crl_file"] = crl
     options["tls_identity"] = rcfg.eap_tls_identity
     options["tls_min_by_realm"] = {r.realm.lower(): r.min_tls for r in rcfg.eap_realms if r.min_tls}
     return options
+
+
+def ticket_keys(cfg: Config) -> bytes:
+    """The session-ticket keys every RADIUS worker shares (RFC 5077 §4): 80 random octets in
+    ``<run_dir>/eap/ticket.keys`` (0600), made by the first worker to start; a new run directory
+    (or deleting the file before a restart) gives new keys and invalidates the tickets issued."""
+    import fcntl
+    import os
+    folder = cfg.path(cfg.run_dir) / "eap"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "ticket.keys"
+    with open(folder / ".ticket.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(os.urandom(80))
+        return path.read_bytes()
 
 
 async def load_clients(store: Any, cfg: Config) -> list[Client]:

@@ -189,3 +189,50 @@ def test_eap_tls_fragmented_chain(tls_server, tmp_path, pki, phase1):
     assert_keys_match(out)
     assert out.count("SSL: Building ACK (type=13") >= 2            # the peer ACKed our fragments
     assert out.count("more fragments will follow") >= 10           # the peer's chain went in >= 10 pieces
+
+
+def round_trips(out: str) -> list[int]:
+    """Access-Requests of each authentication in one eapol_test run (-r n)."""
+    return [run.count("(Access-Request)") for run in out.split("CTRL-EVENT-EAP-STARTED")[1:]]
+
+
+@pytest.mark.parametrize("phase1", ["", "tls_disable_tlsv1_3=0"])
+def test_eap_tls_resumption_saves_round_trips(tls_server, tmp_path, pki, phase1):
+    """The second authentication of one eapol_test run offers its session ticket: abbreviated handshake
+    (no certificates: with a multi-KB client chain that is several fragment rounds fewer -- TLS 1.3 has
+    one flight each way in both handshakes, so the saving there is the certificates), keys still equal
+    to the peer's MSK."""
+    rcfg = tls_server(eap_tls_crl="")
+    rc, out = tls_eapol_repeat(rcfg, tmp_path, pki, "chained", phase1)
+    assert rc == 0, out[-3000:]
+    trips = round_trips(out)
+    assert len(trips) == 2 and trips[1] < trips[0], trips
+    first, second = out.split("CTRL-EVENT-EAP-STARTED")[1:]
+    assert "Handshake finished - resumed=0" in first and "Handshake finished - resumed=1" in second
+    assert "MPPE keys OK: 2  mismatch: 0" in out
+
+
+def test_eap_tls_resumption_off(tls_server, tmp_path, pki):
+    rcfg = tls_server(eap_tls_resumption=False)
+    rc, out = tls_eapol_repeat(rcfg, tmp_path, pki, "alice", "")
+    assert rc == 0, out[-3000:]
+    trips = round_trips(out)
+    assert len(trips) == 2 and trips[0] == trips[1], trips
+
+
+def tls_eapol_repeat(rcfg, tmp_path, pki: Pki, client: str, phase1: str) -> tuple[int, str]:
+    """Two authentications in one eapol_test process (-r 1): the second may resume the first's session."""
+    import subprocess
+
+    from tests.conftest import need_binary
+    from tests.radius.conftest import SECRET
+    cert, key = pki.clients[client]
+    conf = tmp_path / "eapol-tls-r.conf"
+    lines = ['network={', '  ssid="test"', '  key_mgmt=WPA-EAP', '  eap=TLS', '  identity="alice@wlan"',
+             f'  client_cert="{cert}"', f'  private_key="{key}"']
+    lines.append(f'  phase1="tls_disable_session_ticket=0 {phase1}"')     # the peer asks for a ticket
+    conf.write_text("\n".join(lines + ["}"]) + "\n")
+    res = subprocess.run([need_binary("eapol_test"), "-c", str(conf), "-a", "127.0.0.1", "-p",
+                          str(rcfg.radius.auth_port), "-s", SECRET, "-r", "1", "-t", "15"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    return res.returncode, res.stdout + res.stderr
