@@ -51,6 +51,9 @@ def method_options(cfg: Config) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"radius.eap_inner_methods: unknown method {unknown[0]!r}")
     options["inner_methods"] = tuple(INNER_NAMES[n.lower()] for n in rcfg.eap_inner_methods)
+    if rcfg.eap_tls_min_version == "1.3":
+        import ssl
+        options["ttls"].minimum_version = ssl.TLSVersion.TLSv1_3
     options["peap"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version)
     options["peap_crypto_binding"] = rcfg.eap_peap_crypto_binding
     if "tls" in (m.lower() for m in rcfg.eap_methods) and not rcfg.eap_tls_ca:

@@ -227,3 +227,17 @@ def test_realm_policy_with_eapol_test(realm_server, tmp_path):
     assert rc != 0 and "code=3 (Access-Reject)" in out and "code=2 (Access-Accept)" not in out
     rc, out = eapol(rcfg, tmp_path, "TTLS", "s3cret-pw", "auth=PAP", "tls_disable_tlsv1_3=0")   # not this realm's
     assert rc != 0 and "code=3 (Access-Reject)" in out and "method=21" not in out
+
+
+def test_minimum_tls_13_for_every_tls_method(cfg, store, seed_subscriber, tmp_path):
+    """radius.eap_tls_min_version 1.3: a TLS 1.2-only peer fails the handshake in TTLS and PEAP alike."""
+    seed_subscriber(nai="alice@wlan", password="s3cret-pw")
+    srv = RunningServer(radius_cfg(cfg, eap_tls_min_version="1.3")).start()
+    try:
+        for method, phase2 in (("TTLS", "auth=PAP"), ("PEAP", "auth=MSCHAPV2")):
+            rc, out = eapol(srv.cfg, tmp_path, method, "s3cret-pw", phase2)
+            assert rc != 0 and "code=2 (Access-Accept)" not in out and "protocol version" in out.lower(), out[-2000:]
+            rc, out = eapol(srv.cfg, tmp_path, method, "s3cret-pw", phase2, "tls_disable_tlsv1_3=0")
+            assert rc == 0, out[-2000:]
+    finally:
+        srv.close()
