@@ -72,7 +72,7 @@ def cmd_import(cfg: Any, args: argparse.Namespace) -> int:
                 total = _count_lines(args.file) - (fmt == "csv") if args.file != "-" else None
                 run.write(run.checked_batches(_rows(name, fmt, lines), lenient=True), total)
             else:
-                kept = run.check(_rows(name, fmt, lines))
+                kept: Iterable[list[Subscriber]] | None = run.check(_rows(name, fmt, lines))
                 if run.skipped:
                     raise CliError(f"{name}: {run.skipped} bad row{'s' if run.skipped > 1 else ''}: nothing "
                                    "imported (--skip-bad imports the good ones)")
@@ -81,7 +81,7 @@ def cmd_import(cfg: Any, args: argparse.Namespace) -> int:
                     stream = io.StringIO(text) if text is not None else open(args.file, encoding="utf-8-sig",
                                                                              newline="")
                     kept = run.parsed_batches(_rows(name, fmt, stream))
-                run.write(kept, run.checked)
+                run.write(kept, run.checked - run.skipped)
         except UnicodeDecodeError as exc:
             raise CliError(f"{name}: not UTF-8 text ({exc.reason})") from None
         except ValueError as exc:       # the store refused a batch (an identity taken meanwhile)
@@ -102,7 +102,7 @@ class Import:
     def __init__(self, store: Store, name: str, offers: set[str], batch: int, err: TextIO) -> None:
         self.store, self.name, self.offers, self.batch, self.err = store, name, offers, batch, err
         self.checked = self.imported = self.skipped = self.products = self.buckets = 0
-        self.started = time.monotonic()
+        self.started = self.writing = time.monotonic()
         self.owners: dict[str, tuple[str, int]] = {}     # identity -> (service id, line) in the file
         self.created: set[str] = set()                   # products the file creates
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="import")
@@ -228,6 +228,7 @@ class Import:
         """Write each batch in one transaction (the next is prepared while one is written)."""
         from ..ledger import book
         progress = Progress(total, self.err, "imported") if self.err.isatty() else None
+        self.writing = time.monotonic()
         pending: Future[None] | None = None
         try:
             for batch in batches:
@@ -261,10 +262,11 @@ class Import:
         self.buckets += buckets
 
     def summary(self) -> dict[str, Any]:
-        elapsed = max(time.monotonic() - self.started, 1e-9)
+        now = time.monotonic()
+        elapsed = max(now - self.started, 1e-9)
         return {"file": self.name, "imported": self.imported, "skipped": self.skipped,
                 "products": self.products, "buckets": self.buckets, "seconds": round(elapsed, 3),
-                "per_second": int(self.imported / elapsed)}
+                "checking_seconds": round(self.writing - self.started, 3), "per_second": int(self.imported / elapsed)}
 
 
 class Progress:

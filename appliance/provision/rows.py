@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..ocs.balance import NewBucket
+from ..ocs.frozen import quick_init
 from ..ocs.inventory import Credentials, Product, Service
 from ..ocs.units import Unit
 
@@ -42,6 +43,7 @@ class RowError(ValueError):
         self.field = field
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Subscriber:
     service: Service
