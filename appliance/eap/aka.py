@@ -36,7 +36,7 @@ from .aka_vectors import (
     StoreVectors,
     VectorSource,
 )
-from .framework import Discard, Failure, MethodContext, MethodFactory, Request, Step, Success, registry
+from .framework import Discard, Failure, MethodContext, MethodFactory, Request, Step, Success, registry, tunnel_registry
 from .packet import Code, EapPacket
 from .packet import encode as eap_encode
 
@@ -426,3 +426,6 @@ class AkaMethod:
 
 registry.register(c.AKA.type, cast(MethodFactory, AkaMethod))
 registry.register(c.AKA_PRIME.type, cast(MethodFactory, functools.partial(AkaMethod, variant=c.AKA_PRIME)))
+# the same machines inside EAP-TTLS / PEAP when radius.eap_inner_methods lists them (RFC 5281 §11.1)
+tunnel_registry.register(c.AKA.type, cast(MethodFactory, AkaMethod))
+tunnel_registry.register(c.AKA_PRIME.type, cast(MethodFactory, functools.partial(AkaMethod, variant=c.AKA_PRIME)))

@@ -114,13 +114,17 @@ class PeapMethod(TlsMethodBase):
             if pending:                            # TLS 1.2: our Finished first; the peer answers empty
                 return self.send(pending)
             methods = tuple(int(t) for t in self.ctx.options.get("inner_methods", DEFAULT_INNER))
-            self.inner = Conversation(Policy(methods), self.ctx, tunnel_registry)
+            # the peer rebuilds each compressed inner packet's header with the outer Identifier
+            # (a method that MACs the whole packet, like EAP-AKA, depends on it): keep them equal
+            self.inner = Conversation(Policy(methods), self.ctx, tunnel_registry,
+                                      first_identifier=(self.next_ident - 1) & 0xFF)
             return self._tunnel(self.inner.start().packet[4:])
         if not plain:
             return self.empty() if self.inner_result is None else Failure("PEAP: peer sent nothing for the TLV")
         if self.inner_result is not None:
             return self._tlv_response(plain)
-        header = struct.pack("!BBH", int(Code.RESPONSE), self.inner.identifier, 4 + len(plain))
+        self.inner.identifier = self.response_ident
+        header = struct.pack("!BBH", int(Code.RESPONSE), self.response_ident, 4 + len(plain))
         outcome = await self.inner.receive(header + plain)
         if isinstance(outcome, Send):
             return self._tunnel(outcome.packet[4:])
@@ -133,7 +137,7 @@ class PeapMethod(TlsMethodBase):
     def _result(self, outcome: Accept | Reject) -> Step:
         """Result TLV (§2.2.8.3), with the Crypto-Binding TLV on success (§2.2.8.5)."""
         self.inner_result = outcome
-        self.tlv_ident = (self.inner.identifier + 1) & 0xFF if self.inner is not None else 0
+        self.tlv_ident = self.next_ident
         ok = isinstance(outcome, Accept)
         body = struct.pack("!HHH", TLV_MANDATORY | TLV_RESULT, 2, RESULT_SUCCESS if ok else RESULT_FAILURE)
         if isinstance(outcome, Accept):

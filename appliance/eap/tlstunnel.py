@@ -87,6 +87,8 @@ class TlsMethodBase:
         self.failed: str | None = None    # a TLS alert was sent: the next Response ends the conversation
         self.peer_version: int | None = None
         self.identity = ""
+        self.response_ident = 0            # the Identifier of the Response being processed
+        self.next_ident = 0                # the Identifier our next Request will carry
 
     async def start(self, identity: str, ident: int) -> Step:
         if self.sslctx is None:
@@ -119,6 +121,7 @@ class TlsMethodBase:
 
     async def process(self, packet: EapPacket, ident: int) -> Step:
         assert self.tls is not None
+        self.response_ident, self.next_ident = packet.identifier, ident
         try:
             flags, frag = parse(packet.data, LENGTH_SIZE)
         except FragmentError as exc:

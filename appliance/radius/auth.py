@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 EAP_NAMES = {"ttls": int(EapType.TTLS), "pwd": int(EapType.PWD), "aka": int(EapType.AKA),
              "aka_prime": int(EapType.AKA_PRIME), "aka'": int(EapType.AKA_PRIME), "tls": int(EapType.TLS),
              "md5": int(EapType.MD5_CHALLENGE), "peap": int(EapType.PEAP)}
-INNER_NAMES = {"mschapv2": int(EapType.MSCHAPV2), "gtc": int(EapType.GTC)}   # EAP inside TTLS / PEAP
+INNER_NAMES = {"mschapv2": int(EapType.MSCHAPV2), "gtc": int(EapType.GTC),      # EAP inside TTLS / PEAP
+               "aka": int(EapType.AKA), "aka_prime": int(EapType.AKA_PRIME)}
 METHOD_LABEL = {21: "eap-ttls", 52: "eap-pwd", 23: "eap-aka", 50: "eap-aka'", 25: "eap-peap", 13: "eap-tls"}
 STATE_MAGIC = b"\x4f"                     # our State values: magic, worker index, 14 random octets
 

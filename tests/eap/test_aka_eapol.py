@@ -154,3 +154,44 @@ def test_eapol_test_reauth_identity_gets_aka_without_nak(aaa, tmp_path, method):
     assert out.count("subtype Reauthentication") == 1
     assert round_trips(out) == [2, 2]
     assert "method=21" not in out                      # EAP-TTLS was never proposed
+
+
+@pytest.mark.parametrize("outer,method", [("TTLS", "AKA"), ("TTLS", "AKA'"), ("PEAP", "AKA")])
+def test_eapol_test_aka_inside_a_tunnel(cfg, store, tmp_path, outer, method):
+    """EAP-AKA/AKA' as the inner method of EAP-TTLS (RFC 5281 §11.1) and PEAP: the same machine, the
+    permanent identity inside, the tunnel's keys outside."""
+    rcfg = radius_cfg(cfg, eap_inner_methods=("mschapv2", "aka", "aka_prime"))
+    seed(store, imsi=IMSI)
+
+    def creds(ledger):
+        svc = ledger.get_service(IMSI)
+        ledger.put_service(dataclasses.replace(svc, credentials=Credentials(k=bytes.fromhex(K),
+                                                                            opc=bytes.fromhex(OPC), sqn=0)))
+    store.transact(creds)
+    srv = RunningServer(rcfg).start()
+    try:
+        prefix = "6" if method == "AKA'" else "0"
+        conf = tmp_path / "eapol-tunnel.conf"
+        conf.write_text(f"""network={{
+  ssid="aka"
+  key_mgmt=WPA-EAP
+  eap={outer}
+  identity="{prefix}{IMSI}@{REALM}"
+  anonymous_identity="anonymous@{REALM}"
+  password="{K}:{OPC}:000000000000"
+  phase1="peapver=0"
+  phase2="autheap={method}"
+}}
+""")
+        res = subprocess.run([str(eapol_test_binary()), "-c", str(conf), "-a", "127.0.0.1", "-p",
+                              str(rcfg.radius.auth_port), "-s", SECRET, "-t", "10"],
+                             capture_output=True, text=True, timeout=60, check=False)
+        out = res.stdout + res.stderr
+        assert res.returncode == 0 and out.rstrip().endswith("SUCCESS"), out[-3000:]
+        assert mppe_ok(out) == 1
+        assert "EAP-AKA: subtype Challenge" in out or "subtype Challenge" in out
+        inner = 50 if method == "AKA'" else 23
+        assert f"Phase 2 Request: type={inner}" in out or f"Phase 2 EAP Request: type={inner}" in out
+        assert stored_sqn(store) > 0
+    finally:
+        srv.close()
