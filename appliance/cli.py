@@ -111,7 +111,9 @@ def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_start(cfg: Config, args: argparse.Namespace) -> int:
+    from .config import check_files
     from .supervise import exec_supervisor
+    check_files(cfg)
     cmd_init(cfg, args)
     exec_supervisor(cfg)
     return 0  # not reached
@@ -138,6 +140,8 @@ def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(cfg: Config, args: argparse.Namespace) -> int:
+    from .config import check_files
+    check_files(cfg)
     _emit({"ok": True, "source": cfg.source or "<embedded defaults>"})
     return 0
 

@@ -538,6 +538,26 @@ def _line_of(node: yaml.Node, path: str) -> int | None:
     return line
 
 
+def check_files(cfg: Config) -> None:
+    """What ``start`` would trip on beyond the file itself: configured files and directories that
+    do not exist (``config check`` and ``start`` run this; other commands do not need them)."""
+    wanted = [("tls.certificate", cfg.tls.certificate, False), ("tls.key", cfg.tls.key, False),
+              ("diameter.tls_ca", cfg.diameter.tls_ca, False), ("snmp.mib_dir", cfg.snmp.mib_dir, True)]
+    for key, value, is_dir in wanted:
+        if not value:
+            continue
+        path = cfg.path(value)
+        if not (path.is_dir() if is_dir else path.is_file()):
+            line = None
+            if cfg.source:
+                try:
+                    line = _line_of(yaml.compose(Path(cfg.source).read_text(encoding="utf-8")), key)
+                except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                    pass
+            raise ConfigError(cfg.source or "<embedded defaults>", key, line,
+                              f"{'directory' if is_dir else 'file'} {path} not found")
+
+
 def _check_listeners(cfg: Config, node: yaml.Node, file: str) -> None:
     """Two enabled listeners on one port and protocol would split the traffic between them."""
     listeners: list[tuple[str, int, str]] = []
