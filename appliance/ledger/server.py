@@ -14,6 +14,7 @@ process does the charging and the store, on its own core.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 from collections.abc import Callable
@@ -35,16 +36,37 @@ def socket_path(cfg: Config) -> Path:
     return cfg.path(cfg.run_dir) / "ledger.sock"
 
 
+class _Session:
+    __slots__ = ("session_id",)
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+
+
 class _Op:
-    """A named operation as a store operation (``request_key``: see ``ocs.ports.Store``)."""
+    """A named operation as a store operation: ``request`` (its session) and ``request_key`` let the
+    store read the remembered answers of a whole batch in one statement (``ocs.ports.Store``)."""
 
-    __slots__ = ("fn", "args", "request_key")
+    __slots__ = ("fn", "args", "request", "request_key")
 
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], request_key: str | None) -> None:
-        self.fn, self.args, self.request_key = fn, args, request_key
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], key: tuple[str, str] | None) -> None:
+        self.fn, self.args = fn, args
+        self.request = _Session(key[0]) if key is not None else None
+        self.request_key = key[1] if key is not None else None
 
     def __call__(self, l: Ledger) -> Any:
         return self.fn(l, *self.args)
+
+
+KeyOf = Callable[[tuple[Any, ...]], "tuple[str, str] | None"]
+
+
+def _wire_key(args: tuple[Any, ...]) -> tuple[str, str] | None:
+    """(session, idempotency key) of an operation whose first argument is a wire request."""
+    wire = args[0]
+    if wire[4] is None or wire[2] in _READ_ONLY:
+        return None
+    return wire[1], wire[4]
 
 
 def _credit_control(policy: ChargingPolicy) -> Callable[..., Any]:
@@ -66,10 +88,24 @@ def _balance(l: Ledger, identity: str, now: int) -> Any:
     return protocol.balance_to_wire(book.balance(l, identity, now))
 
 
-def operations(policy: ChargingPolicy) -> dict[str, tuple[Callable[..., Any], int | None]]:
-    """name -> (function, index of the wire request among the arguments, for its idempotency key)."""
-    return {"credit_control": (_credit_control(policy), 0), "charge": (_charge(policy), 0),
-            "balance": (_balance, None), "ping": (lambda l: "pong", None)}
+def operations(policy: ChargingPolicy) -> dict[str, tuple[Callable[..., Any], KeyOf | None]]:
+    """name -> (function, its arguments' (session, idempotency key)): the ledger's own operations and
+    those the front ends' modules declare (``ledger_operations(policy)``, e.g. RADIUS accounting)."""
+    ops: dict[str, tuple[Callable[..., Any], KeyOf | None]] = {
+        "credit_control": (_credit_control(policy), _wire_key), "charge": (_charge(policy), _wire_key),
+        "balance": (_balance, None), "ping": (lambda l: "pong", None)}
+    for module in FRONT_END_OPERATIONS:
+        try:
+            declared = importlib.import_module(module).ledger_operations(policy)
+        except ImportError:
+            continue
+        ops.update(declared)
+    return ops
+
+
+# Front-end modules whose transaction functions the ledger runs for them (protocol state kept
+# beside the charge in one transaction: the RADIUS accounting session's reported counters).
+FRONT_END_OPERATIONS = ("appliance.radius.acct",)
 
 
 class _Connection(asyncio.Protocol):
@@ -124,12 +160,9 @@ class LedgerServer:
     def submit(self, conn: _Connection, message: Any) -> None:
         try:
             req_id, name, args = message
-            fn, wire_at = self.ops[name]
-            key = None
-            if wire_at is not None:
-                wire = args[wire_at]
-                key = wire[4] if _ACTION_MUTATES.get(wire[2], True) else None
-            op = _Op(fn, tuple(args), key)
+            fn, key_of = self.ops[name]
+            args = tuple(args)
+            op = _Op(fn, args, key_of(args) if key_of is not None else None)
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             metrics.inc("ledger.bad_requests")
             conn.send(protocol.frame((message[0] if isinstance(message, tuple) and message else 0, False,
@@ -154,7 +187,7 @@ class LedgerServer:
             conn.send(protocol.frame((req_id, False, (type(exc).__name__, str(exc)))))
 
 
-_ACTION_MUTATES = {"check_balance": False, "price_enquiry": False}
+_READ_ONLY = frozenset({"check_balance", "price_enquiry"})
 
 
 async def serve(cfg: Config, stop: asyncio.Event, ready: Callable[[LedgerServer], None] | None = None) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import metrics
-from ..ledger import book
+from ..ledger import book, protocol
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
 from ..ocs.units import Unit
 from . import packet as rp
@@ -100,11 +100,13 @@ def subscriber_of(req: rp.Packet) -> str | None:
 
 
 class AcctHandler:
-    def __init__(self, cfg: Any, store: Any, policy: ChargingPolicy, clock: Any = time.time) -> None:
+    def __init__(self, cfg: Any, store: Any, policy: ChargingPolicy, clock: Any = time.time,
+                 ledger: Any = None) -> None:
         self.cfg = cfg
         self.store = store
         self.policy = policy
         self.clock = clock
+        self.ledger = ledger           # the ledger role's client (RemoteLedger), or None: charge here
         self.units = tuple(Unit.parse(u) for u in cfg.radius.acct_units)
         self.service = cfg.radius.service
         r = cfg.radius
@@ -117,7 +119,10 @@ class AcctHandler:
         nas = nas_key(req, source)
         now = int(self.clock())
         if status in (rp.ACCT_ON, rp.ACCT_OFF):
-            released = await self.store.atransact(lambda l: release_nas_in(l, nas, now, self.policy))
+            if self.ledger is not None:
+                released = await self.ledger.call("radius_release_nas", (nas, now))
+            else:
+                released = await self.store.atransact(lambda l: release_nas_in(l, nas, now, self.policy))
             return AcctOutcome(status, released=released)
         if status not in ACTIONS:
             return AcctOutcome(status, recorded=False)          # e.g. Failed (15): acknowledged only
@@ -136,9 +141,14 @@ class AcctHandler:
                 "nas_ip": _ip_text(req.get(rp.NAS_IP_ADDRESS)), "nas_id": req.text(rp.NAS_IDENTIFIER),
                 "framed_ip": _ip_text(req.get(rp.FRAMED_IP_ADDRESS)),
                 "calling": req.text(rp.CALLING_STATION_ID)}
-        outcome: AcctOutcome = await self.store.atransact(lambda l: account_in(
-            l, status, key, subscriber, {Unit.OCTETS: octets, Unit.SECONDS: seconds}, info, now,
-            self.units, self.service, self.policy, self.bounds))
+        if self.ledger is not None:
+            outcome = outcome_from_wire(await self.ledger.call("radius_account", (
+                status, key, subscriber, octets, seconds, info, now, tuple(u.value for u in self.units),
+                self.service, (self.bounds.max_octets, self.bounds.max_seconds, self.bounds.max_rate))))
+        else:
+            outcome = await self.store.atransact(lambda l: account_in(
+                l, status, key, subscriber, {Unit.OCTETS: octets, Unit.SECONDS: seconds}, info, now,
+                self.units, self.service, self.policy, self.bounds))
         if outcome.excess:
             for unit in outcome.excess:
                 metrics.inc(f"radius.acct.excess_reports.{unit}")     # the amounts go to the log line
@@ -195,6 +205,44 @@ def account_in(ledger: Any, status: int, key: str, subscriber: str, totals: dict
                        recorded=result.outcome is not Outcome.USER_UNKNOWN,
                        used={u.value: n for u, n in used.items()},
                        excess={u.value: n for u, n in excess.items()} if excess and not result.duplicate else None)
+
+
+def _account_op(policy: ChargingPolicy) -> Any:
+    """:func:`account_in` as a ledger operation (plain values in and out, see ``ledger.protocol``)."""
+    def run(l: Any, status: int, key: str, subscriber: str, octets: int, seconds: int, info: dict[str, Any],
+            now: int, units: tuple[str, ...], service: str, bounds: tuple[int, int, int]) -> tuple[Any, ...]:
+        outcome = account_in(l, status, key, subscriber, {Unit.OCTETS: octets, Unit.SECONDS: seconds}, info, now,
+                             tuple(Unit(u) for u in units), service, policy, UsageBounds(*bounds))
+        return outcome_to_wire(outcome)
+    return run
+
+
+def _release_op(policy: ChargingPolicy) -> Any:
+    def run(l: Any, nas: str, now: int) -> int:
+        return release_nas_in(l, nas, now, policy)
+    return run
+
+
+def ledger_operations(policy: ChargingPolicy) -> dict[str, tuple[Any, Any]]:
+    """RADIUS accounting run by the ledger role: name -> (function, idempotency key of its arguments).
+
+    A report's key (charging session, status, counters) makes a resend after a lost connection
+    harmless; Accounting-On/Off releases sessions, which a second run finds already released."""
+    def report_key(args: tuple[Any, ...]) -> tuple[str, str]:
+        session = f"radius:{args[1]}"
+        return session, f"{session}:{STATUS_NAMES.get(args[0], args[0])}:{args[3]}:{args[4]}"
+    return {"radius_account": (_account_op(policy), report_key),
+            "radius_release_nas": (_release_op(policy), None)}
+
+
+def outcome_to_wire(o: AcctOutcome) -> tuple[Any, ...]:
+    return (o.status, o.session_key, o.subscriber, None if o.result is None else protocol.result_to_wire(o.result),
+            o.exhausted, o.released, o.session, o.recorded, o.used, o.excess)
+
+
+def outcome_from_wire(t: tuple[Any, ...]) -> AcctOutcome:
+    return AcctOutcome(t[0], t[1], t[2], None if t[3] is None else protocol.result_from_wire(t[3]), t[4], t[5],
+                       t[6], t[7], t[8], t[9])
 
 
 def release_nas_in(ledger: Any, nas: str, now: int, policy: ChargingPolicy) -> int:

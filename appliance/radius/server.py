@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics
+from ..ledger.remote import LedgerUnavailable
 from ..logs.translog import Fixed
 from . import packet as rp
 from .acct import STATUS_NAMES, AcctHandler, AcctOutcome
@@ -413,6 +414,9 @@ class RadiusServer:
             counters.inc("responses", client)
         except rp.Malformed:
             counters.inc("malformed_requests", client)
+        except LedgerUnavailable as exc:      # no answer: the NAS retransmits (RFC 2866 §2)
+            log.warning("Accounting-Request from %s not answered: %s", addr[0], exc)
+            counters.inc("packets_dropped", client)
         except Exception:
             log.exception("Accounting-Request from %s failed", addr[0])
             counters.inc("packets_dropped", client)

@@ -96,7 +96,12 @@ async def build(cfg: Config, index: int, store: Any) -> RadiusServer:
     clients = ClientTable(await load_clients(store, cfg))
     clients_mod.write_index_file(cfg.path(cfg.run_dir), clients.clients)
     auth = AuthHandler(cfg, store, index, method_options(cfg))
-    acct = AcctHandler(cfg, store, policy)
+    remote = None
+    if cfg.processes.ledger > 0:                 # accounting is charged by the ledger role
+        from ..ledger.remote import RemoteLedger
+        from ..ledger.server import socket_path
+        remote = RemoteLedger(str(socket_path(cfg)), cfg.processes.ledger_timeout)
+    acct = AcctHandler(cfg, store, policy, ledger=remote)
     translog: Any = None
     try:
         from ..logs import translog

@@ -162,3 +162,33 @@ def test_one_ledger_per_run_directory(role, tmp_path):
     second = subprocess.run([sys.executable, "-m", "appliance", "run", "ledger"], env=env, capture_output=True,
                             text=True, timeout=30)
     assert second.returncode != 0 and "another ledger owns" in second.stderr
+
+
+def test_radius_accounting_charged_by_the_ledger_role(role):
+    """processes.ledger: 1 — the RADIUS worker sends each accounting report to the ledger process."""
+    import dataclasses
+
+    from tests.radius.conftest import RunningServer, radius_cfg
+    from tests.radius.helpers import radclient
+    cfg, start = role
+    ledger = start()
+    rcfg = radius_cfg(dataclasses.replace(cfg, processes=dataclasses.replace(cfg.processes, ledger=1)),
+                      acct_units=("octets",))
+    srv = RunningServer(rcfg).start()
+    try:
+        port = rcfg.radius.acct_port
+        text = ('Acct-Session-Id = "r1"\nUser-Name = "001010000000001"\nNAS-IP-Address = 127.0.0.1\n'
+                "Acct-Input-Octets = {o}\nAcct-Output-Octets = 0\nAcct-Session-Time = 10\n")
+        assert "Received Accounting-Response" in radclient(port, "acct", "Acct-Status-Type = Start\n"
+                                                           + text.format(o=0))
+        assert "Received Accounting-Response" in radclient(port, "acct", "Acct-Status-Type = Interim-Update\n"
+                                                           + text.format(o=1_500_000))
+        assert "Received Accounting-Response" in radclient(port, "acct", "Acct-Status-Type = Stop\n"
+                                                           + text.format(o=2_500_000))
+        assert money_left(cfg) == (MONEY - 3 * 20_000, 0)       # 2,500,000 octets: 3 started MB
+        ledger.send_signal(signal.SIGKILL)                       # no ledger: the NAS gets no answer
+        ledger.wait(10)
+        out = radclient(port, "acct", "Acct-Status-Type = Start\n" + text.format(o=0).replace("r1", "r2"))
+        assert "Received Accounting-Response" not in out
+    finally:
+        srv.close()
