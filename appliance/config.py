@@ -551,7 +551,8 @@ def check_files(cfg: Config) -> None:
             line = None
             if cfg.source:
                 try:
-                    line = _line_of(yaml.compose(Path(cfg.source).read_text(encoding="utf-8")), key)
+                    root = yaml.compose(Path(cfg.source).read_text(encoding="utf-8"))
+                    line = _line_of(root, key) if root is not None else None
                 except (OSError, UnicodeDecodeError, yaml.YAMLError):
                     pass
             raise ConfigError(cfg.source or "<embedded defaults>", key, line,
