@@ -185,8 +185,8 @@ def wait_ready(port: int, limit: float = 30.0) -> None:
 
 # ----------------------------------------------------------------------------------- servers
 
-def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = False, cache_ttl: float | None = None
-                    ) -> tuple[list[subprocess.Popen], int, int]:
+def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = False, cache_ttl: float | None = None,
+                    ledger: bool = False) -> tuple[list[subprocess.Popen], int, int]:
     from appliance.config import Config, DatabaseConfig
     from appliance.ocs.balance import NewBucket
     from appliance.ocs.catalog import Offer, Price, PriceType
@@ -201,7 +201,8 @@ def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = Fal
                     f"radius:\n  address: 127.0.0.1\n  auth_port: {auth}\n  acct_port: {acct}\n"
                     f"  clients:\n    - {{address: 127.0.0.1, secret: {SECRET.decode()}}}\n"
                     + (f"  auth_cache_ttl: {cache_ttl}\n" if cache_ttl is not None else "")
-                    + (f"logs:\n  {logs}\n" if logs else ""))
+                    + (f"logs:\n  {logs}\n" if logs else "")
+                    + ("processes:\n  ledger: 1\n" if ledger else ""))
     cfg = Config(data_dir=f"{tmp}/data", run_dir=f"{tmp}/run", base_dir=str(tmp), database=DatabaseConfig())
     store = open_store(cfg)
     offer = Offer("bench", (Price("data", PriceType.USAGE, amount=1_000, unit=Unit.OCTETS, size=1_000_000),))
@@ -217,8 +218,15 @@ def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = Fal
     store.close()
     env = dict(os.environ, APPLIANCE_CONFIG=str(conf))
     prof = ["-m", "cProfile", "-o", str(tmp / "worker{i}.prof")] if profile else []
-    procs = [subprocess.Popen([sys.executable, *[a.format(i=i) for a in prof], "-m", "appliance", "-c", str(conf),
-                               "run", "radius", "--index", str(i)],
+    first = []
+    if ledger:                                    # accounting charged by the ledger role
+        first.append(subprocess.Popen([sys.executable, "-m", "appliance", "-c", str(conf), "run", "ledger"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=open(tmp / "ledger.log", "wb")))  # noqa: SIM115
+        deadline = time.monotonic() + 30
+        while not (tmp / "run" / "ledger.sock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    procs = first + [subprocess.Popen([sys.executable, *[a.format(i=i) for a in prof], "-m", "appliance", "-c",
+                                       str(conf), "run", "radius", "--index", str(i)],
                               env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"radius{i}.log", "wb"))  # noqa: SIM115
              for i in range(workers)]
     wait_ready(auth)
@@ -429,6 +437,7 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="run the workers under cProfile, print worker 0's top")
     ap.add_argument("--pause", action="store_true", help="wait for Enter before the PAP phase (attach py-spy)")
     ap.add_argument("--no-acct", action="store_true", help="PAP only")
+    ap.add_argument("--ledger", action="store_true", help="accounting charged by the ledger role (processes.ledger: 1)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="radius-bench-"))
     results: dict[str, dict] = {}
@@ -436,8 +445,8 @@ def main() -> int:
     try:
         (tmp / "appliance").mkdir()
         procs, auth, acct = start_appliance(tmp / "appliance", args.workers, args.logs, args.profile,
-                                             args.cache_ttl)
-        workers = [p.pid for p in procs]
+                                             args.cache_ttl, args.ledger)
+        workers = [p.pid for p in procs[-args.workers:]]
         fr = None if args.no_freeradius else start_freeradius(tmp / "freeradius")
         if fr is not None:
             procs.append(fr[0])
