@@ -115,6 +115,7 @@ def test_every_readme_command_works_on_a_fresh_instance(instance):
         assert json.loads(rest.stdout)["money"]["amount"] == 5_000_000   # the 5 USD top-up is visible
         money = json.loads(sh(co, "bin/appliance balance 15550001").stdout)["totals"]["money"]
         assert money == 5_000_000 - 30_000          # CCR-U and CCR-T used 90 s each: three 60 s blocks
+        assert json.loads(sh(co, "bin/appliance balance 15550002").stdout)["totals"] == {"money": 1_000_000}
     finally:
         os.killpg(sup.pid, signal.SIGTERM)
         sup.wait(timeout=60)
