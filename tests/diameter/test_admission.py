@@ -61,3 +61,27 @@ def test_stored_peers_are_admitted_live_and_strangers_are_not():
         finally:
             await server.stop(1)
     asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def test_client_add_for_diameter_peers_and_its_errors(tmp_path):
+    import json
+    import subprocess
+    import sys
+    conf = tmp_path / "appliance.yaml"
+    conf.touch()
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "appliance", "--config", str(conf), "client", *args],
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    r = cli("add", "pgw1.example.net", "--protocol", "diameter", "--ip", "192.0.2.0/24")
+    assert r.returncode == 0, r.stderr
+    listed = [json.loads(line) for line in cli("list", "--protocol", "diameter").stdout.splitlines()]
+    assert listed == [{"address": "pgw1.example.net", "protocol": "diameter", "name": "", "ip": "192.0.2.0/24"}]
+    for args, fragment in ((("add", "x.example", "--protocol", "diameter", "--ip", "300.1.1.1"), "bad --ip"),
+                           (("add", "x.example", "--protocol", "diameter", "--secret", "s"), "no --secret"),
+                           (("add", "10.0.0.0/33", "--secret", "s"), "bad address"),
+                           (("add", "10.0.0.1", "--secret", "s", "--ip", "10.0.0.1"), "--ip is for Diameter")):
+        r = cli(*args)
+        assert r.returncode == 1 and fragment in r.stderr and len(r.stderr.splitlines()) == 1, (args, r.stderr)
+    assert cli("remove", "pgw1.example.net").returncode == 0
+    assert cli("list", "--protocol", "diameter").stdout == ""
