@@ -135,8 +135,10 @@ def top_up_initial(l: Ledger, buckets: list[NewBucket], now: int) -> int:
     if any(b.remaining < 0 for b in buckets):
         raise ValueError("a top-up must not be negative")
     l.replace_buckets(buckets)
-    for product_id in dict.fromkeys(b.product_id for b in buckets):
-        reassess(l, product_id, now)
+    products = list(dict.fromkeys(b.product_id for b in buckets))
+    for product_id, doc in l.get_docs(CREDIT_DOC, products).items():
+        if doc.get("out"):
+            reassess(l, product_id, now)
     return len(buckets)
 
 

@@ -136,8 +136,7 @@ class Import:
         ``lenient``: such rows are checked against the store chunk by chunk instead."""
         previous: tuple[list[tuple[int, Subscriber]], Future[dict[str, str]]] | None = None
         for chunk in _chunks(rows, self.batch):
-            parsed = self._parse_chunk(chunk)
-            idents = [i for _line, sub in parsed for i in sub.service.identities()]
+            parsed, idents = self._parse_chunk(chunk)
             future = self.pool.submit(self.store.transact, lambda l, idents=idents: l.identity_owners(idents))
             if previous is not None:
                 yield self._store_checked(*previous, wanted, lenient)
@@ -145,9 +144,11 @@ class Import:
         if previous is not None:
             yield self._store_checked(*previous, wanted, lenient)
 
-    def _parse_chunk(self, chunk: list[Row]) -> list[tuple[int, Subscriber]]:
+    def _parse_chunk(self, chunk: list[Row]) -> tuple[list[tuple[int, Subscriber]], list[str]]:
+        """The chunk's good rows and all their identities."""
         owners = self.owners
         parsed: list[tuple[int, Subscriber]] = []
+        idents: list[str] = []
         for line, row in chunk:
             self.checked += 1
             try:
@@ -168,8 +169,9 @@ class Import:
                 continue
             for ident in identities:
                 owners[ident] = (service.id, line)
+            idents.extend(identities)
             parsed.append((line, sub))
-        return parsed
+        return parsed, idents
 
     def _store_checked(self, parsed: list[tuple[int, Subscriber]], future: Future[dict[str, str]],
                        wanted: dict[str, int] | None, lenient: bool) -> list[Subscriber]:

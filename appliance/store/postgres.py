@@ -419,6 +419,10 @@ class PostgresLedger:
         self.c.execute("INSERT INTO doc (kind, key, doc) VALUES (%s, %s, %s) ON CONFLICT (kind, key) "
                        "DO UPDATE SET doc = EXCLUDED.doc", (kind, key, rows.dumps(doc)))
 
+    def get_docs(self, kind: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The documents of ``kind`` found under ``keys`` (each read as ``get_doc`` reads it)."""
+        return {k: d for k in keys if (d := self.get_doc(kind, k)) is not None}
+
     def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
         import json
         row = self._one("SELECT doc FROM doc WHERE kind = %s AND key = %s FOR UPDATE", (kind, key))

@@ -487,6 +487,16 @@ class SqliteLedger:
                 docs[(kind, key)] = text
         return json.loads(text) if text is not None else None
 
+    def get_docs(self, kind: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The documents of ``kind`` found under ``keys`` (512 per statement)."""
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(keys), 512):
+            part = list(keys[i:i + 512])
+            cur = self._conn.execute("SELECT key, doc FROM doc WHERE kind = ? "
+                                     f"AND key IN ({','.join('?' * len(part))})", [kind, *part])
+            found.update((k, json.loads(d)) for k, d in cur)
+        return found
+
     def delete_doc(self, kind: str, key: str) -> bool:
         self._docs[(kind, key)] = None
         return self._conn.execute("DELETE FROM doc WHERE kind = ? AND key = ?", (kind, key)).rowcount > 0
