@@ -143,6 +143,8 @@ class RadiusConfig:
     eap_tls_min_version: str = "1.2"       # TLS-based methods: 1.2 | 1.3
     eap_realms: tuple[EapRealmPolicy, ...] = ()   # per-realm methods and minimum TLS version
     eap_tls_resumption: bool = True        # EAP-TLS session tickets, keys shared by the workers (run dir)
+    eap_tunnel_resumption: bool = True     # TTLS/PEAP: resume from the worker's session cache, no phase 2
+    eap_resumption_lifetime: int = 3600    # seconds a TLS session / ticket may be resumed
     acct_units: tuple[str, ...] = ("octets",)   # what accounting charges: octets and/or seconds
     service: str = "data"                  # service type in charging requests (price selection)
     session_timeout_max: int = 86_400      # cap on Session-Timeout in Access-Accept

@@ -33,7 +33,8 @@ from .framework import (
     tunnel_registry,
 )
 from .packet import Code, EapType, encode
-from .tlstunnel import TlsMethodBase
+from .tlsexport import forget_session, keep_session, remember_in_session
+from .tlstunnel import TlsMethodBase, recall, session_record
 
 TLV_RESULT, TLV_CRYPTO_BINDING = 3, 12
 RESULT_SUCCESS, RESULT_FAILURE = 1, 2
@@ -97,6 +98,7 @@ class PeapMethod(TlsMethodBase):
         self.nonce = b""
         self.tlv_ident = 0
         self.binding = str(ctx.options.get("peap_crypto_binding", "optional"))
+        self.fast_reconnect = False
 
     def peap_keys(self) -> bytes:
         """128 octets of key material: TLS 1.2 PRF "client EAP encryption" (RFC 5216 §2.3), TLS 1.3
@@ -109,6 +111,15 @@ class PeapMethod(TlsMethodBase):
         return self.flush()
 
     async def after_handshake(self, plain: bytes, finished_now: bool) -> Step:
+        assert self.tls is not None and self.sslctx is not None
+        if finished_now and self.tls.session_reused:     # [MS-PEAP] §3.1.5.4 fast reconnect: no phase 2
+            found = await recall(self.tls, self.sslctx, self.type, self.ctx)
+            if isinstance(found, Failure):
+                return found
+            self.fast_reconnect = True
+            return self._result(Accept(b"", b"", b"", found[0], self.type, found[1]))
+        if self.inner_result is not None:
+            return self._tlv_response(plain) if plain else Failure("PEAP: peer sent nothing for the TLV")
         if self.inner is None:
             pending = self.outgoing_bio.read()
             if pending:                            # TLS 1.2: our Finished first; the peer answers empty
@@ -120,9 +131,7 @@ class PeapMethod(TlsMethodBase):
                                       first_identifier=(self.next_ident - 1) & 0xFF)
             return self._tunnel(self.inner.start().packet[4:])
         if not plain:
-            return self.empty() if self.inner_result is None else Failure("PEAP: peer sent nothing for the TLV")
-        if self.inner_result is not None:
-            return self._tlv_response(plain)
+            return self.empty()
         self.inner.identifier = self.response_ident
         header = struct.pack("!BBH", int(Code.RESPONSE), self.response_ident, 4 + len(plain))
         outcome = await self.inner.receive(header + plain)
@@ -142,12 +151,26 @@ class PeapMethod(TlsMethodBase):
         body = struct.pack("!HHH", TLV_MANDATORY | TLV_RESULT, 2, RESULT_SUCCESS if ok else RESULT_FAILURE)
         if isinstance(outcome, Accept):
             tk = self.peap_keys()[:60]
-            self.ipmk, self.cmk = compound_keys(tk, outcome.msk[:32])
+            if self.fast_reconnect:                  # §3.1.5.5: a resumed session has no ISK: IPMK | CMK = TK
+                self.ipmk, self.cmk = tk[:40], tk[40:60]
+            else:
+                self.ipmk, self.cmk = compound_keys(tk, outcome.msk[:32])
+            if self.ctx.options.get("tunnel_resumption") and self.tls is not None and self.sslctx is not None:
+                remember_in_session(self.tls, self.sslctx,    # TLS 1.3: the ticket goes with the TLVs
+                                    session_record(self.type, outcome.identity, outcome.service_id))
             self.nonce = self.ctx.random(32)
             body += crypto_binding_tlv(self.cmk, self.nonce, self.version, self.peer_version or 0, 0)
         return self._tunnel(encode(Code.REQUEST, self.tlv_ident, int(EapType.TLV), body))
 
     def _tlv_response(self, plain: bytes) -> Step:
+        step = self._check_tlv_response(plain)
+        if isinstance(step, Failure) and self.tls is not None and self.sslctx is not None:
+            forget_session(self.tls, self.sslctx)      # never resume a session whose TLVs failed
+        elif self.ctx.options.get("tunnel_resumption") and self.tls is not None and self.sslctx is not None:
+            keep_session(self.tls, self.sslctx)
+        return step
+
+    def _check_tlv_response(self, plain: bytes) -> Step:
         outcome = self.inner_result
         sid = outcome.service_id if outcome is not None else None
         if len(plain) < 5 or plain[0] != Code.RESPONSE or plain[4] != EapType.TLV or \
@@ -172,7 +195,7 @@ class PeapMethod(TlsMethodBase):
             return Failure("PEAP: Crypto-Binding TLV does not verify", sid)
         csk = prf_plus(self.ipmk, b"Session Key Generating Function", b"\0", 128)
         return Success(csk[:64], b"", identity=outcome.identity, service_id=sid,
-                       extra={"inner": True, "crypto_binding": True})
+                       extra={"inner": True, "crypto_binding": True, "resumed": self.fast_reconnect})
 
 
 registry.register(int(EapType.PEAP), PeapMethod)

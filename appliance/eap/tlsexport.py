@@ -85,6 +85,7 @@ def export_keying_material(sslobj: ssl.SSLObject, context: ssl.SSLContext, label
 
 SSL_CTRL_SET_TLSEXT_TICKET_KEYS = 59
 TICKET_KEYS_LENGTH = 80          # OpenSSL 3: 16 key name | 32 HMAC secret | 32 AES-256 key
+SSL_SENT_SHUTDOWN, SSL_RECEIVED_SHUTDOWN = 1, 2
 
 
 def set_ticket_keys(context: ssl.SSLContext, keys: bytes) -> None:
@@ -104,3 +105,96 @@ def set_ticket_keys(context: ssl.SSLContext, keys: bytes) -> None:
     _ssl_pointer(probe, context)
     if lib.SSL_CTX_ctrl(ctx_ptr, SSL_CTRL_SET_TLSEXT_TICKET_KEYS, len(keys), keys) != 1:
         raise ExporterUnavailable("SSL_CTX_set_tlsext_ticket_keys failed")
+
+
+def _session_functions() -> Any:
+    lib = _libssl()
+    for name in ("SSL_get_session", "SSL_set_shutdown", "SSL_SESSION_set1_ticket_appdata",
+                 "SSL_SESSION_get0_ticket_appdata", "SSL_new_session_ticket", "SSL_CTX_remove_session",
+                 "SSL_CTX_set_timeout"):
+        if not hasattr(lib, name):
+            raise ExporterUnavailable(f"{name} not found in the ssl module's OpenSSL")
+    lib.SSL_get_session.restype = ctypes.c_void_p
+    lib.SSL_get_session.argtypes = [ctypes.c_void_p]
+    lib.SSL_SESSION_set1_ticket_appdata.restype = ctypes.c_int
+    lib.SSL_SESSION_set1_ticket_appdata.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+    lib.SSL_SESSION_get0_ticket_appdata.restype = ctypes.c_int
+    lib.SSL_SESSION_get0_ticket_appdata.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
+                                                    ctypes.POINTER(ctypes.c_size_t)]
+    lib.SSL_new_session_ticket.restype = ctypes.c_int
+    lib.SSL_new_session_ticket.argtypes = [ctypes.c_void_p]
+    lib.SSL_CTX_remove_session.restype = ctypes.c_int
+    lib.SSL_CTX_remove_session.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.SSL_CTX_set_timeout.restype = ctypes.c_long
+    lib.SSL_CTX_set_timeout.argtypes = [ctypes.c_void_p, ctypes.c_long]
+    lib.SSL_set_shutdown.restype = None
+    lib.SSL_set_shutdown.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    return lib
+
+
+def _session(sslobj: ssl.SSLObject, context: ssl.SSLContext) -> tuple[Any, int, int]:
+    lib = _session_functions()
+    ptr = _ssl_pointer(sslobj, context)
+    sess = lib.SSL_get_session(ptr)
+    if not sess:
+        raise ExporterUnavailable("no TLS session")
+    return lib, ptr, sess
+
+
+def remember_in_session(sslobj: ssl.SSLObject, context: ssl.SSLContext, data: bytes) -> None:
+    """Attach ``data`` to the TLS session (``SSL_SESSION_set1_ticket_appdata``): a later handshake that
+    resumes this session reads it back with :func:`session_memory`.  Under TLS 1.3 a NewSessionTicket
+    (RFC 8446 §4.6.1) carrying it is queued and goes out with the next record written."""
+    lib, ptr, sess = _session(sslobj, context)
+    if lib.SSL_SESSION_set1_ticket_appdata(sess, data, len(data)) != 1:
+        raise ExporterUnavailable("SSL_SESSION_set1_ticket_appdata failed")
+    if sslobj.version() == "TLSv1.3" and lib.SSL_new_session_ticket(ptr) != 1:
+        raise ExporterUnavailable("SSL_new_session_ticket failed")
+
+
+def keep_session(sslobj: ssl.SSLObject, context: ssl.SSLContext) -> None:
+    """After the last record: mark the connection cleanly shut down.  EAP never sends close_notify,
+    and OpenSSL drops the cached session of an SSL freed without one (``ssl_clear_bad_session``)."""
+    lib = _session_functions()
+    lib.SSL_set_shutdown(_ssl_pointer(sslobj, context), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN)
+
+
+def session_memory(sslobj: ssl.SSLObject, context: ssl.SSLContext) -> bytes | None:
+    """What :func:`remember_in_session` attached to the session this handshake resumed, or None."""
+    lib, _ptr, sess = _session(sslobj, context)
+    data, size = ctypes.c_void_p(), ctypes.c_size_t()
+    if lib.SSL_SESSION_get0_ticket_appdata(sess, ctypes.byref(data), ctypes.byref(size)) != 1 or not data.value:
+        return None
+    return ctypes.string_at(data.value, size.value)
+
+
+def forget_session(sslobj: ssl.SSLObject, context: ssl.SSLContext) -> None:
+    """Remove the session from the context's cache: a failed authentication is never resumed."""
+    try:
+        lib, _ptr, sess = _session(sslobj, context)
+    except ExporterUnavailable:
+        return
+    lib.SSL_CTX_remove_session(_pointer_after_head(context, 0), sess)
+
+
+def set_session_lifetime(context: ssl.SSLContext, seconds: int) -> None:
+    """How long a cached session / ticket may be resumed (``SSL_CTX_set_timeout``)."""
+    lib = _session_functions()
+    probe = context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)     # validates the pointer
+    _ssl_pointer(probe, context)
+    lib.SSL_CTX_set_timeout(_pointer_after_head(context, 0), seconds)
+
+
+SSL_CTRL_SET_SESS_CACHE_MODE = 44
+
+
+def disable_session_cache(context: ssl.SSLContext) -> None:
+    """No server-side session cache: every handshake is a full one (``SSL_SESS_CACHE_OFF``)."""
+    lib = _session_functions()
+    if not hasattr(lib, "SSL_CTX_ctrl"):
+        raise ExporterUnavailable("SSL_CTX_ctrl not found in the ssl module's OpenSSL")
+    lib.SSL_CTX_ctrl.restype = ctypes.c_long
+    lib.SSL_CTX_ctrl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p]
+    probe = context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)     # validates the pointer
+    _ssl_pointer(probe, context)
+    lib.SSL_CTX_ctrl(_pointer_after_head(context, 0), SSL_CTRL_SET_SESS_CACHE_MODE, 0, None)

@@ -17,7 +17,15 @@ from typing import Any, ClassVar
 from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
 from .framework import Failure, MethodContext, Request, Step, realm_of
 from .packet import EapPacket
-from .tlsexport import ExporterUnavailable, export_keying_material, set_ticket_keys
+from .tlsexport import (
+    ExporterUnavailable,
+    disable_session_cache,
+    export_keying_material,
+    forget_session,
+    session_memory,
+    set_session_lifetime,
+    set_ticket_keys,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +37,13 @@ TLS12_LABEL = "client EAP encryption"
 
 
 def server_context(cert: str, key: str, minimum: str = "1.2", cafile: str = "", crlfile: str = "",
-                   ticket_keys: bytes = b"") -> ssl.SSLContext:
+                   ticket_keys: bytes = b"", session_cache: int = 0) -> ssl.SSLContext:
     """A TLS server context for EAP: TLS ``minimum``..1.3; with ``cafile`` the peer must present a
     certificate chaining to it (EAP-TLS), with ``crlfile`` its leaf is checked against the CRLs (RFC 5280
-    §6.3).  Session tickets (RFC 5077, RFC 8446 §4.6.1) only with ``ticket_keys`` (shared by every RADIUS
-    worker, so any of them resumes a session another one issued); otherwise none."""
+    §6.3).  Resumption: stateless session tickets (RFC 5077, RFC 8446 §4.6.1) with ``ticket_keys`` (shared
+    by every RADIUS worker, so any of them resumes a session another one issued); or, with
+    ``session_cache`` seconds, this process's session cache (TLS 1.2 session IDs, TLS 1.3 stateful
+    tickets issued only by :func:`~appliance.eap.tlsexport.remember_in_session`); otherwise none."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if minimum == "1.3" else ssl.TLSVersion.TLSv1_2
     ctx.maximum_version = ssl.TLSVersion.TLSv1_3
@@ -41,12 +51,15 @@ def server_context(cert: str, key: str, minimum: str = "1.2", cafile: str = "", 
     if ticket_keys:
         set_ticket_keys(ctx, ticket_keys)
         ctx.num_tickets = 1
+        if session_cache:
+            set_session_lifetime(ctx, session_cache)
     else:
         ctx.options |= ssl.OP_NO_TICKET
-        try:
-            ctx.num_tickets = 0
-        except (AttributeError, ValueError):
-            pass
+        ctx.num_tickets = 0
+        if session_cache:
+            set_session_lifetime(ctx, session_cache)
+        else:
+            disable_session_cache(ctx)
     if cafile:
         ctx.load_verify_locations(cafile=cafile)
         ctx.verify_mode = ssl.CERT_REQUIRED
@@ -65,6 +78,27 @@ def below_minimum(tls: ssl.SSLObject, identity: str, options: Mapping[str, Any])
     if minimum == "1.3" and tls.version() != "TLSv1.3":
         return f"{tls.version()} is below the realm's minimum TLS 1.3"
     return None
+
+
+def session_record(method: int, identity: str, service_id: str | None) -> bytes:
+    """What a session remembers of the authentication it completed: the method and the subscriber."""
+    return "\0".join((str(method), identity, service_id or "")).encode()
+
+
+async def recall(tls: ssl.SSLObject, sslctx: ssl.SSLContext, method: int, ctx: MethodContext
+                 ) -> tuple[str, str] | Failure:
+    """The subscriber of a resumed session (TTLS: RFC 5281 §7.4, PEAP: [MS-PEAP] fast reconnect), looked up again:
+    a session that completed no authentication of this method, or whose subscriber is gone or disabled,
+    is refused and dropped from the cache."""
+    parts = (session_memory(tls, sslctx) or b"").decode("utf-8", "replace").split("\0")
+    if len(parts) != 3 or parts[0] != str(method):
+        forget_session(tls, sslctx)
+        return Failure("resumed TLS session without a completed authentication")
+    service = await ctx.lookup.find_service(parts[1])
+    if service is None or not service.enabled:
+        forget_session(tls, sslctx)
+        return Failure("resumed TLS session: no longer a subscriber", service.id if service is not None else None)
+    return parts[1], service.id
 
 
 class TlsMethodBase:

@@ -37,8 +37,8 @@ from .framework import (
     tunnel_registry,
 )
 from .packet import EapPacket, EapType
-from .tlsexport import ExporterUnavailable, export_keying_material
-from .tlstunnel import below_minimum
+from .tlsexport import ExporterUnavailable, export_keying_material, keep_session, remember_in_session
+from .tlstunnel import below_minimum, recall, session_record
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +164,8 @@ class TtlsMethod:
             if frag.payload or flags & (FLAG_L | FLAG_M):
                 return Failure("TTLS: expected a fragment ACK")
             return self._next_fragment()
-        if self.pending_success is not None:      # MS-CHAP-V2: the peer acknowledged our Success AVP
-            return self.pending_success
+        if self.pending_success is not None:      # the peer acknowledged our Success AVP / ticket
+            return self._keep(self.pending_success)
         try:
             message = self.inbound.feed(frag)
         except FragmentError as exc:
@@ -181,6 +181,8 @@ class TtlsMethod:
                 refused = below_minimum(self.tls, self.identity, self.ctx.options)
                 if refused:
                     return Failure(refused)
+                if self.tls.session_reused:       # §7.4: a resumed session skips phase 2
+                    return await self._resumed()
             except ssl.SSLWantReadError:
                 pass
             except ssl.SSLError as exc:
@@ -272,7 +274,7 @@ class TtlsMethod:
             return self._send(self.outgoing_bio.read())
         if isinstance(outcome, Accept):
             try:
-                return self._success(outcome.identity, outcome.service_id)
+                return self._done(self._success(outcome.identity, outcome.service_id))
             except ExporterUnavailable as exc:
                 return Failure(f"TTLS keys unavailable: {exc}")
         if isinstance(outcome, Reject):
@@ -283,10 +285,45 @@ class TtlsMethod:
         msk, emsk = self._keys()
         return Success(msk, emsk, identity=user, service_id=sid, extra={"inner": True})
 
+    def _remember(self, success: Success) -> None:
+        """Let a later handshake resume this session without phase 2 (TLS 1.3: queue the ticket)."""
+        if self.ctx.options.get("tunnel_resumption") and self.tls is not None and self.sslctx is not None:
+            remember_in_session(self.tls, self.sslctx, session_record(self.type, success.identity,
+                                                                       success.service_id))
+
+    def _done(self, success: Success) -> Step:
+        """EAP-Success, after a TLS 1.3 NewSessionTicket when resumption is on (one more round trip)."""
+        assert self.tls is not None
+        tls13 = self.tls.version() == "TLSv1.3"   # (None while a queued ticket is pending)
+        self._remember(success)
+        if tls13 and self.ctx.options.get("tunnel_resumption"):
+            try:
+                self.tls.do_handshake()            # writes the queued ticket
+            except ssl.SSLError:
+                pass
+        out = self.outgoing_bio.read()
+        if not out:
+            return self._keep(success)
+        self.pending_success = success
+        return self._send(out)
+
+    def _keep(self, success: Success) -> Success:
+        if self.ctx.options.get("tunnel_resumption") and self.tls is not None and self.sslctx is not None:
+            keep_session(self.tls, self.sslctx)
+        return success
+
+    async def _resumed(self) -> Step:
+        assert self.tls is not None and self.sslctx is not None
+        found = await recall(self.tls, self.sslctx, self.type, self.ctx)
+        if isinstance(found, Failure):
+            return found
+        msk, emsk = self._keys()
+        return Success(msk, emsk, identity=found[0], service_id=found[1], extra={"inner": True, "resumed": True})
+
     def _pap(self, user: str, password: str | None, sid: str | None, given: bytes) -> Step:
         """§11.2.5: User-Password in clear inside the tunnel, NUL-padded to 16."""
         if password is not None and hmac.compare_digest(given.rstrip(b"\0"), password.encode()):
-            return self._success(user, sid)
+            return self._done(self._success(user, sid))
         return Failure("inner PAP: bad credentials", sid)
 
     def _chap(self, user: str, password: str | None, sid: str | None, avps: dict[tuple[int, int], bytes]) -> Step:
@@ -298,7 +335,7 @@ class TtlsMethod:
         import hashlib
         if password is not None and hmac.compare_digest(
                 hashlib.md5(chap[:1] + password.encode() + challenge).digest(), chap[1:]):
-            return self._success(user, sid)
+            return self._done(self._success(user, sid))
         return Failure("inner CHAP: bad credentials", sid)
 
     def _mschapv2(self, user: str, password: str | None, sid: str | None,
@@ -315,8 +352,9 @@ class TtlsMethod:
             return Failure("inner MS-CHAP-V2: bad credentials", sid)
         auth = mschapv2.authenticator_response(password, nt_response, peer_challenge, challenge, user)
         assert self.tls is not None
-        self.tls.write(encode_avp(MS_CHAP2_SUCCESS, bytes([response[0]]) + auth.encode(), vendor=VENDOR_MS))
         self.pending_success = self._success(user, sid)
+        self._remember(self.pending_success)       # TLS 1.3: the ticket goes out with the Success AVP
+        self.tls.write(encode_avp(MS_CHAP2_SUCCESS, bytes([response[0]]) + auth.encode(), vendor=VENDOR_MS))
         return self._send(self.outgoing_bio.read())
 
 

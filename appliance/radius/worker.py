@@ -31,10 +31,6 @@ def method_options(cfg: Config) -> dict[str, Any]:
     options: dict[str, Any] = {"mtu": cfg.radius.eap_mtu}
     from ..eap import aka
     options["aka"] = aka.settings_from(cfg)      # network name (AKA'), identity request policy
-    try:
-        from ..eap import ttls
-    except ImportError:
-        return options
     import fcntl
 
     from ..tls import certificate_paths, ensure_certificate
@@ -43,18 +39,19 @@ def method_options(cfg: Config) -> dict[str, Any]:
     with open(lock_path, "w") as lock:           # N workers start together: one generates the pair
         fcntl.flock(lock, fcntl.LOCK_EX)
         cert, key = ensure_certificate(cfg)
-    options["ttls"] = ttls.server_context(str(cert), str(key))
     rcfg = cfg.radius
     from ..eap import tlstunnel
+    tunnel_cache = rcfg.eap_resumption_lifetime if rcfg.eap_tunnel_resumption else 0
+    options["ttls"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version,
+                                               session_cache=tunnel_cache)
+    options["tunnel_resumption"] = rcfg.eap_tunnel_resumption
     from .auth import INNER_NAMES
     unknown = [n for n in rcfg.eap_inner_methods if n.lower() not in INNER_NAMES]
     if unknown:
         raise ValueError(f"radius.eap_inner_methods: unknown method {unknown[0]!r}")
     options["inner_methods"] = tuple(INNER_NAMES[n.lower()] for n in rcfg.eap_inner_methods)
-    if rcfg.eap_tls_min_version == "1.3":
-        import ssl
-        options["ttls"].minimum_version = ssl.TLSVersion.TLSv1_3
-    options["peap"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version)
+    options["peap"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version,
+                                               session_cache=tunnel_cache)
     options["peap_crypto_binding"] = rcfg.eap_peap_crypto_binding
     if "tls" in (m.lower() for m in rcfg.eap_methods) and not rcfg.eap_tls_ca:
         raise ValueError("radius.eap_methods offers tls but radius.eap_tls_ca (the client CA bundle) is empty")
@@ -62,7 +59,8 @@ def method_options(cfg: Config) -> dict[str, Any]:
         crl = str(cfg.path(rcfg.eap_tls_crl)) if rcfg.eap_tls_crl else ""
         keys = ticket_keys(cfg) if rcfg.eap_tls_resumption else b""
         options["tls"] = tlstunnel.server_context(str(cert), str(key), rcfg.eap_tls_min_version,
-                                                  str(cfg.path(rcfg.eap_tls_ca)), crl, keys)
+                                                  str(cfg.path(rcfg.eap_tls_ca)), crl, keys,
+                                                  rcfg.eap_resumption_lifetime)
         options["tls_crl_file"] = crl
     options["tls_identity"] = rcfg.eap_tls_identity
     options["tls_min_by_realm"] = {r.realm.lower(): r.min_tls for r in rcfg.eap_realms if r.min_tls}

@@ -241,3 +241,79 @@ def test_minimum_tls_13_for_every_tls_method(cfg, store, seed_subscriber, tmp_pa
             assert rc == 0, out[-2000:]
     finally:
         srv.close()
+
+
+def eapol_twice(cfg, tmp_path, method: str, phase2: str, phase1: str) -> tuple[int, str]:
+    """Two authentications in one eapol_test process (-r 1): the second offers the first's TLS session."""
+    conf = tmp_path / f"eapol-{method}-r.conf"
+    conf.write_text("\n".join(['network={', '  ssid="test"', '  key_mgmt=WPA-EAP', f'  eap={method}',
+                               '  identity="alice@wlan"', '  anonymous_identity="anonymous@wlan"',
+                               '  password="s3cret-pw"', f'  phase2="{phase2}"', f'  phase1="{phase1}"', '}']) + "\n")
+    res = subprocess.run([need_binary("eapol_test"), "-c", str(conf), "-a", "127.0.0.1", "-p",
+                          str(cfg.radius.auth_port), "-s", SECRET, "-r", "1", "-t", "15"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    return res.returncode, res.stdout + res.stderr
+
+
+def round_trips(out: str) -> list[int]:
+    return [run.count("(Access-Request)") for run in out.split("CTRL-EVENT-EAP-STARTED")[1:]]
+
+
+RESUME_CASES = [("TTLS", "auth=PAP", ""), ("TTLS", "auth=MSCHAPV2", ""), ("TTLS", "autheap=MSCHAPV2", ""),
+                ("TTLS", "auth=PAP", "tls_disable_tlsv1_3=0 tls_disable_session_ticket=0"),
+                ("PEAP", "auth=MSCHAPV2", "peapver=0 crypto_binding=2"),
+                ("PEAP", "auth=MSCHAPV2", "peapver=0 crypto_binding=2 tls_disable_tlsv1_3=0 "
+                                          "tls_disable_session_ticket=0")]
+
+
+@pytest.mark.parametrize("method,phase2,phase1", RESUME_CASES)
+def test_tunnel_resumption_skips_phase_2(eap_server, tmp_path, method, phase2, phase1):
+    """The second authentication resumes the TLS session: no phase 2 (TTLS, RFC 5281 §7.4) or PEAP fast
+    reconnect (Result + Crypto-Binding TLVs keyed from the TLS keys alone), fewer round trips, and the
+    MS-MPPE keys still equal the peer's MSK."""
+    rc, out = eapol_twice(eap_server.cfg, tmp_path, method, phase2, phase1)
+    assert rc == 0, out[-3000:]
+    assert "MPPE keys OK: 2  mismatch: 0" in out
+    first, second = out.split("CTRL-EVENT-EAP-STARTED")[1:]
+    assert "resumed=0" in first and "resumed=1" in second, second[-3000:]
+    trips = round_trips(out)
+    assert trips[1] < trips[0], trips
+    if method == "PEAP":
+        assert "EAP-PEAP: Valid cryptobinding TLV received" in second
+
+
+def test_tunnel_resumption_rechecks_the_subscriber(cfg, store, seed_subscriber, tmp_path):
+    """A session resumed after the subscriber was disabled gets Access-Reject (the lookup runs again)."""
+    from appliance.eap import tlstunnel
+    seed_subscriber(nai="alice@wlan", password="s3cret-pw")
+    srv = RunningServer(radius_cfg(cfg)).start()
+    real = tlstunnel.recall
+
+    async def recall_after_disable(tls, sslctx, method, ctx):
+        def disable(ledger):
+            svc = ledger.find_service("alice@wlan")
+            ledger.put_service(dataclasses.replace(svc, enabled=False))
+        store.transact(disable)
+        return await real(tls, sslctx, method, ctx)
+    try:
+        import appliance.eap.ttls as ttls_mod
+        ttls_mod.recall = recall_after_disable
+        rc, out = eapol_twice(srv.cfg, tmp_path, "TTLS", "auth=PAP", "")
+        first, second = out.split("CTRL-EVENT-EAP-STARTED")[1:]
+        assert "code=2 (Access-Accept)" in first
+        assert "resumed=1" in second and "code=3 (Access-Reject)" in second and "code=2 (Access-Accept)" not in second
+    finally:
+        ttls_mod.recall = real
+        srv.close()
+
+
+def test_tunnel_resumption_off(cfg, store, seed_subscriber, tmp_path):
+    seed_subscriber(nai="alice@wlan", password="s3cret-pw")
+    srv = RunningServer(radius_cfg(cfg, eap_tunnel_resumption=False)).start()
+    try:
+        rc, out = eapol_twice(srv.cfg, tmp_path, "TTLS", "auth=PAP", "")
+        assert rc == 0, out[-3000:]
+        trips = round_trips(out)
+        assert "resumed=1" not in out and trips[0] == trips[1], trips
+    finally:
+        srv.close()
