@@ -271,6 +271,8 @@ CASES = [  # name, eap, phase1, phase2, repeat
     ("EAP-TLS TLS1.2", "TLS", "", "", 0),
     ("EAP-TLS TLS1.3", "TLS", "tls_disable_tlsv1_3=0", "", 0),
     ("EAP-TLS TLS1.2 full+resumed", "TLS", "tls_disable_session_ticket=0", "", 1),
+    ("TTLS/PAP TLS1.2 full+resumed", "TTLS", "", "auth=PAP", 1),
+    ("PEAP/MSCHAPv2 TLS1.2 full+resumed", "PEAP", "peapver=0", "auth=MSCHAPV2", 1),
 ]
 
 
@@ -338,14 +340,14 @@ def main() -> int:
                     p.wait(10)
                 except subprocess.TimeoutExpired:
                     p.kill()
-        print(f"{'case':32} " + " ".join(f"{s:>44}" for s in table))
-        print(f"{'':32} " + " ".join(f"{'ok':>8}{'p50 ms':>10}{'p90 ms':>10}{'trips':>16}" for _ in table))
+        print(f"{'case':34} " + " ".join(f"{s:>44}" for s in table))
+        print(f"{'':34} " + " ".join(f"{'ok':>8}{'p50 ms':>10}{'p90 ms':>10}{'trips':>16}" for _ in table))
         for name, *_ in CASES:
             cells = []
             for s in table:
                 r = table[s][name]
                 cells.append(f"{r['ok']:>5}/{r['runs']:<2}{r['p50']:>10.1f}{r['p90']:>10.1f}{str(r['trips']):>16}")
-            print(f"{name:32} " + " ".join(cells))
+            print(f"{name:34} " + " ".join(cells))
     return 0
 
 
