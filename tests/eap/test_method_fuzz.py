@@ -1,4 +1,4 @@
-"""Random and truncated method payloads never raise out of TTLS or pwd (they fail the conversation)."""
+"""Random and truncated method payloads never raise out of TTLS, PEAP, EAP-TLS or pwd (they fail the conversation)."""
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +21,7 @@ def ttls_context(tmp_path_factory):
     return ttls.server_context(str(cert), str(key))
 
 
-@pytest.mark.parametrize("method", [21, 52])
+@pytest.mark.parametrize("method", [21, 25, 13, 52])
 def test_random_payloads(method, ttls_context):
     load_methods()
     rng = random.Random(method)
@@ -29,8 +29,9 @@ def test_random_payloads(method, ttls_context):
     async def run() -> dict[str, int]:
         seen: dict[str, int] = {}
         for _ in range(150):
-            ctx = MethodContext(MemoryLookup.with_password("alice@wlan", "pw"), options={"ttls": ttls_context,
-                                                                                       "mtu": 200})
+            ctx = MethodContext(MemoryLookup.with_password("alice@wlan", "pw"),
+                                options={"ttls": ttls_context, "peap": ttls_context, "tls": ttls_context,
+                                         "mtu": 200})
             conv = Conversation(Policy((method,)), ctx)
             out = await conv.receive(encode(Code.RESPONSE, 1, 1, b"alice@wlan"))
             for _round in range(rng.randrange(1, 5)):
