@@ -169,6 +169,10 @@ def account_in(ledger: Any, status: int, key: str, subscriber: str, totals: dict
     reported, so usage beyond the bounds is never charged later either."""
     action = ACTIONS[status]
     doc = ledger.get_doc(SESSION_KIND, key)
+    if doc is None and action is not Action.START and ledger.session_ended(f"radius:{key}"):
+        # a report of a session whose Stop was charged (an Interim that arrives late, a Stop sent
+        # again): answered, never charged again
+        return AcctOutcome(status, key, subscriber, None, recorded=False)
     if doc is None:            # a session whose Start we never saw: its window is since now
         doc = dict(info, subscriber=subscriber, start=now, octets=0, seconds=0, csid=f"radius:{key}")
     csid = doc["csid"]

@@ -231,6 +231,10 @@ class PostgresLedger:
             return None
         return str(row[1]) if row[0] == key else None
 
+    def session_ended(self, session_id: str) -> bool:
+        row = self._one("SELECT final FROM last_answer WHERE session_id = %s", (session_id,))
+        return bool(row and row[0])
+
     def remember(self, session_id: str, key: str, now: int, result: str, final: bool) -> None:
         args = (session_id, key, now, result, 1 if final else 0)
         if session_id in self._absent_sessions:   # a duplicate key: the session was answered concurrently

@@ -291,6 +291,13 @@ class SqliteLedger:
                                       (session_id,)).fetchone()
         return last[1] if last is not None and last[0] == key else None
 
+    def session_ended(self, session_id: str) -> bool:
+        pending = self._dirty_log.get(session_id)
+        if pending is not None:
+            return bool(pending[3])
+        row = self._conn.execute("SELECT final FROM last_answer WHERE session_id = ?", (session_id,)).fetchone()
+        return bool(row and row[0])
+
     def remember(self, session_id: str, key: str, now: int, result: str, final: bool) -> None:
         self._dirty_log[session_id] = (key, now, result, 1 if final else 0)
 

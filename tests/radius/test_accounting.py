@@ -293,3 +293,19 @@ def test_octets_and_seconds_in_one_session_each_at_its_own_price(cfg, store, see
         assert store.transact(lambda l: l.reservations("radius:127.0.0.1|m1")) == []
     finally:
         srv.close()
+
+
+def test_a_report_arriving_after_the_stop_is_answered_and_not_charged(radius, rcfg, store, seed_subscriber):
+    seed_subscriber(nai="alice@wlan", password="pw", money=10_000_000)
+    port = rcfg.radius.acct_port
+    assert "Received Accounting-Response" in radclient(port, "acct", acct_text("Start", "late1"))
+    assert "Received Accounting-Response" in radclient(port, "acct", acct_text("Stop", "late1", 2_500_000, 0, 60))
+    after_stop = money(store)
+    assert after_stop == 10_000_000 - cost_of(2_500_000, RATE, SIZE)
+    # an Interim the NAS sent before its Stop, delivered late, and the Stop sent once more
+    out = radclient(port, "acct", acct_text("Interim-Update", "late1", 2_000_000, 0, 50))
+    assert "Received Accounting-Response" in out
+    out = radclient(port, "acct", acct_text("Stop", "late1", 2_500_000, 0, 60) + "Acct-Delay-Time = 3\n")
+    assert "Received Accounting-Response" in out
+    assert money(store) == after_stop
+    assert store.transact(lambda l: l.list_docs(SESSION_KIND, "")) == []
