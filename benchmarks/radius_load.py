@@ -152,7 +152,11 @@ class Runner:
                 "lost": self.lost, "elapsed": elapsed, "codes": dict(self.codes), "lat": lat}
 
 
-def drive(port: int, make, total: int, window: int, lanes: int = 8, limit: float = 120.0) -> dict:
+LANES = 8          # client sockets per load process (--lanes; 1: one NAS socket)
+
+
+def drive(port: int, make, total: int, window: int, lanes: int | None = None, limit: float = 120.0) -> dict:
+    lanes = lanes or LANES
     try:
         import uvloop
         loop = uvloop.new_event_loop()
@@ -207,14 +211,15 @@ def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = Fal
     store = open_store(cfg)
     offer = Offer("bench", (Price("data", PriceType.USAGE, amount=1_000, unit=Unit.OCTETS, size=1_000_000),))
 
-    def seed(ledger) -> None:
-        ledger.put_offer(offer)
-        for i in range(USERS):
-            ledger.put_product(Product(f"p{i}", "bench"))
-            ledger.put_service(Service(f"s{i}", f"p{i}", nai=f"user{i}@bench",
-                                       credentials=Credentials(password=PASSWORD)))
-            ledger.add_bucket(NewBucket(f"p{i}", Unit.MONEY, 10 ** 15))
-    store.transact(seed)
+    def seed(ledger, first: int, last: int) -> None:
+        if first == 0:
+            ledger.put_offer(offer)
+        ledger.put_subscribers([Product(f"p{i}", "bench") for i in range(first, last)],
+                               [Service(f"s{i}", f"p{i}", nai=f"user{i}@bench",
+                                        credentials=Credentials(password=PASSWORD)) for i in range(first, last)])
+        ledger.replace_buckets([NewBucket(f"p{i}", Unit.MONEY, 10 ** 15) for i in range(first, last)])
+    for first in range(0, USERS, 10_000):
+        store.transact(lambda ledger, first=first: seed(ledger, first, min(USERS, first + 10_000)))
     store.close()
     env = dict(os.environ, APPLIANCE_CONFIG=str(conf))
     prof = ["-m", "cProfile", "-o", str(tmp / "worker{i}.prof")] if profile else []
@@ -377,7 +382,8 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
 def _pap_child(port: int, total: int, window: int, offset: int, out: object) -> None:
     users = [f"user{i}@bench".encode() for i in range(USERS)]
-    out.put(drive(port, lambda ident, n: pap_request(ident, users[(n + offset) % USERS]), total, window))  # type: ignore[attr-defined]
+    pick = random.Random(offset).randrange            # users spread over all subscribers
+    out.put(drive(port, lambda ident, n: pap_request(ident, users[pick(USERS)]), total, window))  # type: ignore[attr-defined]
 
 
 def pap_phase(port: int, total: int, window: int, clients: int = 1) -> dict:
@@ -431,6 +437,10 @@ def main() -> int:
     ap.add_argument("--window", type=int, default=512, help="requests in flight")
     ap.add_argument("--workers", type=int, default=2, help="appliance radius workers")
     ap.add_argument("--clients", type=int, default=2, help="load-generating processes for PAP")
+    ap.add_argument("--users", type=int, default=1000, help="subscribers (the same users in FreeRADIUS's users file); "
+                    "PAP requests spread over all of them")
+    ap.add_argument("--lanes", type=int, default=8, help="client sockets per load process (1 with --clients 1: "
+                    "one NAS socket)")
     ap.add_argument("--no-freeradius", action="store_true")
     ap.add_argument("--logs", default="", help='extra "logs:" setting for the appliance, e.g. "auth_log: false"')
     ap.add_argument("--cache-ttl", type=float, help="radius.auth_cache_ttl for the appliance (default: its default)")
@@ -439,6 +449,8 @@ def main() -> int:
     ap.add_argument("--no-acct", action="store_true", help="PAP only")
     ap.add_argument("--ledger", action="store_true", help="accounting charged by the ledger role (processes.ledger: 1)")
     args = ap.parse_args()
+    global USERS, LANES
+    USERS, LANES = args.users, args.lanes
     tmp = Path(tempfile.mkdtemp(prefix="radius-bench-"))
     results: dict[str, dict] = {}
     procs: list[subprocess.Popen] = []
