@@ -87,6 +87,16 @@ def stored_password(auth: Authorization) -> bytes | None:
     return stored.encode() if stored is not None else None
 
 
+def authorize_read(ledger: Any, identity: str, now: int, units: tuple[Unit, ...], service_type: str,
+                   service_id: str | None, timezone: str) -> tuple[Authorization, bool]:
+    """``book.authorize`` in a read transaction, and whether its refusal must still be recorded
+    (no usable balance, product not yet out of credit: only a write transaction may flag it)."""
+    service = ledger.get_service(service_id) if service_id else None
+    auth = book.authorize(ledger, identity, now, units, service_type, service, timezone)
+    must_flag = not auth.allowed and auth.product_id is not None and not book.out_of_credit(ledger, auth.product_id)
+    return auth, must_flag
+
+
 def flag_refusal(ledger: Any, auth: Authorization, now: int) -> Authorization:
     """A refusal for no usable balance marks the product out of credit (the ledger emits the event
     the PCRF acts on, only when the state changes)."""
@@ -149,6 +159,22 @@ class AuthHandler:
         self.conversations: ConversationStore[bytes, tuple[str, Conversation]] = ConversationStore(
             self.rcfg.eap_max_conversations, float(self.rcfg.eap_timeout))
         self.cache = AuthCache(float(getattr(self.rcfg, "auth_cache_ttl", 10.0)))
+        self.read = getattr(store, "read", None)     # a read path that never waits for the writer
+
+    def authorize_now(self, identity: str, service_id: str | None = None) -> Authorization | None:
+        """The authorization from the store's read path, at once; None when it must come from a
+        write transaction (no read path, the read failed, or a refusal that changes the product's
+        credit state)."""
+        if self.read is None:
+            return None
+        now = int(self.clock())
+        units, stype, tz = self.units, self.rcfg.service, self.timezone
+        try:
+            auth, must_flag = self.read(lambda l: authorize_read(l, identity, now, units, stype, service_id, tz))
+        except Exception as exc:                 # busy or unreadable: the write transaction decides
+            log.debug("authorization read for %s failed: %s", identity, exc)
+            return None
+        return None if must_flag else auth
 
     def _password_check(self, client: Client, req: rp.Packet) -> tuple[str, str, Any] | None:
         """(user, method, check(stored) -> bool) for PAP/CHAP; None when the request is neither."""
@@ -187,7 +213,13 @@ class AuthHandler:
             user, method, check = found
         cached = self.cache.get(user, self.clock())
         if cached is None:
-            return None
+            found = self.authorize_now(user)         # a cache miss read now, beside the writer
+            if found is None:
+                return None
+            self.cache.put(user, found, self.clock())
+            cached = self.cache.get(user, self.clock())
+            if cached is None:                       # caching off
+                return self._verdict(found, user, method, check or functools.partial(hmac.compare_digest, clear))
         auth, accepts, stored = cached
         accept = accepts.get(method)
         if check is None:                                       # PAP
@@ -297,7 +329,9 @@ class AuthHandler:
             service = ledger.get_service(outcome.service_id) if outcome.service_id else None
             found = book.authorize(ledger, ident, now_i, units, stype, service, self.timezone)
             return flag_refusal(ledger, found, now_i)
-        auth: Authorization = await self.store.atransact(authz)
+        auth = self.authorize_now(ident, outcome.service_id)
+        if auth is None:
+            auth = await self.store.atransact(authz)
         keys: rp.Attributes = []
         if len(outcome.msk) >= 64:
             s1, s2 = salt_pair(self.random)

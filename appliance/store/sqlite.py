@@ -6,6 +6,10 @@ transaction (each under its own SAVEPOINT, so a failing one rolls back alone),
 commits -- one fsync for the whole batch -- and only then answers each caller.
 ``BEGIN IMMEDIATE`` takes SQLite's write lock, so reads and writes of one batch
 are atomic against every other process sharing the file.
+
+Reads that change nothing (:meth:`SqliteStore.read`) do not queue behind the writer: they run
+on the caller's thread over a read-only connection of that thread, in one read transaction.
+In WAL mode a reader sees the last committed snapshot and never waits for the writer.
 """
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ def split_sql(script: str) -> list[str]:
 class SqliteLedger:
     """The Ledger port over one SQLite connection inside the writer's transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, store: SqliteStore) -> None:
+    def __init__(self, conn: sqlite3.Connection, store: SqliteStore | _ReadCaches) -> None:
         self._conn = conn
         self.c = _Flushing(conn, self)  # every statement outside the hot path writes pending rows first
         self.store = store
@@ -536,6 +540,31 @@ class _Flushing:
         return self._conn.executemany(sql, args)
 
 
+class _ReadCaches:
+    """The catalog and subscriber caches of one reader connection (same shape as the store's),
+    kept while the catalog and inventory generations it last read are unchanged."""
+
+    __slots__ = ("_offers", "_tables", "_subscribers", "catalog_gen", "inventory_gen", "box")
+
+    def __init__(self, box: Any = None) -> None:
+        self.box = box                   # the store's secret box, if it has one
+        self._offers: dict[str, Offer | None] = {}
+        self._tables: dict[str, PrefixTable | None] = {}
+        self._subscribers: dict[str, tuple[Service | None, Product | None]] = {}
+        self.catalog_gen = self.inventory_gen = -1
+
+
+class _Reader:
+    """One thread's read-only connection and its ledger view."""
+
+    __slots__ = ("conn", "ledger", "caches")
+
+    def __init__(self, conn: sqlite3.Connection, store: SqliteStore) -> None:
+        self.conn = conn
+        self.caches = _ReadCaches(getattr(store, "box", None))
+        self.ledger = SqliteLedger(conn, self.caches)
+
+
 _STOP = object()
 # Bounds of the per-process balance caches (dropped whole when exceeded, at a batch's start).
 CACHED_PRODUCTS = 100_000
@@ -562,6 +591,9 @@ class SqliteStore:
         self._inventory_gen = -1
         self._data_version = -1
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._local = threading.local()          # .reader: this thread's read-only connection
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self.batches = 0
         self.operations = 0
         # Called on the writer thread with the events of each committed transaction.
@@ -593,6 +625,37 @@ class SqliteStore:
         self._q.put((fn, fut, loop))
         return fut
 
+    def read(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(ledger)`` now, on this thread, in one read transaction over the last committed
+        snapshot: it never waits for the writer (WAL).  ``fn`` must not write (the connection is
+        ``query_only``: a write raises ``sqlite3.OperationalError``, as does a busy database)."""
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = self._open_reader()
+        conn, ledger, caches = reader.conn, reader.ledger, reader.caches
+        conn.execute("BEGIN")
+        try:
+            gens = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('catalog_gen', 'inventory_gen')"))
+            if gens["catalog_gen"] != caches.catalog_gen:
+                caches._offers.clear()
+                caches._tables.clear()
+                caches.catalog_gen = gens["catalog_gen"]
+            if gens["inventory_gen"] != caches.inventory_gen:
+                caches._subscribers.clear()
+                caches.inventory_gen = gens["inventory_gen"]
+            return fn(ledger)
+        finally:
+            ledger._drop_caches()              # balances and documents are this snapshot's only
+            conn.execute("COMMIT")
+
+    def _open_reader(self) -> _Reader:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0.2)
+        conn.execute("PRAGMA busy_timeout = 200")   # a WAL reader waits only in rare recovery cases
+        conn.execute("PRAGMA query_only = 1")
+        with self._readers_lock:
+            self._readers.append(conn)
+        return _Reader(conn, self)
+
     def try_leader(self, name: str) -> bool:
         """Leadership of a periodic duty: one SQLite file has one node, so always True."""
         return True
@@ -601,6 +664,12 @@ class SqliteStore:
         if self._thread.is_alive():
             self._q.put(_STOP)
             self._thread.join(timeout=30)
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
+        self._local = threading.local()
+
 
     # --- writer thread
     def _writer(self) -> None:

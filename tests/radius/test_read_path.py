@@ -1,0 +1,74 @@
+"""Authorization reads beside the writer: a PAP cache miss is answered from a read transaction
+(SQLite WAL: a reader sees the last committed snapshot and never waits for the writer); a refusal
+that changes the product's credit state still goes through a write transaction."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pyrad.packet as pp
+import pytest
+
+from appliance.ledger import book
+from appliance.ocs.catalog import Offer
+from appliance.store.sqlite import SqliteStore
+
+from .helpers import pyrad_client
+
+
+def pap(rcfg, user: str, password: str, timeout: float = 3.0):
+    c = pyrad_client(rcfg)
+    c.timeout, c.retries = timeout, 1
+    req = c.CreateAuthPacket(code=pp.AccessRequest, User_Name=user)
+    req["User-Password"] = req.PwCrypt(password)
+    req.add_message_authenticator()
+    return c.SendPacket(req)
+
+
+def test_a_cache_miss_is_answered_while_the_writer_is_busy(radius, rcfg, seed_subscriber):
+    seed_subscriber(nai="alice@wlan", password="pw")
+    worker_store = radius.server.auth.store
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(_l):                      # a long write transaction (an accounting batch, say)
+        entered.set()
+        release.wait(20)
+    holder = threading.Thread(target=worker_store.transact, args=(hold,), daemon=True)
+    holder.start()
+    try:
+        assert entered.wait(10)
+        reply = pap(rcfg, "alice@wlan", "pw", timeout=2.0)    # raises Timeout if it queued behind
+        assert reply.code == pp.AccessAccept
+        assert not release.is_set()
+    finally:
+        release.set()
+        holder.join(20)
+
+
+def test_a_refusal_writes_only_when_the_credit_state_changes(radius, rcfg, seed_subscriber, store):
+    seed_subscriber(nai="broke@wlan", password="pw", money=0)
+    worker_store = radius.server.auth.store
+    before = worker_store.operations
+    assert pap(rcfg, "broke@wlan", "pw").code == pp.AccessReject
+    assert worker_store.operations == before + 1            # the out-of-credit flag, written once
+    assert store.transact(lambda l: book.out_of_credit(l, "p1"))
+    radius.server.auth.cache.drop("broke@wlan")
+    reply = pap(rcfg, "broke@wlan", "pw")
+    assert reply.code == pp.AccessReject and reply["Reply-Message"] == ["No usable balance"]
+    assert worker_store.operations == before + 1            # already out of credit: read only
+
+
+def test_read_sees_commits_and_refuses_writes(tmp_path):
+    store = SqliteStore(str(tmp_path / "s.db"))
+    try:
+        store.transact(lambda l: l.put_offer(Offer("a")))
+        assert store.read(lambda l: l.get_offer("a")) == Offer("a")
+        other = SqliteStore(str(tmp_path / "s.db"))           # another process's connection
+        other.transact(lambda l: l.delete_offer("a"))
+        other.close()
+        assert store.read(lambda l: l.get_offer("a")) is None  # its catalog cache follows the generation
+        with pytest.raises(sqlite3.OperationalError):
+            store.read(lambda l: l.put_doc("k", "x", {}))
+        assert store.transact(lambda l: l.get_doc("k", "x")) is None
+    finally:
+        store.close()
