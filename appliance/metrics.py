@@ -15,6 +15,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from bisect import bisect_left
 from pathlib import Path
 
 MAGIC = b"OCSC"
@@ -92,6 +93,55 @@ class Counters:
 
     def snapshot(self) -> dict[str, int]:
         return {n: int(self._values[i * 8 + 7]) for n, i in self._index.items()}
+
+
+# Latency histograms live in the same files: fixed buckets, one counter each, named
+# ``lat.<interface>.<command>.b<i>`` (requests that took at most LATENCY_BOUNDS_US[i] µs, not
+# cumulative; ``b<len>`` the rest) and ``lat.<...>.sum_us`` (total µs).  Readers add them up like
+# any monotonic counter; the Prometheus exposition makes them cumulative.
+LATENCY_BOUNDS_US = (250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+                     1_000_000, 2_500_000)
+LATENCY_PREFIX = "lat."
+LATENCY_MAX = 24                          # histograms per process; further names share ``lat.other``
+
+
+class Latency:
+    """One histogram's cells in the current process file, resolved on first use (and again after
+    :func:`open_process_counters` replaced the default file)."""
+
+    __slots__ = ("_cells", "_owner", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = LATENCY_PREFIX + name
+        self._owner: Counters | None = None
+        self._cells: tuple[int, ...] = ()
+
+    def observe(self, seconds: float) -> None:
+        counters = _default
+        if self._owner is not counters:
+            names = [f"{self.name}.b{i}" for i in range(len(LATENCY_BOUNDS_US) + 1)]
+            self._cells = counters.cells(*names, f"{self.name}.sum_us")
+            self._owner = counters
+        us = int(seconds * 1_000_000)
+        values = counters._values
+        cells = self._cells
+        values[cells[bisect_left(LATENCY_BOUNDS_US, us)]] += 1
+        values[cells[-1]] += us
+
+
+_latencies: dict[str, Latency] = {}
+
+
+def latency(name: str) -> Latency:
+    """The histogram ``lat.<name>`` (bounded by the callers: names come from fixed tables)."""
+    hist = _latencies.get(name)
+    if hist is None:
+        if len(_latencies) >= LATENCY_MAX:     # 15 slots each: keep the file's 1,024 for counters
+            name = "other"
+            hist = _latencies.get(name)
+        if hist is None:
+            hist = _latencies[name] = Latency(name)
+    return hist
 
 
 _default = Counters()

@@ -450,6 +450,7 @@ class Node:
         self._send_answer(conn, msg, c.with_hbh(answer, msg.hbh))
 
     async def _serve(self, conn: Connection, msg: Message, peer: PeerInfo, fut: asyncio.Future[bytes]) -> None:
+        started = time.perf_counter()
         try:
             answer = await self._dispatch(msg, peer)
         except DiameterError as exc:
@@ -461,6 +462,7 @@ class Node:
             answer = c.error_answer(msg, c.UNABLE_TO_COMPLY, self.host, self.realm)
         fut.set_result(answer)
         self._send_answer(conn, msg, answer)
+        metrics.latency(_latency_name(msg, self.apps)).observe(time.perf_counter() - started)
 
     def _send_answer(self, conn: Connection, msg: Message, answer: bytes) -> None:
         pc = conn.pc
@@ -685,3 +687,19 @@ def sctp_socket(address: str, port: int) -> socket.socket | None:
     except OSError:
         sock.close()
         return None
+
+
+_CC_REQUEST_TYPES = {1: "initial", 2: "update", 3: "termination", 4: "event"}
+
+
+def _latency_name(msg: Message, apps: Any) -> str:
+    """``diameter.<app>.<command>`` for the latency histogram; a CCR by CC-Request-Type (RFC 4006 §8.3)."""
+    if msg.app_id not in APP_NAMES and msg.app_id not in apps:
+        return "diameter.other"
+    name = app_name(msg.app_id)
+    if msg.code != 272:
+        return f"diameter.{name}.cmd{msg.code}"
+    for avp in msg.avps:
+        if avp.code == 416 and avp.vendor == 0 and len(avp.data) == 4:
+            return f"diameter.{name}.ccr.{_CC_REQUEST_TYPES.get(int.from_bytes(avp.data, 'big'), 'other')}"
+    return f"diameter.{name}.ccr.other"

@@ -31,8 +31,11 @@ log = logging.getLogger("appliance.rest")
 access = logging.getLogger("appliance.rest.access")
 
 
+_REST_LATENCY = {m: f"rest.{m.lower()}" for m in ("GET", "POST", "PUT", "PATCH", "DELETE")}
+
+
 def all_routes() -> list[Route]:
-    from . import nrf, quota, tmf620, tmf635, tmf637, tmf638, tmf639, tmf654, wallet
+    from . import nrf, prometheus, quota, tmf620, tmf635, tmf637, tmf638, tmf639, tmf654, wallet
     from .hub import hub_routes
     routes: list[Route] = [
         Route("GET", "/openapi.json", openapi_handler, "read", "this OpenAPI 3 document", "meta"),
@@ -45,6 +48,7 @@ def all_routes() -> list[Route]:
         routes += hub_routes(module.API)
     routes += nrf.routes()
     routes += wallet.routes()
+    routes += prometheus.routes()
     return routes
 
 
@@ -100,6 +104,7 @@ async def errors_and_log(request: web.Request, handler: Any) -> web.StreamRespon
         return reply(error_body(500, "internal error (logged)"), 500)
     finally:
         metrics.inc("rest.http.requests")
+        metrics.latency(_REST_LATENCY.get(request.method, "rest.other")).observe(time.perf_counter() - start)
         if request.app[CFG].rest.access_log:
             principal = request.get(PRINCIPAL)
             access.info("%s %s %s %d %.1fms %s", request.remote, request.method, request.path, status,

@@ -1,0 +1,117 @@
+"""A running appliance for the console and /metrics tests: RADIUS, Diameter and REST workers as
+processes on free loopback ports, one subscriber, an admin and a read-only user."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from appliance.config import load
+from appliance.diameter.apps import ro
+from appliance.diameter.client import CreditControlClient, Service, ccr, summary
+from appliance.ocs.units import Unit
+from appliance.store import open_store
+from tests.conftest import free_port, seed
+from tests.rest.conftest import ADMIN, READER, add_user
+
+SECRET = "testing123"
+IMSI = "001010000000077"
+MSISDN = "447700900077"
+NAI = "alice@console.test"
+
+
+@dataclass
+class Appliance:
+    base: Path
+    conf: Path
+    doc: dict
+    url: str
+
+    def get(self, path: str, auth: tuple[str, str] = ADMIN) -> requests.Response:
+        return requests.get(self.url + path, auth=auth, timeout=30)
+
+
+def _worker(conf: Path, role: str, index: int = 0) -> subprocess.Popen:
+    with open(conf.parent.parent / f"{role}{index}.log", "wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "appliance", "--config", str(conf), "run", role,
+                                 "--index", str(index)], stdout=log, stderr=subprocess.STDOUT, cwd=conf.parent.parent)
+
+
+def _wait_bound(port: int, kind: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listening on {port}")
+
+
+@pytest.fixture(scope="module")
+def appliance(tmp_path_factory):
+    base = tmp_path_factory.mktemp("console-appliance")
+    (base / "etc").mkdir()
+    auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+    dia, rest = free_port(), free_port()
+    doc = {"data_dir": "var", "run_dir": "var/run", "log_dir": "logs",
+           "radius": {"address": "127.0.0.1", "auth_port": auth, "acct_port": acct,
+                      "clients": [{"address": "127.0.0.1", "secret": SECRET, "name": "nas-lo",
+                                   "require_message_authenticator": False}]},
+           "diameter": {"address": "127.0.0.1", "port": dia, "peers": [{"host": "gw.test"}],
+                        "accept_realms": ["gw.realm"]},
+           "rest": {"address": "127.0.0.1", "port": rest, "access_log": False},
+           "processes": {"stop_wait": 2}}
+    conf = base / "etc" / "appliance.yaml"
+    conf.write_text(yaml.safe_dump(doc))
+    store = open_store(load(str(conf)))
+    try:
+        seed(store, IMSI, money=10_000_000, msisdn=MSISDN, nai=NAI)
+        add_user(store, *ADMIN, ["admin"])
+        add_user(store, *READER, ["readonly"])
+    finally:
+        store.close()
+    procs = [_worker(conf, "radius"), _worker(conf, "diameter"), _worker(conf, "rest")]
+    try:
+        _wait_bound(acct, socket.SOCK_DGRAM)
+        _wait_bound(dia, socket.SOCK_STREAM)
+        _wait_bound(rest, socket.SOCK_STREAM)
+        yield Appliance(base, conf, doc, f"http://127.0.0.1:{rest}")
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def ro_session(port: int, imsi: str = IMSI, used: int = 1_500_000) -> list[int]:
+    """One Ro data session (CCR-I, -U, -T) from a real client peer; the CCAs' result codes."""
+    async def go() -> list[int]:
+        client = CreditControlClient("gw.test", "gw.realm")
+        await client.connect("127.0.0.1", port)
+        try:
+            sid = client.session_id()
+            codes = []
+            for kind, n, svc in ((ro.INITIAL, 0, Service(Unit.OCTETS, 0, rating_group=32)),
+                                 (ro.UPDATE, 1, Service(Unit.OCTETS, 0, used=used // 2, rating_group=32)),
+                                 (ro.TERMINATION, 2, Service(Unit.OCTETS, None, used=used - used // 2,
+                                                             rating_group=32))):
+                codes.append(summary(await client.send(ccr(sid, "ocs.localdomain", kind, n, imsi,
+                                                           services=(svc,))))["result"])
+            return codes
+        finally:
+            await client.close()
+    return asyncio.run(asyncio.wait_for(go(), 60))
