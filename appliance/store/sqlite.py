@@ -554,15 +554,74 @@ class _ReadCaches:
         self.catalog_gen = self.inventory_gen = -1
 
 
+_GENERATIONS = ("SELECT (SELECT value FROM meta WHERE key = 'catalog_gen'), "
+                "(SELECT value FROM meta WHERE key = 'inventory_gen')")
+
+
+class _ReadLedger(SqliteLedger):
+    """The ledger view of a reader: each statement reads the last committed snapshot.
+
+    A subscriber's service and product come from one statement (and the product is kept for the
+    ``get_product`` that follows); the catalog cache is checked against the stored generation
+    once per read, before its first use."""
+
+    def __init__(self, conn: sqlite3.Connection, caches: _ReadCaches) -> None:
+        super().__init__(conn, caches)
+        self.caches = caches
+        self.checked = False
+        self._products: dict[str, Product] = {}
+
+    def begin(self) -> None:
+        self.checked = False
+        self._products.clear()
+        self._drop_caches()
+
+    def _check(self) -> None:
+        caches = self.caches
+        catalog, inventory = self._conn.execute(_GENERATIONS).fetchone()
+        if catalog != caches.catalog_gen:
+            caches._offers.clear()
+            caches._tables.clear()
+            caches.catalog_gen = catalog
+        if inventory != caches.inventory_gen:
+            caches._subscribers.clear()
+            caches.inventory_gen = inventory
+        self.checked = True
+
+    def find_service(self, identity: str) -> Service | None:
+        service, product = self._find_subscriber(identity)
+        if product is not None:
+            self._products[product.id] = product
+        return service
+
+    def find_subscriber(self, identity: str) -> tuple[Service | None, Product | None]:
+        if not self.checked:
+            self._check()
+        return super().find_subscriber(identity)
+
+    def get_product(self, product_id: str) -> Product | None:
+        product = self._products.get(product_id)
+        return product if product is not None else super().get_product(product_id)
+
+    def get_offer(self, name: str) -> Offer | None:
+        if not self.checked:
+            self._check()
+        return super().get_offer(name)
+
+    def get_table(self, name: str) -> PrefixTable | None:
+        if not self.checked:
+            self._check()
+        return super().get_table(name)
+
+
 class _Reader:
     """One thread's read-only connection and its ledger view."""
 
-    __slots__ = ("conn", "ledger", "caches")
+    __slots__ = ("conn", "ledger")
 
     def __init__(self, conn: sqlite3.Connection, store: SqliteStore) -> None:
         self.conn = conn
-        self.caches = _ReadCaches(getattr(store, "box", None))
-        self.ledger = SqliteLedger(conn, self.caches)
+        self.ledger = _ReadLedger(conn, _ReadCaches(getattr(store, "box", None)))
 
 
 _STOP = object()
@@ -626,32 +685,25 @@ class SqliteStore:
         return fut
 
     def read(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(ledger)`` now, on this thread, in one read transaction over the last committed
-        snapshot: it never waits for the writer (WAL).  ``fn`` must not write (the connection is
-        ``query_only``: a write raises ``sqlite3.OperationalError``, as does a busy database)."""
+        """Run ``fn(ledger)`` now, on this thread, over a read-only connection of the thread: each
+        statement sees the last committed snapshot and never waits for the writer (WAL).  ``fn``
+        must not write (the connection is ``query_only``: a write raises
+        ``sqlite3.OperationalError``, as does a database that stays busy)."""
         reader: _Reader | None = getattr(self._local, "reader", None)
         if reader is None:
             reader = self._local.reader = self._open_reader()
-        conn, ledger, caches = reader.conn, reader.ledger, reader.caches
-        conn.execute("BEGIN")
+        ledger = reader.ledger
+        ledger.begin()
         try:
-            gens = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('catalog_gen', 'inventory_gen')"))
-            if gens["catalog_gen"] != caches.catalog_gen:
-                caches._offers.clear()
-                caches._tables.clear()
-                caches.catalog_gen = gens["catalog_gen"]
-            if gens["inventory_gen"] != caches.inventory_gen:
-                caches._subscribers.clear()
-                caches.inventory_gen = gens["inventory_gen"]
             return fn(ledger)
         finally:
-            ledger._drop_caches()              # balances and documents are this snapshot's only
-            conn.execute("COMMIT")
+            ledger.begin()                     # balances, documents: this read's only
 
     def _open_reader(self) -> _Reader:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0.2)
         conn.execute("PRAGMA busy_timeout = 200")   # a WAL reader waits only in rare recovery cases
         conn.execute("PRAGMA query_only = 1")
+        conn.execute("PRAGMA cache_size = -32768")      # 32 MiB: subscribers' pages stay in memory
         with self._readers_lock:
             self._readers.append(conn)
         return _Reader(conn, self)
