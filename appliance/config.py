@@ -46,6 +46,7 @@ class DatabaseConfig:
     synchronous: str = "FULL"          # SQLite: FULL makes every acknowledged commit durable
     batch_max: int = 512               # group commit: most operations in one transaction
     pool_size: int = 4                 # PostgreSQL connections per process
+    secret_key_file: str = "secrets.key"   # seals passwords, K/OPc, client secrets (beside the SQLite file; "": clear)
 
     def __post_init__(self) -> None:
         _check_choice(self.backend, ("sqlite", "postgres"), "backend")
@@ -152,6 +153,7 @@ class RadiusConfig:
     duplicate_ttl: int = 30                # RFC 5080 duplicate cache lifetime, seconds
     clients_refresh: int = 10              # seconds between reloads of stored clients
     auth_cache_ttl: float = 10.0           # seconds a PAP/CHAP subscriber lookup is reused (0: off)
+    spread: str = "auth"                   # per-datagram spread over the workers: none | auth | all (+ accounting)
     # Accounting sanity: what one Interim/Stop may charge; the rest is counted, logged and not charged
     acct_report_max_octets: int = 1_000_000_000_000     # octets in one report (1 TB)
     acct_report_max_seconds: int = 172_800              # seconds in one report (2 days)
@@ -161,6 +163,7 @@ class RadiusConfig:
         _check_choice(self.eap_peap_crypto_binding, ("optional", "required"), "eap_peap_crypto_binding")
         _check_choice(self.eap_tls_identity, ("cn", "san_email", "san_upn", "san_dns"), "eap_tls_identity")
         _check_choice(self.eap_tls_min_version, ("1.2", "1.3"), "eap_tls_min_version")
+        _check_choice(self.spread, ("none", "auth", "all"), "spread")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@
     appliance db copy-from-sqlite [FILE] [--dsn DSN] [--replace]
         copy an SQLite database (default: the configured database.path) into PostgreSQL
         (default: database.dsn); stop the appliance first.
+    appliance db keygen                          create database.secret_key_file (0600) if absent
+    appliance db rekey [--drop-old]              a new sealing key first in the key file, and every
+        secret (passwords, K/OPc, client secrets) sealed again with it; --drop-old then keeps only it
 """
 from __future__ import annotations
 
@@ -25,6 +28,11 @@ def register(subparsers: Any) -> None:
     c.add_argument("--dsn", help="PostgreSQL DSN (default: database.dsn)")
     c.add_argument("--replace", action="store_true", help="empty the PostgreSQL tables first")
     c.set_defaults(func=cmd_copy)
+    k = sub.add_parser("keygen", help="create the secret key file (database.secret_key_file) if absent")
+    k.set_defaults(func=cmd_keygen)
+    r = sub.add_parser("rekey", help="seal every secret with a new key (key rotation)")
+    r.add_argument("--drop-old", action="store_true", help="afterwards keep only the new key in the file")
+    r.set_defaults(func=cmd_rekey)
 
 
 def cmd_migrate(cfg: Config, args: argparse.Namespace) -> int:
@@ -54,6 +62,61 @@ def cmd_copy(cfg: Config, args: argparse.Namespace) -> int:
         raise CliError(f"PostgreSQL: {exc}".strip()) from None
     print(json.dumps({"from": source, "to": _redact(dsn), "rows": counts}, sort_keys=True))
     return 0
+
+
+def cmd_keygen(cfg: Config, args: argparse.Namespace) -> int:
+    from ..cli import CliError
+    from . import secret_key_path, secrets
+    path = secret_key_path(cfg)
+    if path is None:
+        raise CliError("database.secret_key_file is empty: secrets are stored in clear")
+    existed = path.exists()
+    secrets.load_key_file(path, create=True)
+    print(json.dumps({"key_file": str(path), "created": not existed}))
+    return 0
+
+
+def cmd_rekey(cfg: Config, args: argparse.Namespace) -> int:
+    """Rotation: the new key goes first (it seals), the old ones stay (they open) until every secret
+    is sealed again; then, with --drop-old, only the new key is kept."""
+    from ..cli import CliError
+    from . import open_store, secret_key_path, secrets
+    path = secret_key_path(cfg)
+    if path is None or not path.exists():
+        raise CliError("no secret key file: appliance db keygen first")
+    old = path.read_text()
+    new_line = secrets.new_key_line()
+    _write_private(path, new_line + "\n" + old)
+    store = open_store(cfg)
+    try:
+        def reseal(l: Any) -> dict[str, int]:
+            services = l.list_services()
+            for service in services:
+                l.put_service(service)
+            clients = l.list_clients()
+            for client in clients:
+                l.put_client(client)
+            return {"services": len(services), "clients": len(clients)}
+        counts = store.transact(reseal)
+    finally:
+        store.close()
+    if args.drop_old:
+        _write_private(path, new_line + "\n")
+    print(json.dumps({"key_file": str(path), "key_id": new_line.split(":", 1)[0], "resealed": counts,
+                      "old_keys_dropped": bool(args.drop_old)}, sort_keys=True))
+    return 0
+
+
+def _write_private(path: Any, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically, mode 0600."""
+    import os
+    tmp = path.with_name(path.name + ".new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def _redact(dsn: str) -> str:

@@ -52,6 +52,7 @@ from ..ocs.catalog import Offer, PrefixTable
 from ..ocs.inventory import Bucket, Product, Service
 from ..ocs.units import Unit
 from . import rows
+from .secrets import SecretBox
 from .sqlite import migrations
 
 T = TypeVar("T")
@@ -71,8 +72,10 @@ class Conflict(Exception):
 class PostgresLedger:
     """The Ledger port over one PostgreSQL connection inside one READ COMMITTED transaction."""
 
-    def __init__(self, conn: psycopg.Connection[Any], cache: _Cache, pipeline: Any) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], cache: _Cache, pipeline: Any,
+                 box: SecretBox | None = None) -> None:
         self.c = conn
+        self.box = box                   # seals and opens secrets (None: clear)
         self.p = pipeline          # writes are queued; reads (fetch) and _count() flush the queue
         self.guarded: set[str] = set()   # unique keys whose violation means "changed since read"
         self.cache = cache
@@ -108,7 +111,7 @@ class PostgresLedger:
     def find_service(self, identity: str) -> Service | None:
         row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = "
                         "(SELECT service_id FROM service_identity WHERE identity = %s) FOR UPDATE", (identity,))
-        return rows.service_from(row) if row else None
+        return rows.service_from(row, self.box) if row else None
 
     def find_subscriber(self, identity: str) -> tuple[Service | None, Product | None]:
         """Service and its product in one round trip, both locked (service -> product order)."""
@@ -118,11 +121,11 @@ class PostgresLedger:
         if row is None:  # no such identity, or a service without (an existing) product
             return self.find_service(identity), None
         self._locked_products.add(row[12])
-        return rows.service_from(row[:12]), rows.product_from(row[12:])
+        return rows.service_from(row[:12], self.box), rows.product_from(row[12:])
 
     def get_service(self, service_id: str) -> Service | None:
         row = self._one(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = %s FOR UPDATE", (service_id,))
-        return rows.service_from(row) if row else None
+        return rows.service_from(row, self.box) if row else None
 
     def get_product(self, product_id: str) -> Product | None:
         row = self._one('SELECT id, offer, start, "end", policy_table, status, doc FROM product WHERE id = %s '
@@ -303,7 +306,7 @@ class PostgresLedger:
                        "ON CONFLICT (id) DO UPDATE SET product_id = EXCLUDED.product_id, imsi = EXCLUDED.imsi, "
                        "msisdn = EXCLUDED.msisdn, nai = EXCLUDED.nai, enabled = EXCLUDED.enabled, "
                        "password = EXCLUDED.password, k = EXCLUDED.k, opc = EXCLUDED.opc, amf = EXCLUDED.amf, "
-                       "sqn = EXCLUDED.sqn, doc = EXCLUDED.doc", rows.service_row(service))
+                       "sqn = EXCLUDED.sqn, doc = EXCLUDED.doc", rows.service_row(service, self.box))
         self.c.execute("DELETE FROM service_identity WHERE service_id = %s", (service.id,))
         with self.c.cursor() as cur:
             cur.executemany("INSERT INTO service_identity (identity, service_id) VALUES (%s, %s)",
@@ -330,7 +333,7 @@ class PostgresLedger:
                             "ON CONFLICT (id) DO UPDATE SET product_id = EXCLUDED.product_id, imsi = EXCLUDED.imsi, "
                             "msisdn = EXCLUDED.msisdn, nai = EXCLUDED.nai, enabled = EXCLUDED.enabled, "
                             "password = EXCLUDED.password, k = EXCLUDED.k, opc = EXCLUDED.opc, amf = EXCLUDED.amf, "
-                            "sqn = EXCLUDED.sqn, doc = EXCLUDED.doc", [rows.service_row(s) for s in services])
+                            "sqn = EXCLUDED.sqn, doc = EXCLUDED.doc", [rows.service_row(s, self.box) for s in services])
             self.c.execute("DELETE FROM service_identity WHERE service_id = ANY(%s)", ([s.id for s in services],))
             cur.executemany("INSERT INTO service_identity (identity, service_id) VALUES (%s, %s)", pairs)
 
@@ -357,7 +360,8 @@ class PostgresLedger:
         return self._count("DELETE FROM service WHERE id = %s", (service_id,)) > 0
 
     def list_services(self) -> list[Service]:
-        return [rows.service_from(r) for r in self._all(f"SELECT {rows.SERVICE_COLUMNS} FROM service ORDER BY id")]
+        found = self._all(f"SELECT {rows.SERVICE_COLUMNS} FROM service ORDER BY id")
+        return [rows.service_from(r, self.box) for r in found]
 
     def set_sqn(self, service_id: str, sqn: int) -> None:
         self.c.execute("UPDATE service SET sqn = %s WHERE id = %s", (sqn, service_id))
@@ -380,18 +384,17 @@ class PostgresLedger:
     def put_client(self, client: dict[str, Any]) -> None:
         self.c.execute("INSERT INTO client (address, protocol, doc) VALUES (%s, %s, %s) ON CONFLICT (address) "
                        "DO UPDATE SET protocol = EXCLUDED.protocol, doc = EXCLUDED.doc",
-                       (client["address"], client["protocol"], rows.dumps(client)))
+                       (client["address"], client["protocol"], rows.client_doc(client, self.box)))
 
     def delete_client(self, address: str) -> bool:
         return self._count("DELETE FROM client WHERE address = %s", (address,)) > 0
 
     def list_clients(self, protocol: str | None = None) -> list[dict[str, Any]]:
-        import json
         if protocol is None:
             found = self._all("SELECT doc FROM client ORDER BY address")
         else:
             found = self._all("SELECT doc FROM client WHERE protocol = %s ORDER BY address", (protocol,))
-        return [json.loads(r[0]) for r in found]
+        return [rows.client_from(r[0], self.box) for r in found]
 
     # --- housekeeping
     def expired_reservations(self, now: int, limit: int) -> list[Reservation]:
@@ -471,7 +474,9 @@ class PostgresStore:
 
     backend = "postgres"
 
-    def __init__(self, dsn: str, pool_size: int = 4, retries: int = 30, connect_timeout: float = 30.0) -> None:
+    def __init__(self, dsn: str, pool_size: int = 4, retries: int = 30, connect_timeout: float = 30.0,
+                 box: SecretBox | None = None) -> None:
+        self.box = box
         if not dsn:
             raise ValueError("database.dsn is required when database.backend is postgres")
         self.dsn = dsn
@@ -599,7 +604,7 @@ class PostgresStore:
                     conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                     cur = conn.execute("SELECT value FROM meta WHERE key = 'catalog_gen'")
                     cache.check(int(cur.fetchone()[0]))  # type: ignore[index]
-                    ledger = PostgresLedger(conn, cache, pipeline)
+                    ledger = PostgresLedger(conn, cache, pipeline, self.box)
                     result = fn(ledger)
                     committing = True
                     conn.execute("COMMIT")

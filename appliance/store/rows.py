@@ -9,6 +9,8 @@ from ..ocs.balance import Hold, Reservation
 from ..ocs.catalog import Offer, PrefixTable
 from ..ocs.inventory import Bucket, Credentials, Product, Service
 from ..ocs.units import Unit
+from . import secrets
+from .secrets import SecretBox
 
 _UNITS = {u.value: u for u in Unit}
 
@@ -42,15 +44,36 @@ SERVICE_COLUMNS = "id, product_id, imsi, msisdn, nai, enabled, password, k, opc,
 SERVICE_COLUMNS_S = ", ".join(f"s.{c.strip()}" for c in SERVICE_COLUMNS.split(","))
 
 
-def service_row(s: Service) -> tuple[Any, ...]:
+def service_row(s: Service, box: SecretBox | None = None) -> tuple[Any, ...]:
     c = s.credentials
-    return (s.id, s.product_id, s.imsi, s.msisdn, s.nai, 1 if s.enabled else 0, c.password,
-            c.k, c.opc, c.amf, c.sqn, dumps(dict(s.attributes)) if s.attributes else "{}")
+    return (s.id, s.product_id, s.imsi, s.msisdn, s.nai, 1 if s.enabled else 0,
+            secrets.seal_text(c.password, "service.password", box), secrets.seal_bytes(c.k, "service.k", box),
+            secrets.seal_bytes(c.opc, "service.opc", box), c.amf, c.sqn,
+            dumps(dict(s.attributes)) if s.attributes else "{}")
 
 
-def service_from(row: Sequence[Any]) -> Service:
-    creds = Credentials(row[6], _bytes(row[7]), _bytes(row[8]), _bytes(row[9]) or b"\x80\x00", int(row[10]))
+def service_from(row: Sequence[Any], box: SecretBox | None = None) -> Service:
+    creds = Credentials(secrets.open_text(row[6], "service.password", box),
+                        secrets.open_bytes(_bytes(row[7]), "service.k", box),
+                        secrets.open_bytes(_bytes(row[8]), "service.opc", box), _bytes(row[9]) or b"\x80\x00",
+                        int(row[10]))
     return Service(row[0], row[1], row[2], row[3], row[4], bool(row[5]), creds, _doc(row[11]))
+
+
+def client_doc(client: dict[str, Any], box: SecretBox | None = None) -> str:
+    """A RADIUS client's or Diameter peer's stored document, its shared secret sealed."""
+    secret = client.get("secret")
+    if isinstance(secret, str):
+        client = {**client, "secret": secrets.seal_text(secret, "client.secret", box)}
+    return dumps(client)
+
+
+def client_from(text: str, box: SecretBox | None = None) -> dict[str, Any]:
+    client: dict[str, Any] = json.loads(text)
+    secret = client.get("secret")
+    if isinstance(secret, str):
+        client["secret"] = secrets.open_text(secret, "client.secret", box)
+    return client
 
 
 def _doc(text: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from ..ocs.catalog import Offer, PrefixTable
 from ..ocs.inventory import Bucket, Product, Service
 from ..ocs.units import Unit
 from . import rows
+from .secrets import SecretBox
 
 T = TypeVar("T")
 log = logging.getLogger("appliance.store")
@@ -57,6 +58,7 @@ class SqliteLedger:
         self._conn = conn
         self.c = _Flushing(conn, self)  # every statement outside the hot path writes pending rows first
         self.store = store
+        self.box = store.box                 # seals and opens secrets (None: clear)
         self.catalog_touched = False
         self.inventory_touched = False
         # Per-process caches of committed-or-own rows, valid while no other connection commits
@@ -159,7 +161,7 @@ class SqliteLedger:
     def find_service(self, identity: str) -> Service | None:
         row = self._one_direct(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = "
                         "(SELECT service_id FROM service_identity WHERE identity = ?)", (identity,))
-        return rows.service_from(row) if row else None
+        return rows.service_from(row, self.box) if row else None
 
     def find_subscriber(self, identity: str) -> tuple[Service | None, Product | None]:
         cache = self.store._subscribers
@@ -179,11 +181,11 @@ class SqliteLedger:
                         "LEFT JOIN product p ON p.id = s.product_id WHERE i.identity = ?", (identity,))
         if row is None:
             return None, None
-        return rows.service_from(row[:12]), rows.product_from(row[12:]) if row[12] is not None else None
+        return rows.service_from(row[:12], self.box), rows.product_from(row[12:]) if row[12] is not None else None
 
     def get_service(self, service_id: str) -> Service | None:
         row = self._one_direct(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = ?", (service_id,))
-        return rows.service_from(row) if row else None
+        return rows.service_from(row, self.box) if row else None
 
     def get_product(self, product_id: str) -> Product | None:
         row = self._one_direct('SELECT id, offer, start, "end", policy_table, status, doc FROM product WHERE id = ?',
@@ -365,7 +367,7 @@ class SqliteLedger:
             if row and row[0] != service.id:
                 raise ValueError(f"identity {identity} already belongs to service {row[0]}")
         self.c.execute(f"INSERT OR REPLACE INTO service ({rows.SERVICE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                       rows.service_row(service))
+                       rows.service_row(service, self.box))
         self.c.execute("DELETE FROM service_identity WHERE service_id = ?", (service.id,))
         self.c.executemany("INSERT INTO service_identity (identity, service_id) VALUES (?, ?)",
                            [(i, service.id) for i in service.identities()])
@@ -383,7 +385,7 @@ class SqliteLedger:
             return
         conn.executemany("DELETE FROM service_identity WHERE service_id = ?", [(s.id,) for s in services])
         conn.executemany(f"INSERT OR REPLACE INTO service ({rows.SERVICE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                         [rows.service_row(s) for s in services])
+                         [rows.service_row(s, self.box) for s in services])
         pairs = [(i, s.id) for s in services for i in s.identities()]
         if conn.executemany("INSERT OR IGNORE INTO service_identity (identity, service_id) VALUES (?, ?)",
                             pairs).rowcount != len(pairs):
@@ -420,7 +422,7 @@ class SqliteLedger:
         return self.c.execute("DELETE FROM service WHERE id = ?", (service_id,)).rowcount > 0
 
     def list_services(self) -> list[Service]:
-        return [rows.service_from(r) for r in
+        return [rows.service_from(r, self.box) for r in
                 self.c.execute(f"SELECT {rows.SERVICE_COLUMNS} FROM service ORDER BY id")]
 
     def set_sqn(self, service_id: str, sqn: int) -> None:
@@ -445,7 +447,7 @@ class SqliteLedger:
 
     def put_client(self, client: dict[str, Any]) -> None:
         self.c.execute("INSERT OR REPLACE INTO client (address, protocol, doc) VALUES (?, ?, ?)",
-                       (client["address"], client["protocol"], rows.dumps(client)))
+                       (client["address"], client["protocol"], rows.client_doc(client, self.box)))
 
     def delete_client(self, address: str) -> bool:
         return self.c.execute("DELETE FROM client WHERE address = ?", (address,)).rowcount > 0
@@ -455,7 +457,7 @@ class SqliteLedger:
             cur = self.c.execute("SELECT doc FROM client ORDER BY address")
         else:
             cur = self.c.execute("SELECT doc FROM client WHERE protocol = ? ORDER BY address", (protocol,))
-        return [json.loads(r[0]) for r in cur]
+        return [rows.client_from(r[0], self.box) for r in cur]
 
     # --- housekeeping
     def expired_reservations(self, now: int, limit: int) -> list[Reservation]:
@@ -638,8 +640,9 @@ class SqliteStore:
     backend = "sqlite"
 
     def __init__(self, path: str, batch_max: int = 512, busy_timeout_ms: int = 30_000,
-                 synchronous: str = "FULL") -> None:
+                 synchronous: str = "FULL", box: SecretBox | None = None) -> None:
         self.path = path
+        self.box = box
         self.batch_max = batch_max
         self._busy = busy_timeout_ms
         self._sync = synchronous
@@ -721,7 +724,6 @@ class SqliteStore:
         for conn in readers:
             conn.close()
         self._local = threading.local()
-
 
     # --- writer thread
     def _writer(self) -> None:
