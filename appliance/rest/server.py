@@ -35,7 +35,7 @@ _REST_LATENCY = {m: f"rest.{m.lower()}" for m in ("GET", "POST", "PUT", "PATCH",
 
 
 def all_routes() -> list[Route]:
-    from . import nrf, prometheus, quota, tmf620, tmf635, tmf637, tmf638, tmf639, tmf654, wallet
+    from . import console, nrf, prometheus, quota, tmf620, tmf635, tmf637, tmf638, tmf639, tmf654, wallet
     from .hub import hub_routes
     routes: list[Route] = [
         Route("GET", "/openapi.json", openapi_handler, "read", "this OpenAPI 3 document", "meta"),
@@ -49,6 +49,7 @@ def all_routes() -> list[Route]:
     routes += nrf.routes()
     routes += wallet.routes()
     routes += prometheus.routes()
+    routes += console.routes()
     return routes
 
 

@@ -3,6 +3,7 @@ processes on free loopback ports, one subscriber, an admin and a read-only user.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import signal
 import socket
 import subprocess
@@ -114,4 +115,6 @@ def ro_session(port: int, imsi: str = IMSI, used: int = 1_500_000) -> list[int]:
             return codes
         finally:
             await client.close()
-    return asyncio.run(asyncio.wait_for(go(), 60))
+    # its own thread: Playwright's sync API keeps an event loop running in the test's thread
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(go(), 60)).result(90)
