@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from ..ocs import charging
 from ..ocs.charging import Balance
 from ..ocs.inventory import Bucket
 from ..ocs.ports import Ledger, Store
@@ -25,16 +26,10 @@ from . import book, events, sessions, subscribers
 T = TypeVar("T")
 
 
-class ChargeOperation:
-    """``book.charge`` as a store operation; ``request_key`` lets the store read a batch's
-    remembered answers in one statement (see ``ocs.ports.Store``)."""
+class ChargeOperation(charging.ChargeOperation):
+    """``book.charge`` as a store operation (the core's operation, through the one door)."""
 
-    __slots__ = ("request", "policy", "request_key")
-
-    def __init__(self, request: ChargeRequest, policy: ChargingPolicy) -> None:
-        self.request = request
-        self.policy = policy
-        self.request_key = request.request_key if request.action.mutating else None
+    __slots__ = ()
 
     def __call__(self, l: Ledger) -> ChargeResult:
         return book.charge(l, self.request, self.policy)
