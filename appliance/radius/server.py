@@ -16,6 +16,12 @@ State carries the owner's worker index, and a worker receiving another worker's
 State forwards the datagram over a Unix datagram socket to the owner, which
 answers from its own socket bound to the same address and port.
 
+One NAS socket would so keep one worker busy and leave the others idle.  With
+``radius.spread`` the workers attach a classic BPF program to the port's reuseport
+group (SO_ATTACH_REUSEPORT_CBPF) that picks a random worker for every datagram; an
+EAP round then reaches its owner by the forwarding above.  A kernel without the
+option keeps the 4-tuple hash.
+
 Answers leave once per event-loop turn: the transaction-log records of the turn are
 written first (one ``write()``, :func:`appliance.logs.translog.write_held`), then the
 answers are sent -- an answer never leaves before its record is in the page cache.
@@ -163,6 +169,35 @@ def _same(listener: Listener) -> Listener:
     return listener
 
 
+SO_ATTACH_REUSEPORT_CBPF = getattr(socket, "SO_ATTACH_REUSEPORT_CBPF", 51)
+_SKF_AD_RANDOM = (-0x1000 + 56) & 0xFFFFFFFF      # SKF_AD_OFF + SKF_AD_RANDOM: a random u32 in A
+
+
+def spread_program(workers: int) -> bytes:
+    """Classic BPF returning the reuseport group index ``random % workers`` (an index past the
+    group's sockets makes the kernel fall back to its hash)."""
+    return b"".join(struct.pack("=HBBI", code, 0, 0, k) for code, k in (
+        (0x20, _SKF_AD_RANDOM),               # BPF_LD | BPF_W | BPF_ABS
+        (0x94, max(1, workers)),              # BPF_ALU | BPF_MOD | BPF_K
+        (0x16, 0)))                           # BPF_RET | BPF_A
+
+
+def spread_datagrams(sock: Any, workers: int) -> bool:
+    """Attach :func:`spread_program` to the reuseport group of ``sock``; False (and the kernel's
+    4-tuple hash stays) when the kernel refuses it."""
+    import ctypes
+    code = spread_program(workers)
+    buf = ctypes.create_string_buffer(code, len(code))
+    fprog = struct.pack("@HP", len(code) // 8, ctypes.addressof(buf))     # struct sock_fprog
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog)
+    except OSError as exc:
+        log.warning("per-datagram spreading over RADIUS workers unavailable (%s): one client socket "
+                    "stays on one worker", exc)
+        return False
+    return True
+
+
 def reuseport_socket(family: int, host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -194,6 +229,7 @@ class RadiusServer:
         self.listeners: dict[tuple[str, int], Listener] = {}
         self.forwarder: Forwarder | None = None
         self.forward_dir: Path | None = None
+        self.spread = False                    # datagrams spread over the workers per packet
         self.tasks: set[asyncio.Task[Any]] = set()
         self._outbox: list[tuple[Any, bytes, Any]] = []     # answers of this loop turn
         self._release_at_turn_end = False
@@ -211,9 +247,12 @@ class RadiusServer:
         binds = [(socket.AF_INET, r.address)] if r.address else []
         if r.address6:
             binds.append((socket.AF_INET6, r.address6))
+        spread = {"auth": r.spread in ("auth", "all"), "acct": r.spread == "all"}
         for kind, port in (("auth", r.auth_port), ("acct", r.acct_port)):
             for family, host in binds:
                 sock = reuseport_socket(family, host, port)
+                if spread[kind] and self.cfg.processes.radius > 1:
+                    self.spread = spread_datagrams(sock, self.cfg.processes.radius) or self.spread
                 listener = Listener(self, kind, family)
                 await loop.create_datagram_endpoint(functools.partial(_same, listener), sock=sock)
                 self.listeners[(kind, family)] = listener
