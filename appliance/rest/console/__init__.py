@@ -37,9 +37,16 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def static(request: web.Request) -> web.StreamResponse:
-    name = request.match_info["name"]
-    path = (STATIC / name).resolve()
-    if not path.is_relative_to(STATIC.resolve()) or not path.is_file():
+    return _file(STATIC, request.match_info["name"])
+
+
+async def vendor(request: web.Request) -> web.StreamResponse:
+    return _file(STATIC / "vendor", request.match_info["name"])
+
+
+def _file(folder: Path, name: str) -> web.StreamResponse:
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()) or not path.is_file():
         raise ApiError(404, f"no such console file {name[:80]!r}")
     ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return web.FileResponse(path, headers={"Content-Type": ctype, "Cache-Control": "max-age=300"})
@@ -152,8 +159,11 @@ def routes() -> list[Route]:
     return [
         Route("GET", "/console", index, None, "the operator console (a static page; its calls authenticate)",
               "console", responses={200: "HTML"}),
-        Route("GET", "/console/static/{name:.+}", static, None, "the console's scripts, styles and libraries",
+        Route("GET", "/console/static/{name}", static, None, "the console's scripts and styles",
               "console", responses={200: "file", 404: "unknown"}),
+        Route("GET", "/console/static/vendor/{name}", vendor, None,
+              "the libraries the console uses (and their licences)", "console",
+              responses={200: "file", 404: "unknown"}),
         Route("POST", "/console/api/login", login, None, "a bearer token for a user name and password (no Basic "
               "challenge on refusal)", "console", body=obj({"user": STR, "password": STR}, ("user", "password")),
               responses={200: "token", 401: "bad credentials", 429: "too many failed logins"}),
