@@ -462,7 +462,7 @@ class Node:
             answer = c.error_answer(msg, c.UNABLE_TO_COMPLY, self.host, self.realm)
         fut.set_result(answer)
         self._send_answer(conn, msg, answer)
-        metrics.latency(_latency_name(msg, self.apps)).observe(time.perf_counter() - started)
+        _latency_of(msg, self.apps).observe(time.perf_counter() - started)
 
     def _send_answer(self, conn: Connection, msg: Message, answer: bytes) -> None:
         pc = conn.pc
@@ -690,6 +690,24 @@ def sctp_socket(address: str, port: int) -> socket.socket | None:
 
 
 _CC_REQUEST_TYPES = {1: "initial", 2: "update", 3: "termination", 4: "event"}
+_LATENCIES: dict[tuple[int, int, bytes], metrics.Latency] = {}
+
+
+def _latency_of(msg: Message, apps: Any) -> metrics.Latency:
+    """The histogram of this request's application, command and (CCR) CC-Request-Type, cached."""
+    kind = b""
+    if msg.code == 272:
+        for avp in msg.avps:
+            if avp.code == 416 and avp.vendor == 0:
+                kind = avp.data
+                break
+    key = (msg.app_id, msg.code, kind)
+    hist = _LATENCIES.get(key)
+    if hist is None:
+        hist = metrics.latency(_latency_name(msg, apps))
+        if len(_LATENCIES) < 256:          # keys come from peers: a bounded cache
+            _LATENCIES[key] = hist
+    return hist
 
 
 def _latency_name(msg: Message, apps: Any) -> str:
