@@ -558,6 +558,15 @@ class _ReadCaches:
 
 _GENERATIONS = ("SELECT (SELECT value FROM meta WHERE key = 'catalog_gen'), "
                 "(SELECT value FROM meta WHERE key = 'inventory_gen')")
+# A subscriber as authorization reads it, in one statement: the catalog generations, the service,
+# its product and the product's buckets (one row per bucket; at least one row).
+_SUBSCRIBER = (f"SELECT (SELECT value FROM meta WHERE key = 'catalog_gen'), "
+               f"(SELECT value FROM meta WHERE key = 'inventory_gen'), {rows.SERVICE_COLUMNS_S}, "
+               'p.id, p.offer, p.start, p."end", p.policy_table, p.status, p.doc, '
+               'b.id, b.product_id, b.unit, b.remaining, b.start, b."end", b.name '
+               "FROM service_identity i JOIN service s ON s.id = i.service_id "
+               "LEFT JOIN product p ON p.id = s.product_id LEFT JOIN bucket b ON b.product_id = p.id "
+               "WHERE i.identity = ?")
 
 
 class _ReadLedger(SqliteLedger):
@@ -578,9 +587,9 @@ class _ReadLedger(SqliteLedger):
         self._products.clear()
         self._drop_caches()
 
-    def _check(self) -> None:
+    def _check(self, generations: tuple[int, int] | None = None) -> None:
         caches = self.caches
-        catalog, inventory = self._conn.execute(_GENERATIONS).fetchone()
+        catalog, inventory = generations or self._conn.execute(_GENERATIONS).fetchone()
         if catalog != caches.catalog_gen:
             caches._offers.clear()
             caches._tables.clear()
@@ -591,9 +600,21 @@ class _ReadLedger(SqliteLedger):
         self.checked = True
 
     def find_service(self, identity: str) -> Service | None:
-        service, product = self._find_subscriber(identity)
-        if product is not None:
-            self._products[product.id] = product
+        found = self._conn.execute(_SUBSCRIBER, (identity,)).fetchall()
+        if not found:
+            if not self.checked:
+                self._check()
+            return None
+        first = found[0]
+        if not self.checked:
+            self._check((first[0], first[1]))
+        service = rows.service_from(first[2:14], self.box)
+        if first[14] is not None:
+            product = self._products[first[14]] = rows.product_from(first[14:21])
+            if product.id not in self._buckets:
+                held = self._buckets[product.id] = [rows.bucket_from(r[21:]) for r in found if r[21] is not None]
+                for b in held:
+                    self._bucket_owner[b.id] = product.id
         return service
 
     def find_subscriber(self, identity: str) -> tuple[Service | None, Product | None]:

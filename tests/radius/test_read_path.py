@@ -3,6 +3,7 @@
 that changes the product's credit state still goes through a write transaction."""
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 
@@ -72,3 +73,22 @@ def test_read_sees_commits_and_refuses_writes(tmp_path):
         assert store.transact(lambda l: l.get_doc("k", "x")) is None
     finally:
         store.close()
+
+
+def test_the_read_gives_the_write_transactions_authorization(store, seed_subscriber):
+    from appliance.ocs.balance import NewBucket
+    from appliance.ocs.inventory import Product
+    from appliance.ocs.units import Unit
+    from appliance.radius.auth import authorize_read
+    seed_subscriber(nai="rich@wlan", money=5_000_000,
+                    buckets=(NewBucket("", Unit.OCTETS, 10 ** 9), NewBucket("", Unit.SECONDS, 600)))
+    seed_subscriber(imsi="001010000000002", product="p2", nai="broke@wlan", money=0)
+    seed_subscriber(imsi="001010000000003", product="p3", nai="off@wlan")
+    store.transact(lambda l: l.put_product(Product("p3", "data", status="suspended")))
+    for who in ("rich@wlan", "broke@wlan", "off@wlan", "nobody@wlan", "001010000000001"):
+        for units in ((Unit.OCTETS,), (Unit.SECONDS,), (Unit.OCTETS, Unit.SECONDS)):
+            fn = functools.partial(authorize_read, identity=who, now=1_000, units=units, service_type="data",
+                                   service_id=None, timezone="UTC")
+            read, written = store.read(fn), store.transact(fn)
+            assert read == written, (who, units)
+    assert store.read(lambda l: authorize_read(l, "broke@wlan", 1_000, (Unit.OCTETS,), "data", None, "UTC"))[1]
