@@ -75,3 +75,21 @@ def test_families_map_names_to_labels_and_cumulative_buckets():
     assert hist[("appliance_latency_seconds_bucket", "0.001")] == 5
     assert hist[("appliance_latency_seconds_bucket", "+Inf")] == 5
     assert hist[("appliance_latency_seconds_sum", None)] == 0.0015
+
+
+def test_grafana_dashboard_uses_only_exported_names():
+    import json
+    import re
+    from pathlib import Path
+    text = json.dumps(json.loads((Path(__file__).parents[2] / "packaging/grafana/ocs-appliance.json").read_text()))
+    used = set(re.findall(r"appliance_[a-z_]+", text))
+    counters = {"radius.auth.access_requests": 1, "radius.auth.access_accepts": 1, "radius.auth.access_rejects": 1,
+                "radius.acct.requests": 1, "diameter.ro.requests": 1, "diameter.ro.ccr.initial": 1,
+                "diameter.ro.answers.2xxx": 1, "pcrf.gx.ccr.initial": 1, "pcrf.gx.result.5030": 1,
+                "rest.http.requests": 1, "rest.http.status_404": 1, "rest.http.internal_errors": 1,
+                "diameter.peers.opened": 1, "diameter.peers.closed": 1, "radius.auth.eap_conversations.gauge": 1,
+                "radius.auth.packets_dropped": 1, "diameter.ro.requests.dropped": 1, "lat.rest.get.b0": 1}
+    exported = set()
+    for fam in families(counters):
+        exported |= {s.name for s in fam.samples}
+    assert used - exported == set()
