@@ -125,8 +125,11 @@ def test_admin_finds_subscriber_sees_a_diameter_session_and_tops_up(browser, app
 
         page.click("button[data-screen='dashboard']")
         page.wait_for_selector("#chart .uplot", timeout=TIMEOUT_MS)
-        assert int(page.inner_text(".card[data-rate='ccr'] .total").split()[-1]) >= 3
-        page.wait_for_timeout(4_500)          # a few polls, so the chart has a line
+        assert page.inner_text(".card[data-rate='ccr'] .total") == "total 3"
+        page.wait_for_timeout(2_500)
+        assert ro_session(appliance.doc["diameter"]["port"]) == [2001, 2001, 2001]   # live: the next poll sees it
+        page.wait_for_function("document.querySelector(\".card[data-rate='ccr'] .total\").textContent === 'total 6'")
+        page.wait_for_timeout(2_500)          # one more poll, so the chart shows the rate
         page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
 
         page.click("button[data-screen='catalog']")

@@ -200,8 +200,8 @@ function consoleApp() {
           width: Math.max(el.clientWidth, 600), height: 260, title: "requests per second",
           series: [{}, ...RATES.map((r, i) => ({ label: r.title, stroke: colours[i], width: 2 }))],
           axes: [{}, { label: "/s" }],
-          // at least the last five minutes, at most the hour the page keeps
-          scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - 300), max] } },
+          // at least the last two minutes, at most the hour the page keeps
+          scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - 120), max] } },
         }, this.series, el);
       } else {
         this.chart.setData(this.series);
