@@ -213,13 +213,13 @@ class AuthHandler:
             user, method, check = found
         cached = self.cache.get(user, self.clock())
         if cached is None:
-            found = self.authorize_now(user)         # a cache miss read now, beside the writer
-            if found is None:
+            fresh = self.authorize_now(user)         # a cache miss read now, beside the writer
+            if fresh is None:
                 return None
-            self.cache.put(user, found, self.clock())
+            self.cache.put(user, fresh, self.clock())
             cached = self.cache.get(user, self.clock())
             if cached is None:                       # caching off
-                return self._verdict(found, user, method, check or functools.partial(hmac.compare_digest, clear))
+                return self._verdict(fresh, user, method, check or functools.partial(hmac.compare_digest, clear))
         auth, accepts, stored = cached
         accept = accepts.get(method)
         if check is None:                                       # PAP
