@@ -111,7 +111,18 @@ def _subscriber(ledger: Ledger, identity: str, ctx: Ctx) -> dict[str, Any] | Non
                           for b in sorted(ledger.buckets(product.id), key=lambda b: b.id)]
         out["reservations"] = [_reservation_out(r)
                                for r in ledger.product_reservations(product.id)[:MAX_RESERVATIONS]]
+        out["gxSessions"] = _gx_sessions(ledger, product.id)
     return out
+
+
+def _gx_sessions(ledger: Ledger, product_id: str) -> list[dict[str, Any]]:
+    """The product's Gx sessions (the PCRF's per-product index), at most MAX_RESERVATIONS."""
+    from ...pcrf import tables
+    keys = [k.split("|", 1)[1] for k, _ in ledger.list_docs(tables.KIND_BY_PRODUCT, f"{product_id}|")]
+    docs = ledger.get_docs(tables.KIND_SESSION, keys[:MAX_RESERVATIONS])
+    return [{"sessionId": sid, "peer": d.get("peer"), "apn": d.get("apn"), "ip": d.get("ip"),
+             "rules": sorted(d.get("installed") or {}), "created": d.get("created"), "updated": d.get("updated")}
+            for sid, d in sorted(docs.items())]
 
 
 def _transactions(cfg: Any, identities: set[str]) -> list[dict[str, Any]]:
