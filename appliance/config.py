@@ -403,6 +403,7 @@ class Config:
     run_dir: str = "var/run"
     log_dir: str = "logs"
     log_level: str = "INFO"
+    log_format: str = "text"           # daemon logs: "text" lines or "json" objects (appliance/json_log.py)
     node: NodeConfig = field(default_factory=NodeConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     money: MoneyConfig = field(default_factory=MoneyConfig)
@@ -419,6 +420,10 @@ class Config:
     aaa: AaaConfig = field(default_factory=AaaConfig)
     source: str = ""                   # the file this came from ("" = embedded defaults)
     base_dir: str = ""                 # relative paths resolve against this
+
+    def __post_init__(self) -> None:
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
 
     def path(self, relative: str) -> Path:
         """Resolve a configured path: absolute stays, relative is under ``base_dir``."""

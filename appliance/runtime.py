@@ -38,16 +38,22 @@ def available_roles() -> list[str]:
     return found
 
 
-def setup_logging(cfg: Config, role: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, cfg.log_level.upper(), logging.INFO), stream=sys.stderr,
-        format=f"%(asctime)s {role}[%(process)d] %(levelname)s %(name)s: %(message)s")
+def setup_logging(cfg: Config, role: str, index: int = 0) -> None:
+    level = getattr(logging, cfg.log_level.upper(), logging.INFO)
+    if cfg.log_format == "json":
+        from .json_log import JsonFormatter
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter(role, index))
+        logging.basicConfig(level=level, handlers=[handler])
+        return
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format=f"%(asctime)s {role}[%(process)d] %(levelname)s %(name)s: %(message)s")
 
 
 def run_role(cfg: Config, role: str, index: int = 0) -> int:
     if role not in ROLES:
         raise SystemExit(f"appliance: unknown role {role!r} (known: {', '.join(ROLES)})")
-    setup_logging(cfg, role)
+    setup_logging(cfg, role, index)
     from . import metrics
     metrics.open_process_counters(cfg.path(cfg.run_dir), f"{role}{index}")
     module = importlib.import_module(ROLES[role])
