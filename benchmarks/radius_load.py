@@ -424,6 +424,10 @@ def acct_phase(port: int, total: int, window: int, sessions: int = 500) -> tuple
     return start, drive(port, interim, total, window)
 
 
+def _acct_child(port: int, total: int, window: int, out: object) -> None:
+    out.put(acct_phase(port, total, window, sessions=200)[1])  # type: ignore[attr-defined]
+
+
 def show(name: str, res: dict) -> None:
     print(f"  {name:<34} {res['rate']:>9.0f}/s  p50 {res['p50_ms']:6.2f} ms  p99 {res['p99_ms']:7.2f} ms  "
           f"answered {res['answered']} lost {res['lost']} codes {res['codes']}"
@@ -447,6 +451,8 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="run the workers under cProfile, print worker 0's top")
     ap.add_argument("--pause", action="store_true", help="wait for Enter before the PAP phase (attach py-spy)")
     ap.add_argument("--no-acct", action="store_true", help="PAP only")
+    ap.add_argument("--mixed", action="store_true", help="the appliance's PAP phase runs while another process "
+                    "sends Interim-Updates (durable debits) to it: do Access-Requests wait behind writes?")
     ap.add_argument("--ledger", action="store_true", help="accounting charged by the ledger role (processes.ledger: 1)")
     args = ap.parse_args()
     global USERS, LANES
@@ -468,9 +474,20 @@ def main() -> int:
         pap_phase(auth, 2000, args.window)                       # warm-up (imports, caches)
         if args.pause:
             input(f"workers {workers} on auth port {auth}: press Enter to continue ")
+        writer = None
+        if args.mixed:                                          # accounting writes beside the PAP phase
+            import multiprocessing as mp
+            ctx = mp.get_context("fork")
+            mixed_out = ctx.Queue()
+            writer = ctx.Process(target=_acct_child, args=(acct, args.interims, 64, mixed_out))
+            writer.start()
+            time.sleep(1.0)                                     # its Starts done, Interims flowing
         results["appliance PAP"] = measured_pap(workers, auth, args.requests, args.window,
                                                 args.clients)
-        show("appliance PAP Access-Request", results["appliance PAP"])
+        show("appliance PAP Access-Request" + (" (+Interims)" if writer else ""), results["appliance PAP"])
+        if writer is not None:
+            show("  Interims beside it", mixed_out.get(timeout=300))
+            writer.join(10)
         if fr is not None:
             pap_phase(fr[1], 2000, args.window)
             results["freeradius PAP"] = measured_pap([fr[0].pid], fr[1], args.requests, args.window, args.clients)
