@@ -284,6 +284,7 @@ class SnmpConfig:
     mib_cache: str = ""                # compiled edited MIBs; empty: <data_dir>/snmp/mibs
     disk_full_percent: int = 90        # ocsLogDiskNearlyFull threshold
     poll_interval: float = 2.0         # seconds between peer/process/disk checks for notifications
+    cert_warn_days: int = 30           # ocsCertificateExpiring when the server certificate has fewer days left
     store_cache: float = 5.0           # seconds the store's inventory counts are cached
     contact: str = ""                  # sysContact
     location: str = ""                 # sysLocation

@@ -8,7 +8,10 @@ Watched every ``snmp.poll_interval`` seconds:
 - log directories' file systems -> ocsLogDiskNearlyFull once above
   ``snmp.disk_full_percent``, re-armed when back below;
 - counter files: a new process of a role/instance whose earlier process died ->
-  ocsProcessRestarted.
+  ocsProcessRestarted;
+- the server certificate: fewer than ``snmp.cert_warn_days`` days left (or expired) ->
+  ocsCertificateExpiring, once a day per certificate, and the counter
+  ``tls.server_cert_expiry_warnings``.
 Each manager gets a trap or an inform (v2c community, or v3 authPriv user).
 """
 from __future__ import annotations
@@ -49,6 +52,8 @@ class Notifier:
         self.roles: dict[str, set[int]] | None = None
         self.full: set[int] = set()
         self.offsets: dict[Path, int] | None = None
+        self.cert_checked = 0.0                  # monotonic time of the last certificate check
+        self.cert_warned: dict[str, int] = {}    # certificate fingerprint -> day number last warned
         self.sent = 0
         self._configure()
 
@@ -135,6 +140,7 @@ class Notifier:
         self._processes()
         self._disks()
         self._events()
+        self._certificate()
 
     def _peers(self) -> None:
         current = {host: peer for host, peer in self.sources.peers.items()}
@@ -184,6 +190,39 @@ class Notifier:
             elif percent < threshold:
                 self.full.discard(n)
 
+    def _certificate(self, now: float | None = None) -> None:
+        """ocsCertificateExpiring once a day per certificate while it has fewer than
+        ``snmp.cert_warn_days`` days left (checked once a minute: the file is read, nothing more)."""
+        import datetime
+        import time
+        clock = time.monotonic()
+        if now is None and clock - self.cert_checked < 60:
+            return
+        self.cert_checked = clock
+        from ..tls import certificate_paths, load_chain
+        path, _key = certificate_paths(self.agent.cfg)
+        try:
+            cert = load_chain(path.read_bytes())[0]
+        except (OSError, ValueError):
+            return
+        at = datetime.datetime.fromtimestamp(now if now is not None else time.time(), datetime.UTC)
+        left = cert.not_valid_after_utc - at
+        if left.days >= self.agent.cfg.snmp.cert_warn_days:
+            return
+        fingerprint = cert.fingerprint(_sha256()).hex()
+        day = int(at.timestamp()) // 86_400
+        if self.cert_warned.get(fingerprint) == day:
+            return
+        self.cert_warned[fingerprint] = day
+        metrics.inc("tls.server_cert_expiry_warnings")
+        subject, expiry = cert.subject.rfc4514_string(), cert.not_valid_after_utc.isoformat()
+        if left.total_seconds() > 0:
+            text = f"{subject} expires {expiry}, {left.days} days left"
+        else:
+            text = f"{subject} expired {expiry}"
+        log.warning("server certificate %s", text)
+        self.send("ocsCertificateExpiring", [("ocsNotifyText", (0,), text)])
+
     def _events(self) -> None:
         folder = self.sources.run_dir / "snmp"
         offsets = self.offsets or {}
@@ -225,3 +264,9 @@ class Notifier:
                                                    ("ocsNotifyAddress", (0,), addr),
                                                    ("ocsNotifyPeerIdentity", (0,), str(event.get("identity") or ""))])
         self.offsets = seen
+
+
+def _sha256() -> Any:
+    from cryptography.hazmat.primitives import hashes
+    return hashes.SHA256()
+

@@ -180,3 +180,32 @@ def test_process_restart_and_disk_nearly_full(tmp_path, trapd, start_agent):
     disks = [line.split(f".{OCS}.1.3.1.1.2.")[1].split(" ")[0] for line in log.read_text().splitlines()
              if f".{OCS}.0.4" in line]
     assert "5" in disks and len(disks) == len(set(disks))
+
+
+def test_a_server_certificate_near_expiry_is_notified_once(tmp_path, trapd, start_agent):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    port, log = trapd
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aaa.expiring.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(7).not_valid_before(now - datetime.timedelta(days=360))
+            .not_valid_after(now + datetime.timedelta(days=5, hours=1)).sign(key, hashes.SHA256()))
+    (tmp_path / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "server.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                            serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()))
+    conf = write_config(tmp_path, {"cert_warn_days": 30, "managers": [
+        {"address": "127.0.0.1", "port": port, "community": "trap-secret"}]},
+        extra={"tls": {"certificate": str(tmp_path / "server.crt"), "key": str(tmp_path / "server.key")}})
+    start_agent(conf)
+    text = wait_log(log, f".{OCS}.0.6")
+    line = next(line for line in text.splitlines() if f".{OCS}.0.6" in line)
+    assert "aaa.expiring.test" in line and "5 days left" in line
+    time.sleep(1.0)                                   # several polls later: still one notification today
+    assert log.read_text().count(f".{OCS}.0.6") == 1

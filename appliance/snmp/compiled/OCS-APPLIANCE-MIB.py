@@ -707,6 +707,17 @@ if mibBuilder.loadTexts:
         "current"
     )
 
+ocsCertificateExpiring = NotificationType(
+    (1, 3, 6, 1, 4, 1, 32473, 1, 1, 0, 6)
+)
+ocsCertificateExpiring.setObjects(
+    ("OCS-APPLIANCE-MIB", "ocsNotifyText")
+)
+if mibBuilder.loadTexts:
+    ocsCertificateExpiring.setStatus(
+        "current"
+    )
+
 
 # Notifications groups
 
@@ -718,7 +729,8 @@ ocsNotificationGroup.setObjects(
         ("OCS-APPLIANCE-MIB", "ocsDiameterPeerDown"),
         ("OCS-APPLIANCE-MIB", "ocsUnknownClient"),
         ("OCS-APPLIANCE-MIB", "ocsLogDiskNearlyFull"),
-        ("OCS-APPLIANCE-MIB", "ocsProcessRestarted"))
+        ("OCS-APPLIANCE-MIB", "ocsProcessRestarted"),
+        ("OCS-APPLIANCE-MIB", "ocsCertificateExpiring"))
 )
 if mibBuilder.loadTexts:
     ocsNotificationGroup.setStatus(
@@ -759,6 +771,7 @@ mibBuilder.export_symbols(
        "ocsUnknownClient": ocsUnknownClient,
        "ocsLogDiskNearlyFull": ocsLogDiskNearlyFull,
        "ocsProcessRestarted": ocsProcessRestarted,
+       "ocsCertificateExpiring": ocsCertificateExpiring,
        "ocsObjects": ocsObjects,
        "ocsInventory": ocsInventory,
        "ocsOfferCount": ocsOfferCount,
