@@ -418,6 +418,33 @@ def cmd_balance(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace(cfg: Config, args: argparse.Namespace) -> int:
+    """Follow one subscriber's requests and answers across the node's workers (appliance/trace.py)."""
+    from . import trace
+
+    def find(l: Any) -> Any:
+        return l.find_subscriber(args.identity)[0]
+    service = _tx(cfg, find)
+    identities = list(service.identities()) if service is not None else [args.identity]
+    record = open(args.record, "a", encoding="utf-8") if args.record else None
+
+    def emit(event: dict[str, Any]) -> None:
+        line = json.dumps(event, default=str, ensure_ascii=False)
+        print(line, flush=True)
+        if record is not None:
+            record.write(line + "\n")
+            record.flush()
+
+    print(json.dumps({"event": "tracing", "identities": identities, "minutes": args.minutes,
+                      "events": args.events}), file=sys.stderr, flush=True)
+    try:
+        trace.follow(cfg.path(cfg.run_dir), identities, args.minutes * 60, args.events, emit)
+    finally:
+        if record is not None:
+            record.close()
+    return 0
+
+
 def cmd_client_add(cfg: Config, args: argparse.Namespace) -> int:
     import ipaddress
     client = {"address": args.address, "protocol": args.protocol, "name": args.name or ""}
@@ -562,6 +589,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = cmd("balance", cmd_balance, "show a subscriber's balance")
     b.add_argument("identity", help="service id, IMSI, MSISDN or NAI")
+
+    t = cmd("trace", cmd_trace, "follow one subscriber's Diameter requests and answers live (bounded)")
+    t.add_argument("identity", help="IMSI, MSISDN, NAI or service id")
+    t.add_argument("--minutes", type=float, default=5.0, help="stop after this long (at most 60)")
+    t.add_argument("--events", type=int, default=1000, help="stop after this many events (at most 100000)")
+    t.add_argument("--record", help="also append the events as JSON lines to this file")
 
     g = group("client", "RADIUS clients and Diameter peers stored in the database (read live)")
     a = cmd("add", cmd_client_add, "add or replace a client", g)

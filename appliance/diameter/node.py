@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import metrics
+from .. import metrics, trace
 from ..snmp import events as snmp_events
 from . import codec as c
 from .admission import PeerAdmission
@@ -463,6 +463,8 @@ class Node:
         fut.set_result(answer)
         self._send_answer(conn, msg, answer)
         _latency_of(msg, self.apps).observe(time.perf_counter() - started)
+        if trace.ACTIVE:                                  # someone traces a subscriber (appliance trace)
+            trace.diameter(msg, answer, app_name(msg.app_id), peer.host)
 
     def _send_answer(self, conn: Connection, msg: Message, answer: bytes) -> None:
         pc = conn.pc

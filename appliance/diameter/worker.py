@@ -15,6 +15,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
+from .. import trace
 from ..config import Config, charging_policy
 from ..runtime import run_async
 from .node import Node
@@ -104,11 +105,23 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Fut
         if ready is not None and not ready.done():
             ready.set_result(port)
         peers = asyncio.ensure_future(reload_stored_peers(node, store, stop, cfg.diameter.peers_refresh))
+        trace.balance_reader = lambda identity: _traced_balance(store, identity)
+        traces = asyncio.ensure_future(trace.watch(run_dir, stop))
         await node.refresh_peer_table(stop)
         peers.cancel()
+        traces.cancel()
         await node.stop(cfg.processes.stop_wait)
     finally:
         store.close()
+
+
+def _traced_balance(store: Any, identity: str) -> dict[str, Any] | None:
+    """A traced subscriber's balance after an answer (read only while someone traces)."""
+    import time
+
+    from ..ledger import book
+    bal = store.transact(lambda l: book.balance(l, identity, int(time.time())))
+    return None if bal is None else {"totals": bal.totals, "reserved": bal.reserved}
 
 
 async def reload_stored_peers(node: Node, store: Any, stop: asyncio.Event, every: float) -> None:

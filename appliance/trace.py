@@ -1,0 +1,231 @@
+"""Per-subscriber live trace: ``appliance trace <IMSI|MSISDN|NAI>``.
+
+The command writes a request ``<run_dir>/trace/<pid>.json`` (the subscriber's identities, an end
+time, an event limit, the events file).  Each worker re-reads that folder once a second (only when
+its modification time changed) into :data:`ACTIVE`; while nobody traces :data:`ACTIVE` is empty and
+the request path pays one truth test of an empty dict.  A traced request and its answer are
+appended, decoded (AVP names from the dictionary, key material masked), as JSON lines to the
+events file, which every worker of the node appends to (``O_APPEND``, one write per line) and the
+command reads.  Bounded: a request lasts at most :data:`MAX_SECONDS` and :data:`MAX_EVENTS`,
+:data:`MAX_SESSIONS` Session-Ids are followed per worker.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("appliance.trace")
+
+MAX_SECONDS = 3600
+MAX_EVENTS = 100_000
+MAX_SESSIONS = 10_000
+MAX_DEPTH = 6
+# AVPs carrying key material or authentication vectors (RFC 4072 EAP-Master-Session-Key, TS 29.229/
+# 29.273 SIP-Authenticate/-Authorization, Confidentiality-/Integrity-Key, RFC 4006 none): values masked.
+MASKED = frozenset({(464, 0), (609, 10415), (610, 10415), (625, 10415), (626, 10415), (1447, 10415),
+                    (2, 0), (3, 0), (79, 0), (80, 0)})
+
+
+@dataclass(eq=False)                      # compared by identity (kept in sets)
+class Trace:
+    name: str
+    identities: frozenset[str]
+    until: float
+    max_events: int
+    events: Path
+    count: int = 0
+    sessions: set[str] = field(default_factory=set)
+
+
+ACTIVE: dict[str, Trace] = {}          # identity -> trace; empty when nobody traces
+_SESSIONS: dict[str, tuple[Trace, str]] = {}   # Session-Ids seen with a traced identity, and it
+# The worker's balance reader (identity -> JSON-able balance), set by a role that has the store;
+# called only for a traced answer.
+balance_reader: Callable[[str], Any] | None = None
+_seen_mtime: float = -1.0
+
+
+def folder(run_dir: str | os.PathLike[str]) -> Path:
+    return Path(run_dir) / "trace"
+
+
+def refresh(run_dir: str | os.PathLike[str], now: float) -> None:
+    """Re-read the trace requests when the folder changed, and drop ended traces."""
+    global _seen_mtime
+    path = folder(run_dir)
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        mtime = 0.0
+    if mtime != _seen_mtime:
+        _seen_mtime = mtime
+        traces: dict[str, Trace] = {}
+        for req in sorted(path.glob("*.json")) if mtime else ():
+            try:
+                doc = json.loads(req.read_text())
+                trace = Trace(req.stem, frozenset(str(i) for i in doc["identities"][:16]),
+                              min(float(doc["until"]), now + MAX_SECONDS),
+                              min(int(doc["max_events"]), MAX_EVENTS), Path(doc["events"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue                  # half-written or removed meanwhile: read again next change
+            old = next((t for t in ACTIVE.values() if t.name == trace.name), None)
+            if old is not None:
+                trace.count, trace.sessions = old.count, old.sessions
+            for ident in trace.identities:
+                traces[ident] = trace
+        _replace(traces)
+    if any(t.until <= now or t.count >= t.max_events for t in ACTIVE.values()):
+        _replace({i: t for i, t in ACTIVE.items() if t.until > now and t.count < t.max_events})
+
+
+def _replace(traces: dict[str, Trace]) -> None:
+    ACTIVE.clear()
+    ACTIVE.update(traces)
+    live = set(traces.values())
+    for sid in [s for s, (t, _i) in _SESSIONS.items() if t not in live]:
+        del _SESSIONS[sid]
+
+
+async def watch(run_dir: str | os.PathLike[str], stop: asyncio.Event, every: float = 1.0) -> None:
+    """A worker's once-a-second look at the trace requests."""
+    while not stop.is_set():
+        try:
+            refresh(run_dir, time.time())
+        except Exception:                # tracing must never stop a worker
+            log.exception("reading trace requests failed")
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            pass
+
+
+def _record(trace: Trace, event: dict[str, Any]) -> None:
+    if trace.count >= trace.max_events:
+        return
+    trace.count += 1
+    line = (json.dumps(event, default=str, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    try:
+        fd = os.open(trace.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        log.warning("trace %s: cannot append to %s: %s", trace.name, trace.events, exc)
+
+
+def avps_out(avps: list[Any], depth: int = 0) -> list[Any]:
+    """AVPs as ``[name, value]`` (grouped: a nested list), key material masked."""
+    from .diameter import codec as c
+    out: list[Any] = []
+    for a in avps:
+        name = c.NAMES.get((a.code, a.vendor), f"{a.code}/{a.vendor}")
+        if (a.code, a.vendor) in MASKED:
+            out.append([name, "***"])
+            continue
+        try:
+            value = a.value
+        except Exception:                 # an undecodable payload is shown as hex
+            value = a.data
+        if isinstance(value, list):
+            value = avps_out(value, depth + 1) if depth < MAX_DEPTH else "..."
+        elif isinstance(value, bytes):
+            value = value.hex()
+        out.append([name, value])
+    return out
+
+
+def _identities(msg: Any) -> list[str]:
+    found = []
+    for a in msg.avps:
+        if a.code == 1 and a.vendor == 0:                     # User-Name
+            found.append(a.data.decode("utf-8", "replace"))
+        elif a.code == 443 and a.vendor == 0:                 # Subscription-Id / Subscription-Id-Data
+            found += [x.data.decode("utf-8", "replace") for x in a.group() if x.code == 444]
+    return found
+
+
+def diameter(msg: Any, answer: bytes, app: str, peer: str) -> None:
+    """A request and its answer, when the request belongs to a traced subscriber or session."""
+    from .diameter import codec as c
+    sid_avp = next((a for a in msg.avps if a.code == 263 and a.vendor == 0), None)
+    sid = sid_avp.data.decode("utf-8", "replace") if sid_avp is not None else ""
+    known = _SESSIONS.get(sid) if sid else None
+    if known is not None:
+        trace, identity = known
+    else:
+        for identity in _identities(msg):
+            found = ACTIVE.get(identity)
+            if found is not None:
+                break
+        else:
+            return
+        trace = found
+        if sid and len(_SESSIONS) < MAX_SESSIONS:
+            _SESSIONS[sid] = (trace, identity)
+    now = time.time()
+    base = {"time": now, "pid": os.getpid(), "protocol": "diameter", "app": app, "peer": peer, "session": sid,
+            "command": msg.code}
+    _record(trace, {**base, "event": "request", "identity": identity, "avps": avps_out(msg.avps)})
+    try:
+        ans = c.decode(answer)
+        result = ans.u32(c.RESULT_CODE)
+        event: dict[str, Any] = {**base, "event": "answer", "result": result, "avps": avps_out(ans.avps)}
+    except Exception as exc:              # our own answer should decode; say so rather than fail
+        event = {**base, "event": "answer", "error": str(exc)}
+    if balance_reader is not None:
+        try:
+            event["balance"] = balance_reader(identity)      # after this answer's charge was committed
+        except Exception as exc:
+            event["balance"] = {"error": str(exc)}
+    _record(trace, event)
+
+
+def follow(run_dir: str | os.PathLike[str], identities: list[str], seconds: float, max_events: int,
+           emit: Callable[[dict[str, Any]], None], poll: float = 0.2) -> int:
+    """The command's side: ask every worker to trace ``identities`` and pass each event to ``emit``
+    until ``seconds`` or ``max_events``."""
+    seconds = min(max(seconds, 1.0), MAX_SECONDS)
+    max_events = min(max(max_events, 1), MAX_EVENTS)
+    path = folder(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    name = f"{os.getpid()}-{int(time.time() * 1000)}"
+    events = path / f"{name}.events"
+    request = path / f"{name}.json"
+    events.touch(mode=0o600)
+    tmp = path / f".{name}.tmp"
+    tmp.write_text(json.dumps({"identities": identities, "until": time.time() + seconds,
+                               "max_events": max_events, "events": str(events)}))
+    tmp.replace(request)                  # atomic: a worker never reads half a request
+    count = 0
+    deadline = time.monotonic() + seconds
+    try:
+        with open(events, "rb") as src:
+            pending = b""
+            while count < max_events and time.monotonic() < deadline:
+                chunk = src.read(65536)
+                if not chunk:
+                    time.sleep(poll)
+                    continue
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if not line.strip() or count >= max_events:
+                        continue
+                    event = json.loads(line)
+                    count += 1
+                    emit(event)
+    finally:
+        for p in (request, events):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+    return count
