@@ -153,6 +153,8 @@ class Runner:
 
 
 LANES = 8          # client sockets per load process (--lanes; 1: one NAS socket)
+SPREAD = ""        # radius.spread for the appliance (--spread; empty: its default)
+CLEAR_SECRETS = False   # --clear-secrets: database.secret_key_file "" (passwords stored in clear)
 
 
 def drive(port: int, make, total: int, window: int, lanes: int | None = None, limit: float = 120.0) -> dict:
@@ -201,13 +203,16 @@ def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = Fal
     (tmp / "data").mkdir()
     conf = tmp / "appliance.yaml"
     conf.write_text(f"data_dir: {tmp}/data\nrun_dir: {tmp}/run\nlog_dir: {tmp}/logs\nlog_level: WARNING\n"
-                    f"database: {{path: appliance.db}}\n"
-                    f"radius:\n  address: 127.0.0.1\n  auth_port: {auth}\n  acct_port: {acct}\n"
-                    f"  clients:\n    - {{address: 127.0.0.1, secret: {SECRET.decode()}}}\n"
+                    + ("database: {path: appliance.db, secret_key_file: ''}\n" if CLEAR_SECRETS
+                       else "database: {path: appliance.db}\n")
+                    + f"radius:\n  address: 127.0.0.1\n  auth_port: {auth}\n  acct_port: {acct}\n"
+                    + (f"  spread: {SPREAD}\n" if SPREAD else "")
+                    + f"  clients:\n    - {{address: 127.0.0.1, secret: {SECRET.decode()}}}\n"
                     + (f"  auth_cache_ttl: {cache_ttl}\n" if cache_ttl is not None else "")
                     + (f"logs:\n  {logs}\n" if logs else "")
                     + ("processes:\n  ledger: 1\n" if ledger else ""))
-    cfg = Config(data_dir=f"{tmp}/data", run_dir=f"{tmp}/run", base_dir=str(tmp), database=DatabaseConfig())
+    cfg = Config(data_dir=f"{tmp}/data", run_dir=f"{tmp}/run", base_dir=str(tmp),
+                 database=DatabaseConfig(secret_key_file="") if CLEAR_SECRETS else DatabaseConfig())
     store = open_store(cfg)
     offer = Offer("bench", (Price("data", PriceType.USAGE, amount=1_000, unit=Unit.OCTETS, size=1_000_000),))
 
@@ -451,12 +456,15 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="run the workers under cProfile, print worker 0's top")
     ap.add_argument("--pause", action="store_true", help="wait for Enter before the PAP phase (attach py-spy)")
     ap.add_argument("--no-acct", action="store_true", help="PAP only")
+    ap.add_argument("--spread", default="", choices=("", "none", "auth", "all"),
+                    help="radius.spread for the appliance (default: its default)")
+    ap.add_argument("--clear-secrets", action="store_true", help="passwords stored in clear (no secret key file)")
     ap.add_argument("--mixed", action="store_true", help="the appliance's PAP phase runs while another process "
                     "sends Interim-Updates (durable debits) to it: do Access-Requests wait behind writes?")
     ap.add_argument("--ledger", action="store_true", help="accounting charged by the ledger role (processes.ledger: 1)")
     args = ap.parse_args()
-    global USERS, LANES
-    USERS, LANES = args.users, args.lanes
+    global USERS, LANES, SPREAD, CLEAR_SECRETS
+    USERS, LANES, SPREAD, CLEAR_SECRETS = args.users, args.lanes, args.spread, args.clear_secrets
     tmp = Path(tempfile.mkdtemp(prefix="radius-bench-"))
     results: dict[str, dict] = {}
     procs: list[subprocess.Popen] = []
