@@ -341,6 +341,13 @@ def cmd_service_add(cfg: Config, args: argparse.Namespace) -> int:
         except ImportError:
             raise CliError("--op needs the EAP-AKA support (use --opc)") from None
         creds = C(creds.password, creds.k, opc_from_op(creds.k, bytes.fromhex(args.op)), creds.amf, creds.sqn)
+    if args.pap_only:
+        if not creds.password:
+            raise CliError("--pap-only needs a password")
+        from dataclasses import replace as _replace
+
+        from .ocs.passwords import hash_password
+        creds = _replace(creds, password=hash_password(creds.password))
     service = Service(args.id, args.product, args.imsi, args.msisdn, args.nai, not args.disabled, creds)
 
     def put(l: Any) -> None:
@@ -568,6 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--amf", help="hex, default 8000")
     a.add_argument("--sqn", type=int, default=0)
     a.add_argument("--disabled", action="store_true")
+    a.add_argument("--pap-only", action="store_true",
+                   help="store the password as a salted hash: PAP (and TTLS inner PAP) only, no CHAP/EAP")
     cmd("list", cmd_service_list, "list services (secrets are not shown)", g)
     rm = cmd("remove", lambda c, a: _remove(c, "service", lambda l: l.delete_service(a.id), a.id),
              "remove a service", g)

@@ -20,6 +20,7 @@ import ssl
 import struct
 from typing import ClassVar
 
+from ..ocs.passwords import pap_matches
 from . import mschapv2
 from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
 from .framework import (
@@ -322,7 +323,7 @@ class TtlsMethod:
 
     def _pap(self, user: str, password: str | None, sid: str | None, given: bytes) -> Step:
         """§11.2.5: User-Password in clear inside the tunnel, NUL-padded to 16."""
-        if password is not None and hmac.compare_digest(given.rstrip(b"\0"), password.encode()):
+        if password is not None and pap_matches(given.rstrip(b"\0"), password.encode()):
             return self._done(self._success(user, sid))
         return Failure("inner PAP: bad credentials", sid)
 

@@ -25,6 +25,7 @@ from ..eap.packet import Code, EapType
 from ..eap.packet import encode as eap_encode
 from ..ledger import book
 from ..ledger.book import Authorization
+from ..ocs.passwords import pap_matches
 from ..ocs.units import Unit
 from . import packet as rp
 from .clients import Client
@@ -184,7 +185,7 @@ class AuthHandler:
         password = req.get(rp.USER_PASSWORD)
         if password is not None:
             clear = rp.decrypt_password(password, client.secret, req.authenticator)
-            return user, "pap", lambda stored: hmac.compare_digest(clear, stored)
+            return user, "pap", lambda stored: pap_matches(clear, stored)
         chap = req.get(rp.CHAP_PASSWORD)
         if chap is not None:
             if len(chap) != 17:
@@ -219,13 +220,13 @@ class AuthHandler:
             self.cache.put(user, fresh, self.clock())
             cached = self.cache.get(user, self.clock())
             if cached is None:                       # caching off
-                return self._verdict(fresh, user, method, check or functools.partial(hmac.compare_digest, clear))
+                return self._verdict(fresh, user, method, check or functools.partial(pap_matches, clear))
         auth, accepts, stored = cached
         accept = accepts.get(method)
         if check is None:                                       # PAP
-            if accept is not None and stored is not None and hmac.compare_digest(clear, stored):
+            if accept is not None and stored is not None and pap_matches(clear, stored):
                 return accept                  # the same Access-Accept attributes as last time
-            check = functools.partial(hmac.compare_digest, clear)
+            check = functools.partial(pap_matches, clear)
         elif accept is not None and stored is not None and check(stored):
             return accept
         reply = self._verdict(auth, user, method, check)

@@ -56,3 +56,14 @@ def test_bad_secrets_input_is_one_line(tmp_path):
         assert r.returncode == 1 and fragment in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = run(tmp_path, "service", "add", "s4", "--password", "x", "--secrets", "-", stdin="password=y\n")
     assert r.returncode == 1 and "both" in r.stderr
+
+
+def test_pap_only_stores_a_salted_hash(tmp_path):
+    assert run(tmp_path, "init").returncode == 0
+    r = run(tmp_path, "service", "add", "s3", "--nai", "pap@wlan", "--secrets", "-", "--pap-only",
+            stdin="password=hunter2\n")
+    assert r.returncode == 0 and "hunter2" not in r.stdout + r.stderr, r.stderr
+    (password,) = stored(tmp_path, "s3")
+    assert password.startswith("{SSHA256}") and "hunter2" not in password
+    r = run(tmp_path, "service", "add", "s4", "--nai", "nopw@wlan", "--pap-only")
+    assert r.returncode != 0 and "--pap-only needs a password" in r.stderr

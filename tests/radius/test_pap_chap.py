@@ -182,3 +182,24 @@ def test_every_pap_answer_has_its_auth_log_record(radius, rcfg, seed_subscriber)
               "username": "alice@wlan", "subscriber": sid, "result": "Access-Accept", "reason": None}
     assert recs == [accept, accept, {**accept, "result": "Access-Reject", "reason": "bad credentials"}, accept]
     assert all(r["peer"].startswith("127.0.0.1:") and isinstance(r["ts"], int) for r in got.auth)
+
+
+def test_a_pap_only_subscriber_stored_as_a_salted_hash(radius, rcfg, seed_subscriber, store):
+    """PAP compares the hash of what it receives; CHAP cannot (it needs the clear password)."""
+    from appliance.ocs.passwords import hash_password, is_hashed, pap_matches
+    hashed = hash_password("correct horse")
+    assert is_hashed(hashed) and "correct horse" not in hashed and hashed != hash_password("correct horse")
+    assert pap_matches(b"correct horse", hashed.encode()) and not pap_matches(b"correct hors", hashed.encode())
+    seed_subscriber(nai="dave@wlan", password=hashed)
+    stored = store.transact(lambda l: l.find_service("dave@wlan")).credentials.password
+    assert stored == hashed
+    for _ in range(2):                                          # a cache miss, then the cached path
+        out = radclient(rcfg.radius.auth_port, "auth",
+                        'User-Name = "dave@wlan"\nUser-Password = "correct horse"\nMessage-Authenticator = 0x00\n')
+        assert "Received Access-Accept" in out, out
+    out = radclient(rcfg.radius.auth_port, "auth",
+                    'User-Name = "dave@wlan"\nUser-Password = "wrong"\nMessage-Authenticator = 0x00\n')
+    assert "Received Access-Reject" in out, out
+    out = radclient(rcfg.radius.auth_port, "auth",
+                    'User-Name = "dave@wlan"\nCHAP-Password = "correct horse"\nMessage-Authenticator = 0x00\n')
+    assert "Received Access-Reject" in out, out
