@@ -54,10 +54,17 @@ def run_role(cfg: Config, role: str, index: int = 0) -> int:
     if role not in ROLES:
         raise SystemExit(f"appliance: unknown role {role!r} (known: {', '.join(ROLES)})")
     setup_logging(cfg, role, index)
+    # A stop that arrives while the role is still starting (imports, MIB compilation on a loaded
+    # machine) is a clean exit: nothing is served yet.  run_async replaces this with the graceful stop.
+    signal.signal(signal.SIGTERM, _stopped_while_starting)
     from . import metrics
     metrics.open_process_counters(cfg.path(cfg.run_dir), f"{role}{index}")
     module = importlib.import_module(ROLES[role])
     return int(module.main(cfg, index) or 0)
+
+
+def _stopped_while_starting(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
