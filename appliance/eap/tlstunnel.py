@@ -210,20 +210,7 @@ class TlsMethodBase:
 
     def read_application_data(self) -> bytes | Failure:
         assert self.tls is not None
-        chunks = []
-        while True:
-            try:
-                chunk = self.tls.read(16384)
-            except ssl.SSLWantReadError:
-                break
-            except ssl.SSLZeroReturnError:
-                return Failure("peer closed the tunnel")
-            except ssl.SSLError as exc:
-                return Failure(f"TLS record error: {exc.reason}")
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_application_data(self.tls)
 
     # ------------------------------------------------------------------ keys
     @property
@@ -243,3 +230,22 @@ class TlsMethodBase:
         """MSK (64) and EMSK (64)."""
         material = self.export(128)
         return material[:64], material[64:]
+
+
+def read_application_data(tls: ssl.SSLObject) -> bytes | Failure:
+    """Every decrypted record waiting in the tunnel (a record split over Responses waits for the
+    rest); a close or a record error fails the conversation."""
+    chunks = []
+    while True:
+        try:
+            chunk = tls.read(16384)
+        except ssl.SSLWantReadError:
+            break
+        except ssl.SSLZeroReturnError:
+            return Failure("peer closed the tunnel")
+        except ssl.SSLError as exc:
+            return Failure(f"TLS record error: {exc.reason}")
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -39,7 +39,7 @@ from .framework import (
 )
 from .packet import EapPacket, EapType
 from .tlsexport import ExporterUnavailable, export_keying_material, keep_session, remember_in_session
-from .tlstunnel import below_minimum, recall, session_record
+from .tlstunnel import below_minimum, read_application_data, recall, session_record
 
 log = logging.getLogger(__name__)
 
@@ -207,20 +207,7 @@ class TtlsMethod:
         if not self.handshake_done:
             return b""
         assert self.tls is not None
-        chunks = []
-        while True:
-            try:
-                chunk = self.tls.read(16384)
-            except ssl.SSLWantReadError:
-                break
-            except ssl.SSLZeroReturnError:
-                return Failure("peer closed the tunnel")
-            except ssl.SSLError as exc:
-                return Failure(f"TLS record error: {exc.reason}")
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_application_data(self.tls)
 
     def _export(self, label: str, length: int) -> bytes:
         assert self.tls is not None and self.sslctx is not None
