@@ -1,7 +1,9 @@
 """The ``appliance`` command.  Errors are one line on stderr and a non-zero exit.
 
 Front-end packages add subcommands with a module ``appliance.<pkg>.cli`` that
-defines ``register(subparsers)``; see :data:`PLUGINS`.
+defines ``register(subparsers)``; see :data:`PLUGINS`.  A plugin's module is imported only when
+one of its commands runs (:data:`PLUGIN_COMMANDS` lists them for ``--help``): the REST plugin
+alone would cost every command the import of aiohttp.
 """
 from __future__ import annotations
 
@@ -23,6 +25,19 @@ from .ocs.inventory import Credentials, Product, Service
 from .ocs.units import Unit
 
 PLUGINS = ("radius", "diameter", "eap", "pcrf", "snmp", "rest", "logs", "aaa", "store", "provision")
+#: top-level command -> (plugin, one-line help), in the order ``--help`` lists them; a test checks it
+#: against what each plugin's ``register`` adds
+PLUGIN_COMMANDS: dict[str, tuple[str, str]] = {
+    "radius": ("radius", "RADIUS sessions, clients, Disconnect"),
+    "diameter-client": ("diameter", "send Credit-Control requests to an OCS and print answers"),
+    "tls": ("eap", "the server certificate (show, csr, install)"),
+    "policy": ("pcrf", "PCRF policy tables, rules and Gx sessions"),
+    "snmp": ("snmp", "SNMP agent tools"),
+    "user": ("rest", "REST API users"),
+    "logs": ("logs", "transaction logs (query, archive)"),
+    "db": ("store", "database schema and backend moves"),
+    "import": ("provision", "bulk provisioning: services, products and initial balances from CSV or JSON lines"),
+}
 
 
 class CliError(Exception):
@@ -489,7 +504,20 @@ def cmd_client_list(cfg: Config, args: argparse.Namespace) -> int:
 
 # --- parser -----------------------------------------------------------------------------------
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: list[str]) -> str | None:
+    """The command named on a command line: its first word that is not a global option."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--config", "-c"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given ``argv``, only the plugin of its command is imported (the other
+    plugins' commands are listed, with their help, but parse nothing)."""
     p = argparse.ArgumentParser(prog="appliance", description="OCS / AAA / PCRF appliance")
     p.add_argument("--config", "-c", help="configuration file (default: $APPLIANCE_CONFIG, "
                                           "/etc/ocs-appliance/appliance.yaml, else embedded defaults)")
@@ -620,7 +648,13 @@ def build_parser() -> argparse.ArgumentParser:
              "remove a client", g)
     rm.add_argument("address")
 
+    wanted = PLUGIN_COMMANDS.get(command_of(argv) or "", ("", ""))[0] if argv is not None else None
     for plugin in PLUGINS:
+        if wanted is not None and plugin != wanted:
+            for name, (owner, text) in PLUGIN_COMMANDS.items():
+                if owner == plugin:
+                    sub.add_parser(name, help=text, description=text)
+            continue
         try:
             module = importlib.import_module(f"appliance.{plugin}.cli")
         except ModuleNotFoundError as exc:
@@ -632,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
         cfg = load(args.config)
