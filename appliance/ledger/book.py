@@ -92,7 +92,7 @@ def credit_state(request: ChargeRequest, result: ChargeResult) -> tuple[bool | N
 
 def set_credit(l: Ledger, product_id: str, out: bool, reason: str, now: int) -> bool:
     """Record the product's credit state; emit an event when it changed (or was never known)."""
-    doc = l.get_doc(CREDIT_DOC, product_id)
+    doc = l.read_doc(CREDIT_DOC, product_id)
     if doc is not None and bool(doc.get("out")) == out:
         return False
     l.put_doc(CREDIT_DOC, product_id, {"out": out, "reason": reason, "t": now})
@@ -101,7 +101,7 @@ def set_credit(l: Ledger, product_id: str, out: bool, reason: str, now: int) -> 
 
 
 def out_of_credit(l: Ledger, product_id: str) -> bool:
-    doc = l.get_doc(CREDIT_DOC, product_id)
+    doc = l.read_doc(CREDIT_DOC, product_id)
     return bool(doc and doc.get("out"))
 
 

@@ -10,7 +10,6 @@ free (identities come already normalised, in the order to try).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from ..ocs.ports import Ledger
 from ..ocs.rating import ChargeRequest, ChargeResult, ChargingPolicy, Outcome
@@ -34,7 +33,7 @@ def credit_control(l: Ledger, request: ChargeRequest, request_type: int, candida
     """
     r = request
     if request_type in (UPDATE, TERMINATION):
-        doc = l.get_doc(SESSION_DOC, r.session_id)
+        doc = l.read_doc(SESSION_DOC, r.session_id)
         if doc is None:
             key = r.request_key if r.action.mutating else None
             seen = l.recall(r.session_id, key) if key else None
@@ -43,7 +42,7 @@ def credit_control(l: Ledger, request: ChargeRequest, request_type: int, candida
             result = ChargeResult.from_doc(json.loads(seen), duplicate=True)
             subscriber = _named(l, r, candidates).subscriber or None
             return result, subscriber, _redirect(l, redirect, subscriber, result)
-        r = replace(r, subscriber=doc["s"])
+        r = r.for_subscriber(doc["s"])
     else:
         r = _named(l, r, candidates)
     if not r.subscriber:
@@ -78,7 +77,7 @@ def _named(l: Ledger, r: ChargeRequest, candidates: tuple[str, ...]) -> ChargeRe
     if len(candidates) > 1:
         for ident in candidates:
             if l.find_service(ident) is not None:
-                return replace(r, subscriber=ident)
+                return r.for_subscriber(ident)
     elif candidates:
-        return replace(r, subscriber=candidates[0])
+        return r.for_subscriber(candidates[0])
     return r

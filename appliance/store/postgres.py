@@ -438,6 +438,9 @@ class PostgresLedger:
             return None
         return json.loads(row[0])  # type: ignore[no-any-return]
 
+    def read_doc(self, kind: str, key: str) -> dict[str, Any] | None:
+        return self.get_doc(kind, key)
+
     def delete_doc(self, kind: str, key: str) -> bool:
         self._absent_docs.discard((kind, key))
         return self._count("DELETE FROM doc WHERE kind = %s AND key = %s", (kind, key)) > 0

@@ -77,6 +77,8 @@ class SqliteLedger:
         self._answers: dict[str, tuple[str, str] | None] = {}
         # Documents as stored (JSON text; None: absent), under the same validity as the caches above.
         self._docs: dict[tuple[str, str], str | None] = {}
+        # The same documents parsed, for readers that promise not to change them (``read_doc``).
+        self._parsed: dict[tuple[str, str], dict[str, Any] | None] = {}
         # Events emitted by the ledger in this transaction, handed to ``on_commit`` after COMMIT.
         self._events: list[object] = []
 
@@ -151,6 +153,7 @@ class SqliteLedger:
         self._bucket_owner.clear()
         self._sessions.clear()
         self._docs.clear()
+        self._parsed.clear()
 
     def _forget_balances(self) -> None:
         """A statement outside the hot path changes buckets or reservations: write, then forget."""
@@ -487,6 +490,7 @@ class SqliteLedger:
         text = rows.dumps(doc)
         self._conn.execute("INSERT OR REPLACE INTO doc (kind, key, doc) VALUES (?, ?, ?)", (kind, key, text))
         self._docs[(kind, key)] = text
+        self._parsed.pop((kind, key), None)
 
     def get_doc(self, kind: str, key: str) -> dict[str, Any] | None:
         """A document (a fresh copy: the caller may change it).  Read through a per-process cache of
@@ -500,6 +504,18 @@ class SqliteLedger:
                 docs[(kind, key)] = text
         return json.loads(text) if text is not None else None
 
+    def read_doc(self, kind: str, key: str) -> dict[str, Any] | None:
+        """A document shared with later readers of this transaction's process: not to be changed
+        (the hot path reads its session and credit documents on every request)."""
+        k = (kind, key)
+        parsed = self._parsed
+        doc = parsed.get(k, _UNCACHED)
+        if doc is _UNCACHED:
+            doc = self.get_doc(kind, key)
+            if k in self._docs and len(parsed) < CACHED_DOCS:
+                parsed[k] = doc
+        return doc  # type: ignore[return-value]
+
     def get_docs(self, kind: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The documents of ``kind`` found under ``keys`` (512 per statement)."""
         found: dict[str, dict[str, Any]] = {}
@@ -512,6 +528,7 @@ class SqliteLedger:
 
     def delete_doc(self, kind: str, key: str) -> bool:
         self._docs[(kind, key)] = None
+        self._parsed[(kind, key)] = None
         return self._conn.execute("DELETE FROM doc WHERE kind = ? AND key = ?", (kind, key)).rowcount > 0
 
     def list_docs(self, kind: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Durable ledger operations per second: the ledger role alone, driven on its local socket.
+
+Starts ``appliance run ledger`` (SQLite, synchronous=FULL group commit, as in production) on a
+seeded store, opens ``--sessions`` Ro sessions with a credit-control INITIAL each (not measured),
+then sends credit-control UPDATEs (1,000 octets used, the next grant reserved) from this process
+with at most ``--window`` in flight, for ``--seconds``.  Prints operations/s, p50/p99 latency and
+the ledger's CPU µs per operation.  ``--reads`` also measures ``balance`` reads alone and beside
+the write load.  Bounded by --seconds per phase; loopback (a Unix socket) only.
+
+usage: benchmarks/ledger_alone.py [--seconds 6] [--sessions 256] [--window 256] [--subscribers 1000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from appliance.config import Config, DatabaseConfig
+from appliance.ledger import protocol
+from appliance.ledger.remote import RemoteLedger
+from appliance.ocs.balance import NewBucket
+from appliance.ocs.catalog import Offer, Price, PriceType
+from appliance.ocs.inventory import Product, Service
+from appliance.ocs.rating import Action, ChargeRequest, UsageItem
+from appliance.ocs.units import Unit
+
+
+def imsi(n: int) -> str:
+    return f"00101{n:010d}"
+
+
+def seed(cfg: Config, subscribers: int) -> None:
+    from appliance.store import open_store
+    store = open_store(cfg)
+    offer = Offer("data", (Price("data", PriceType.USAGE, amount=1, unit=Unit.OCTETS, size=1_000_000),))
+
+    def put(ledger):
+        ledger.put_offer(offer)
+        for n in range(subscribers):
+            ledger.put_product(Product(f"p{n}", "data"))
+            ledger.put_service(Service(imsi(n), f"p{n}", imsi=imsi(n)))
+            ledger.add_bucket(NewBucket(f"p{n}", Unit.MONEY, 10**15))
+    store.transact(put)
+    store.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))] if values else 0.0
+
+
+async def load(path: str, args: argparse.Namespace, pid: int) -> dict:
+    remote = RemoteLedger(path, timeout=10)
+    sessions = [f"bench;{n}" for n in range(args.sessions)]
+    subs = [imsi(n % args.subscribers) for n in range(args.sessions)]
+    now = int(time.time())
+
+    def wire(n: int, action: Action, seq: int) -> tuple:
+        items = (UsageItem(Unit.OCTETS, 1_000_000, 1000 if action is Action.UPDATE else 0, 1, None),)
+        r = ChargeRequest(subs[n], sessions[n], action, items, f"{sessions[n]}:{seq}", now=now)
+        return protocol.request_to_wire(r)
+
+    await asyncio.gather(*[remote.call("credit_control", (wire(n, Action.START, 0), 1, (subs[n],), None))
+                           for n in range(args.sessions)])
+    out: dict = {}
+    seq = [1] * args.sessions
+
+    async def phase(name: str, op) -> None:
+        lat: list[float] = []
+        done = 0
+        stop = time.monotonic() + args.seconds
+        c0 = cpu_seconds(pid)
+        t0 = time.monotonic()
+
+        async def lane(k: int) -> None:
+            nonlocal done
+            n = k
+            while time.monotonic() < stop:
+                t = time.perf_counter()
+                await op(n % args.sessions)
+                lat.append(time.perf_counter() - t)
+                done += 1
+                n += args.window
+        await asyncio.gather(*[lane(k) for k in range(args.window)])
+        wall = time.monotonic() - t0
+        cpu = cpu_seconds(pid) - c0
+        out[name] = {"ops_s": round(done / wall), "p50_ms": round(pct(lat, 0.5) * 1e3, 2),
+                     "p99_ms": round(pct(lat, 0.99) * 1e3, 2), "ledger_cpu_us": round(cpu / max(done, 1) * 1e6, 1),
+                     "ops": done}
+
+    async def update(n: int) -> None:
+        s = seq[n]
+        seq[n] += 1
+        await remote.call("credit_control", (wire(n, Action.UPDATE, s), 2, (), None))
+
+    async def balance(n: int) -> None:
+        await remote.call("balance", (subs[n], now))
+
+    await phase("credit_control_update", update)
+    if args.reads:
+        await phase("balance", balance)
+        reads = RemoteLedger(path, timeout=10)
+
+        async def both() -> None:
+            task = asyncio.ensure_future(phase("update_beside_reads", update))
+            lat: list[float] = []
+            stop = time.monotonic() + args.seconds
+            count = 0
+            t0 = time.monotonic()
+
+            async def lane(k: int) -> None:
+                nonlocal count
+                n = k
+                while time.monotonic() < stop:
+                    t = time.perf_counter()
+                    await reads.call("balance", (subs[n % args.sessions], now))
+                    lat.append(time.perf_counter() - t)
+                    count += 1
+                    n += 64
+            await asyncio.gather(*[lane(k) for k in range(64)])
+            out["balance_beside_writes"] = {"ops_s": round(count / (time.monotonic() - t0)),
+                                            "p50_ms": round(pct(lat, 0.5) * 1e3, 2),
+                                            "p99_ms": round(pct(lat, 0.99) * 1e3, 2)}
+            await task
+        await both()
+        reads.close()
+    remote.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=6.0)
+    ap.add_argument("--sessions", type=int, default=256)
+    ap.add_argument("--window", type=int, default=256)
+    ap.add_argument("--subscribers", type=int, default=1000)
+    ap.add_argument("--reads", action="store_true")
+    ap.add_argument("--profile", help="py-spy the ledger during the update phase, raw samples to this file")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        cfg = Config(data_dir=os.path.join(tmp, "data"), run_dir=os.path.join(tmp, "run"),
+                     log_dir=os.path.join(tmp, "logs"), base_dir=tmp, database=DatabaseConfig(path="bench.db"))
+        seed(cfg, args.subscribers)
+        conf = os.path.join(tmp, "appliance.yaml")
+        with open(conf, "w") as fh:
+            json.dump({"data_dir": cfg.data_dir, "run_dir": cfg.run_dir, "log_dir": cfg.log_dir,
+                       "database": {"path": "bench.db"}, "processes": {"ledger": 1}}, fh)
+        env = dict(os.environ, APPLIANCE_CONFIG=conf)
+        proc = subprocess.Popen([sys.executable, "-m", "appliance", "run", "ledger"], env=env,
+                                stderr=open(os.path.join(tmp, "ledger.log"), "w"))
+        path = os.path.join(cfg.run_dir, "ledger.sock")
+        deadline = time.monotonic() + 30
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        spy = None
+        if args.profile:
+            spy = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "-r", "500",
+                                    "-f", "raw", "-o", args.profile, "-d", str(int(args.seconds) + 2),
+                                    "-p", str(proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            try:
+                import uvloop
+                uvloop.install()
+            except ImportError:
+                pass
+            result = asyncio.run(load(path, args, proc.pid))
+        finally:
+            if spy is not None:
+                spy.wait(30)
+            proc.terminate()
+            proc.wait(10)
+    print(json.dumps({"sessions": args.sessions, "window": args.window, "subscribers": args.subscribers,
+                      **result}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
