@@ -20,6 +20,9 @@ from typing import Any
 from diameter.message.avp import avp as _pd_avp
 from diameter.message.avp.dictionary import AVP_DICTIONARY, AVP_VENDOR_DICTIONARY
 
+#: True when this module runs compiled (setup.py builds it with Cython from this same file)
+COMPILED = not __file__.endswith(".py")
+
 VERSION = 1
 HEADER_LEN = 20
 MAX_MESSAGE = 1 << 20          # bound on one message; larger frames close the connection
@@ -138,59 +141,93 @@ def key_of(name: str) -> tuple[int, int]:
 # ---- AVPs ---------------------------------------------------------------------------------------
 
 class Avp:
-    """One decoded AVP: code, vendor, flags and raw payload (converted on access).
+    """One AVP: code, vendor, flags and its payload, a window on the message it came in.
 
-    A Grouped AVP known to the dictionary is split at decode time (its lengths checked) and its
-    children are kept, so :meth:`group` costs nothing more.
+    Decoding builds no copy of the payload: ``data`` is cut from the message on access and the
+    integer accessors read the message in place.  A Grouped AVP known to the dictionary has its
+    lengths checked at decode (RFC 6733 §4.1, §4.4); its children are built on the first
+    :meth:`group` (or ``children``) only.
     """
 
-    __slots__ = ("children", "code", "data", "flags", "vendor")
+    __slots__ = ("_buf", "_end", "_grouped", "_kids", "_start", "code", "flags", "vendor")
 
     def __init__(self, code: int, vendor: int, flags: int, data: bytes, raw: bytes = b"",
                  children: list[Avp] | None = None) -> None:
-        self.code, self.vendor, self.flags, self.data = code, vendor, flags, data
-        self.children = children
+        self.code, self.vendor, self.flags = code, vendor, flags
+        self._buf = bytes(data)
+        self._start = 0
+        self._end = len(self._buf)
+        self._kids = children
+        self._grouped = children is not None
+
+    @property
+    def data(self) -> bytes:
+        """The payload, without padding."""
+        if self._start == 0 and self._end == len(self._buf):
+            return self._buf
+        return self._buf[self._start:self._end]
+
+    @property
+    def children(self) -> list[Avp] | None:
+        """The AVPs inside a Grouped AVP the dictionary knows (None for any other AVP)."""
+        if self._kids is None and self._grouped:
+            self._kids = _split(self._buf, self._start, self._end, 1, True)
+        return self._kids
 
     @property
     def raw(self) -> bytes:
         """The AVP as received, without padding (header rebuilt from the decoded fields)."""
+        data = self.data
         if self.flags & AVP_V:
-            return _HDR_V.pack(self.code, self.flags << 24 | (12 + len(self.data)), self.vendor) + self.data
-        return _HDR_AVP.pack(self.code, self.flags << 24 | (8 + len(self.data))) + self.data
+            return _HDR_V.pack(self.code, self.flags << 24 | (12 + len(data)), self.vendor) + data
+        return _HDR_AVP.pack(self.code, self.flags << 24 | (8 + len(data))) + data
 
     def __repr__(self) -> str:
         name = NAMES.get((self.code, self.vendor), "?")
-        return f"Avp({name} {self.code}/{self.vendor} flags={self.flags:#x} len={len(self.data)})"
+        return f"Avp({name} {self.code}/{self.vendor} flags={self.flags:#x} len={self._end - self._start})"
 
     @property
     def mandatory(self) -> bool:
         return bool(self.flags & AVP_M)
 
     def _fixed(self, n: int) -> bytes:
-        if len(self.data) != n:
+        if self._end - self._start != n:
             raise DiameterError(INVALID_AVP_LENGTH, self, "bad length")
         return self.data
 
+    def _uint(self, n: int) -> int:
+        """The payload as an unsigned integer of ``n`` octets (4 or 8), read in place."""
+        buf = self._buf
+        pos = self._start
+        if self._end - pos != n:
+            raise DiameterError(INVALID_AVP_LENGTH, self, "bad length")
+        v = 0
+        for i in range(pos, pos + n):
+            v = (v << 8) | buf[i]
+        return v
+
     @property
     def u32(self) -> int:
-        return int.from_bytes(self._fixed(4), "big")
+        return self._uint(4)
 
     @property
     def u64(self) -> int:
-        return int.from_bytes(self._fixed(8), "big")
+        return self._uint(8)
 
     @property
     def i32(self) -> int:
-        return int.from_bytes(self._fixed(4), "big", signed=True)
+        v = self._uint(4)
+        return v - (1 << 32) if v >= 1 << 31 else v
 
     @property
     def i64(self) -> int:
-        return int.from_bytes(self._fixed(8), "big", signed=True)
+        v = self._uint(8)
+        return v - (1 << 64) if v >= 1 << 63 else v
 
     @property
     def text(self) -> str:
         try:
-            return self.data.decode("utf-8")
+            return self._buf[self._start:self._end].decode("utf-8")
         except UnicodeDecodeError:
             raise DiameterError(INVALID_AVP_VALUE, self, "not UTF-8") from None
 
@@ -209,10 +246,11 @@ class Avp:
         raise DiameterError(INVALID_AVP_VALUE, self, "bad address")
 
     def group(self) -> list[Avp]:
-        """The AVPs inside a Grouped AVP (split and length-checked at decode for known ones)."""
-        if self.children is None:
-            self.children = split_avps(self.data, 0, len(self.data), 1)
-        return self.children
+        """The AVPs inside a Grouped AVP (split and length-checked on the first call)."""
+        kids = self.children
+        if kids is None:
+            kids = self._kids = _split(self._buf, self._start, self._end, 1, True)
+        return kids
 
     @property
     def value(self) -> Any:
@@ -232,15 +270,12 @@ class Avp:
 
 _HDR_AVP = struct.Struct("!II")
 _HDR_V = struct.Struct("!III")
-_U32 = struct.Struct("!I")
 _SIZE_OF: dict[tuple[int, int], int] = {k: FIXED_SIZE[t] for k, t in TYPES.items() if t in FIXED_SIZE}
 _GROUPED = frozenset(k for k, t in TYPES.items() if t == GROUPED) - {(FAILED_AVP, 0)}  # Failed-AVP: not checked
-# One lookup per AVP in split_avps: fixed size (> 0), or 0 for a Grouped AVP split at decode; vendor-0
-# AVPs keyed by code alone (no tuple built per AVP).
+# One lookup per AVP in _split: fixed size (> 0), or 0 for a Grouped AVP whose inner lengths are checked;
+# vendor-0 AVPs keyed by code alone (no tuple built per AVP).
 _KIND: dict[tuple[int, int], int] = {**_SIZE_OF, **dict.fromkeys(_GROUPED, 0)}
 _KIND0: dict[int, int] = {code: v for (code, vendor), v in _KIND.items() if vendor == 0}
-_V_BIT = AVP_V << 24
-_new_avp = object.__new__
 
 
 def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]:
@@ -251,52 +286,69 @@ def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]
 def split_avps(buf: bytes, start: int, end: int, depth: int = 0) -> list[Avp]:
     """Split ``buf[start:end]`` into AVPs, checking lengths (RFC 6733 §4.1; 5014 on error).
 
-    Known Grouped AVPs are split recursively (their children cached); Failed-AVP is not
-    checked because it carries the peer's broken AVPs back to it.
+    The lengths inside known Grouped AVPs are checked at every depth, but their children are
+    built only when read; Failed-AVP is not checked because it carries the peer's broken AVPs
+    back to it.
     """
+    if not isinstance(buf, bytes):
+        buf = bytes(buf)
+    return _split(buf, start, end, depth, True)
+
+
+def _word(buf: bytes, pos: int) -> int:
+    """The 32-bit big-endian word at ``pos``."""
+    return (buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+
+
+def _split(buf: bytes, start: int, end: int, depth: int, build: bool) -> list[Avp]:
+    """One pass over the AVPs of ``buf[start:end]`` (RFC 6733 §4.1): every length checked, the inner
+    AVPs of known Grouped AVPs checked recursively (no objects); with ``build`` one :class:`Avp`
+    per AVP of this level, pointing into ``buf``."""
     out: list[Avp] = []
-    append = out.append
     pos = start
-    kind0, kind_v = _KIND0, _KIND
-    unpack_hdr, unpack_vendor = _HDR_AVP.unpack_from, _U32.unpack_from
-    new = _new_avp
-    buf = bytes(buf) if not isinstance(buf, bytes) else buf
+    kind0 = _KIND0
+    kind_v = _KIND
     while pos < end:
         if end - pos < 8:
             stub = bytearray(bytes(buf[pos:end]).ljust(8, b"\0"))
             stub[4] &= ~AVP_V & 0xFF     # vendor id missing: report the 8-octet header form
             raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(bytes(stub), 0, 8, stub[4]),
                                 "truncated AVP header")
-        code, fl = unpack_hdr(buf, pos)
-        length = fl & 0xFFFFFF
-        if fl & _V_BIT:
-            flags = fl >> 24
+        code = _word(buf, pos)
+        flags = buf[pos + 4]
+        length = (buf[pos + 5] << 16) | (buf[pos + 6] << 8) | buf[pos + 7]
+        if flags & AVP_V:
             if length < 12 or pos + length > end:
                 raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 12, flags), "bad AVP length")
-            vendor = unpack_vendor(buf, pos + 8)[0]
+            vendor = _word(buf, pos + 8)
             if vendor == 0:
                 raise DiameterError(INVALID_AVP_BITS, bytes(buf[pos:pos + length]), "V-bit with vendor 0")
             hdr = 12
-            kind = kind_v.get((code, vendor))
+            kind = kind_v.get((code, vendor), -1)
         else:
             if length < 8 or pos + length > end:
-                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 8, fl >> 24), "bad AVP length")
+                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 8, flags), "bad AVP length")
             vendor = 0
             hdr = 8
-            kind = kind0.get(code)
-        a = new(Avp)
-        a.code, a.vendor, a.flags, a.data = code, vendor, fl >> 24, buf[pos + hdr:pos + length]
-        if kind is None:
-            a.children = None
-        elif kind > 0:
+            kind = kind0.get(code, -1)
+        if kind > 0:
             if length - hdr != kind:
-                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, fl >> 24), "bad length for type")
-            a.children = None
-        else:
+                raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, flags), "bad length for type")
+        elif kind == 0:
             if depth > 16:
                 raise DiameterError(INVALID_AVP_VALUE, bytes(buf[pos:pos + length]), "grouped AVPs nested too deep")
-            a.children = split_avps(buf, pos + hdr, pos + length, depth + 1)
-        append(a)
+            _split(buf, pos + hdr, pos + length, depth + 1, False)
+        if build:
+            a = Avp.__new__(Avp)
+            a.code = code
+            a.vendor = vendor
+            a.flags = flags
+            a._buf = buf
+            a._start = pos + hdr
+            a._end = pos + length
+            a._kids = None
+            a._grouped = kind == 0
+            out.append(a)
         pos += (length + 3) & ~3
     return out
 
@@ -484,7 +536,7 @@ def decode(data: bytes) -> Message:
         raise DiameterError(INVALID_MESSAGE_LENGTH, None, "length not a multiple of 4")
     if flags & FLAG_R and flags & FLAG_E:
         raise DiameterError(INVALID_HDR_BITS, None, "E-bit in a request")
-    msg.avps = split_avps(data, HEADER_LEN, len(data))
+    msg.avps = _split(data if type(data) is bytes else bytes(data), HEADER_LEN, len(data), 0, True)
     return msg
 
 
