@@ -24,10 +24,11 @@ def pure_python() -> bool:
     return os.environ.get("APPLIANCE_PURE_PYTHON", "") not in ("", "0")
 
 
-def _source_spec(name: str) -> ModuleSpec | None:
+def _source_spec(name: str, here: str = _HERE) -> ModuleSpec | None:
+    """The spec of ``name``'s source when it must run interpreted; None to import as usual."""
     base = name.rpartition(".")[2]
-    source = os.path.join(_HERE, base + ".py")
-    built = [os.path.join(_HERE, base + s) for s in importlib.machinery.EXTENSION_SUFFIXES]
+    source = os.path.join(here, base + ".py")
+    built = [os.path.join(here, base + s) for s in importlib.machinery.EXTENSION_SUFFIXES]
     built = [b for b in built if os.path.exists(b)]
     if not built or not os.path.exists(source):
         return None
@@ -44,5 +45,5 @@ class _SourceFirst:
         return _source_spec(name) if name in _COMPILED else None
 
 
-if not any(f is _SourceFirst or type(f).__name__ == "_SourceFirst" for f in sys.meta_path):
+if not any(getattr(f, "__name__", "") == "_SourceFirst" for f in sys.meta_path):
     sys.meta_path.insert(0, _SourceFirst)      # type: ignore[arg-type]

@@ -13,7 +13,7 @@ cdef class Avp:
     cdef public object _kids
     cdef public bint _grouped
 
-    @cython.locals(buf=bytes, pos=Py_ssize_t, i=Py_ssize_t, v=object)
+    @cython.locals(buf=bytes, pos=Py_ssize_t, i=Py_ssize_t, v=cython.ulonglong)
     cpdef object _uint(self, Py_ssize_t n)
 
 

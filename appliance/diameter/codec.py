@@ -207,6 +207,18 @@ class Avp:
         return v
 
     @property
+    def size(self) -> int:
+        """Octets of payload (padding excluded)."""
+        return self._end - self._start
+
+    @property
+    def uint(self) -> int:
+        """The payload as an unsigned big-endian integer of its own length (checked at decode for the
+        dictionary's fixed-size types): ``int.from_bytes(data, "big")`` without the copy."""
+        n = self._end - self._start
+        return self._uint(n) if n <= 8 else int.from_bytes(self.data, "big")
+
+    @property
     def u32(self) -> int:
         return self._uint(4)
 

@@ -70,7 +70,6 @@ _MANDATORY_SET = frozenset(MANDATORY)
 _MAYBE_NONE = ("subscriber", "session_id", "action", "service", "destination", "vplmn", "outcome")  # of charge_fields
 _ID_FIELDS = {SUB_IMSI: "imsi", SUB_E164: "msisdn", SUB_NAI: "nai"}     # Subscription-Id type -> log field
 _LISTED = frozenset((MSCC, SUBSCRIPTION_ID, USU, RSU))     # top-level AVPs parse_ccr collects specially
-_APP_ID_DATA = APP_ID.to_bytes(4, "big")
 
 # Pre-encoded answer pieces (RFC 4006 §3.2): Auth-Application-Id + CC-Request-Type per request type,
 # Result-Code per code, and the headers of the Grouped AVPs a CCA carries (vendor 0, dictionary M-bit).
@@ -125,15 +124,15 @@ def units_in(group: Avp) -> list[tuple[Unit, int]]:
             continue
         code = a.code
         if code == CC_TOTAL:
-            out.append((Unit.OCTETS, int.from_bytes(a.data, "big")))
+            out.append((Unit.OCTETS, a.uint))
             has_total = True
         elif code == CC_TIME:
-            out.append((Unit.SECONDS, int.from_bytes(a.data, "big")))
+            out.append((Unit.SECONDS, a.uint))
         elif code == CC_INPUT or code == CC_OUTPUT:
-            inout += int.from_bytes(a.data, "big")
+            inout += a.uint
             has_inout = True
         elif code == CC_SSU:
-            out.append((Unit.MESSAGES, int.from_bytes(a.data, "big")))
+            out.append((Unit.MESSAGES, a.uint))
     if has_inout and not has_total:
         out.append((Unit.OCTETS, inout))
     return out
@@ -145,7 +144,7 @@ def _items(rsu: Avp | None, usus: list[Avp], default: Unit, rg: int | None, si: 
 
     An empty RSU asks the OCS to choose the grant of every unit reported; a unit the RSU does not
     name while it names others is reported only (no grant wanted for it)."""
-    requested_units = units_in(rsu) if rsu is not None and rsu.data else []
+    requested_units = units_in(rsu) if rsu is not None and rsu.size else []
     used_units = units_in(usus[0]) if len(usus) == 1 else [u for usu in usus for u in units_in(usu)]
     order: list[Unit] = []
     for unit, _n in requested_units + used_units:
@@ -225,19 +224,19 @@ def parse_ccr(msg: Message) -> Ccr:
             if code not in seen:
                 raise c.missing_avp(code)
     # Unsigned32/Enumerated AVPs below had their length checked by the decoder (5014)
-    if seen[c.AUTH_APPLICATION_ID].data != _APP_ID_DATA:
+    if seen[c.AUTH_APPLICATION_ID].uint != APP_ID:
         raise DiameterError(c.INVALID_AVP_VALUE, seen[c.AUTH_APPLICATION_ID], "Auth-Application-Id")
     rt_avp = seen[CC_REQUEST_TYPE]
-    rt = int.from_bytes(rt_avp.data, "big", signed=True)
+    rt = rt_avp.i32
     if rt not in TYPE_NAMES:
         raise DiameterError(c.INVALID_AVP_VALUE, rt_avp, "CC-Request-Type")
-    ccr = Ccr(seen[c.SESSION_ID].text, rt, int.from_bytes(seen[CC_REQUEST_NUMBER].data, "big"),
+    ccr = Ccr(seen[c.SESSION_ID].text, rt, seen[CC_REQUEST_NUMBER].uint,
               seen[SERVICE_CONTEXT_ID].text)
     for s in subs:
         kind = data = None
         for a in s.group():
             if a.code == SUBSCRIPTION_ID_TYPE and not a.vendor:
-                kind = int.from_bytes(a.data, "big", signed=True)
+                kind = a.i32
                 if not 0 <= kind <= 4:
                     raise DiameterError(c.INVALID_AVP_VALUE, a, "Subscription-Id-Type")
             elif a.code == SUBSCRIPTION_ID_DATA and not a.vendor:
@@ -259,7 +258,7 @@ def parse_ccr(msg: Message) -> Ccr:
         ccr.action = SESSION_ACTIONS[rt]
     ccr.service, default_unit = context_of(ccr.context)
     si_top = seen.get(SERVICE_IDENTIFIER)
-    ccr.service_identifier = int.from_bytes(si_top.data, "big") if si_top is not None else None
+    ccr.service_identifier = si_top.uint if si_top is not None else None
     if mscc:
         ccr.multiple = True
         for m in mscc:
@@ -275,9 +274,9 @@ def parse_ccr(msg: Message) -> Ccr:
                 elif code == RSU:
                     m_rsu = a
                 elif code == RATING_GROUP:
-                    rg = int.from_bytes(a.data, "big")
+                    rg = a.uint
                 elif code == SERVICE_IDENTIFIER:
-                    si = int.from_bytes(a.data, "big")
+                    si = a.uint
             if rt == TERMINATION:
                 m_rsu = None
             items = _items(m_rsu, m_usus, default_unit, rg, si)
