@@ -7,6 +7,10 @@ is retransmitted with exponential backoff until an ACK or NAK arrives (§2.3 use
 RFC 2865 retransmission rules).  The answer is verified (Response Authenticator,
 and Message-Authenticator when present) and recorded in the store document
 ``radius_disconnect/<session key>``.
+
+The ledger's :class:`~appliance.ledger.events.OutOfCredit` queues the product
+(``radius_disconnect_queue``, in the ledger's transaction); a RADIUS worker claims it and
+disconnects the product's other live sessions (:func:`disconnect_queued`).
 """
 from __future__ import annotations
 
@@ -20,10 +24,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics
+from ..ledger import events
 from . import packet as rp
 
 if TYPE_CHECKING:
-    from ..ocs.ports import Store
+    from collections.abc import Callable
+
+    from ..ocs.ports import Ledger, Store
+    from .clients import ClientTable
 
 log = logging.getLogger(__name__)
 RECORD_KIND = "radius_disconnect"
@@ -149,3 +157,83 @@ async def dynauth_session(store: Store, session_key: str, session: dict[str, Any
     log.info("%s %s via %s:%d (%s): %s", "disconnect" if code == rp.DISCONNECT_REQUEST else "coa",
              session.get("sid"), host, port, reason, result.result)
     return result
+
+
+# --- the ledger's credit events: the other sessions of a product out of credit ---------------------------
+
+SESSION_KIND = "radius_session"                # radius.acct's (not imported: acct imports the ledger)
+DISCONNECT_QUEUE = "radius_disconnect_queue"   # key product id: its live sessions are to be disconnected
+CHARGING_PREFIX = "radius:"                    # a RADIUS session's charging session id: radius:<nas>|<sid>
+MAX_QUEUED = 100                               # products taken from the queue per pass
+
+
+def on_credit_event(ledger: Ledger, event: events.CreditEvent) -> None:
+    """In the ledger's transaction (so a retransmission or a rollback queues nothing): a product out
+    of credit is queued for Disconnect-Requests; back in credit before they were sent, it is taken
+    off the queue."""
+    if isinstance(event, events.OutOfCredit):
+        ledger.put_doc(DISCONNECT_QUEUE, event.product_id, {"reason": event.reason, "at": event.now})
+    elif isinstance(event, events.CreditRestored):
+        ledger.delete_doc(DISCONNECT_QUEUE, event.product_id)
+
+
+def subscribe() -> None:
+    events.on_change(on_credit_event)
+
+
+def claim_queued(ledger: Ledger, now: int, limit: int = MAX_QUEUED) -> list[tuple[str, dict[str, Any], str]]:
+    """Take queued products off the queue and return their live RADIUS sessions not yet asked to
+    disconnect, each marked as asked (``disconnect``), as (session key, session, reason).
+
+    A live session holds a reservation (RFC 2866 accounting charged as START/UPDATE); the session
+    whose report ran out was marked by the accounting path in that report's transaction, so it is
+    not asked twice.  A product is claimed by the transaction that deletes its queue entry: two
+    RADIUS workers never both send for one change."""
+    picked: list[tuple[str, dict[str, Any], str]] = []
+    for product_id, queued in ledger.list_docs(DISCONNECT_QUEUE)[:limit]:
+        if not ledger.delete_doc(DISCONNECT_QUEUE, product_id):
+            continue                                  # claimed by another worker meanwhile
+        reason = f"out of credit ({queued.get('reason', '')})"
+        keys = dict.fromkeys(r.session_id[len(CHARGING_PREFIX):] for r in ledger.product_reservations(product_id)
+                             if r.session_id.startswith(CHARGING_PREFIX))
+        for key in keys:
+            session = ledger.get_doc(SESSION_KIND, key)
+            if session is None or "disconnect" in session:
+                continue
+            session["disconnect"] = now
+            ledger.put_doc(SESSION_KIND, key, session)
+            picked.append((key, session, reason))
+    return picked
+
+
+async def disconnect_queued(store: Store, clients: ClientTable, timeout: float, retries: int) -> int:
+    """One pass over the queue: claim, then send one Disconnect-Request per session (concurrently,
+    each retransmitted until answered); returns the number of sessions asked."""
+    now = int(time.time())
+    picked = await store.atransact(lambda l: claim_queued(l, now))
+    sends = []
+    for key, session, reason in picked:
+        client = clients.lookup(session.get("addr") or "") or clients.lookup(session.get("nas_ip") or "")
+        if client is None:
+            metrics.inc("radius.disconnect.no_client")
+            log.warning("disconnect %s: its NAS is no longer a client", session.get("sid"))
+            continue
+        sends.append(disconnect_session(store, key, session, client.secret, timeout, retries, reason))
+    for outcome in await asyncio.gather(*sends, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            log.error("disconnect failed: %s", outcome)
+    return len(picked)
+
+
+async def disconnect_out_of_credit(store: Store, clients: Callable[[], ClientTable], timeout: float, retries: int,
+                                   stop: asyncio.Event, every: float = 1.0) -> None:
+    """Until ``stop``: a pass over the queue every ``every`` seconds (run by one RADIUS worker per node)."""
+    while not stop.is_set():
+        try:
+            await disconnect_queued(store, clients(), timeout, retries)
+        except Exception:                         # a store hiccup: the queue waits for the next pass
+            log.exception("disconnecting the sessions of products out of credit failed")
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            pass

@@ -18,7 +18,7 @@ from . import clients as clients_mod
 from .acct import AcctHandler
 from .auth import AuthHandler
 from .clients import Client, ClientTable
-from .coa import disconnect_session
+from .coa import disconnect_out_of_credit, disconnect_session
 from .server import RadiusServer, forward_dir
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,9 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None,
              cfg.radius.auth_port, cfg.radius.acct_port, len(server.clients.clients))
     if ready is not None:
         ready(server)
+    # worker 0 disconnects the other live sessions of products out of credit (queued by the ledger)
+    dm = asyncio.ensure_future(disconnect_out_of_credit(
+        store, lambda: server.clients, cfg.radius.coa_timeout, cfg.radius.coa_retries, stop)) if index == 0 else None
     try:
         while not stop.is_set():
             try:
@@ -146,6 +149,9 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None,
                 server.clients = table
                 clients_mod.write_index_file(cfg.path(cfg.run_dir), table.clients)
     finally:
+        if dm is not None:
+            await asyncio.wait([dm], timeout=float(cfg.processes.stop_wait))
+            dm.cancel()
         await server.close(wait=float(cfg.processes.stop_wait))
         store.close()
 

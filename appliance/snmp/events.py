@@ -7,6 +7,10 @@ worker's own file ``<run_dir>/snmp/events-<pid>.jsonl`` (the run directory is th
 one holding the process's counter file); the agent tails those files.  At most one
 event per address per :data:`REPEAT` seconds per process is written, and a file is
 started again when it passes :data:`MAX_FILE` bytes, so a flood costs nothing.
+
+The ledger's credit events reach the agent the same way: :func:`on_credit_event`, subscribed
+after commit in every process that changes balances, writes ``out_of_credit`` and
+``credit_restored`` lines (ocsOutOfCredit, ocsCreditRestored).
 """
 from __future__ import annotations
 
@@ -42,6 +46,21 @@ def unknown_client(protocol: str, address: str, identity: str = "", now: float |
     _last[key] = now
     return write({"event": "unknown_client", "protocol": protocol, "address": address,
                   "identity": identity[:255], "time": int(now)})
+
+
+def on_credit_event(event: object) -> None:
+    """After commit (so never for a rollback or a retransmission): one line per change of a
+    product's credit state."""
+    from ..ledger.events import CreditRestored, OutOfCredit
+    if isinstance(event, OutOfCredit):
+        write({"event": "out_of_credit", "product": event.product_id, "reason": event.reason, "time": event.now})
+    elif isinstance(event, CreditRestored):
+        write({"event": "credit_restored", "product": event.product_id, "time": event.now})
+
+
+def subscribe() -> None:
+    from ..ledger import events
+    events.after_commit(on_credit_event)
 
 
 def write(event: dict[str, object]) -> bool:

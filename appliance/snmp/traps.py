@@ -4,7 +4,7 @@ Watched every ``snmp.poll_interval`` seconds:
 - Diameter peers (the workers' peer tables): Open -> ocsDiameterPeerUp, leaving Open
   (or vanishing) -> ocsDiameterPeerDown (RFC 6733 §5.6);
 - ``events-<pid>.jsonl`` written by workers (:mod:`appliance.snmp.events`) ->
-  ocsUnknownClient;
+  ocsUnknownClient, and the ledger's credit events -> ocsOutOfCredit / ocsCreditRestored;
 - log directories' file systems -> ocsLogDiskNearlyFull once above
   ``snmp.disk_full_percent``, re-armed when back below;
 - counter files: a new process of a role/instance whose earlier process died ->
@@ -255,7 +255,12 @@ class Notifier:
                     event = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(event, dict) and event.get("event") == "unknown_client":
+                if not isinstance(event, dict):
+                    continue
+                if event.get("event") in ("out_of_credit", "credit_restored"):
+                    budget -= 1
+                    self._credit(event)
+                elif event.get("event") == "unknown_client":
                     budget -= 1
                     atype, addr = src.inet_address(str(event.get("address") or ""))
                     protocol = 2 if event.get("protocol") == "diameter" else 1
@@ -264,6 +269,14 @@ class Notifier:
                                                    ("ocsNotifyAddress", (0,), addr),
                                                    ("ocsNotifyPeerIdentity", (0,), str(event.get("identity") or ""))])
         self.offsets = seen
+
+    def _credit(self, event: dict[str, Any]) -> None:
+        product = str(event.get("product") or "")
+        if event["event"] == "out_of_credit":
+            self.send("ocsOutOfCredit", [("ocsNotifyProductId", (0,), product),
+                                         ("ocsNotifyText", (0,), str(event.get("reason") or ""))])
+        else:
+            self.send("ocsCreditRestored", [("ocsNotifyProductId", (0,), product)])
 
 
 def _sha256() -> Any:

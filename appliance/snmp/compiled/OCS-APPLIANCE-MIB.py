@@ -116,7 +116,8 @@ ocsApplianceMIB = ModuleIdentity(
 )
 if mibBuilder.loadTexts:
     ocsApplianceMIB.setRevisions(
-        ("2026-11-23 00:00",)
+        ("2026-12-07 00:00",
+         "2026-11-23 00:00")
     )
 
 
@@ -558,6 +559,15 @@ ocsNotifyText = _OcsNotifyText_Object(
 ocsNotifyText.setMaxAccess("accessible-for-notify")
 if mibBuilder.loadTexts:
     ocsNotifyText.setStatus("current")
+_OcsNotifyProductId_Type = SnmpAdminString
+_OcsNotifyProductId_Object = MibScalar
+ocsNotifyProductId = _OcsNotifyProductId_Object(
+    (1, 3, 6, 1, 4, 1, 32473, 1, 1, 1, 5, 6),
+    _OcsNotifyProductId_Type()
+)
+ocsNotifyProductId.setMaxAccess("accessible-for-notify")
+if mibBuilder.loadTexts:
+    ocsNotifyProductId.setStatus("current")
 _OcsConformance_ObjectIdentity = ObjectIdentity
 ocsConformance = _OcsConformance_ObjectIdentity(
     (1, 3, 6, 1, 4, 1, 32473, 1, 1, 2)
@@ -637,6 +647,15 @@ ocsNotifyObjectGroup.setObjects(
 )
 if mibBuilder.loadTexts:
     ocsNotifyObjectGroup.setStatus("current")
+
+ocsCreditObjectGroup = ObjectGroup(
+    (1, 3, 6, 1, 4, 1, 32473, 1, 1, 2, 2, 7)
+)
+ocsCreditObjectGroup.setObjects(
+    ("OCS-APPLIANCE-MIB", "ocsNotifyProductId")
+)
+if mibBuilder.loadTexts:
+    ocsCreditObjectGroup.setStatus("current")
 
 
 # Notification objects
@@ -718,6 +737,29 @@ if mibBuilder.loadTexts:
         "current"
     )
 
+ocsOutOfCredit = NotificationType(
+    (1, 3, 6, 1, 4, 1, 32473, 1, 1, 0, 7)
+)
+ocsOutOfCredit.setObjects(
+      *(("OCS-APPLIANCE-MIB", "ocsNotifyProductId"),
+        ("OCS-APPLIANCE-MIB", "ocsNotifyText"))
+)
+if mibBuilder.loadTexts:
+    ocsOutOfCredit.setStatus(
+        "current"
+    )
+
+ocsCreditRestored = NotificationType(
+    (1, 3, 6, 1, 4, 1, 32473, 1, 1, 0, 8)
+)
+ocsCreditRestored.setObjects(
+    ("OCS-APPLIANCE-MIB", "ocsNotifyProductId")
+)
+if mibBuilder.loadTexts:
+    ocsCreditRestored.setStatus(
+        "current"
+    )
+
 
 # Notifications groups
 
@@ -734,6 +776,18 @@ ocsNotificationGroup.setObjects(
 )
 if mibBuilder.loadTexts:
     ocsNotificationGroup.setStatus(
+        "current"
+    )
+
+ocsCreditNotificationGroup = NotificationGroup(
+    (1, 3, 6, 1, 4, 1, 32473, 1, 1, 2, 2, 8)
+)
+ocsCreditNotificationGroup.setObjects(
+      *(("OCS-APPLIANCE-MIB", "ocsOutOfCredit"),
+        ("OCS-APPLIANCE-MIB", "ocsCreditRestored"))
+)
+if mibBuilder.loadTexts:
+    ocsCreditNotificationGroup.setStatus(
         "current"
     )
 
@@ -756,6 +810,24 @@ ocsCompliance.setObjects(
 )
 if mibBuilder.loadTexts:
     ocsCompliance.setStatus(
+        "deprecated"
+    )
+
+ocsCompliance2 = ModuleCompliance(
+    (1, 3, 6, 1, 4, 1, 32473, 1, 1, 2, 1, 2)
+)
+ocsCompliance2.setObjects(
+      *(("OCS-APPLIANCE-MIB", "ocsInventoryGroup"),
+        ("OCS-APPLIANCE-MIB", "ocsApplicationGroup"),
+        ("OCS-APPLIANCE-MIB", "ocsLogGroup"),
+        ("OCS-APPLIANCE-MIB", "ocsProcessGroup"),
+        ("OCS-APPLIANCE-MIB", "ocsNotifyObjectGroup"),
+        ("OCS-APPLIANCE-MIB", "ocsNotificationGroup"),
+        ("OCS-APPLIANCE-MIB", "ocsCreditObjectGroup"),
+        ("OCS-APPLIANCE-MIB", "ocsCreditNotificationGroup"))
+)
+if mibBuilder.loadTexts:
+    ocsCompliance2.setStatus(
         "current"
     )
 
@@ -772,6 +844,8 @@ mibBuilder.export_symbols(
        "ocsLogDiskNearlyFull": ocsLogDiskNearlyFull,
        "ocsProcessRestarted": ocsProcessRestarted,
        "ocsCertificateExpiring": ocsCertificateExpiring,
+       "ocsOutOfCredit": ocsOutOfCredit,
+       "ocsCreditRestored": ocsCreditRestored,
        "ocsObjects": ocsObjects,
        "ocsInventory": ocsInventory,
        "ocsOfferCount": ocsOfferCount,
@@ -812,14 +886,18 @@ mibBuilder.export_symbols(
        "ocsNotifyAddressType": ocsNotifyAddressType,
        "ocsNotifyAddress": ocsNotifyAddress,
        "ocsNotifyText": ocsNotifyText,
+       "ocsNotifyProductId": ocsNotifyProductId,
        "ocsConformance": ocsConformance,
        "ocsCompliances": ocsCompliances,
        "ocsCompliance": ocsCompliance,
+       "ocsCompliance2": ocsCompliance2,
        "ocsGroups": ocsGroups,
        "ocsInventoryGroup": ocsInventoryGroup,
        "ocsApplicationGroup": ocsApplicationGroup,
        "ocsLogGroup": ocsLogGroup,
        "ocsProcessGroup": ocsProcessGroup,
        "ocsNotifyObjectGroup": ocsNotifyObjectGroup,
-       "ocsNotificationGroup": ocsNotificationGroup}
+       "ocsNotificationGroup": ocsNotificationGroup,
+       "ocsCreditObjectGroup": ocsCreditObjectGroup,
+       "ocsCreditNotificationGroup": ocsCreditNotificationGroup}
 )
