@@ -12,6 +12,7 @@ import importlib
 import json
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC
@@ -397,21 +398,46 @@ def cmd_bucket_add(cfg: Config, args: argparse.Namespace) -> int:
         raise CliError(f"bad amount {amount!r}: a whole number of units, ASCII digits 0-9, not negative")
     bucket = NewBucket(args.product, unit, int(amount), _parse_time(args.end), args.name or "")
 
-    def put(l: Any) -> int:
-        if l.get_product(bucket.product_id) is None:
-            raise CliError(f"no such product: {bucket.product_id}")
-        from .ledger import book
-        return book.top_up(l, bucket.product_id, bucket.unit, bucket.remaining, int(time.time()), bucket.end,
-                           _parse_time(args.start), bucket.name)
-    bid = _tx(cfg, put)
+    try:
+        bid = _ledger(cfg, "top_up", uuid.uuid4().hex, int(time.time()), bucket.product_id, bucket.unit.value,
+                      bucket.remaining, bucket.end, _parse_time(args.start), bucket.name)
+    except LookupError as exc:
+        raise CliError(str(exc).strip("'\"")) from None
     _emit({"id": bid, "product": bucket.product_id, "unit": unit.value, "remaining": bucket.remaining,
            "end": bucket.end})
     return 0
 
 
-def _remove_bucket(l: Any, bucket_id: int) -> bool:
-    from .ledger import book
-    return book.remove_bucket(l, bucket_id, int(time.time()))
+def _ledger(cfg: Config, name: str, *args: Any) -> Any:
+    """A named ledger operation (:mod:`appliance.ledger.operations`): sent to the ledger role when it
+    runs (the one writer of balances), else run in a store transaction of this command."""
+    from .ledger.server import socket_path
+    path = socket_path(cfg)
+    if cfg.processes.ledger > 0 and path.exists():
+        from .ledger.remote import LedgerFailed, LedgerUnavailable, call_blocking
+        try:
+            return call_blocking(str(path), name, args, max(cfg.processes.ledger_timeout, 5.0))
+        except LedgerUnavailable as exc:
+            raise CliError(f"the ledger does not answer: {exc}") from None
+        except LedgerFailed as exc:
+            if exc.name == "LookupError":
+                raise LookupError(exc.reason) from None
+            raise CliError(f"the ledger refused {name}: {exc.reason}") from None
+    from .config import charging_policy
+    from .ledger.api import attach
+    from .ledger.operations import operations
+    fn = operations(charging_policy(cfg))[name][0]
+    store = attach(_store(cfg))
+    try:
+        return store.transact(lambda l: fn(l, *args))
+    finally:
+        store.close()
+
+
+def _remove_bucket(cfg: Config, bucket_id: int) -> int:
+    if not _ledger(cfg, "remove_bucket", uuid.uuid4().hex, int(time.time()), bucket_id):
+        raise CliError(f"no such bucket: {bucket_id}")
+    return 0
 
 
 def cmd_bucket_list(cfg: Config, args: argparse.Namespace) -> int:
@@ -620,7 +646,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     a.add_argument("--name")
     lst = cmd("list", cmd_bucket_list, "list buckets", g)
     lst.add_argument("--product")
-    rm = cmd("remove", lambda c, a: _remove(c, "bucket", lambda l: _remove_bucket(l, a.id), a.id),
+    rm = cmd("remove", lambda c, a: _remove_bucket(c, a.id),
              "remove a bucket", g)
     rm.add_argument("id", type=int)
 

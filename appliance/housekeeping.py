@@ -11,12 +11,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from . import metrics
-from .config import Config
-from .ledger import book
-from .ledger.api import attach
+from .config import Config, charging_policy
+from .ledger.api import LedgerClient, attach, client_for
 from .ocs.ports import Store
 from .runtime import run_async
 
@@ -66,29 +65,31 @@ def _run(duties: list[Duty], cfg: Config, store: Store, now: int) -> None:
             log.exception("housekeeping duty %s failed", getattr(duty, "__name__", duty))
 
 
-def sweep(cfg: Config, store: Store, now: int, leader: bool = True) -> dict[str, int]:
+def sweep(cfg: Config, store: Store, now: int, leader: bool = True, ledger: Any = None) -> dict[str, int]:
     """One pass; returns what it did (also counted).  Shared data is swept only by the leader;
-    the node-local duties run on every node."""
+    the node-local duties run on every node.  ``ledger``: the ledger client (default: charging in
+    this process over ``store``)."""
     _run(LOCAL_DUTIES, cfg, store, now)
     if not leader:
         return {}
-    released = store.transact(lambda l: book.release_stale(l, now, 10_000))
-    expired = store.transact(lambda l: book.expire_buckets(l, now))
+    if ledger is None:
+        ledger = LedgerClient(store, charging_policy(cfg))
+    # Balances change through the ledger (the ledger role when one runs): stale reservations
+    # released, expired buckets removed, recurring fees charged, in one ledger operation.
+    released, expired, fees, failed = ledger.call_sync("housekeeping", now, 10_000)
     forgotten = store.transact(lambda l: l.forget_requests(now - cfg.charging.event_answer_ttl,
                                                            now - cfg.charging.request_log_ttl))
-    run = store.transact(lambda l: book.charge_fees(l, now))
-    fees = run.charged
     metrics.inc("ocs.housekeeping.fees", fees)
-    metrics.inc("ocs.housekeeping.fee_failures", len(run.failed))
+    metrics.inc("ocs.housekeeping.fee_failures", len(failed))
     metrics.inc("ocs.housekeeping.released", released)
     metrics.inc("ocs.housekeeping.expired_buckets", expired)
     _run(DUTIES, cfg, store, now)
     if released or expired:
         log.info("released %d stale reservations, removed %d expired buckets", released, expired)
-    if run.failed:
-        log.warning("recurring fees not charged for %d products: %s", len(run.failed), ", ".join(run.failed[:10]))
+    if failed:
+        log.warning("recurring fees not charged for %d products: %s", len(failed), ", ".join(failed[:10]))
     return {"released": released, "expired": expired, "forgotten": forgotten, "fees": fees,
-            "fee_failures": len(run.failed)}
+            "fee_failures": len(failed)}
 
 
 class LeaderStore(Store, Protocol):
@@ -100,6 +101,7 @@ class LeaderStore(Store, Protocol):
 def main(cfg: Config, index: int = 0) -> int:
     from .store import open_store
     store = cast(LeaderStore, attach(open_store(cfg)))   # store/sqlite.py and store/postgres.py both elect
+    ledger = client_for(cfg, store)
 
     async def serve(stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -108,7 +110,7 @@ def main(cfg: Config, index: int = 0) -> int:
                 # One node sweeps shared data at a time (PostgreSQL advisory lock; SQLite: always True);
                 # every node archives its own logs.
                 leader = await loop.run_in_executor(None, store.try_leader, "housekeeping")
-                await loop.run_in_executor(None, sweep, cfg, store, int(time.time()), leader)
+                await loop.run_in_executor(None, sweep, cfg, store, int(time.time()), leader, ledger)
             except Exception:
                 log.exception("housekeeping pass failed")
             try:

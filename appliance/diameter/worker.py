@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import trace
-from ..config import Config, charging_policy
+from ..config import Config
 from ..runtime import run_async
 from .node import Node
 from .relay import WorkerRelay
@@ -73,12 +73,8 @@ def build_node(cfg: Config, ctx: AppContext, run_dir: str | None = None) -> Node
 
 def ledger_client(cfg: Config, store: Any) -> Any:
     """Charging in this process, or in the ledger role when ``processes.ledger`` runs one."""
-    from ..ledger.api import LedgerClient
-    if cfg.processes.ledger > 0:
-        from ..ledger.remote import RemoteLedgerClient
-        from ..ledger.server import socket_path
-        return RemoteLedgerClient(store, charging_policy(cfg), str(socket_path(cfg)), cfg.processes.ledger_timeout)
-    return LedgerClient(store, charging_policy(cfg))
+    from ..ledger.api import client_for
+    return client_for(cfg, store)
 
 
 async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Future[int] | None = None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..ocs import charging
 from ..ocs.charging import Balance
@@ -117,9 +117,37 @@ class LedgerClient:
         return self.store.atransact(CreditControlOperation(self._stamp(request), request_type, candidates,
                                                            self.policy, redirect))
 
+    # --- named operations (appliance.ledger.operations), as the ledger role runs them
+    def call(self, name: str, *args: Any) -> Awaitable[Any]:
+        fn = self._operations()[name][0]
+        return self.store.atransact(lambda l: fn(l, *args))
+
+    def call_sync(self, name: str, *args: Any) -> Any:
+        fn = self._operations()[name][0]
+        return self.store.transact(lambda l: fn(l, *args))
+
+    def _operations(self) -> dict[str, Any]:
+        ops = self.__dict__.get("_ops")
+        if ops is None:
+            from .operations import operations
+            ops = self.__dict__["_ops"] = operations(self.policy)
+        return ops
+
     # --- a front end's own transaction around book calls
     def run(self, fn: Callable[[Ledger], T]) -> Awaitable[T]:
         return self.store.atransact(fn)
 
     def run_sync(self, fn: Callable[[Ledger], T]) -> T:
         return self.store.transact(fn)
+
+
+def client_for(cfg: Any, store: Store, clock: Callable[[], float] | None = None) -> Any:
+    """The ledger as this process reaches it: the ledger role when ``processes.ledger`` runs one,
+    else charging in this process over ``store``."""
+    from ..config import charging_policy
+    if cfg.processes.ledger > 0:
+        from .remote import RemoteLedgerClient
+        from .server import socket_path
+        return RemoteLedgerClient(store, charging_policy(cfg), str(socket_path(cfg)), cfg.processes.ledger_timeout,
+                                  clock)
+    return LedgerClient(store, charging_policy(cfg), clock)

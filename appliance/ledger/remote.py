@@ -31,7 +31,16 @@ class LedgerUnavailable(Exception):
 
 
 class LedgerFailed(Exception):
-    """The ledger ran the operation and it raised (a bug or a refused request)."""
+    """The ledger ran the operation and it raised (a bug or a refused request).  ``status``: the
+    front end's own status of a refusal (a REST operation's HTTP status), else None."""
+
+    def __init__(self, name: str, reason: str, status: int | None = None) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name, self.reason, self.status = name, reason, status
+
+
+def failure(value: Any) -> LedgerFailed:
+    return LedgerFailed(value[0], value[1], value[2] if len(value) > 2 else None)
 
 
 class _Client(asyncio.Protocol):
@@ -107,7 +116,7 @@ class RemoteLedger:
         if ok:
             entry[0].set_result(value)
         else:
-            entry[0].set_exception(LedgerFailed(f"{value[0]}: {value[1]}"))
+            entry[0].set_exception(failure(value))
 
     def _lost(self, client: _Client) -> None:
         if self._client is client:
@@ -187,5 +196,44 @@ class RemoteLedgerClient:
     async def abalance(self, subscriber: str) -> Balance | None:
         return protocol.balance_from_wire(await self.remote.call("balance", (subscriber, self.now())))
 
+    async def call(self, name: str, *args: Any) -> Any:
+        """A named operation (:mod:`appliance.ledger.operations`) run by the ledger role."""
+        return await self.remote.call(name, args)
+
+    def call_sync(self, name: str, *args: Any) -> Any:
+        return call_blocking(self.remote.path, name, args, self.remote.timeout)
+
     def close(self) -> None:
         self.remote.close()
+
+
+def call_blocking(path: str, name: str, args: tuple[Any, ...], timeout: float = 3.0) -> Any:
+    """One named operation over a connection of its own, for callers without an event loop (the
+    CLI, housekeeping).  A lost connection is retried, and the operation resent (it is idempotent),
+    until ``timeout`` passes: then :class:`LedgerUnavailable`."""
+    import socket
+    import time
+    deadline = time.monotonic() + timeout
+    payload = protocol.frame((1, name, args))
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(max(0.05, deadline - time.monotonic()))
+                sock.connect(path)
+                sock.sendall(payload)
+                buffer = bytearray()
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        raise ConnectionError("the ledger closed the connection")
+                    buffer += chunk
+                    frames = protocol.unframe(buffer)
+                    if frames:
+                        _req, ok, value = frames[0]
+                        if ok:
+                            return value
+                        raise failure(value)
+        except (OSError, ConnectionError) as exc:
+            if time.monotonic() >= deadline:
+                raise LedgerUnavailable(f"ledger at {path} unreachable: {exc}") from None
+            time.sleep(0.05)

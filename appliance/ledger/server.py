@@ -2,11 +2,10 @@
 
 ``appliance run ledger`` opens the store (group commit: one transaction and one fsync for
 whatever arrived together), listens on ``<run_dir>/ledger.sock`` (mode 0600) and runs each
-request as one named operation (:data:`OPERATIONS`) of :mod:`appliance.ledger.book` /
-:mod:`appliance.ledger.sessions`.  An answer leaves only after its transaction committed, so a
-crash (kill -9) loses no acknowledged operation; front ends resend what was in flight (every
-operation sent here carries an idempotency key or changes nothing), and the store's remembered
-answers make the resend harmless.
+request as one named operation (:mod:`appliance.ledger.operations`).  An answer leaves only
+after its transaction committed, so a crash (kill -9) loses no acknowledged operation; front
+ends resend what was in flight (every operation sent here carries an idempotency key or changes
+nothing), and the store's remembered answers make the resend harmless.
 
 The front ends' protocol work (decoding, answers, logs) stays in their own processes; this
 process does the charging and the store, on its own core.
@@ -14,7 +13,6 @@ process does the charging and the store, on its own core.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 from collections.abc import Callable
@@ -26,7 +24,8 @@ from ..config import Config, charging_policy
 from ..ocs.ports import Ledger, Store
 from ..ocs.rating import ChargingPolicy
 from ..runtime import run_async
-from . import book, protocol, sessions
+from . import operations as _ops
+from . import protocol
 from .api import attach
 
 log = logging.getLogger("appliance.ledger")
@@ -58,54 +57,9 @@ class _Op:
         return self.fn(l, *self.args)
 
 
-KeyOf = Callable[[tuple[Any, ...]], "tuple[str, str] | None"]
-
-
-def _wire_key(args: tuple[Any, ...]) -> tuple[str, str] | None:
-    """(session, idempotency key) of an operation whose first argument is a wire request."""
-    wire = args[0]
-    if wire[4] is None or wire[2] in _READ_ONLY:
-        return None
-    return wire[1], wire[4]
-
-
-def _credit_control(policy: ChargingPolicy) -> Callable[..., Any]:
-    def run(l: Ledger, wire: tuple[Any, ...], request_type: int, candidates: tuple[str, ...],
-            redirect: str | None) -> tuple[Any, ...]:
-        result, subscriber, address = sessions.credit_control(
-            l, protocol.request_from_wire(wire), request_type, tuple(candidates), policy, redirect)
-        return (None if result is None else protocol.result_to_wire(result), subscriber, address)
-    return run
-
-
-def _charge(policy: ChargingPolicy) -> Callable[..., Any]:
-    def run(l: Ledger, wire: tuple[Any, ...]) -> tuple[Any, ...]:
-        return protocol.result_to_wire(book.charge(l, protocol.request_from_wire(wire), policy))
-    return run
-
-
-def _balance(l: Ledger, identity: str, now: int) -> Any:
-    return protocol.balance_to_wire(book.balance(l, identity, now))
-
-
-def operations(policy: ChargingPolicy) -> dict[str, tuple[Callable[..., Any], KeyOf | None]]:
-    """name -> (function, its arguments' (session, idempotency key)): the ledger's own operations and
-    those the front ends' modules declare (``ledger_operations(policy)``, e.g. RADIUS accounting)."""
-    ops: dict[str, tuple[Callable[..., Any], KeyOf | None]] = {
-        "credit_control": (_credit_control(policy), _wire_key), "charge": (_charge(policy), _wire_key),
-        "balance": (_balance, None), "ping": (lambda l: "pong", None)}
-    for module in FRONT_END_OPERATIONS:
-        try:
-            declared = importlib.import_module(module).ledger_operations(policy)
-        except ImportError:
-            continue
-        ops.update(declared)
-    return ops
-
-
-# Front-end modules whose transaction functions the ledger runs for them (protocol state kept
-# beside the charge in one transaction: the RADIUS accounting session's reported counters).
-FRONT_END_OPERATIONS = ("appliance.radius.acct",)
+# The named operations (``ledger.operations``), kept here under their old names for callers.
+FRONT_END_OPERATIONS = _ops.FRONT_END_OPERATIONS
+operations = _ops.operations
 
 
 class _Connection(asyncio.Protocol):
@@ -182,12 +136,14 @@ class LedgerServer:
         if exc is None:
             conn.send(protocol.frame((req_id, True, fut.result())))
         else:
+            status = getattr(exc, "status", None)
+            if isinstance(status, int):     # a refusal with a status of its front end's protocol (REST)
+                metrics.inc("ledger.refused")
+                conn.send(protocol.frame((req_id, False, (type(exc).__name__, str(exc), status))))
+                return
             metrics.inc("ledger.failed")
             log.error("ledger operation failed: %r", exc)
             conn.send(protocol.frame((req_id, False, (type(exc).__name__, str(exc)))))
-
-
-_READ_ONLY = frozenset({"check_balance", "price_enquiry"})
 
 
 async def serve(cfg: Config, stop: asyncio.Event, ready: Callable[[LedgerServer], None] | None = None) -> None:

@@ -17,7 +17,7 @@ from .. import metrics
 from ..ocs.ports import Ledger
 from . import tmf630
 from .http import ApiError, need_object, read_json, reply
-from .routes import CFG, CLOCK, HUB, STORE, Route
+from .routes import CFG, CHARGING, CLOCK, HUB, STORE, Route
 
 TMF = "/tmf-api"
 
@@ -49,6 +49,7 @@ class Kind:
     schema: dict[str, Any] | None = None
     patchable: bool = True
     id_from_body: bool = True      # POST may choose the id
+    ledger: bool = False           # writes change balances: run by the ledger (the one door)
     name_is_id: bool = False       # without an id, the name is the id (offerings, tables)
 
     @property
@@ -66,6 +67,49 @@ def ctx_of(request: web.Request) -> Ctx:
 
 async def transact(request: web.Request, fn: Callable[[Ledger], Any]) -> Any:
     return await request.app[STORE].atransact(fn)
+
+
+def create_in(ledger: Ledger, kind: Kind, ident: str, ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
+    if kind.get(ledger, ident, ctx) is not None:
+        raise ApiError(409, f"{kind.name} {ident!r} already exists")
+    return kind.write(ledger, ident, body, ctx, True)  # type: ignore[misc]
+
+
+def update_in(ledger: Ledger, kind: Kind, ident: str, ctx: Ctx, body: Any,
+              patch_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    current = kind.get(ledger, ident, ctx)
+    if current is None:
+        raise ApiError(404, f"{kind.name} {ident!r} not found")
+    patched = tmf630.apply_patch(patch_type, current, body, ("id", "href", "@type"))
+    for key in ("href", "@type", "@baseType", "@schemaLocation"):
+        patched.pop(key, None)
+    return current, kind.write(ledger, ident, patched, ctx, False)  # type: ignore[misc]
+
+
+def remove_in(ledger: Ledger, kind: Kind, ident: str, ctx: Ctx) -> dict[str, Any] | None:
+    doc = kind.get(ledger, ident, ctx)
+    if doc is not None:
+        kind.delete(ledger, ident, ctx)  # type: ignore[misc]
+    return doc
+
+
+async def write(request: web.Request, kind: Kind, operation: str, fn: Callable[..., Any], ident: str,
+                ctx: Ctx, *args: Any) -> Any:
+    """A write of ``kind``: in this process's store transaction, or, for a kind that changes balances,
+    as the ledger's operation ``operation`` (:mod:`appliance.rest.ledger_ops`: the same function, in
+    the ledger role when one runs; keyed, so a resend after a lost connection applies it once)."""
+    if not kind.ledger:
+        return await transact(request, lambda l: fn(l, kind, ident, ctx, *args))
+    from ..ledger.remote import LedgerFailed, LedgerUnavailable
+    try:
+        return await request.app[CHARGING].call(operation, uuid.uuid4().hex, ctx.now, kind.api, kind.name, ident,
+                                                ctx.scale, ctx.currency, *args)
+    except LedgerFailed as exc:
+        if exc.status is not None:
+            raise ApiError(exc.status, exc.reason) from None
+        raise
+    except LedgerUnavailable:
+        raise ApiError(503, "the ledger is not answering; try again") from None
 
 
 def collection_routes(kind: Kind) -> list[Route]:
@@ -100,12 +144,7 @@ def collection_routes(kind: Kind) -> list[Route]:
         body = {k: v for k, v in body.items() if k not in ("href", "@type", "@baseType", "@schemaLocation")}
         body["id"] = ident
 
-        def create(ledger: Ledger) -> dict[str, Any]:
-            if kind.get(ledger, ident, ctx) is not None:
-                raise ApiError(409, f"{kind.name} {ident!r} already exists")
-            return kind.write(ledger, ident, body, ctx, True)  # type: ignore[misc]
-
-        doc = await transact(request, create)
+        doc = await write(request, kind, "rest_create", create_in, ident, ctx, body)
         metrics.inc(f"rest.tmf.{kind.name.lower()[:24]}.created")
         await request.app[HUB].publish(kind.api, f"{kind.type}CreateEvent", kind.name, doc)
         return reply(doc, 201, {"Location": doc.get("href", kind.href(ident))})
@@ -119,16 +158,7 @@ def collection_routes(kind: Kind) -> list[Route]:
         ctx = ctx_of(request)
         kind_ct = tmf630.JSON_PATCH if ctype == tmf630.JSON_PATCH else tmf630.MERGE_PATCH
 
-        def update(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
-            current = kind.get(ledger, ident, ctx)
-            if current is None:
-                raise ApiError(404, f"{kind.name} {ident!r} not found")
-            patched = tmf630.apply_patch(kind_ct, current, body, ("id", "href", "@type"))
-            for key in ("href", "@type", "@baseType", "@schemaLocation"):
-                patched.pop(key, None)
-            return current, kind.write(ledger, ident, patched, ctx, False)  # type: ignore[misc]
-
-        before, doc = await transact(request, update)
+        before, doc = await write(request, kind, "rest_update", update_in, ident, ctx, body, kind_ct)
         event = "StateChangeEvent" if _state(before) != _state(doc) else "AttributeValueChangeEvent"
         await request.app[HUB].publish(kind.api, f"{kind.type}{event}", kind.name, doc)
         return reply(doc)
@@ -138,13 +168,7 @@ def collection_routes(kind: Kind) -> list[Route]:
         ident = request.match_info["id"]
         ctx = ctx_of(request)
 
-        def remove(ledger: Ledger) -> dict[str, Any] | None:
-            doc = kind.get(ledger, ident, ctx)
-            if doc is not None:
-                kind.delete(ledger, ident, ctx)  # type: ignore[misc]
-            return doc
-
-        doc = await transact(request, remove)
+        doc = await write(request, kind, "rest_remove", remove_in, ident, ctx)
         if doc is None:
             raise ApiError(404, f"{kind.name} {ident!r} not found")
         await request.app[HUB].publish(kind.api, f"{kind.type}DeleteEvent", kind.name, doc)

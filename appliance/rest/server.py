@@ -17,8 +17,8 @@ from typing import Any
 from aiohttp import web
 
 from .. import metrics
-from ..config import Config, charging_policy
-from ..ledger.api import LedgerClient
+from ..config import Config
+from ..ledger.api import LedgerClient, client_for
 from ..ocs.charging import Charging
 from ..ocs.ports import Store
 from . import openapi
@@ -120,7 +120,7 @@ def build_app(cfg: Config, store: Store, charging: Charging | LedgerClient | Non
                                                                      redirect_class=web.HTTPPermanentRedirect)])
     app[CFG] = cfg
     app[STORE] = store
-    app[CHARGING] = charging or LedgerClient(store, charging_policy(cfg), clock)
+    app[CHARGING] = charging or client_for(cfg, store, clock)
     app[CLOCK] = clock
     app[AUTH] = Authenticator(store, cfg.rest.token_ttl, cfg.rest.auth_cache_ttl,
                               FailedLogins(cfg.rest.login_failures, cfg.rest.login_window, cfg.rest.login_block))

@@ -137,7 +137,7 @@ BUCKET = Kind(API, "bucket", "Bucket", bucket_list, bucket_get, bucket_write,
               obj({"id": STR, "name": STR, "remainedAmount": obj({"amount": MONEY, "units": STR}, ("amount", "units")),
                    "product": REF, "validFor": obj({"startDateTime": STR, "endDateTime": STR}),
                    "status": STR, "reservedAmount": OBJ}, ("remainedAmount", "product")),
-              id_from_body=False)
+              id_from_body=False, ledger=True)
 
 
 # --- balanceTopup and balanceAdjustment ----------------------------------------------------------
@@ -217,11 +217,12 @@ def _stamp(ledger: Ledger, product: str, ctx: Ctx) -> None:
 
 
 def _doc_kind(doc_name: str, name: str, type_: str, write: Any, schema: dict[str, Any]) -> Kind:
+    """A kind kept as documents whose writes change balances (run by the ledger)."""
     def out(d: dict[str, Any]) -> dict[str, Any]:
         return {**d, "href": f"/tmf-api/{API}/{name}/{d['id']}", "@type": type_}
     return Kind(API, name, type_, lambda l, c: [out(d) for _k, d in l.list_docs(doc_name)],
                 lambda l, i, c: (lambda d: out(d) if d else None)(l.get_doc(doc_name, i)), write, None, schema,
-                patchable=False)
+                patchable=False, ledger=True)
 
 
 _QTY = obj({"amount": MONEY, "units": STR}, ("amount", "units"))

@@ -1,0 +1,46 @@
+"""The REST resources that change balances, as operations of the ledger (the one door).
+
+A TMF654 bucket, top-up or adjustment is written by the resource's own transaction function
+(:func:`appliance.rest.resources.create_in` / ``update_in`` / ``remove_in``), which validates the
+request, calls :mod:`appliance.ledger.book` and keeps the resource's record, all in one ledger
+transaction.  When the ledger role runs, the REST process sends the request's plain fields
+here by name and the ledger runs the same function; a refusal comes back with its HTTP status.
+Each call carries a fresh key (:func:`appliance.ledger.operations.once`): a resend after a lost
+connection is answered, not applied twice.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..ledger.operations import Operation, once
+from ..ocs.ports import Ledger
+from ..ocs.rating import ChargingPolicy
+from . import tmf654
+from .resources import Ctx, Kind, create_in, remove_in, update_in
+
+KINDS: dict[tuple[str, str], Kind] = {(k.api, k.name): k for k in (tmf654.BUCKET, tmf654.TOPUP, tmf654.ADJUST)}
+
+
+def _kind(api: str, name: str) -> Kind:
+    kind = KINDS.get((api, name))
+    if kind is None or not kind.ledger:
+        raise LookupError(f"{api}/{name} is not a resource the ledger writes")
+    return kind
+
+
+def _create(l: Ledger, now: int, api: str, name: str, ident: str, scale: int, currency: str,
+            body: dict[str, Any]) -> dict[str, Any]:
+    return create_in(l, _kind(api, name), ident, Ctx(scale, currency, now), body)
+
+
+def _update(l: Ledger, now: int, api: str, name: str, ident: str, scale: int, currency: str, body: Any,
+            patch_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    return update_in(l, _kind(api, name), ident, Ctx(scale, currency, now), body, patch_type)
+
+
+def _remove(l: Ledger, now: int, api: str, name: str, ident: str, scale: int, currency: str) -> dict[str, Any] | None:
+    return remove_in(l, _kind(api, name), ident, Ctx(scale, currency, now))
+
+
+def ledger_operations(policy: ChargingPolicy) -> dict[str, Operation]:
+    return {"rest_create": once(_create), "rest_update": once(_update), "rest_remove": once(_remove)}
