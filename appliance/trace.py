@@ -229,3 +229,20 @@ def follow(run_dir: str | os.PathLike[str], identities: list[str], seconds: floa
             except FileNotFoundError:
                 pass
     return count
+
+
+def radius(identity: str, port: str, peer: str, request: dict[str, Any], answer: dict[str, Any]) -> None:
+    """A traced subscriber's RADIUS request and answer (``port``: "auth" or "acct"), each already
+    decoded with its secrets masked by the caller (:func:`appliance.radius.names.describe`)."""
+    trace = ACTIVE.get(identity)
+    if trace is None:
+        return
+    base = {"time": time.time(), "pid": os.getpid(), "protocol": "radius", "app": port, "peer": peer}
+    _record(trace, {**base, "event": "request", "identity": identity, **request})
+    event: dict[str, Any] = {**base, "event": "answer", **answer}
+    if balance_reader is not None:
+        try:
+            event["balance"] = balance_reader(identity)
+        except Exception as exc:
+            event["balance"] = {"error": str(exc)}
+    _record(trace, event)

@@ -1,6 +1,7 @@
-"""Enumerated RADIUS values by name, from the shipped FreeRADIUS-format dictionaries (pyrad).
+"""RADIUS attribute and value names, from the shipped FreeRADIUS-format dictionaries (pyrad).
 
-Used off the per-packet path only for what is logged (``Acct-Terminate-Cause`` → ``User-Request``);
+Used off the per-packet path only: what is logged (``Acct-Terminate-Cause`` → ``User-Request``), a
+traced packet decoded with its secrets masked (:func:`describe`);
 loaded once per process on first use.
 """
 from __future__ import annotations
@@ -30,3 +31,68 @@ def value_name(attribute: str, code: int | None) -> str | None:
     if code is None:
         return None
     return _values(attribute).get(code, str(code))
+
+
+# Values never shown (``appliance trace``, codec dumps): hidden or hashed passwords (RFC 2865 §5.2,
+# §5.3; RFC 2868 §3.5), MPPE keys and MS-CHAP responses (RFC 2548 §2.3.2, §2.4.2-3), the HMAC
+# (RFC 3579 §3.2) and EAP-Message (it may carry authentication vectors, RFC 4187 §10.6).
+MASKED = frozenset({(0, 2), (0, 3), (0, 69), (0, 79), (0, 80), (311, 1), (311, 16), (311, 17), (311, 25)})
+
+
+@cache
+def _codes() -> dict[tuple[int, int], tuple[str, str]]:
+    """(vendor, type) -> (name, dictionary type) for every attribute of the shipped dictionaries."""
+    out: dict[tuple[int, int], tuple[str, str]] = {}
+    d = _dictionary()
+    for name, attr in d.attributes.items():
+        vendor = d.vendors.GetForward(attr.vendor) if attr.vendor else 0
+        out[(int(vendor), int(attr.code))] = (str(name), str(attr.type))
+    return out
+
+
+def attribute(vendor: int, code: int) -> tuple[str, str]:
+    """(name, dictionary type) of an attribute; unknown ones as ``Attr-<code>`` / ``Vendor-<v>-Attr-<c>``, octets."""
+    found = _codes().get((vendor, code))
+    if found is not None:
+        return found
+    return (f"Vendor-{vendor}-Attr-{code}" if vendor else f"Attr-{code}"), "octets"
+
+
+def show(vendor: int, code: int, value: bytes, masked: bool = True) -> tuple[str, Any]:
+    """An attribute as (name, value) by its dictionary type: text, integer (or its value name),
+    address, hex octets; secrets as ``***`` unless ``masked`` is False."""
+    name, kind = attribute(vendor, code)
+    if masked and (vendor, code) in MASKED:
+        return name, "***"
+    if kind == "string":
+        try:
+            return name, value.decode("utf-8")
+        except UnicodeDecodeError:
+            return name, "0x" + value.hex()
+    if kind in ("integer", "date") and len(value) == 4:
+        number = int.from_bytes(value, "big")
+        return name, (_values(name).get(number, number) if kind == "integer" else number)
+    if kind == "ipaddr" and len(value) == 4:
+        return name, ".".join(str(b) for b in value)
+    if kind == "ipv6addr" and len(value) == 16:
+        import ipaddress
+        return name, str(ipaddress.IPv6Address(value))
+    return name, "0x" + value.hex()
+
+
+def describe(attributes: list[tuple[int, bytes]], masked: bool = True) -> list[list[Any]]:
+    """A packet's attributes as ``[name, value]`` pairs, Vendor-Specific split into its
+    sub-attributes (RFC 2865 §5.26); secrets masked (:data:`MASKED`)."""
+    out: list[list[Any]] = []
+    for code, value in attributes:
+        if code == 26 and len(value) >= 6:
+            vendor = int.from_bytes(value[:4], "big")
+            pos = 4
+            while pos + 2 <= len(value) and value[pos + 1] >= 2 and pos + value[pos + 1] <= len(value):
+                out.append(list(show(vendor, value[pos], value[pos + 2:pos + value[pos + 1]], masked)))
+                pos += value[pos + 1]
+            if pos != len(value):
+                out.append(["Vendor-Specific", "0x" + value.hex()])
+            continue
+        out.append(list(show(0, code, value, masked)))
+    return out

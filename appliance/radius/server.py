@@ -1,13 +1,9 @@
-"""The RADIUS server's per-packet path: asyncio UDP, checks, duplicate cache, dispatch, counters.
+"""The RADIUS server's asyncio adapter: UDP sockets, the worker-to-worker hand-over, tasks, timers.
 
-Order of checks for each datagram (RFC 2865 §3, RFC 3579 §3.2, RFC 5080 §2.2.2):
-unknown client -> ``invalid_requests``; bad header/Length -> ``malformed``; code not
-served on this port -> ``unknown_types``; RFC 5080 duplicate (client address, port,
-Identifier, Request Authenticator) -> the cached answer (``dup``); bad attribute
-lengths -> ``malformed``; Message-Authenticator wrong -> ``bad_authenticators``,
-missing where required -> ``packets_dropped`` (+ ``missing_message_authenticator``);
-Accounting Request Authenticator wrong -> ``bad_authenticators``.  Counter names are
-the RFC 4669/4671 objects; see docs/counters.md.
+What a datagram means -- checks, duplicate cache, PAP/CHAP, answers, counters, log records -- is
+decided by the sans-I/O :class:`~appliance.radius.endpoint.RadiusEndpoint`; this module feeds it
+datagrams with the time and carries out the actions it returns (send, forward, read an
+authorization, run a store transaction or an EAP method, disconnect).
 
 EAP rounds must reach the worker holding the conversation: with SO_REUSEPORT the
 kernel picks the socket by a hash of the 4-tuple, so a NAS that keeps its source
@@ -34,109 +30,52 @@ import logging
 import socket
 import struct
 import time
-from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics
 from ..ledger.remote import LedgerUnavailable
-from ..logs.translog import Fixed
 from . import packet as rp
-from .acct import STATUS_NAMES, AcctHandler, AcctOutcome
-from .auth import AuthHandler, Reply, state_owner
-from .clients import Client, ClientTable
-from .names import value_name
+from .acct import AcctHandler
+from .auth import AuthHandler, Reply
+from .clients import ClientTable
+from .endpoint import (
+    LATENCY,
+    REPLY_NAMES,
+    Authorize,
+    Counters,
+    Disconnect,
+    DuplicateCache,
+    Forward,
+    RadiusEndpoint,
+    Send,
+    UnknownClient,
+    Work,
+)
 
 if TYPE_CHECKING:
     from ..config import Config
 
 log = logging.getLogger(__name__)
 
-REPLY_NAMES = {rp.ACCESS_ACCEPT: "Access-Accept", rp.ACCESS_REJECT: "Access-Reject",
-               rp.ACCESS_CHALLENGE: "Access-Challenge", rp.ACCOUNTING_RESPONSE: "Accounting-Response"}
-REPLY_COUNTER = {rp.ACCESS_ACCEPT: "access_accepts", rp.ACCESS_REJECT: "access_rejects",
-                 rp.ACCESS_CHALLENGE: "access_challenges"}
-MALFORMED = {"auth": "malformed_access_requests", "acct": "malformed_requests"}
-DUP = {"auth": "dup_access_requests", "acct": "dup_requests"}
-REQUESTS = {"auth": "access_requests", "acct": "requests"}
-
-
-class DuplicateCache:
-    """RFC 5080 §2.2.2 duplicate detection: key -> answer (None while the request is in progress)."""
-
-    def __init__(self, ttl: float, capacity: int = 65536) -> None:
-        self.ttl = ttl
-        self.capacity = capacity
-        # key -> (expiry, answer): tuples of atomic values, which the cyclic GC stops tracking
-        # (OrderedDict: a dict emptied from the front makes next(iter()) walk the deleted slots)
-        self._items: OrderedDict[tuple[Any, ...], tuple[float, bytes | None]] = OrderedDict()
-        self._front_expiry = 0.0            # expiry of the oldest entry: nothing to sweep before it
-
-    def _expire(self, now: float) -> None:
-        items = self._items
-        while items:
-            key, entry = next(iter(items.items()))
-            if entry[0] > now and len(items) <= self.capacity:
-                self._front_expiry = entry[0]
-                return
-            del items[key]
-        self._front_expiry = 0.0
-
-    def lookup(self, key: tuple[Any, ...], now: float) -> tuple[bool, bytes | None]:
-        entry = self._items.get(key)
-        if entry is None or entry[0] <= now:
-            return False, None
-        return True, entry[1]
-
-    def begin(self, key: tuple[Any, ...], now: float) -> None:
-        if now >= self._front_expiry or len(self._items) > self.capacity:
-            self._expire(now)
-        self._items[key] = (now + self.ttl, None)
-
-    def finish(self, key: tuple[Any, ...], answer: bytes | None) -> None:
-        if answer is None:
-            self._items.pop(key, None)      # nothing sent: a retransmission is processed afresh
-        else:
-            entry = self._items.get(key)
-            if entry is not None:           # same key: keeps its place in the expiry order
-                self._items[key] = (entry[0], answer)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-class Counters:
-    """radius.<kind>.<name> and radius.<kind>.client.<N>.<name>, their slots cached per counter file."""
-
-    def __init__(self, kind: str) -> None:
-        self.prefix = f"radius.{kind}."
-        self._owner: metrics.Counters | None = None
-        self._cells: dict[tuple[str, int], tuple[int, ...]] = {}
-
-    def inc(self, name: str, client: Client | None = None) -> None:
-        owner = metrics.default()
-        if owner is not self._owner:                # the process opened its counter file
-            self._owner, self._cells = owner, {}
-        key = (name, -1 if client is None else client.index)
-        cells = self._cells.get(key)
-        if cells is None:
-            names = [self.prefix + name]
-            if client is not None:
-                names.append(f"{self.prefix}client.{client.index}.{name}")
-            cells = self._cells[key] = owner.cells(*names)
-        owner.inc_cells(cells)
+__all__ = ["REPLY_NAMES", "Counters", "DuplicateCache", "Listener", "RadiusServer", "forward_dir",
+           "reuseport_socket", "spread_datagrams", "spread_program"]
 
 
 class Listener(asyncio.DatagramProtocol):
     def __init__(self, server: RadiusServer, kind: str, family: int) -> None:
         self.server, self.kind, self.family = server, kind, family
+        self.endpoint = server.endpoints[kind]
         self.transport: Any = None
+        self.clock = server.clock
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.server.on_datagram(self, data, addr, forwarded=False)
+        actions = self.endpoint.receive(data, addr, self.clock())
+        if actions:
+            self.server.act(self, actions)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("udp error: %s", exc)
@@ -220,25 +159,46 @@ class RadiusServer:
         self.index = index
         self.auth = auth
         self.acct = acct
-        self.clients = clients
         self.disconnect = disconnect           # async fn(client, session_key, session_doc, reason)
-        self.translog = translog
         self.clock = clock
         self.dups = DuplicateCache(float(cfg.radius.duplicate_ttl))
-        self.counters = {"auth": Counters("auth"), "acct": Counters("acct")}
+        self.endpoints = {kind: RadiusEndpoint(kind, index, auth, clients, self.dups, translog, cfg.radius.service)
+                          for kind in ("auth", "acct")}
+        self.counters = {kind: ep.counters for kind, ep in self.endpoints.items()}
+        self.latency = {kind: metrics.latency(name) for kind, name in LATENCY.items()}
         self.listeners: dict[tuple[str, int], Listener] = {}
         self.forwarder: Forwarder | None = None
         self.forward_dir: Path | None = None
         self.spread = False                    # datagrams spread over the workers per packet
         self.tasks: set[asyncio.Task[Any]] = set()
-        self._outbox: list[tuple[Any, bytes, Any]] = []     # answers of this loop turn
+        self._outbox: list[tuple[Any, Send]] = []     # answers of this loop turn
         self._release_at_turn_end = False
+        self._translog = translog
         self.report_unknown: Any = None
         try:
             from ..snmp.events import unknown_client
             self.report_unknown = unknown_client
         except ImportError:
             pass
+
+    @property
+    def clients(self) -> ClientTable:
+        return self.endpoints["auth"].clients
+
+    @clients.setter
+    def clients(self, table: ClientTable) -> None:
+        for ep in self.endpoints.values():
+            ep.clients = table
+
+    @property
+    def translog(self) -> Any:
+        return self._translog
+
+    @translog.setter
+    def translog(self, sink: Any) -> None:
+        self._translog = sink
+        for ep in self.endpoints.values():
+            ep.translog = sink
 
     # ------------------------------------------------------------------ sockets
     async def start(self, forward_dir: Path | None = None) -> None:
@@ -268,6 +228,7 @@ class RadiusServer:
             usock.setblocking(False)
             _t, fwd = await loop.create_datagram_endpoint(lambda: Forwarder(self), sock=usock)
             self.forwarder, self.forward_dir = fwd, forward_dir
+            self.endpoints["auth"].forwarding = True
 
     def ports(self) -> dict[str, int]:
         return {kind: lst.transport.get_extra_info("sockname")[1] for (kind, _f), lst in self.listeners.items()}
@@ -298,215 +259,86 @@ class RadiusServer:
         metrics.inc("radius.auth.forwarded_out")
         return True
 
-    # ------------------------------------------------------------------ per packet
+    # ------------------------------------------------------------------ actions
     def on_datagram(self, listener: Listener, data: bytes, addr: Any, forwarded: bool) -> None:
-        kind = listener.kind
-        counters = self.counters[kind]
-        client = self.clients.lookup(addr[0])
-        if client is None:
-            counters.inc("invalid_requests")
-            if self.report_unknown is not None:      # SNMP ocsUnknownClient (rate-limited by the callee)
-                self.report_unknown("radius", addr[0])
-            return
-        try:
-            code, ident, _length = rp.parse_header(data)
-        except rp.Malformed:
-            counters.inc(MALFORMED[kind], client)
-            return
-        expected = rp.ACCESS_REQUEST if kind == "auth" else rp.ACCOUNTING_REQUEST
-        if code != expected and code != rp.STATUS_SERVER:
-            counters.inc("unknown_types", client)
-            return
-        if code == expected and not forwarded:       # a forwarded round was counted by the receiving worker
-            counters.inc(REQUESTS[kind], client)
-        now = self.clock()
-        key = (addr[0], addr[1], code, ident, data[4:20])
-        seen, answer = self.dups.lookup(key, now)
-        if seen:
-            counters.inc(DUP[kind], client)
-            if answer is not None:
-                self._answer(listener, answer, addr)
-            return
-        try:
-            req = rp.decode(data)
-        except rp.Malformed:
-            counters.inc(MALFORMED[kind], client)
-            return
-        if kind == "auth" or code == rp.STATUS_SERVER:
-            ok = rp.verify_message_authenticator(req, client.secret,   # RFC 5997 §3: as Access-Request
-                                                 zero_authenticator=code == rp.ACCOUNTING_REQUEST)
-            if ok is False:
-                counters.inc("bad_authenticators", client)
-                return
-            if ok is None and (code == rp.STATUS_SERVER or client.require_message_authenticator
-                               or req.get(rp.EAP_MESSAGE) is not None):
-                counters.inc("packets_dropped", client)
-                counters.inc("missing_message_authenticator", client)
-                return
-        if code == rp.ACCOUNTING_REQUEST and not rp.request_authenticator_ok(req.raw, client.secret):
-            counters.inc("bad_authenticators", client)
-            return
-        if code == rp.STATUS_SERVER:            # RFC 5997 §3: alive
-            reply = rp.ACCESS_ACCEPT if kind == "auth" else rp.ACCOUNTING_RESPONSE
-            listener.transport.sendto(rp.encode_response(reply, req, [], client.secret), addr)
-            return
-        if kind == "auth" and not forwarded:
-            owner = state_owner(req.get(rp.STATE))
-            if owner is not None and owner != self.index and self._forward(owner, listener, data, addr):
-                return
-        if kind == "auth":
-            try:
-                fast = self.auth.try_cached(client, req)
-            except rp.Malformed:
-                counters.inc("malformed_access_requests", client)
-                return
-            if fast is not None:                # cached subscriber: answered without a store round trip
-                self.dups.begin(key, now)
-                self._auth_reply(listener, client, req, addr, key, fast)
-                return
-        self.dups.begin(key, now)
-        handler = self._auth(listener, client, req, addr, key) if kind == "auth" else \
-            self._acct(listener, client, req, addr, key)
-        task = asyncio.ensure_future(handler)
+        actions = listener.endpoint.receive(data, addr, self.clock(), forwarded)
+        if actions:
+            self.act(listener, actions)
+
+    def act(self, listener: Listener, actions: Any) -> None:
+        """Carry out an endpoint's actions (the answers leave at the end of the loop turn)."""
+        for action in actions:
+            kind = type(action)
+            if kind is Send:
+                self._outbox.append((listener.transport, action))
+                if not self._release_at_turn_end:
+                    self._release_at_turn_end = True
+                    asyncio.get_running_loop().call_soon(self._release)
+            elif kind is Authorize:             # read now, beside the writer: no task, no thread hop
+                pending = action.pending
+                self.act(listener, listener.endpoint.authorized(pending, self.auth.authorize_now(pending.user),
+                                                                self.clock()))
+            elif kind is Work:
+                self._spawn(self._auth(listener, action) if action.kind == "auth" else self._acct(listener, action))
+            elif kind is Forward:
+                if not self._forward(action.owner, listener, action.data, action.addr):
+                    self.on_datagram(listener, action.data, action.addr, forwarded=True)   # served here
+            elif kind is Disconnect:
+                if self.disconnect is not None:
+                    self._spawn(self.disconnect(action.client, action.session_key, action.session,
+                                                "balance exhausted"))
+            elif kind is UnknownClient:
+                if self.report_unknown is not None:      # SNMP ocsUnknownClient (rate-limited by the callee)
+                    self.report_unknown("radius", action.address)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
-
-    def _send(self, listener: Listener, key: tuple[Any, ...], addr: Any, answer: bytes | None) -> None:
-        self.dups.finish(key, answer)
-        if answer is not None:
-            self._answer(listener, answer, addr)
-
-    def _answer(self, listener: Listener, answer: bytes, addr: Any) -> None:
-        """Queue an answer for the end of this loop turn (after the turn's log records are written)."""
-        self._outbox.append((listener.transport, answer, addr))
-        self._turn_end()
-
-    def _turn_end(self) -> None:
-        if not self._release_at_turn_end:
-            self._release_at_turn_end = True
-            asyncio.get_running_loop().call_soon(self._release)
 
     def _release(self) -> None:
         """Write the held log records of this turn, then send its answers."""
         self._release_at_turn_end = False
-        if self.translog is not None:
-            self.translog.write_held()
+        if self._translog is not None:
+            self._translog.write_held()
         out, self._outbox = self._outbox, []
-        for transport, answer, addr in out:
+        end = self.clock()
+        latency = self.latency
+        for transport, send in out:
             try:
-                transport.sendto(answer, addr)
+                transport.sendto(send.data, send.addr)
             except OSError as exc:                # one unsendable answer must not cost the others
-                log.debug("udp send to %s failed: %s", addr[0], exc)
+                log.debug("udp send to %s failed: %s", send.addr[0], exc)
+                continue
+            if send.started >= 0:
+                latency[send.kind].observe(end - send.started)
 
-    async def _auth(self, listener: Listener, client: Client, req: rp.Packet, addr: Any,
-                    key: tuple[Any, ...]) -> None:
-        counters = self.counters["auth"]
+    async def _auth(self, listener: Listener, work: Work) -> None:
         reply: Reply | None = None
+        failure = ""
         try:
-            reply = await self.auth.handle(client, req)
-            if reply is None:
-                counters.inc("packets_dropped", client)
+            reply = await self.auth.handle(work.client, work.req)
         except rp.Malformed:
-            counters.inc("malformed_access_requests", client)
+            failure = "malformed"
         except Exception:                                        # a bug: loud in logs, the server stays up
-            log.exception("Access-Request from %s failed", addr[0])
-            counters.inc("packets_dropped", client)
-        self._auth_reply(listener, client, req, addr, key, reply)
+            log.exception("Access-Request from %s failed", work.addr[0])
+            failure = "dropped"
+        self.act(listener, listener.endpoint.access_done(work, reply, failure))
 
-    def _auth_reply(self, listener: Listener, client: Client, req: rp.Packet, addr: Any, key: tuple[Any, ...],
-                    reply: Reply | None) -> None:
-        answer = None
-        if reply is not None:
-            if rp.PROXY_STATE in req.first:             # RFC 2865 §5.33: echoed unmodified, in order
-                answer = rp.encode_response(reply.code, req, reply.attrs + [(rp.PROXY_STATE, v) for v in
-                                                                          req.all(rp.PROXY_STATE)], client.secret)
-            else:
-                body = reply.body
-                if body is None:                          # a cached Access-Accept encodes its attributes once
-                    body = reply.body = rp.encode_attributes(reply.attrs)
-                answer = rp.encode_response_body(reply.code, req, body, client.secret)
-            self.counters["auth"].inc(REPLY_COUNTER[reply.code], client)
-            if self.translog is not None and self.translog.enabled():
-                fixed = reply.log
-                if fixed is None:                         # a cached Access-Accept's is encoded once
-                    fixed = reply.log = Fixed({"protocol": "radius", "app": "auth", "type": "Access-Request",
-                                               "method": reply.method or None, "subscriber": reply.subscriber,
-                                               "result": REPLY_NAMES.get(reply.code),
-                                               "reason": reply.reason or None})
-                self.translog.auth({"peer": f"{addr[0]}:{addr[1]}", "username": req.text(rp.USER_NAME)},
-                                   held=True, fixed=fixed)
-                self._turn_end()
-        self._send(listener, key, addr, answer)
-
-    async def _acct(self, listener: Listener, client: Client, req: rp.Packet, addr: Any,
-                    key: tuple[Any, ...]) -> None:
-        counters = self.counters["acct"]
-        answer = None
-        outcome: AcctOutcome | None = None
+    async def _acct(self, listener: Listener, work: Work) -> None:
+        outcome = None
+        failure = ""
         try:
-            outcome = await self.acct.handle(client, req, addr[0])
-            if not outcome.recorded:
-                counters.inc("no_records", client)
-            attrs = [(rp.PROXY_STATE, v) for v in req.all(rp.PROXY_STATE)]
-            answer = rp.encode_response(rp.ACCOUNTING_RESPONSE, req, attrs, client.secret,
-                                        with_message_authenticator=False)
-            counters.inc("responses", client)
+            outcome = await self.acct.handle(work.client, work.req, work.addr[0])
         except rp.Malformed:
-            counters.inc("malformed_requests", client)
+            failure = "malformed"
         except LedgerUnavailable as exc:      # no answer: the NAS retransmits (RFC 2866 §2)
-            log.warning("Accounting-Request from %s not answered: %s", addr[0], exc)
-            counters.inc("packets_dropped", client)
+            log.warning("Accounting-Request from %s not answered: %s", work.addr[0], exc)
+            failure = "dropped"
         except Exception:
-            log.exception("Accounting-Request from %s failed", addr[0])
-            counters.inc("packets_dropped", client)
-        if outcome is not None and self.translog is not None and self.translog.enabled():
-            self.translog.acct(self._acct_record(req, addr, outcome), held=True)
-            self._turn_end()
-        self._send(listener, key, addr, answer)
-        if outcome is not None and outcome.exhausted:   # new Access-Requests must see the empty balance
-            self.auth.cache.drop(req.text(rp.USER_NAME))
-            if outcome.session is not None:
-                self.auth.cache.drop(outcome.session.get("user"))
-        if outcome is not None and outcome.exhausted and self.disconnect is not None and outcome.session:
-            task = asyncio.ensure_future(self.disconnect(client, outcome.session_key, outcome.session,
-                                                         "balance exhausted"))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-
-    def _acct_record(self, req: rp.Packet, addr: Any, outcome: AcctOutcome) -> dict[str, Any]:
-        rec: dict[str, Any] = {"protocol": "radius", "app": "acct", "type": "Accounting-Request",
-                               "request_type": STATUS_NAMES.get(outcome.status, str(outcome.status)),
-                               "peer": f"{addr[0]}:{addr[1]}", "session_id": req.text(rp.ACCT_SESSION_ID),
-                               "subscriber": outcome.subscriber, "username": req.text(rp.USER_NAME),
-                               "service": self.cfg.radius.service, "result": "Accounting-Response",
-                               "nas_id": req.text(rp.NAS_IDENTIFIER),
-                               "calling_station_id": req.text(rp.CALLING_STATION_ID),
-                               "called_station_id": req.text(rp.CALLED_STATION_ID),
-                               "session_time": req.integer(rp.ACCT_SESSION_TIME),
-                               "terminate_cause": value_name("Acct-Terminate-Cause",
-                                                             req.integer(rp.ACCT_TERMINATE_CAUSE)),
-                               "nas_port_type": value_name("NAS-Port-Type", req.integer(rp.NAS_PORT_TYPE))}
-        nas_ip = req.get(rp.NAS_IP_ADDRESS)
-        if nas_ip is not None and len(nas_ip) == 4:
-            rec["nas_ip"] = socket.inet_ntoa(nas_ip)
-        framed = req.get(rp.FRAMED_IP_ADDRESS)
-        if framed is not None and len(framed) == 4:
-            rec["framed_ip"] = socket.inet_ntoa(framed)
-        from .acct import counter64
-        rec["input_octets"] = counter64(req, rp.ACCT_INPUT_OCTETS, rp.ACCT_INPUT_GIGAWORDS)
-        rec["output_octets"] = counter64(req, rp.ACCT_OUTPUT_OCTETS, rp.ACCT_OUTPUT_GIGAWORDS)
-        cls = req.get(rp.CLASS)
-        if cls is not None:
-            rec["class"] = cls.hex()
-        res = outcome.result
-        if res is not None:
-            rec["outcome"] = res.outcome.value
-            rec["duplicate"] = res.duplicate or None
-            rec["charged"] = sum(i.charged for i in res.items)
-            rec["units"] = [{"unit": i.unit.value, "granted": i.granted, "used": (outcome.used or {}).get(i.unit.value),
-                             "debited": i.debited, "charged": i.charged, "unpaid": i.unpaid,
-                             "outcome": i.outcome.value, "final": i.final} for i in res.items]
-        return {k: v for k, v in rec.items() if v is not None}
+            log.exception("Accounting-Request from %s failed", work.addr[0])
+            failure = "dropped"
+        self.act(listener, listener.endpoint.accounting_done(work, outcome, failure))
 
 
 def forward_dir(cfg: Config) -> Path:
