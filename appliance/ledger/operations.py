@@ -41,7 +41,7 @@ _READ_ONLY = frozenset({"check_balance", "price_enquiry"})
 _UNITS = {u.value: u for u in Unit}
 
 
-def _wire_key(args: tuple[Any, ...]) -> tuple[str, str] | None:
+def wire_key(args: tuple[Any, ...]) -> tuple[str, str] | None:
     """(session, idempotency key) of an operation whose first argument is a wire request."""
     wire = args[0]
     if wire[4] is None or wire[2] in _READ_ONLY:
@@ -116,7 +116,7 @@ def operations(policy: ChargingPolicy) -> dict[str, Operation]:
     """name -> (function, its arguments' (session, idempotency key)): the ledger's own operations and
     those the front ends' modules declare (``ledger_operations(policy)``)."""
     ops: dict[str, Operation] = {
-        "credit_control": (_credit_control(policy), _wire_key), "charge": (_charge(policy), _wire_key),
+        "credit_control": (_credit_control(policy), wire_key), "charge": (_charge(policy), wire_key),
         "balance": (_balance, None), "ping": (lambda l: "pong", None),
         "top_up": once(_top_up), "remove_bucket": once(_remove_bucket),
         "housekeeping": (_housekeeping, None), "refused": (_refused, None)}

@@ -1,6 +1,8 @@
 """The REST resources that change balances, as operations of the ledger (the one door).
 
-A TMF654 bucket, top-up or adjustment is written by the resource's own transaction function
+The simple quota debit (``POST /quota``) and an Nrf rating request (TS 32.291) are charges with
+a record beside them (the usage stamp, the rating session).  A TMF654 bucket, top-up or
+adjustment is written by the resource's own transaction function
 (:func:`appliance.rest.resources.create_in` / ``update_in`` / ``remove_in``), which validates the
 request, calls :mod:`appliance.ledger.book` and keeps the resource's record, all in one ledger
 transaction.  When the ledger role runs, the REST process sends the request's plain fields
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ledger.operations import Operation, once
+from ..ledger import protocol
+from ..ledger.operations import Operation, once, wire_key
 from ..ocs.ports import Ledger
 from ..ocs.rating import ChargingPolicy
-from . import tmf654
+from . import nrf, quota, tmf654
 from .resources import Ctx, Kind, create_in, remove_in, update_in
 
 KINDS: dict[tuple[str, str], Kind] = {(k.api, k.name): k for k in (tmf654.BUCKET, tmf654.TOPUP, tmf654.ADJUST)}
@@ -42,5 +45,19 @@ def _remove(l: Ledger, now: int, api: str, name: str, ident: str, scale: int, cu
     return remove_in(l, _kind(api, name), ident, Ctx(scale, currency, now))
 
 
+def _quota_debit(policy: ChargingPolicy) -> Any:
+    def run(l: Ledger, wire: tuple[Any, ...]) -> tuple[Any, ...]:
+        return protocol.result_to_wire(quota.debit_in(l, protocol.request_from_wire(wire), policy))
+    return run
+
+
+def _nrf_rate(policy: ChargingPolicy) -> Any:
+    def run(l: Ledger, wire: tuple[Any, ...], subscription: Any, created: int) -> tuple[Any, ...]:
+        return protocol.result_to_wire(nrf.rate_in(l, protocol.request_from_wire(wire), policy, subscription,
+                                                   created))
+    return run
+
+
 def ledger_operations(policy: ChargingPolicy) -> dict[str, Operation]:
-    return {"rest_create": once(_create), "rest_update": once(_update), "rest_remove": once(_remove)}
+    return {"rest_create": once(_create), "rest_update": once(_update), "rest_remove": once(_remove),
+            "quota_debit": (_quota_debit(policy), wire_key), "nrf_rate": (_nrf_rate(policy), wire_key)}

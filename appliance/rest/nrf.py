@@ -25,9 +25,9 @@ from typing import Any
 from aiohttp import web
 
 from .. import metrics
-from ..ledger import book
+from ..ledger import book, protocol
 from ..ocs.ports import Ledger
-from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome, UsageItem
+from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
 from ..ocs.units import Unit
 from .http import (
     ApiError,
@@ -220,6 +220,21 @@ def answer(result: ChargeResult, request: ChargeRequest, echoes: list[_Echo],
     return {"invocationTimeStamp": iso(time.time()), **header, "serviceRating": ratings}
 
 
+def rate_in(ledger: Ledger, core_req: ChargeRequest, policy: ChargingPolicy, subscription: Any,
+            created: int) -> ChargeResult:
+    """One rating request and its rating session record (the resource ``ref`` is the charging
+    session), in one transaction: the ledger's operation ``nrf_rate`` (:mod:`appliance.rest.ledger_ops`)."""
+    result = book.charge(ledger, core_req, policy)
+    ref = core_req.session_id
+    if core_req.action in (Action.START, Action.UPDATE) and result.outcome is not Outcome.USER_UNKNOWN:
+        ledger.put_doc(SESSION_DOC, ref, {"subscriber": core_req.subscriber, "service": core_req.service,
+                                          "subscriptionId": subscription, "created": created,
+                                          "updated": core_req.now})
+    elif core_req.action is Action.STOP:
+        ledger.delete_doc(SESSION_DOC, ref)
+    return result
+
+
 async def _rate(request: web.Request, phase: str, ref: str) -> web.Response:
     body = await read_json(request, optional=(phase == "release"))
     if body is None:
@@ -239,17 +254,14 @@ async def _rate(request: web.Request, phase: str, ref: str) -> web.Response:
         core_req = ChargeRequest(core_req.subscriber, ref, Action.STOP, (), core_req.request_key,
                                  core_req.service, None, None, now)
 
-    def run(ledger: Ledger) -> ChargeResult:
-        result = book.charge(ledger, core_req, charging.policy)
-        if core_req.action in (Action.START, Action.UPDATE) and result.outcome is not Outcome.USER_UNKNOWN:
-            ledger.put_doc(SESSION_DOC, ref, {"subscriber": core_req.subscriber, "service": core_req.service,
-                                              "subscriptionId": header["subscriptionId"],
-                                              "created": (stored or {}).get("created", now), "updated": now})
-        elif core_req.action is Action.STOP:
-            ledger.delete_doc(SESSION_DOC, ref)
-        return result
-
-    result = await store.atransact(run)
+    if core_req.request_key is None:      # unnumbered: a new request, but a resend to the ledger is known
+        core_req = ChargeRequest(core_req.subscriber, core_req.session_id, core_req.action, core_req.items,
+                                 f"nrf:{ref}:{uuid.uuid4().hex}", core_req.service, core_req.destination,
+                                 core_req.vplmn, core_req.now)
+    from .resources import ledger_call
+    result = protocol.result_from_wire(await ledger_call(
+        charging, "nrf_rate", protocol.request_to_wire(core_req), header["subscriptionId"],
+        (stored or {}).get("created", now)))
     log_charge(core_req, result, "nrf", "event" if core_req.action is Action.DEBIT else
                {"create": "initial", "update": "update", "release": "termination"}[phase])
     metrics.inc(f"rest.nrf.{phase}")

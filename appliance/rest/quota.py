@@ -17,12 +17,13 @@ from typing import Any
 from aiohttp import web
 
 from .. import metrics
-from ..ledger import book
+from ..ledger import book, protocol
 from ..ocs.ports import Ledger
-from ..ocs.rating import Action, ChargeRequest, Outcome, UsageItem
+from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
 from ..ocs.units import Unit
 from .http import ApiError, check_fields, iso, need_object, need_str, read_json, reply
 from .nrf import log_charge
+from .resources import ledger_call
 from .routes import CFG, CHARGING, CLOCK, INT, STORE, STR, Route, obj
 
 USAGE_DOC = "quota_usage"
@@ -45,20 +46,12 @@ async def post_quota(request: web.Request) -> web.Response:
         raise ApiError(400, "body.mb must be a positive integer (megabytes)")
     app = request.app
     size = app[CFG].rest.quota_mb_octets
-    charging = app[CHARGING]
     now = int(app[CLOCK]())
-    req = ChargeRequest(imsi, f"quota:{uuid.uuid4().hex}", Action.DEBIT,
-                        (UsageItem(Unit.OCTETS, requested=mb * size),), service="data", now=now)
-
-    def debit(ledger: Ledger) -> Any:
-        result = book.charge(ledger, req, charging.policy)
-        service = ledger.find_service(imsi) if result.outcome is Outcome.SUCCESS else None
-        if service is not None and service.product_id:
-            doc = ledger.get_doc(USAGE_DOC, service.product_id) or {}
-            ledger.put_doc(USAGE_DOC, service.product_id, {**doc, "updated": now, "last_used": now})
-        return result
-
-    result = await app[STORE].atransact(debit)
+    sid = f"quota:{uuid.uuid4().hex}"
+    req = ChargeRequest(imsi, sid, Action.DEBIT, (UsageItem(Unit.OCTETS, requested=mb * size),), f"{sid}:0",
+                        service="data", now=now)
+    result = protocol.result_from_wire(await ledger_call(app[CHARGING], "quota_debit",
+                                                         protocol.request_to_wire(req)))
     log_charge(req, result, "quota", "event")
     balance = int(result.balance.get(Unit.OCTETS.value, 0)) // size
     if result.outcome is Outcome.SUCCESS:
@@ -67,6 +60,17 @@ async def post_quota(request: web.Request) -> web.Response:
     metrics.inc("rest.quota.rejected")
     answer = {"approved": False, "reason": REASONS.get(result.outcome, "Rejected"), "balance": balance}
     return reply(answer, 404 if result.outcome is Outcome.USER_UNKNOWN else 200)
+
+
+def debit_in(ledger: Ledger, req: ChargeRequest, policy: ChargingPolicy) -> ChargeResult:
+    """The quota debit (an event: all or nothing) and the subscriber's usage stamp, in one transaction
+    (the ledger's operation ``quota_debit``, :mod:`appliance.rest.ledger_ops`)."""
+    result = book.charge(ledger, req, policy)
+    service = ledger.find_service(req.subscriber) if result.outcome is Outcome.SUCCESS else None
+    if service is not None and service.product_id:
+        doc = ledger.get_doc(USAGE_DOC, service.product_id) or {}
+        ledger.put_doc(USAGE_DOC, service.product_id, {**doc, "updated": req.now, "last_used": req.now})
+    return result
 
 
 async def get_balance(request: web.Request) -> web.Response:

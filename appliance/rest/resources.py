@@ -100,10 +100,16 @@ async def write(request: web.Request, kind: Kind, operation: str, fn: Callable[.
     the ledger role when one runs; keyed, so a resend after a lost connection applies it once)."""
     if not kind.ledger:
         return await transact(request, lambda l: fn(l, kind, ident, ctx, *args))
+    return await ledger_call(request.app[CHARGING], operation, uuid.uuid4().hex, ctx.now, kind.api, kind.name,
+                             ident, ctx.scale, ctx.currency, *args)
+
+
+async def ledger_call(ledger: Any, operation: str, *args: Any) -> Any:
+    """A named ledger operation (:mod:`appliance.ledger.operations`) for a REST request: a refusal
+    raised inside the ledger keeps its HTTP status; a ledger that does not answer is a 503."""
     from ..ledger.remote import LedgerFailed, LedgerUnavailable
     try:
-        return await request.app[CHARGING].call(operation, uuid.uuid4().hex, ctx.now, kind.api, kind.name, ident,
-                                                ctx.scale, ctx.currency, *args)
+        return await ledger.call(operation, *args)
     except LedgerFailed as exc:
         if exc.status is not None:
             raise ApiError(exc.status, exc.reason) from None

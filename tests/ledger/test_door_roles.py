@@ -27,6 +27,8 @@ from tests.rest.conftest import ADMIN, Server, add_user
 
 pytestmark = pytest.mark.system
 PRODUCT = "p1"
+IMSI = "001010000000001"
+NRF = "/nrf-rating/v1/ratingdata"
 
 
 def buckets(cfg) -> list[tuple[int, str, int]]:
@@ -76,6 +78,24 @@ def test_rest_balance_writes_run_in_the_ledger_role(role):
         assert r.status_code == 201, r.text
         assert sum(b[2] for b in buckets(cfg)) == sum(b[2] for b in after_topup) - 500_000
 
+        # the quota debit and an Nrf rating session are charges the ledger runs with their records
+        money = sum(b[2] for b in buckets(cfg) if b[1] == "money")
+        sent = ledger_requests(cfg)
+        r = post(server, "/quota", {"imsi": IMSI, "mb": 2})
+        assert r.status_code == 200 and r.json()["approved"] is True, r.text
+        r = post(server, NRF, {"subscriptionId": [f"imsi-{IMSI}"], "serviceRating": [
+            {"serviceContextId": "32251@3gpp.org", "ratingGroup": 32, "requestSubType": "RESERVE",
+             "requestedUnit": {"totalVolume": 1_000_000}}]})
+        assert r.status_code == 201, r.text
+        ref = r.headers["Location"].rsplit("/", 1)[1]
+        r = post(server, f"{NRF}/{ref}/release", {"serviceRating": [
+            {"serviceContextId": "32251@3gpp.org", "ratingGroup": 32, "requestSubType": "DEBIT",
+             "consumedUnit": {"totalVolume": 1_500_000}}]})
+        assert r.status_code == 200, r.text
+        assert ledger_requests(cfg) == sent + 3
+        # DATA_OFFER: 20,000 per started MB; 2 MB by quota, 2 started MB by Nrf
+        assert sum(b[2] for b in buckets(cfg) if b[1] == "money") == money - 80_000
+
         # the ledger down: a bounded wait, then 503 and nothing changed
         ledger.send_signal(signal.SIGTERM)
         ledger.wait(15)
@@ -84,6 +104,8 @@ def test_rest_balance_writes_run_in_the_ledger_role(role):
         r = post(server, TOPUP, {"amount": {"amount": "1", "units": "USD"}, "product": {"id": PRODUCT}})
         assert r.status_code == 503, r.text
         assert time.monotonic() - t0 < cfg.processes.ledger_timeout + 5
+        assert buckets(cfg) == held
+        assert post(server, "/quota", {"imsi": IMSI, "mb": 1}).status_code == 503
         assert buckets(cfg) == held
         start()
         r = post(server, TOPUP, {"amount": {"amount": "1", "units": "USD"}, "product": {"id": PRODUCT}})
