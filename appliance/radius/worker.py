@@ -11,7 +11,7 @@ import gc
 import logging
 from typing import Any
 
-from .. import metrics
+from .. import metrics, trace
 from ..config import Config, charging_policy
 from ..runtime import run_async
 from . import clients as clients_mod
@@ -119,6 +119,8 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None,
     store = attach(open_store(cfg))
     server = await build(cfg, index, store)
     await server.start(forward_dir(cfg))
+    trace.balance_reader = lambda identity: traced_balance(store, identity)     # appliance trace <subscriber>
+    server.tasks.add(asyncio.ensure_future(trace.watch(cfg.path(cfg.run_dir), stop)))    # ends with ``stop``
     if freeze_gc:              # the start-up objects (modules, config, tables) leave the cyclic GC's
         gc.collect()           # generations: its collections under load walk only what requests create
         gc.freeze()
@@ -154,6 +156,16 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None,
             dm.cancel()
         await server.close(wait=float(cfg.processes.stop_wait))
         store.close()
+
+
+def traced_balance(store: Any, identity: str) -> dict[str, Any] | None:
+    """A traced subscriber's balance after an answer (read only while someone traces)."""
+    import time
+
+    from ..ledger import book
+    read = getattr(store, "read", None) or store.transact
+    bal = read(lambda l: book.balance(l, identity, int(time.time())))
+    return None if bal is None else {"totals": bal.totals, "reserved": bal.reserved}
 
 
 def main(cfg: Config, index: int) -> int:
