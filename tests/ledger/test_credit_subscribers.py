@@ -113,3 +113,8 @@ def test_credit_restored_before_the_worker_came_takes_the_product_off_the_queue(
 def test_names_shared_with_modules_not_imported():
     from appliance.rest import tmf654
     assert coa.SESSION_KIND == acct.SESSION_KIND and balance_events.API == tmf654.API
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request) -> str:
+    return str(request.param)
