@@ -15,6 +15,8 @@ import asyncio
 import json
 import logging
 import os
+import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ _SESSIONS: dict[str, tuple[Trace, str]] = {}   # Session-Ids seen with a traced 
 # called only for a traced answer.
 balance_reader: Callable[[str], Any] | None = None
 _seen_mtime: float = -1.0
+_NAME = re.compile(r"^[a-z]*\d+-\d+-[0-9a-f]{8}$")
 
 
 def folder(run_dir: str | os.PathLike[str]) -> Path:
@@ -188,46 +191,98 @@ def diameter(msg: Any, answer: bytes, app: str, peer: str) -> None:
     _record(trace, event)
 
 
+def start(run_dir: str | os.PathLike[str], identities: list[str], seconds: float, max_events: int,
+          tag: str = "") -> str:
+    """Ask every worker to trace ``identities`` for ``seconds`` or ``max_events``; the trace's name
+    (its request ``<name>.json`` and events file ``<name>.events`` in the trace folder)."""
+    seconds = min(max(seconds, 1.0), MAX_SECONDS)
+    max_events = min(max(max_events, 1), MAX_EVENTS)
+    path = folder(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    name = f"{tag}{os.getpid()}-{int(time.time() * 1000)}-{secrets.token_hex(4)}"
+    events = path / f"{name}.events"
+    events.touch(mode=0o600)
+    tmp = path / f".{name}.tmp"
+    tmp.write_text(json.dumps({"identities": identities[:16], "until": time.time() + seconds,
+                               "max_events": max_events, "events": str(events)}))
+    tmp.replace(path / f"{name}.json")        # atomic: a worker never reads half a request
+    return name
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME.match(name))
+
+
+def request_of(run_dir: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
+    """A trace's request as written by :func:`start` (None once stopped or unknown)."""
+    if not valid_name(name):
+        return None
+    try:
+        doc = json.loads((folder(run_dir) / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def read_events(run_dir: str | os.PathLike[str], name: str, offset: int,
+                max_bytes: int = 1 << 20) -> tuple[list[dict[str, Any]], int]:
+    """The complete event lines of trace ``name`` from byte ``offset``, and the offset after them."""
+    if not valid_name(name):
+        return [], offset
+    try:
+        with open(folder(run_dir) / f"{name}.events", "rb") as src:
+            src.seek(offset)
+            chunk = src.read(max_bytes)
+    except OSError:
+        return [], offset
+    end = chunk.rfind(b"\n") + 1
+    events = [json.loads(line) for line in chunk[:end].split(b"\n") if line.strip()]
+    return events, offset + end
+
+
+def stop(run_dir: str | os.PathLike[str], name: str) -> None:
+    """End trace ``name`` in every worker (at their next look) and remove its files."""
+    if not valid_name(name):
+        return
+    for suffix in (".json", ".events"):
+        try:
+            (folder(run_dir) / f"{name}{suffix}").unlink()
+        except FileNotFoundError:
+            pass
+
+
+def remove_ended(run_dir: str | os.PathLike[str], now: float, grace: float = 3600.0, tag: str = "") -> int:
+    """Remove the files of ``tag`` traces that ended more than ``grace`` seconds ago (a console
+    page that went away never stops its trace); how many."""
+    removed = 0
+    for req in folder(run_dir).glob(f"{tag}*.json"):
+        doc = request_of(run_dir, req.stem)
+        if doc is not None and float(doc.get("until", 0)) + grace < now:
+            stop(run_dir, req.stem)
+            removed += 1
+    return removed
+
+
 def follow(run_dir: str | os.PathLike[str], identities: list[str], seconds: float, max_events: int,
            emit: Callable[[dict[str, Any]], None], poll: float = 0.2) -> int:
     """The command's side: ask every worker to trace ``identities`` and pass each event to ``emit``
     until ``seconds`` or ``max_events``."""
     seconds = min(max(seconds, 1.0), MAX_SECONDS)
     max_events = min(max(max_events, 1), MAX_EVENTS)
-    path = folder(run_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    name = f"{os.getpid()}-{int(time.time() * 1000)}"
-    events = path / f"{name}.events"
-    request = path / f"{name}.json"
-    events.touch(mode=0o600)
-    tmp = path / f".{name}.tmp"
-    tmp.write_text(json.dumps({"identities": identities, "until": time.time() + seconds,
-                               "max_events": max_events, "events": str(events)}))
-    tmp.replace(request)                  # atomic: a worker never reads half a request
-    count = 0
+    name = start(run_dir, identities, seconds, max_events)
+    count, offset = 0, 0
     deadline = time.monotonic() + seconds
     try:
-        with open(events, "rb") as src:
-            pending = b""
-            while count < max_events and time.monotonic() < deadline:
-                chunk = src.read(65536)
-                if not chunk:
-                    time.sleep(poll)
-                    continue
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    if not line.strip() or count >= max_events:
-                        continue
-                    event = json.loads(line)
-                    count += 1
-                    emit(event)
+        while count < max_events and time.monotonic() < deadline:
+            events, offset = read_events(run_dir, name, offset)
+            if not events:
+                time.sleep(poll)
+                continue
+            for event in events[:max_events - count]:
+                count += 1
+                emit(event)
     finally:
-        for p in (request, events):
-            try:
-                p.unlink()
-            except FileNotFoundError:
-                pass
+        stop(run_dir, name)
     return count
 
 

@@ -2,21 +2,37 @@
 
 Log in; find a subscriber by IMSI, MSISDN and NAI; watch the balance fall after a Diameter Ro
 session run by the test; top up as admin; the read-only user sees no action buttons and the API
-refuses its top-up.  A screenshot of each screen is kept under the test's temporary directory
-(``$CONSOLE_SCREENSHOTS`` overrides it, e.g. to refresh docs/console/).
+refuses its top-up.  Sessions (Disconnect to a NAS on loopback, Gx re-auth), peers up while the
+test holds a Diameter connection, dashboard panels, logs and an IPDR export downloaded, a live
+trace of a Ro session, catalog edit (a refused change stores nothing).  A screenshot of each
+screen is kept under the test's temporary directory (``$CONSOLE_SCREENSHOTS`` overrides it, e.g.
+to refresh docs/console/).
 """
 from __future__ import annotations
 
+import concurrent.futures
+import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 import requests
 
+from appliance.config import load
+from appliance.logs.ipdr import FIELDS
+from appliance.pcrf import tables
+from appliance.radius import packet as rp
+from appliance.radius.acct import SESSION_KIND
+from appliance.store import open_store
+from tests.radius.test_accounting import NasListener
 from tests.rest.conftest import ADMIN, READER
 
 from .conftest import IMSI, MSISDN, NAI, ro_session
+from .test_screens_api import _hold_peer
+
+CAT = "/tmf-api/productCatalogManagement/v4"
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -166,6 +182,151 @@ def test_readonly_user_sees_no_actions_and_the_api_refuses_its_top_up(browser, a
         assert r.status_code == 403
         _search(page, IMSI)
         assert _money(page) == before
+        assert errors == []
+    finally:
+        context.close()
+
+
+def _screen(page, name: str) -> None:
+    page.click(f"button[data-screen='{name}']")
+    page.wait_for_selector(f"#screen-{name}", state="visible")
+
+
+def test_admin_sessions_peers_logs_export_trace_and_catalog_edit(browser, appliance, shots):
+    nas = NasListener(ignore=0)
+    key = "127.0.0.1|br-1"
+    store = open_store(load(str(appliance.conf)))
+    try:
+        store.transact(lambda l: (
+            l.put_doc(SESSION_KIND, key, {"nas": "127.0.0.1", "sid": "br-1", "addr": "127.0.0.1", "coa_port": nas.port,
+                                          "user": NAI, "nas_ip": "127.0.0.1", "framed_ip": "10.0.0.21",
+                                          "subscriber": NAI, "start": 1_796_000_000, "octets": 1_200_000,
+                                          "seconds": 300, "csid": "radius:" + key}),
+            l.put_doc(tables.KIND_SESSION, "pcef.browser;1", {
+                "session_id": "pcef.browser;1", "peer": "pcef.browser", "realm": "r", "service": IMSI,
+                "product": "p1", "installed": {"default": "x"}, "apn": "internet", "ip": "10.1.2.9",
+                "created": 1_796_000_000, "updated": 1_796_000_000})))
+    finally:
+        store.close()
+    context, page, errors = _page(browser, appliance)
+    opened, release = threading.Event(), threading.Event()
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    held = pool.submit(_hold_peer, appliance.doc["diameter"]["port"], opened, release)
+    try:
+        _login(page, ADMIN)
+
+        # sessions: the RADIUS session, disconnected from its row; the Gx session re-authorized
+        _screen(page, "sessions")
+        page.fill("#sessions-subscriber", MSISDN)
+        page.click("#sessions-submit")
+        row = page.wait_for_selector(f"#sessions tr[data-key='{key}']")
+        assert "10.0.0.21" in row.inner_text()
+        page.screenshot(path=str(shots / "sessions.png"), full_page=True)
+        row.query_selector("button.disconnect").click()
+        page.wait_for_function("document.querySelector('#session-result').textContent.includes('ack')")
+        assert nas.received and nas.received[-1].text(rp.ACCT_SESSION_ID) == "br-1"
+        page.select_option("#sessions-kind", "gx")
+        page.wait_for_selector("#sessions tr[data-key='pcef.browser;1'] button.reauth").click()
+        page.wait_for_function("document.querySelector('#session-result').textContent.includes('queued')")
+
+        # peers and clients: the peer this test holds open is up
+        assert opened.wait(30)
+        _screen(page, "peers")
+        page.wait_for_function("(() => { const c = document.querySelector(\"#peers tr[data-peer='gw.test'] .state\");"
+                               " return c && c.textContent === 'up'; })()", timeout=20_000)
+        assert "nas-lo" in page.inner_text("#radius-clients")
+        page.screenshot(path=str(shots / "peers.png"), full_page=True)
+
+        # dashboard panels: peers up, open sessions, store and ledger health
+        _screen(page, "dashboard")
+        page.wait_for_function("document.querySelector('#store-health').textContent === 'ok'")
+        assert int(page.inner_text("#peers-up")) >= 1
+        assert page.inner_text("#ledger-health") == "ok"
+        page.wait_for_function("parseInt(document.querySelector('#sessions-total').textContent) >= 2",
+                               timeout=20_000)
+        page.wait_for_selector("#chart .uplot")
+        page.wait_for_timeout(2_500)          # a few rate points in the chart
+        page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+
+        # logs: the subscriber's transactions, and an IPDR export downloaded
+        assert ro_session(appliance.doc["diameter"]["port"]) == [2001, 2001, 2001]
+        _screen(page, "logs")
+        page.fill("#logs-subscriber", IMSI)
+        page.click("#logs-submit")
+        page.wait_for_selector("#log-records tbody tr")
+        assert "diameter" in page.inner_text("#log-records")
+        page.click("#export-submit")
+        page.wait_for_function("document.querySelector('#export-state').textContent.startsWith('done 100%')")
+        page.screenshot(path=str(shots / "logs.png"), full_page=True)
+        with page.expect_download() as got:
+            page.click("#export-download")
+        csv = Path(got.value.path()).read_text().splitlines()
+        assert csv[0] == ",".join(FIELDS["wlan"]) and len(csv) >= 4       # three Ro sessions so far
+
+        # trace: a live Ro session of the subscriber, its three requests and answers
+        _screen(page, "trace")
+        page.fill("#trace-identity", MSISDN)
+        page.click("#trace-start")
+        page.wait_for_function("document.querySelector('#trace-state').textContent.startsWith('tracing')")
+        page.wait_for_timeout(1_500)                 # workers look at the trace folder once a second
+        assert ro_session(appliance.doc["diameter"]["port"]) == [2001, 2001, 2001]
+        page.wait_for_function("document.querySelectorAll('#trace-events tbody tr').length >= 6", timeout=20_000)
+        assert page.inner_text("#trace-events").count("2001") >= 3
+        page.screenshot(path=str(shots / "trace.png"), full_page=True)
+        page.click("#trace-stop")
+
+        # catalog edit: a new price, a refused change (nothing stored), an accepted one, deleted
+        _screen(page, "catalog")
+        page.wait_for_selector("#offers tbody tr")
+        page.select_option("#edit-kind", "productOfferingPrice")
+        page.click("#edit-new")
+        body = {"id": "console-price", "name": "console-price", "priceType": "usage",
+                "price": {"taxIncludedAmount": {"unit": "USD", "value": "0.05"}},
+                "unitOfMeasure": {"amount": 1_000_000, "units": "octets"}}
+        page.fill("#edit-body", json.dumps(body))
+        page.click("#edit-create")
+        page.wait_for_selector("#prices tr[data-price='console-price']")
+        page.click("#prices tr[data-price='console-price'] button.edit")
+        page.fill("#edit-body", json.dumps({**body, "priceType": "weekly"}))
+        page.click("#edit-save")
+        page.wait_for_function("document.querySelector('#error').textContent.includes('refused')")
+        stored = appliance.get(CAT + "/productOfferingPrice/console-price", auth=READER).json()
+        assert stored["priceType"] == "usage"
+        page.screenshot(path=str(shots / "catalog-edit.png"), full_page=True)
+        page.fill("#edit-body", json.dumps({"price": {"taxIncludedAmount": {"unit": "USD", "value": "0.07"}}}))
+        page.click("#edit-save")
+        page.wait_for_function("document.querySelector('#edit-result').textContent === 'update done'")
+        stored = appliance.get(CAT + "/productOfferingPrice/console-price", auth=READER).json()
+        assert stored["price"]["taxIncludedAmount"]["value"] in ("0.07", "0.070000")
+        page.click("#edit-delete")
+        page.wait_for_function("document.querySelector('#edit-result').textContent === 'delete done'")
+        assert appliance.get(CAT + "/productOfferingPrice/console-price", auth=READER).status_code == 404
+        assert errors == []
+    finally:
+        release.set()
+        held.result(60)
+        pool.shutdown()
+        nas.close()
+        context.close()
+
+
+def test_readonly_user_sees_the_screens_without_actions(browser, appliance, shots):
+    context, page, errors = _page(browser, appliance)
+    try:
+        _login(page, READER)
+        _screen(page, "sessions")
+        page.wait_for_selector("#sessions tbody tr")
+        assert page.query_selector_all("#sessions button.disconnect") == [] or \
+            not any(b.is_visible() for b in page.query_selector_all("#sessions button"))
+        _screen(page, "catalog")
+        page.wait_for_selector("#offers tbody tr")
+        assert not page.is_visible("#catalog-editor")
+        assert not any(b.is_visible() for b in page.query_selector_all("#offers button.edit"))
+        _screen(page, "trace")
+        assert not page.is_visible("#trace-start")
+        _screen(page, "peers")
+        page.wait_for_selector("#peers tbody tr")
+        page.screenshot(path=str(shots / "sessions-readonly.png"), full_page=True)
         assert errors == []
     finally:
         context.close()

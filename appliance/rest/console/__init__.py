@@ -1,5 +1,7 @@
 """The operator console: static pages served by the REST process, and the few read views the
-TMF APIs do not give in one call (a subscriber by any identity, the effective configuration).
+TMF APIs do not give in one call (a subscriber by any identity, the effective configuration);
+sessions.py (sessions and their actions), node.py (peers, clients, health), logs.py (transaction
+logs, IPDR export), tracing.py (live trace) hold the other screens' routes.
 
 The pages are public (they hold no data); every call they make carries the user's bearer token
 from ``POST /auth/token`` and meets the same permission checks as any REST client.  Writes
@@ -167,6 +169,7 @@ async def configuration(request: web.Request) -> web.Response:
 
 
 def routes() -> list[Route]:
+    from . import logs, node, sessions, tracing
     return [
         Route("GET", "/console", index, None, "the operator console (a static page; its calls authenticate)",
               "console", responses={200: "HTML"}),
@@ -184,4 +187,5 @@ def routes() -> list[Route]:
               "console", query=(("identity", "IMSI, MSISDN or NAI"),), responses={200: "subscriber", 404: "unknown"}),
         Route("GET", "/console/api/config", configuration, "read", "the effective configuration, secrets masked",
               "console"),
+        *sessions.routes(), *node.routes(), *logs.routes(), *tracing.routes(),
     ]

@@ -42,6 +42,10 @@ function consoleApp() {
     screens: [
       { id: "subscribers", title: "Subscribers" },
       { id: "dashboard", title: "Dashboard" },
+      { id: "sessions", title: "Sessions" },
+      { id: "peers", title: "Peers & clients" },
+      { id: "logs", title: "Logs" },
+      { id: "trace", title: "Trace" },
       { id: "catalog", title: "Catalog" },
       { id: "configuration", title: "Configuration" },
     ],
@@ -67,6 +71,14 @@ function consoleApp() {
     last: null,
     catalog: { offers: [], prices: [] },
     configText: "",
+    node: {},
+    nodeTimer: null,
+    edit: { kind: "productOfferingPrice", id: "", body: "", result: "" },
+    sessions: { kind: "radius", subscriber: "", peer: "", rows: [], next: null, after: "", total: 0,
+                result: "", coaTimeout: "3600", coaFilter: "" },
+    logs: { log: "acct", subscriber: "", since: "", result: null },
+    exp: { type: "wlan", live: true, start: "", end: "", job: null },
+    tr: { identity: "", minutes: "5", name: null, offset: 0, events: [], state: "" },
 
     async start() {
       if (this.token) {
@@ -111,6 +123,8 @@ function consoleApp() {
       this.token = null; this.user = null; this.sub = null;
       sessionStorage.removeItem(TOKEN_KEY);
       if (this.timer) { clearInterval(this.timer); this.timer = null; }
+      if (this.nodeTimer) { clearInterval(this.nodeTimer); this.nodeTimer = null; }
+      this.tr.name = null;
     },
 
     logout() { this.forget(); },
@@ -122,8 +136,10 @@ function consoleApp() {
     show(id) {
       this.screen = id;
       this.error = "";
-      if (id === "dashboard") this.startDashboard();
+      if (id === "dashboard") { this.startDashboard(); this.startNode(); }
+      if (id === "peers") this.startNode();
       if (id === "catalog") this.loadCatalog();
+      if (id === "sessions") this.loadSessions(true);
     },
 
     time(epoch) { return epoch ? new Date(epoch * 1000).toISOString().replace(".000", "") : ""; },
@@ -193,7 +209,7 @@ function consoleApp() {
 
     draw() {
       const el = document.getElementById("chart");
-      if (!el || typeof uPlot === "undefined") return;
+      if (!el || typeof uPlot === "undefined" || this.series[0].length < 2) return;   // a time axis needs two points
       if (!this.chart) {
         const colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"];
         this.chart = new uPlot({
@@ -213,6 +229,170 @@ function consoleApp() {
         this.catalog.offers = await this.api("GET", "/tmf-api/productCatalogManagement/v4/productOffering");
         this.catalog.prices = await this.api("GET", "/tmf-api/productCatalogManagement/v4/productOfferingPrice");
       } catch (e) { this.error = e.message; }
+    },
+    // --- node: peers, clients, processes, sessions, health (polled while the dashboard or peers show)
+    startNode() {
+      this.loadNode();
+      if (!this.nodeTimer) this.nodeTimer = setInterval(() => {
+        if (this.screen === "dashboard" || this.screen === "peers") this.loadNode();
+      }, this.pollSeconds * 1000);
+    },
+
+    async loadNode() {
+      try { this.node = await this.api("GET", "/console/api/node"); } catch (e) { this.error = e.message; }
+    },
+
+    health() {
+      return (this.node && this.node.health) || { store: { backend: "", ok: false }, ledger: { ok: false } };
+    },
+
+    sessionTotal() {
+      return Object.values(this.node.sessions || {}).reduce((a, b) => a + b, 0);
+    },
+
+    // --- sessions
+    async loadSessions(first) {
+      this.error = "";
+      const s = this.sessions;
+      const after = first ? "" : (s.next || "");
+      const q = new URLSearchParams({ kind: s.kind, limit: "50", after });
+      if (s.subscriber.trim()) q.set("subscriber", s.subscriber.trim());
+      if (s.peer.trim()) q.set("peer", s.peer.trim());
+      try {
+        const page = await this.api("GET", "/console/api/sessions?" + q.toString());
+        s.rows = page.sessions; s.next = page.next; s.after = after; s.total = page.total;
+      } catch (e) { this.error = e.message; }
+    },
+
+    sessionDetails(r) {
+      if (r.kind === "radius") return [r.framedIp, r.calling, (r.octets || 0) + " octets", (r.seconds || 0) + " s"].filter(Boolean).join(" · ");
+      if (r.kind === "gx") return [r.apn, r.ip, "rules: " + (r.rules || []).join(", "), r.pushPending ? "push pending" : ""].filter(Boolean).join(" · ");
+      if (r.kind === "aaa") return [r.app, r.imsi, r.apn, r.state].filter(Boolean).join(" · ");
+      return "";
+    },
+
+    async sessionAction(r, action) {
+      this.error = ""; this.sessions.result = "";
+      let path = "/console/api/sessions/gx/reauth";
+      const body = { key: r.key };
+      if (action !== "reauth") path = "/console/api/sessions/radius/" + action;
+      if (action === "coa") {
+        body.set = {};
+        if (String(this.sessions.coaTimeout).trim()) body.set["session-timeout"] = parseInt(this.sessions.coaTimeout, 10);
+        if (this.sessions.coaFilter.trim()) body.set["filter-id"] = this.sessions.coaFilter.trim();
+      }
+      try {
+        const out = await this.api("POST", path, body);
+        this.sessions.result = action + " " + r.sessionId + ": " + out.result;
+      } catch (e) { this.error = action + " refused: " + e.message; }
+    },
+
+    // --- logs and IPDR export
+    async loadLogs() {
+      this.error = "";
+      const q = new URLSearchParams({ log: this.logs.log, limit: "100" });
+      if (this.logs.subscriber.trim()) q.set("subscriber", this.logs.subscriber.trim());
+      if (this.logs.since.trim()) q.set("since", this.logs.since.trim());
+      try { this.logs.result = await this.api("GET", "/console/api/logs?" + q.toString()); }
+      catch (e) { this.error = e.message; }
+    },
+
+    async startExport() {
+      this.error = "";
+      const body = { type: this.exp.type, live: !!this.exp.live };
+      if (this.exp.start.trim()) body.start = this.exp.start.trim();
+      if (this.exp.end.trim()) body.end = this.exp.end.trim();
+      try {
+        this.exp.job = await this.api("POST", "/console/api/exports", body);
+        while (this.exp.job.state === "running") {
+          await new Promise((ok) => setTimeout(ok, 500));
+          this.exp.job = await this.api("GET", "/console/api/exports/" + this.exp.job.id);
+        }
+      } catch (e) { this.error = "export: " + e.message; }
+    },
+
+    async download() {
+      // fetched with the token (a plain link would carry none), handed to the browser as a file
+      const r = await fetch("/console/api/exports/" + this.exp.job.id + "/csv",
+                            { headers: { Authorization: "Bearer " + this.token } });
+      if (!r.ok) { this.error = "download: HTTP " + r.status; return; }
+      const url = URL.createObjectURL(await r.blob());
+      const a = document.createElement("a");
+      a.href = url; a.download = "ipdr-" + this.exp.job.type + "-" + this.exp.job.id + ".csv";
+      document.body.appendChild(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    },
+
+    // --- live trace
+    async startTrace() {
+      this.error = "";
+      try {
+        const t = await this.api("POST", "/console/api/trace",
+                                 { identity: this.tr.identity.trim(), minutes: parseInt(this.tr.minutes, 10) || 5 });
+        this.tr.name = t.name; this.tr.offset = 0; this.tr.events = [];
+        this.tr.state = "tracing " + t.identities.join(", ");
+        this.followTrace(t.name);
+      } catch (e) { this.error = "trace: " + e.message; }
+    },
+
+    async followTrace(name) {
+      while (this.tr.name === name) {
+        let doc;
+        try {
+          doc = await this.api("GET", "/console/api/trace/" + name + "?wait=5&offset=" + this.tr.offset);
+        } catch (e) { this.tr.state = "stopped (" + e.message + ")"; this.tr.name = null; return; }
+        if (this.tr.name !== name) return;
+        this.tr.offset = doc.offset;
+        this.tr.events.push(...doc.events);
+        if (this.tr.events.length > 2000) this.tr.events.splice(0, this.tr.events.length - 2000);
+        if (!doc.active && !doc.events.length) { this.tr.state = "ended"; this.tr.name = null; return; }
+      }
+    },
+
+    async stopTrace() {
+      const name = this.tr.name;
+      this.tr.name = null;
+      this.tr.state = "stopped";
+      if (name) { try { await this.api("DELETE", "/console/api/trace/" + name); } catch (e) { /* ended already */ } }
+    },
+
+    traceDetail(e) {
+      const pick = (avps, names) => (avps || []).filter((a) => names.includes(a[0]))
+        .map((a) => a[0] + "=" + (typeof a[1] === "object" ? JSON.stringify(a[1]) : a[1])).join(" ");
+      if (e.protocol === "gx-push") return (e.reason || "") + " " + JSON.stringify(e.install || e.failed || "");
+      if (e.protocol === "eap") return [e.method, e.step, e.outcome].filter(Boolean).join(" ");
+      return pick(e.avps, ["CC-Request-Type", "CC-Request-Number", "Multiple-Services-Credit-Control"]).slice(0, 300);
+    },
+
+    // --- catalog edit (admin; TMF620 validates, refuses, stores nothing on a refusal)
+    editItem(kind, item) {
+      this.edit.kind = kind; this.edit.id = item.id; this.edit.result = "";
+      const copy = Object.fromEntries(Object.entries(item).filter(([k]) => !["href", "@type", "lastUpdate"].includes(k)));
+      this.edit.body = JSON.stringify(copy, null, 2);
+    },
+
+    newItem() {
+      this.edit.id = ""; this.edit.result = "";
+      this.edit.body = this.edit.kind === "productOffering"
+        ? JSON.stringify({ name: "", productOfferingPrice: [{ id: "" }] }, null, 2)
+        : JSON.stringify({ id: "", name: "", priceType: "usage", price: { taxIncludedAmount: { unit: this.currency, value: "0.01" } },
+                           unitOfMeasure: { amount: 1000000, units: "octets" } }, null, 2);
+    },
+
+    async saveItem(how) {
+      this.error = ""; this.edit.result = "";
+      const base = "/tmf-api/productCatalogManagement/v4/" + this.edit.kind;
+      let body;
+      if (how !== "delete") {
+        try { body = JSON.parse(this.edit.body); } catch (e) { this.error = "not JSON: " + e.message; return; }
+      }
+      try {
+        if (how === "create") await this.api("POST", base, body);
+        else if (how === "update") await this.api("PATCH", base + "/" + encodeURIComponent(this.edit.id), body);
+        else await this.api("DELETE", base + "/" + encodeURIComponent(this.edit.id));
+        this.edit.result = how + " done";
+        await this.loadCatalog();
+      } catch (e) { this.error = how + " refused: " + e.message; }
     },
   };
 }
