@@ -47,10 +47,19 @@ class DatabaseConfig:
     batch_max: int = 512               # group commit: most operations in one transaction
     pool_size: int = 4                 # PostgreSQL connections per process
     secret_key_file: str = "secrets.key"   # seals passwords, K/OPc, client secrets (beside the SQLite file; "": clear)
+    # Bound of each process's working set (the ledger's above all), whatever the subscriber count:
+    # subscribers (and products' buckets) kept in memory, twice as many sessions and documents,
+    # and SQLite's page cache of the writer in MiB.
+    cache_subscribers: int = 100_000
+    page_cache_mb: int = 64
 
     def __post_init__(self) -> None:
         _check_choice(self.backend, ("sqlite", "postgres"), "backend")
         _check_choice(self.synchronous, ("FULL", "EXTRA", "NORMAL"), "synchronous")
+        if not 100 <= self.cache_subscribers <= 10_000_000:
+            raise ValueError(f"cache_subscribers must be 100..10000000, got {self.cache_subscribers}")
+        if not 2 <= self.page_cache_mb <= 65_536:
+            raise ValueError(f"page_cache_mb must be 2..65536, got {self.page_cache_mb}")
 
 
 @dataclass(frozen=True)

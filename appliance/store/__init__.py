@@ -24,7 +24,8 @@ def open_store(cfg: Config) -> Store:
     from .sqlite import SqliteStore
     path = cfg.database_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(str(path), batch_max=cfg.database.batch_max, synchronous=cfg.database.synchronous, box=box)
+    return SqliteStore(str(path), batch_max=cfg.database.batch_max, synchronous=cfg.database.synchronous, box=box,
+                       cache_subscribers=cfg.database.cache_subscribers, page_cache_mb=cfg.database.page_cache_mb)
 
 
 def secret_key_path(cfg: Config) -> Path | None:

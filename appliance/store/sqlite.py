@@ -51,6 +51,12 @@ def split_sql(script: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
+# Default bounds of the per-process caches (``database.cache_subscribers``; dropped whole when
+# exceeded, at a batch's start).
+CACHED_PRODUCTS = 100_000
+CACHED_SESSIONS = 200_000
+CACHED_DOCS = 200_000
+
 class SqliteLedger:
     """The Ledger port over one SQLite connection inside the writer's transaction."""
 
@@ -173,7 +179,7 @@ class SqliteLedger:
             return hit
         found = self._find_subscriber(identity)
         if found[0] is not None:
-            if len(cache) >= 100_000:
+            if len(cache) >= self.store.cached_products:
                 cache.clear()
             cache[identity] = found
         return found
@@ -500,7 +506,7 @@ class SqliteLedger:
         if text is _UNCACHED:
             row = self._one_direct("SELECT doc FROM doc WHERE kind = ? AND key = ?", (kind, key))
             text = row[0] if row else None
-            if len(docs) < CACHED_DOCS:
+            if len(docs) < self.store.cached_docs:
                 docs[(kind, key)] = text
         return json.loads(text) if text is not None else None
 
@@ -512,7 +518,7 @@ class SqliteLedger:
         doc = parsed.get(k, _UNCACHED)
         if doc is _UNCACHED:
             doc = self.get_doc(kind, key)
-            if k in self._docs and len(parsed) < CACHED_DOCS:
+            if k in self._docs and len(parsed) < self.store.cached_docs:
                 parsed[k] = doc
         return doc  # type: ignore[return-value]
 
@@ -563,10 +569,12 @@ class _ReadCaches:
     """The catalog and subscriber caches of one reader connection (same shape as the store's),
     kept while the catalog and inventory generations it last read are unchanged."""
 
-    __slots__ = ("_offers", "_tables", "_subscribers", "catalog_gen", "inventory_gen", "box")
+    __slots__ = ("_offers", "_tables", "_subscribers", "catalog_gen", "inventory_gen", "box", "cached_products",
+                 "cached_docs")
 
-    def __init__(self, box: Any = None) -> None:
+    def __init__(self, box: Any = None, cached_products: int = CACHED_PRODUCTS, cached_docs: int = CACHED_DOCS) -> None:
         self.box = box                   # the store's secret box, if it has one
+        self.cached_products, self.cached_docs = cached_products, cached_docs
         self._offers: dict[str, Offer | None] = {}
         self._tables: dict[str, PrefixTable | None] = {}
         self._subscribers: dict[str, tuple[Service | None, Product | None]] = {}
@@ -661,14 +669,11 @@ class _Reader:
 
     def __init__(self, conn: sqlite3.Connection, store: SqliteStore) -> None:
         self.conn = conn
-        self.ledger = _ReadLedger(conn, _ReadCaches(getattr(store, "box", None)))
+        self.ledger = _ReadLedger(conn, _ReadCaches(getattr(store, "box", None), store.cached_products,
+                                                    store.cached_docs))
 
 
 _STOP = object()
-# Bounds of the per-process balance caches (dropped whole when exceeded, at a batch's start).
-CACHED_PRODUCTS = 100_000
-CACHED_SESSIONS = 200_000
-CACHED_DOCS = 200_000
 _UNCACHED: Any = object()
 
 
@@ -678,9 +683,14 @@ class SqliteStore:
     backend = "sqlite"
 
     def __init__(self, path: str, batch_max: int = 512, busy_timeout_ms: int = 30_000,
-                 synchronous: str = "FULL", box: SecretBox | None = None) -> None:
+                 synchronous: str = "FULL", box: SecretBox | None = None, cache_subscribers: int = CACHED_PRODUCTS,
+                 page_cache_mb: int = 64) -> None:
         self.path = path
         self.box = box
+        # bounds of the working set (``database.cache_subscribers``): caches past them are dropped whole
+        self.cached_products = cache_subscribers
+        self.cached_sessions = self.cached_docs = 2 * cache_subscribers
+        self.page_cache_kib = page_cache_mb * 1024
         self.batch_max = batch_max
         self._busy = busy_timeout_ms
         self._sync = synchronous
@@ -711,6 +721,7 @@ class SqliteStore:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {self._sync}")
         conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute(f"PRAGMA cache_size = -{int(getattr(self, 'page_cache_kib', 65_536))}")
         return conn
 
     # --- public API
@@ -882,7 +893,7 @@ class SqliteStore:
             self._data_version = version
             ledger._drop_caches()
         elif self._catalog_gen >= 0 and self._inventory_gen >= 0:
-            if len(ledger._sessions) > CACHED_SESSIONS or len(ledger._buckets) > CACHED_PRODUCTS:
+            if len(ledger._sessions) > self.cached_sessions or len(ledger._buckets) > self.cached_products:
                 ledger._drop_caches()
             return
         gens = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('catalog_gen', 'inventory_gen')"))

@@ -14,6 +14,7 @@ from appliance.config import ConfigError, load
     ("radius:\n  auth_port: x\n", "radius.auth_port", 2, "expected an integer"),
     ("radius:\n  clients:\n    - address: 10.0.0.1\n", "radius.clients[0].secret", 3, "required"),
     ("database:\n  backend: oracle\n", "database", 2, "must be one of"),
+    ("database:\n  cache_subscribers: 10\n", "database", 2, "cache_subscribers must be 100.."),
     ("node:\n  name: a\n  colour: red\n", "node.colour", 3, "unknown key"),
     ("processes: [1]\n", "processes", 1, "expected a mapping"),
     ("rest: {port: 80\n", "", None, "not valid YAML"),
