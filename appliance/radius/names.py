@@ -96,3 +96,19 @@ def describe(attributes: list[tuple[int, bytes]], masked: bool = True) -> list[l
             continue
         out.append(list(show(0, code, value, masked)))
     return out
+
+
+def lookup(name: str) -> tuple[int, int, str]:
+    """(vendor, type, dictionary type) of an attribute by name (KeyError when unknown)."""
+    d = _dictionary()
+    attr = d.attributes[name]
+    vendor = int(d.vendors.GetForward(attr.vendor)) if attr.vendor else 0
+    return vendor, int(attr.code), str(attr.type)
+
+
+def value_code(attribute: str, name: str) -> int | None:
+    """``value_code("NAS-Port-Type", "Wireless-802.11")`` → 19; None for a name not in the dictionary."""
+    for code, text in _values(attribute).items():
+        if text == name:
+            return code
+    return None
