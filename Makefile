@@ -9,7 +9,8 @@ VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 # the codecs and the sans-I/O Diameter peer.
 STARTS_PROCESSES := subprocess|multiprocessing|Popen|sys\.executable
 FAST := $(shell grep -L -E '$(STARTS_PROCESSES)' tests/core/test_*.py tests/eap/test_*.py) \
-        tests/diameter/test_codec.py tests/diameter/test_peer.py \
+        tests/diameter/test_codec.py tests/diameter/test_codec_vectors.py tests/diameter/test_avps.py \
+        tests/diameter/test_peer.py \
         tests/radius/test_codec.py tests/radius/test_duplicate_cache.py tests/pcrf/test_gx_codec.py
 
 # Benchmarks and their same-run references (FreeRADIUS for RADIUS, SQLite vs PostgreSQL for the store).

@@ -22,7 +22,8 @@ def extensions() -> list[Extension]:
     except ImportError:
         print("setup.py: Cython not available, the codec stays interpreted", file=sys.stderr)
         return []
-    modules = [Extension(name, [name.replace(".", "/") + ".py"], optional=True) for name in COMPILED]
+    modules = [Extension(name, [name.replace(".", "/") + ".py"], optional=True, extra_compile_args=["-g0"])
+               for name in COMPILED]
     try:
         return cythonize(modules, quiet=True, compiler_directives={
             "language_level": 3, "annotation_typing": False, "binding": False, "embedsignature": False})

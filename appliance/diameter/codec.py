@@ -190,6 +190,11 @@ class Avp:
     def mandatory(self) -> bool:
         return bool(self.flags & AVP_M)
 
+    @property
+    def key(self) -> tuple[int, int]:
+        """``(code, vendor)``: equal to its :class:`appliance.diameter.avps.AvpKey`."""
+        return (self.code, self.vendor)
+
     def _fixed(self, n: int) -> bytes:
         if self._end - self._start != n:
             raise DiameterError(INVALID_AVP_LENGTH, self, "bad length")
@@ -263,6 +268,19 @@ class Avp:
         if kids is None:
             kids = self._kids = _split(self._buf, self._start, self._end, 1, True)
         return kids
+
+    def get(self, key: tuple[int, int]) -> Avp | None:
+        """The first AVP ``key`` (an :class:`appliance.diameter.avps.AvpKey`) inside this Grouped AVP."""
+        code, vendor = key
+        for a in self.group():
+            if a.code == code and a.vendor == vendor:
+                return a
+        return None
+
+    def get_all(self, key: tuple[int, int]) -> list[Avp]:
+        """Every AVP ``key`` inside this Grouped AVP, in order."""
+        code, vendor = key
+        return [a for a in self.group() if a.code == code and a.vendor == vendor]
 
     @property
     def value(self) -> Any:
@@ -488,6 +506,14 @@ class Message:
 
     def find_all(self, code: int, vendor: int = 0) -> list[Avp]:
         return [a for a in self.avps if a.code == code and a.vendor == vendor]
+
+    def get(self, key: tuple[int, int]) -> Avp | None:
+        """The first top-level AVP ``key`` (an :class:`appliance.diameter.avps.AvpKey`)."""
+        return self.find(key[0], key[1])
+
+    def get_all(self, key: tuple[int, int]) -> list[Avp]:
+        """Every top-level AVP ``key``, in order."""
+        return self.find_all(key[0], key[1])
 
     def text(self, code: int, vendor: int = 0) -> str | None:
         a = self.find(code, vendor)

@@ -25,6 +25,7 @@ from ...eap.conversations import ConversationStore
 from ...eap.credentials import StoreLookup
 from ...eap.framework import Accept, Conversation, Ignore, MethodContext, Policy, Reject, Send
 from ...ocs.usable import refusal
+from .. import avps as A
 from .. import codec as c
 from ..codec import DiameterError
 from ..node import Node, Request
@@ -111,10 +112,10 @@ def _realm(identity: str) -> str:
     return identity.split("@", 1)[1] if "@" in identity else ""
 
 
-def _one(msg: c.Message, code: int, vendor: int = 0) -> c.Avp:
-    a = msg.find(code, vendor)
+def _one(msg: c.Message, key: A.AvpKey) -> c.Avp:
+    a = msg.get(key)
     if a is None:
-        raise c.missing_avp(code, vendor, f"AVP {code} missing")
+        raise c.missing_avp(key.code, key.vendor, f"AVP {key.code} missing")
     return a
 
 
@@ -163,16 +164,16 @@ class Aaa:
         sid = msg.session_id
         if not sid:
             raise c.missing_avp(c.SESSION_ID)
-        art = _one(msg, 274).u32
+        art = _one(msg, A.AUTH_REQUEST_TYPE).u32
         if art not in (AUTHORIZE_AUTHENTICATE, 2):       # AUTHENTICATE_ONLY (2) or AUTHORIZE_AUTHENTICATE
-            raise DiameterError(c.INVALID_AVP_VALUE, msg.find(274), "Auth-Request-Type")
-        payload = _one(msg, 462).data
+            raise DiameterError(c.INVALID_AVP_VALUE, msg.get(A.AUTH_REQUEST_TYPE), "Auth-Request-Type")
+        payload = _one(msg, A.EAP_PAYLOAD).data
         now = self.clock()
         self.conversations.expire(now)
         conv = self.conversations.get(sid, now)
-        user = msg.find(1)
+        user = msg.get(A.USER_NAME)
         user_name = user.text if user is not None else ""
-        anid = msg.find(1504, V)
+        anid = msg.get(A.ANID)
         network_name = anid.text if anid is not None else self.settings.network_name
         if conv is None:
             identity = user_name or _identity_in(payload)
@@ -183,21 +184,22 @@ class Aaa:
                 server_id=self.node.host, options={"aka": aka}))
         outcome = await conv.receive(payload if len(payload) > 2 else b"")
         app = APP_NAMES[app_id]
-        common = [c.encode_avp(c.AUTH_APPLICATION_ID, app_id), c.encode_avp(274, art)]
+        common = [c.encode_avp(c.AUTH_APPLICATION_ID, app_id), A.AUTH_REQUEST_TYPE.encode(art)]
         if isinstance(outcome, Ignore):
             if conv.last_request is None:
                 self.conversations.pop(sid)
-                raise DiameterError(c.INVALID_AVP_VALUE, msg.find(462), f"EAP-Payload: {outcome.reason}")
+                raise DiameterError(c.INVALID_AVP_VALUE, msg.get(A.EAP_PAYLOAD), f"EAP-Payload: {outcome.reason}")
             metrics.inc(f"aaa.{app}.eap_ignored")
             outcome = Send(conv.last_request, conv.identifier)     # the peer retransmits: repeat our Request
         if isinstance(outcome, Send):
             self.conversations.put(sid, conv, now)
             return req.answer(MULTI_ROUND_AUTH, common + [
-                c.encode_avp(462, outcome.packet), c.encode_avp(272, self.settings.multi_round_timeout)])
+                A.EAP_PAYLOAD.encode(outcome.packet),
+                A.MULTI_ROUND_TIME_OUT.encode(self.settings.multi_round_timeout)])
         self.conversations.pop(sid)
         if isinstance(outcome, Reject):
             metrics.inc(f"aaa.{app}.rejects")
-            return req.answer(AUTHENTICATION_REJECTED, common + [c.encode_avp(462, outcome.packet)])
+            return req.answer(AUTHENTICATION_REJECTED, common + [A.EAP_PAYLOAD.encode(outcome.packet)])
         assert isinstance(outcome, Accept)
         return await self._accepted(req, app_id, outcome, common, network_name)
 
@@ -217,14 +219,14 @@ class Aaa:
         sid = msg.session_id
         await self.store.atransact(lambda ledger: ledger.put_doc(SESSION_KIND, sid, doc))
         metrics.inc(f"aaa.{APP_NAMES[app_id]}.authenticated")
-        avps = common + [c.encode_avp(462, outcome.packet), c.encode_avp(464, outcome.msk),
-                         c.encode_avp(1, permanent)]
+        avps = common + [A.EAP_PAYLOAD.encode(outcome.packet), A.EAP_MASTER_SESSION_KEY.encode(outcome.msk),
+                         A.USER_NAME.encode(permanent)]
         if self.settings.session_timeout:
-            avps.append(c.encode_avp(27, self.settings.session_timeout))
+            avps.append(A.SESSION_TIMEOUT.encode(self.settings.session_timeout))
         if app_id == STA:
-            avps.append(c.encode_avp(1503, TRUSTED, V))
+            avps.append(A.AN_TRUSTED.encode(TRUSTED))
         if profile.get("apn"):
-            avps.append(c.encode_avp(493, profile["apn"]))
+            avps.append(A.SERVICE_SELECTION.encode(profile["apn"]))
         return req.answer(c.SUCCESS, avps)
 
     async def _register(self, identity: str, imsi: str) -> dict[str, Any]:
@@ -247,22 +249,23 @@ class Aaa:
         PGW for a subscriber and records the PGW identity (MIP6-Agent-Info) and APN (TS 29.273 §9.2.2.1)."""
         msg = req.message
         sid = msg.session_id or ""
-        art = _one(msg, 274).u32
+        art = _one(msg, A.AUTH_REQUEST_TYPE).u32
         if art != AUTHORIZE_ONLY:
-            raise DiameterError(c.INVALID_AVP_VALUE, msg.find(274), "Auth-Request-Type must be AUTHORIZE_ONLY")
+            raise DiameterError(c.INVALID_AVP_VALUE, msg.get(A.AUTH_REQUEST_TYPE),
+                                "Auth-Request-Type must be AUTHORIZE_ONLY")
         app = APP_NAMES[app_id]
-        user = msg.find(1)
-        apn_avp = msg.find(493)
+        user = msg.get(A.USER_NAME)
+        apn_avp = msg.get(A.SERVICE_SELECTION)
         apn = apn_avp.text if apn_avp is not None else ""
-        common = [c.encode_avp(c.AUTH_APPLICATION_ID, app_id), c.encode_avp(274, AUTHORIZE_ONLY)]
+        common = [c.encode_avp(c.AUTH_APPLICATION_ID, app_id), A.AUTH_REQUEST_TYPE.encode(AUTHORIZE_ONLY)]
         if app_id == S6B:
             if user is None:
-                raise c.missing_avp(1)                          # User-Name
+                raise c.missing_avp(*A.USER_NAME)
             imsi = imsi_of(user.text)
             pgw_host, pgw_realm = req.peer.host, req.peer.realm
-            agent = msg.find(486)
+            agent = msg.get(A.MIP6_AGENT_INFO)
             for a in agent.group() if agent is not None else ():
-                if a.code == 348:                          # MIP-Home-Agent-Host {Destination-Realm, Destination-Host}
+                if a.key == A.MIP_HOME_AGENT_HOST:          # {Destination-Realm, Destination-Host}
                     for b in a.group():
                         if b.code == c.DESTINATION_HOST:
                             pgw_host = b.text
@@ -284,9 +287,9 @@ class Aaa:
                 metrics.inc(f"aaa.{app}.user_unknown")
                 return req.answer(None, common, experimental=(V, USER_UNKNOWN))
             metrics.inc(f"aaa.{app}.authorized")
-            out = common + ([c.encode_avp(493, apn)] if apn else [])
+            out = common + ([A.SERVICE_SELECTION.encode(apn)] if apn else [])
             if self.settings.session_timeout:
-                out.append(c.encode_avp(27, self.settings.session_timeout))
+                out.append(A.SESSION_TIMEOUT.encode(self.settings.session_timeout))
             return req.answer(c.SUCCESS, out)
         now = int(self.clock())
 
@@ -303,12 +306,12 @@ class Aaa:
         if svc is None:
             return req.answer(AUTHORIZATION_REJECTED, common)
         metrics.inc(f"aaa.{app}.authorized")
-        out = common + [c.encode_avp(1, doc.get("user_name", doc["imsi"]))]
+        out = common + [A.USER_NAME.encode(doc.get("user_name", doc["imsi"]))]
         granted = apn or (doc.get("profile") or {}).get("apn", "")
         if granted:
-            out.append(c.encode_avp(493, granted))
+            out.append(A.SERVICE_SELECTION.encode(granted))
         if self.settings.session_timeout:
-            out.append(c.encode_avp(27, self.settings.session_timeout))
+            out.append(A.SESSION_TIMEOUT.encode(self.settings.session_timeout))
         return req.answer(c.SUCCESS, out)
 
     # ------------------------------------------------------------------ STR / STA (RFC 6733 §8.4)
@@ -333,7 +336,7 @@ class Aaa:
         app = int(doc["app"])
         avps = [c.encode_avp(c.SESSION_ID, sid), c.encode_avp(c.DESTINATION_REALM, doc["peer_realm"]),
                 c.encode_avp(c.DESTINATION_HOST, doc["peer_host"]), c.encode_avp(c.AUTH_APPLICATION_ID, app),
-                c.encode_avp(1, doc.get("user_name", doc["imsi"]))]
+                A.USER_NAME.encode(doc.get("user_name", doc["imsi"]))]
 
         now = int(self.clock())
 
@@ -359,7 +362,8 @@ class Aaa:
         app = int(doc["app"])
         avps = [c.encode_avp(c.SESSION_ID, sid), c.encode_avp(c.DESTINATION_REALM, doc["peer_realm"]),
                 c.encode_avp(c.DESTINATION_HOST, doc["peer_host"]), c.encode_avp(c.AUTH_APPLICATION_ID, app),
-                c.encode_avp(285, REAUTH_AUTHORIZE_ONLY), c.encode_avp(1, doc.get("user_name", doc["imsi"]))]
+                A.RE_AUTH_REQUEST_TYPE.encode(REAUTH_AUTHORIZE_ONLY),
+                A.USER_NAME.encode(doc.get("user_name", doc["imsi"]))]
         ans = await self.node.request(CMD_RA, app, avps, host=doc["peer_host"], timeout=self.settings.swx_timeout)
         metrics.inc(f"aaa.{APP_NAMES.get(app, 'app')}.rar_sent")
         return ans.result_code

@@ -23,6 +23,7 @@ from ...config import Config
 from ...ocs.policy import Arp, PolicyRule, QoS, RuleKind, SessionQoS
 from ...pcrf import engine as E
 from ...pcrf import tables as T
+from .. import avps as A
 from .. import codec as c
 from ..codec import Avp, DiameterError
 from ..node import Node, Request
@@ -45,20 +46,6 @@ AUTHORIZE_ONLY = 0                                  # Re-Auth-Request-Type (RFC 
 FEATURE_LIST_ID = 1
 FEATURES = 0b11                                     # Rel8, Rel9 (TS 29.212 Table 5.4.1.1)
 
-# (code, vendor) of the AVPs read here
-K_SUB_ID, K_SUB_TYPE, K_SUB_DATA = (443, 0), (450, 0), (444, 0)
-K_EVENT_TRIGGER, K_UMI, K_MKEY = (1006, V), (1067, V), (1066, V)
-K_USU, K_TOTAL, K_IN, K_OUT = (446, 0), (421, 0), (412, 0), (414, 0)
-K_REPORT, K_RULE_NAME, K_BASE_NAME = (1018, V), (1005, V), (1004, V)
-K_RULE_STATUS, K_FAILURE_CODE = (1019, V), (1031, V)
-K_FEATURES, K_FEATURE_LIST_ID, K_FEATURE_LIST = (628, V), (629, V), (630, V)
-K_RAT_TYPE, K_FRAMED_IP, K_CALLED = (1032, V), (8, 0), (30, 0)
-
-
-def _inner(avp: Avp, key: tuple[int, int]) -> list[Avp]:
-    return [a for a in avp.group() if (a.code, a.vendor) == key]
-
-
 def _first(avps: Iterable[Avp], key: tuple[int, int]) -> Avp | None:
     for a in avps:
         if (a.code, a.vendor) == key:
@@ -66,10 +53,10 @@ def _first(avps: Iterable[Avp], key: tuple[int, int]) -> Avp | None:
     return None
 
 
-def _need(msg: c.Message, code: int, vendor: int = 0) -> Avp:
-    a = msg.find(code, vendor)
+def _need(msg: c.Message, key: tuple[int, int]) -> Avp:
+    a = msg.get(key)
     if a is None:
-        raise c.missing_avp(code, vendor)
+        raise c.missing_avp(*key)
     return a
 
 
@@ -78,48 +65,48 @@ def parse_ccr(msg: c.Message, now: int, via: str = "", via_realm: str = "") -> t
     sid = msg.session_id
     if not sid:
         raise c.missing_avp(c.SESSION_ID)
-    app = _need(msg, c.AUTH_APPLICATION_ID)
+    app = _need(msg, A.AUTH_APPLICATION_ID)
     if app.u32 != GX:
         raise DiameterError(c.INVALID_AVP_VALUE, app, "Auth-Application-Id is not Gx")
-    rt_avp = _need(msg, 416)
+    rt_avp = _need(msg, A.CC_REQUEST_TYPE)
     rt = rt_avp.i32
     if rt not in (INITIAL, UPDATE, TERMINATION):
         raise DiameterError(c.INVALID_AVP_VALUE, rt_avp, "CC-Request-Type must be 1, 2 or 3 on Gx")
-    number = _need(msg, 415).u32
+    number = _need(msg, A.CC_REQUEST_NUMBER).u32
     origin_host = msg.text(c.ORIGIN_HOST) or via
     origin_realm = msg.text(c.ORIGIN_REALM) or via_realm
     ids: list[tuple[int, str]] = []
-    for sub in msg.find_all(*K_SUB_ID):
-        kind, data = _first(sub.group(), K_SUB_TYPE), _first(sub.group(), K_SUB_DATA)
+    for sub in msg.get_all(A.SUBSCRIPTION_ID):
+        kind, data = _first(sub.group(), A.SUBSCRIPTION_ID_TYPE), _first(sub.group(), A.SUBSCRIPTION_ID_DATA)
         if kind is None or data is None:
             raise DiameterError(c.MISSING_AVP, sub, "Subscription-Id needs Type and Data")
         ids.append((kind.i32, data.text))
     usage: list[tuple[str, int]] = []
-    for umi in msg.find_all(*K_UMI):
-        key = _first(umi.group(), K_MKEY)
+    for umi in msg.get_all(A.USAGE_MONITORING_INFORMATION):
+        key = _first(umi.group(), A.MONITORING_KEY)
         if key is None:
             raise DiameterError(c.MISSING_AVP, umi, "Usage-Monitoring-Information without Monitoring-Key")
         used = 0
-        for usu in _inner(umi, K_USU):
-            total = _first(usu.group(), K_TOTAL)
+        for usu in umi.get_all(A.USED_SERVICE_UNIT):
+            total = _first(usu.group(), A.CC_TOTAL_OCTETS)
             if total is not None:
                 used += total.u64
             else:
-                used += sum(a.u64 for a in usu.group() if (a.code, a.vendor) in (K_IN, K_OUT))
+                used += sum(a.u64 for a in usu.group() if (a.code, a.vendor) in (A.CC_INPUT_OCTETS, A.CC_OUTPUT_OCTETS))
         usage.append((key.data.decode("utf-8", "replace"), used))
     reports = parse_reports(msg)
     features = None
-    for sf in msg.find_all(*K_FEATURES):
+    for sf in msg.get_all(A.SUPPORTED_FEATURES):
         inner = sf.group()
-        fid, flist = _first(inner, K_FEATURE_LIST_ID), _first(inner, K_FEATURE_LIST)
+        fid, flist = _first(inner, A.FEATURE_LIST_ID), _first(inner, A.FEATURE_LIST)
         if fid is not None and flist is not None and fid.u32 == FEATURE_LIST_ID:
             features = flist.u32
-    rat = msg.find(*K_RAT_TYPE)
-    ip_avp = msg.find(*K_FRAMED_IP)
+    rat = msg.get(A.RAT_TYPE)
+    ip_avp = msg.get(A.FRAMED_IP_ADDRESS)
     ip = ".".join(str(b) for b in ip_avp.data) if ip_avp is not None and len(ip_avp.data) == 4 else None
-    apn = msg.find(*K_CALLED)
+    apn = msg.get(A.CALLED_STATION_ID)
     info = E.CcrInfo(sid, origin_host, origin_realm, number, tuple(ids),
-                     tuple(a.i32 for a in msg.find_all(*K_EVENT_TRIGGER)), tuple(usage), reports,
+                     tuple(a.i32 for a in msg.get_all(A.EVENT_TRIGGER)), tuple(usage), reports,
                      features, ip, apn.text if apn is not None else None,
                      rat.i32 if rat is not None else None, now, via)
     return rt, info
@@ -129,103 +116,103 @@ def parse_ccr(msg: c.Message, now: int, via: str = "", via_realm: str = "") -> t
 
 def _arp(arp: Arp) -> bytes:
     """Allocation-Retention-Priority (§5.3.32); capability/vulnerability: 0 ENABLED, 1 DISABLED."""
-    return c.avp("Allocation-Retention-Priority", [
-        c.avp("Priority-Level", arp.priority),
-        c.avp("Pre-emption-Capability", 0 if arp.preemption_capability else 1),
-        c.avp("Pre-emption-Vulnerability", 0 if arp.preemption_vulnerability else 1)])
+    return A.ALLOCATION_RETENTION_PRIORITY.encode([
+        A.PRIORITY_LEVEL.encode(arp.priority),
+        A.PRE_EMPTION_CAPABILITY.encode(0 if arp.preemption_capability else 1),
+        A.PRE_EMPTION_VULNERABILITY.encode(0 if arp.preemption_vulnerability else 1)])
 
 
 def _qos(qos: QoS) -> bytes:
     """QoS-Information of a rule (§5.3.16)."""
     inner = []
     if qos.qci is not None:
-        inner.append(c.avp("QoS-Class-Identifier", qos.qci))
-    for name, value in (("Max-Requested-Bandwidth-UL", qos.mbr_ul), ("Max-Requested-Bandwidth-DL", qos.mbr_dl),
-                        ("Guaranteed-Bitrate-UL", qos.gbr_ul), ("Guaranteed-Bitrate-DL", qos.gbr_dl)):
+        inner.append(A.QOS_CLASS_IDENTIFIER.encode(qos.qci))
+    for key, value in ((A.MAX_REQUESTED_BANDWIDTH_UL, qos.mbr_ul), (A.MAX_REQUESTED_BANDWIDTH_DL, qos.mbr_dl),
+                       (A.GUARANTEED_BITRATE_UL, qos.gbr_ul), (A.GUARANTEED_BITRATE_DL, qos.gbr_dl)):
         if value is not None:
-            inner.append(c.avp(name, value))
+            inner.append(key.encode(value))
     if qos.arp is not None:
         inner.append(_arp(qos.arp))
-    return c.avp("QoS-Information", inner)
+    return A.QOS_INFORMATION.encode(inner)
 
 
 @lru_cache(maxsize=4096)
 def rule_definition(rule: PolicyRule) -> bytes:
     """Charging-Rule-Definition (§5.3.4) of a dynamic rule."""
-    inner = [c.avp("Charging-Rule-Name", rule.name.encode())]
+    inner = [A.CHARGING_RULE_NAME.encode(rule.name.encode())]
     ck = rule.charging
     if ck is not None and ck.service_id is not None:
-        inner.append(c.avp("Service-Identifier", ck.service_id))
+        inner.append(A.SERVICE_IDENTIFIER.encode(ck.service_id))
     if ck is not None and ck.rating_group is not None:
-        inner.append(c.avp("Rating-Group", ck.rating_group))
+        inner.append(A.RATING_GROUP.encode(ck.rating_group))
     for flow in rule.flows:
-        inner.append(c.avp("Flow-Information", [c.avp("Flow-Description", flow.description.encode()),
-                                                c.avp("Flow-Direction", int(flow.direction))]))
+        inner.append(A.FLOW_INFORMATION.encode([A.FLOW_DESCRIPTION.encode(flow.description.encode()),
+                                                A.FLOW_DIRECTION.encode(int(flow.direction))]))
     if rule.qos is not None:
         inner.append(_qos(rule.qos))
     if ck is not None:
         if ck.online is not None:
-            inner.append(c.avp("Online", 1 if ck.online else 0))
+            inner.append(A.ONLINE.encode(1 if ck.online else 0))
         if ck.offline is not None:
-            inner.append(c.avp("Offline", 1 if ck.offline else 0))
+            inner.append(A.OFFLINE.encode(1 if ck.offline else 0))
         if ck.metering is not None:
-            inner.append(c.avp("Metering-Method", int(ck.metering)))
+            inner.append(A.METERING_METHOD.encode(int(ck.metering)))
     if rule.precedence is not None:
-        inner.append(c.avp("Precedence", rule.precedence))
+        inner.append(A.PRECEDENCE.encode(rule.precedence))
     if rule.monitoring_key is not None:
-        inner.append(c.avp("Monitoring-Key", rule.monitoring_key.encode()))
-    return c.avp("Charging-Rule-Definition", inner)
+        inner.append(A.MONITORING_KEY.encode(rule.monitoring_key.encode()))
+    return A.CHARGING_RULE_DEFINITION.encode(inner)
 
 
 def encode_provision(p: E.Provision) -> list[bytes]:
     """Event-Trigger, Charging-Rule-Remove/-Install, QoS, Usage-Monitoring-Information (§5.6.3)."""
-    out = [c.avp("Event-Trigger", t) for t in p.triggers]
+    out = [A.EVENT_TRIGGER.encode(t) for t in p.triggers]
     if p.remove:
-        out.append(c.avp("Charging-Rule-Remove", [
-            c.avp("Charging-Rule-Base-Name" if kind is RuleKind.BASE else "Charging-Rule-Name",
-                  name if kind is RuleKind.BASE else name.encode()) for name, kind in p.remove]))
+        out.append(A.CHARGING_RULE_REMOVE.encode([
+            A.CHARGING_RULE_BASE_NAME.encode(name) if kind is RuleKind.BASE
+            else A.CHARGING_RULE_NAME.encode(name.encode()) for name, kind in p.remove]))
     if p.install:
         inner = []
         for rule in p.install:
             if rule.kind is RuleKind.DYNAMIC:
                 inner.append(rule_definition(rule))
             elif rule.kind is RuleKind.BASE:
-                inner.append(c.avp("Charging-Rule-Base-Name", rule.name))
+                inner.append(A.CHARGING_RULE_BASE_NAME.encode(rule.name))
             else:
-                inner.append(c.avp("Charging-Rule-Name", rule.name.encode()))
-        out.append(c.avp("Charging-Rule-Install", inner))
+                inner.append(A.CHARGING_RULE_NAME.encode(rule.name.encode()))
+        out.append(A.CHARGING_RULE_INSTALL.encode(inner))
     if p.qos is not None:
         out += session_qos(p.qos)
     for key, octets in p.monitoring:
-        out.append(c.avp("Usage-Monitoring-Information", [
-            c.avp("Monitoring-Key", key.encode()),
-            c.avp("Granted-Service-Unit", [c.avp("CC-Total-Octets", octets)]),
-            c.avp("Usage-Monitoring-Level", PCC_RULE_LEVEL)]))
+        out.append(A.USAGE_MONITORING_INFORMATION.encode([
+            A.MONITORING_KEY.encode(key.encode()),
+            A.GRANTED_SERVICE_UNIT.encode([A.CC_TOTAL_OCTETS.encode(octets)]),
+            A.USAGE_MONITORING_LEVEL.encode(PCC_RULE_LEVEL)]))
     return out
 
 
 @lru_cache(maxsize=1024)
 def session_qos(q: SessionQoS) -> tuple[bytes, ...]:
     """APN-AMBR in QoS-Information and Default-EPS-Bearer-QoS (§4.5.5.0a, §5.3.48)."""
-    return (c.avp("QoS-Information", [c.avp("APN-Aggregate-Max-Bitrate-UL", q.apn_ambr_ul),
-                                      c.avp("APN-Aggregate-Max-Bitrate-DL", q.apn_ambr_dl)]),
-            c.avp("Default-EPS-Bearer-QoS", [c.avp("QoS-Class-Identifier", q.qci), _arp(q.arp)]))
+    return (A.QOS_INFORMATION.encode([A.APN_AGGREGATE_MAX_BITRATE_UL.encode(q.apn_ambr_ul),
+                                      A.APN_AGGREGATE_MAX_BITRATE_DL.encode(q.apn_ambr_dl)]),
+            A.DEFAULT_EPS_BEARER_QOS.encode([A.QOS_CLASS_IDENTIFIER.encode(q.qci), _arp(q.arp)]))
 
 
 def supported_features(theirs: int) -> bytes:
     """Supported-Features we share with the PCEF (§5.4.1; sent with the M-bit cleared)."""
-    return c.avp("Supported-Features", [c.avp("Vendor-Id", V), c.avp("Feature-List-ID", FEATURE_LIST_ID),
-                                        c.avp("Feature-List", theirs & FEATURES)], mandatory=False)
+    return A.SUPPORTED_FEATURES.encode([A.VENDOR_ID.encode(V), A.FEATURE_LIST_ID.encode(FEATURE_LIST_ID),
+                                        A.FEATURE_LIST.encode(theirs & FEATURES)], mandatory=False)
 
 
 def parse_reports(msg: c.Message) -> tuple[E.RuleReport, ...]:
     """Charging-Rule-Report AVPs of an RAA (or CCR)."""
     out = []
-    for rep in msg.find_all(*K_REPORT):
+    for rep in msg.get_all(A.CHARGING_RULE_REPORT):
         inner = rep.group()
-        status, failure = _first(inner, K_RULE_STATUS), _first(inner, K_FAILURE_CODE)
+        status, failure = _first(inner, A.PCC_RULE_STATUS), _first(inner, A.RULE_FAILURE_CODE)
         names = tuple(a.data.decode("utf-8", "replace") for a in inner
-                      if (a.code, a.vendor) in (K_RULE_NAME, K_BASE_NAME))
+                      if (a.code, a.vendor) in (A.CHARGING_RULE_NAME, A.CHARGING_RULE_BASE_NAME))
         out.append(E.RuleReport(names, status.i32 if status else E.ACTIVE, failure.i32 if failure else None))
     return tuple(out)
 
@@ -260,8 +247,8 @@ class GxApp:
             metrics.inc("pcrf.gx.ccr.terminate")
             p = await self.store.atransact(lambda ledger: E.terminate(ledger, info))
         self._count(rt, p, info)
-        avps = [c.avp("Auth-Application-Id", GX), c.avp("CC-Request-Type", rt),
-                c.avp("CC-Request-Number", info.request_number)]
+        avps = [A.AUTH_APPLICATION_ID.encode(GX), A.CC_REQUEST_TYPE.encode(rt),
+                A.CC_REQUEST_NUMBER.encode(info.request_number)]
         if rt == INITIAL and info.features is not None:
             avps.append(supported_features(info.features))
         if p.result == E.SUCCESS:
@@ -343,9 +330,9 @@ class GxApp:
         if p is None or p.session is None:
             return False
         s = p.session
-        avps = [c.avp("Session-Id", session_id), c.avp("Auth-Application-Id", GX),
-                c.avp("Destination-Realm", s["realm"] or self.node.realm), c.avp("Destination-Host", s["peer"]),
-                c.avp("Re-Auth-Request-Type", AUTHORIZE_ONLY), *encode_provision(p)]
+        avps = [A.SESSION_ID.encode(session_id), A.AUTH_APPLICATION_ID.encode(GX),
+                A.DESTINATION_REALM.encode(s["realm"] or self.node.realm), A.DESTINATION_HOST.encode(s["peer"]),
+                A.RE_AUTH_REQUEST_TYPE.encode(AUTHORIZE_ONLY), *encode_provision(p)]
         metrics.inc("pcrf.gx.rar.sent")
         log.info("Gx %s: RAR to %s (%s)", session_id, s["peer"], p.reason)
         try:

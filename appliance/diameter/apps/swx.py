@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import metrics
 from ...eap.aka_vectors import AkaVector
+from .. import avps as A
 from .. import codec as c
 from ..codec import DiameterError
 from ..node import Node, Request
@@ -32,9 +33,13 @@ log = logging.getLogger(__name__)
 
 APP_ID = SWX
 CMD_SA, CMD_MA, CMD_RT, CMD_PP = 301, 303, 304, 305
-SIP_NUMBER_AUTH_ITEMS, SIP_AUTH_SCHEME, SIP_AUTHENTICATE, SIP_AUTHORIZATION = 607, 608, 609, 610
-SIP_AUTH_DATA_ITEM, SIP_ITEM_NUMBER, CONFIDENTIALITY_KEY, INTEGRITY_KEY = 612, 613, 625, 626
-SERVER_ASSIGNMENT_TYPE, NON_3GPP_USER_DATA, APN_CONFIGURATION, RAT_TYPE, ANID = 614, 1500, 1430, 1032, 1504
+# The AVP codes of TS 29.273 §8.2.3 (vendor 10415) by their short names (the HSS test peer builds with them)
+SIP_NUMBER_AUTH_ITEMS, SIP_AUTH_SCHEME = A.TGPP_SIP_NUMBER_AUTH_ITEMS.code, A.TGPP_SIP_AUTHENTICATION_SCHEME.code
+SIP_AUTHENTICATE, SIP_AUTHORIZATION = A.TGPP_SIP_AUTHENTICATE.code, A.TGPP_SIP_AUTHORIZATION.code
+SIP_AUTH_DATA_ITEM, SIP_ITEM_NUMBER = A.TGPP_SIP_AUTH_DATA_ITEM.code, A.TGPP_SIP_ITEM_NUMBER.code
+CONFIDENTIALITY_KEY, INTEGRITY_KEY = A.CONFIDENTIALITY_KEY.code, A.INTEGRITY_KEY.code
+SERVER_ASSIGNMENT_TYPE, NON_3GPP_USER_DATA = A.SERVER_ASSIGNMENT_TYPE.code, A.NON_3GPP_USER_DATA.code
+APN_CONFIGURATION, RAT_TYPE, ANID = A.APN_CONFIGURATION.code, A.RAT_TYPE.code, A.ANID.code
 REGISTRATION = 1                            # Server-Assignment-Type (TS 29.229 §6.3.15)
 RAT_WLAN = 0                                # RAT-Type (TS 29.212 §5.3.31)
 SCHEME_AKA, SCHEME_AKA_PRIME = "EAP-AKA", "EAP-AKA'"
@@ -48,19 +53,19 @@ def vsai() -> bytes:
 
 def _head(node: Node, hss_host: str, hss_realm: str, user: str) -> list[bytes]:
     avps = [c.encode_avp(c.SESSION_ID, node.new_session_id("swx")), vsai(),
-            c.encode_avp(277, NO_STATE_MAINTAINED), c.encode_avp(c.DESTINATION_REALM, hss_realm)]
+            A.AUTH_SESSION_STATE.encode(NO_STATE_MAINTAINED), c.encode_avp(c.DESTINATION_REALM, hss_realm)]
     if hss_host:
         avps.append(c.encode_avp(c.DESTINATION_HOST, hss_host))
-    return avps + [c.encode_avp(1, user)]
+    return avps + [A.USER_NAME.encode(user)]
 
 
 def parse_vector(ans: c.Message, primed: bool) -> AkaVector | None:
     for item in ans.avps:
-        if (item.code, item.vendor) != (SIP_AUTH_DATA_ITEM, V):
+        if item.key != A.TGPP_SIP_AUTH_DATA_ITEM:
             continue
         f = {(a.code, a.vendor): a.data for a in item.group()}
-        auth, xres = f.get((SIP_AUTHENTICATE, V), b""), f.get((SIP_AUTHORIZATION, V), b"")
-        ck, ik = f.get((CONFIDENTIALITY_KEY, V), b""), f.get((INTEGRITY_KEY, V), b"")
+        auth, xres = f.get(A.TGPP_SIP_AUTHENTICATE, b""), f.get(A.TGPP_SIP_AUTHORIZATION, b"")
+        ck, ik = f.get(A.CONFIDENTIALITY_KEY, b""), f.get(A.INTEGRITY_KEY, b"")
         if len(auth) < 32 or not 4 <= len(xres) <= 16 or len(ck) != 16 or len(ik) != 16:
             raise DiameterError(c.INVALID_AVP_VALUE, None, "SIP-Auth-Data-Item incomplete")
         return AkaVector(auth[:16], auth[16:32], xres, ck, ik, primed)
@@ -70,14 +75,14 @@ def parse_vector(ans: c.Message, primed: bool) -> AkaVector | None:
 async def multimedia_auth(node: Node, hss_host: str, hss_realm: str, imsi: str, prime: bool, network_name: bytes,
                           timeout: float, resync: bytes | None = None) -> AkaVector | None:
     """MAR/MAA (TS 29.273 §8.2.2.1): one vector, or None when the HSS does not know the user."""
-    item = [c.encode_avp(SIP_AUTH_SCHEME, SCHEME_AKA_PRIME if prime else SCHEME_AKA, V)]
+    item = [A.TGPP_SIP_AUTHENTICATION_SCHEME.encode(SCHEME_AKA_PRIME if prime else SCHEME_AKA)]
     if resync is not None:
-        item.append(c.encode_avp(SIP_AUTHORIZATION, resync, V))
+        item.append(A.TGPP_SIP_AUTHORIZATION.encode(resync))
     avps = _head(node, hss_host, hss_realm, imsi) + [
-        c.encode_avp(SIP_NUMBER_AUTH_ITEMS, 1, V), c.encode_avp(SIP_AUTH_DATA_ITEM, item, V),
-        c.encode_avp(RAT_TYPE, RAT_WLAN, V)]
+        A.TGPP_SIP_NUMBER_AUTH_ITEMS.encode(1), A.TGPP_SIP_AUTH_DATA_ITEM.encode(item),
+        A.RAT_TYPE.encode(RAT_WLAN)]
     if prime:
-        avps.append(c.encode_avp(ANID, network_name, V))
+        avps.append(A.ANID.encode(network_name))
     ans = await node.request(CMD_MA, SWX, avps, host=hss_host or None, realm=hss_realm, timeout=timeout)
     metrics.inc("aaa.swx.mar_sent")
     if ans.result_code != c.SUCCESS:
@@ -88,7 +93,7 @@ async def multimedia_auth(node: Node, hss_host: str, hss_realm: str, imsi: str, 
 
 async def register(node: Node, hss_host: str, hss_realm: str, imsi: str, timeout: float) -> dict[str, Any]:
     """SAR(REGISTRATION)/SAA (TS 29.273 §8.1.2.2): the user's Non-3GPP-User-Data as a small profile."""
-    avps = _head(node, hss_host, hss_realm, imsi) + [c.encode_avp(SERVER_ASSIGNMENT_TYPE, REGISTRATION, V)]
+    avps = _head(node, hss_host, hss_realm, imsi) + [A.SERVER_ASSIGNMENT_TYPE.encode(REGISTRATION)]
     ans = await node.request(CMD_SA, SWX, avps, host=hss_host or None, realm=hss_realm, timeout=timeout)
     metrics.inc("aaa.swx.sar_sent")
     if ans.result_code != c.SUCCESS:
@@ -98,16 +103,16 @@ async def register(node: Node, hss_host: str, hss_realm: str, imsi: str, timeout
 
 def profile_of(msg: c.Message) -> dict[str, Any]:
     """APN (Service-Selection of the first APN-Configuration) from Non-3GPP-User-Data."""
-    data = msg.find(NON_3GPP_USER_DATA, V)
+    data = msg.get(A.NON_3GPP_USER_DATA)
     if data is None:
         return {}
     out: dict[str, Any] = {}
     for a in data.group():
-        if (a.code, a.vendor) == (APN_CONFIGURATION, V):
+        if a.key == A.APN_CONFIGURATION:
             for b in a.group():
-                if b.code == 493 and "apn" not in out:
+                if b.key == A.SERVICE_SELECTION and "apn" not in out:
                     out["apn"] = b.text
-        elif (a.code, a.vendor) == (1501, V):                 # Non-3GPP-IP-Access
+        elif a.key == A.NON_3GPP_IP_ACCESS:
             out["non_3gpp_ip_access"] = a.u32
     return out
 
@@ -153,13 +158,13 @@ def install(node: Node, ctx: AppContext) -> None:
     aaa = aaa_for(node, ctx)
 
     def answer(req: Request, rc: int | None, experimental: tuple[int, int] | None = None) -> bytes:
-        return req.answer(rc, [vsai(), c.encode_avp(277, NO_STATE_MAINTAINED)], experimental)
+        return req.answer(rc, [vsai(), A.AUTH_SESSION_STATE.encode(NO_STATE_MAINTAINED)], experimental)
 
     async def on_ppr(req: Request) -> bytes:
         """PPR/PPA (TS 29.273 §8.1.2.3): store the pushed Non-3GPP-User-Data with the user's sessions."""
-        user = req.message.find(1)
+        user = req.message.get(A.USER_NAME)
         if user is None:
-            raise c.missing_avp(1)                          # User-Name
+            raise c.missing_avp(*A.USER_NAME)
         imsi, profile = imsi_of(user.text), profile_of(req.message)
 
         def update(ledger: Ledger) -> int:
@@ -176,9 +181,9 @@ def install(node: Node, ctx: AppContext) -> None:
 
     async def on_rtr(req: Request) -> bytes:
         """RTR/RTA (TS 29.273 §8.1.2.4): the HSS deregisters the user; every session gets an ASR."""
-        user = req.message.find(1)
+        user = req.message.get(A.USER_NAME)
         if user is None:
-            raise c.missing_avp(1)                          # User-Name
+            raise c.missing_avp(*A.USER_NAME)
         imsi = imsi_of(user.text)
         metrics.inc("aaa.swx.rtr_received")
         if not await aaa.sessions_of(imsi):
