@@ -230,6 +230,9 @@ class RestConfig:
     login_failures: int = 10           # failed logins from one client address within login_window ...
     login_window: float = 60.0         # ... seconds make it wait login_block seconds (429) before trying again
     login_block: float = 60.0
+    metrics_port: int = 0              # GET /metrics alone on this port too (0: only on `port`)
+    metrics_address: str = ""          # the metrics port's address ("": `address`)
+    metrics_auth: bool = True          # false: the metrics port answers without credentials (a scrape network)
 
     def __post_init__(self) -> None:
         if self.hub_timeout <= 0 or self.hub_retry_base <= 0:
@@ -518,13 +521,14 @@ def _check_field(cls: Any, name: str, value: Any) -> str | None:
         return None
     if name in _PORT_FIELDS and isinstance(value, int) and not 1 <= value <= 65535:
         return f"port {value} is outside 1..65535"
-    if name == "tls_port" and isinstance(value, int) and not 0 <= value <= 65535:
+    if name in ("tls_port", "metrics_port") and isinstance(value, int) and not 0 <= value <= 65535:
         return f"port {value} is outside 1..65535 (0: off)"
     if (owner, name) in _PROCESS_COUNTS and isinstance(value, int) and value < 1:
         return f"{value} processes: at least 1 (to run none, set {name}.enabled: false)"
     if isinstance(value, (int, float)) and value < 0:
         return f"{value} is negative"
-    if (owner, name) in _ADDRESS_FIELDS or (owner, name) == ("RadiusConfig", "address6") and value:
+    if (owner, name) in _ADDRESS_FIELDS or (owner, name) in (("RadiusConfig", "address6"),
+                                                             ("RestConfig", "metrics_address")) and value:
         try:
             ipaddress.ip_address(value)
         except ValueError:
@@ -591,6 +595,8 @@ def _check_listeners(cfg: Config, node: yaml.Node, file: str) -> None:
             listeners.append(("tcp", cfg.diameter.tls_port, "diameter.tls_port"))
     if cfg.rest.enabled and cfg.processes.rest:
         listeners.append(("tcp", cfg.rest.port, "rest.port"))
+        if cfg.rest.metrics_port:
+            listeners.append(("tcp", cfg.rest.metrics_port, "rest.metrics_port"))
     if cfg.snmp.enabled and cfg.processes.snmp:
         listeners.append(("udp", cfg.snmp.port, "snmp.port"))
     seen: dict[tuple[str, int], str] = {}

@@ -8,6 +8,7 @@ error is JSON ``{"code", "reason", "status"}``; a bug is answered 500, logged an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl
 import time
@@ -155,14 +156,31 @@ def ssl_context(cfg: Config) -> ssl.SSLContext | None:
     return ctx
 
 
-async def start_site(app: web.Application, cfg: Config, port: int | None = None) -> web.AppRunner:
+async def start_site(app: web.Application, cfg: Config, port: int | None = None,
+                     address: str | None = None) -> web.AppRunner:
     from .bad_requests import JsonErrorAppRunner
     runner = JsonErrorAppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, cfg.rest.address, cfg.rest.port if port is None else port,
+    site = web.TCPSite(runner, address or cfg.rest.address, cfg.rest.port if port is None else port,
                        ssl_context=ssl_context(cfg), reuse_port=True, backlog=1024)
     await site.start()
     return runner
+
+
+def build_metrics_app(cfg: Config, store: Store) -> web.Application:
+    """``rest.metrics_port``: ``GET /metrics`` alone (every other path 404), authenticated as on
+    the REST port unless ``rest.metrics_auth: false``; same TLS setting."""
+    from . import prometheus
+    app = web.Application(client_max_size=1024, middlewares=[errors_and_log])
+    app[CFG] = cfg
+    app[STORE] = store
+    app[AUTH] = Authenticator(store, cfg.rest.token_ttl, cfg.rest.auth_cache_ttl,
+                              FailedLogins(cfg.rest.login_failures, cfg.rest.login_window, cfg.rest.login_block))
+    for route in prometheus.routes():
+        if not cfg.rest.metrics_auth:
+            route = dataclasses.replace(route, perm=None)
+        app.router.add_route(route.method, route.path, _guard(route))
+    return app
 
 
 def main(cfg: Config, index: int = 0) -> int:
@@ -181,11 +199,18 @@ def main(cfg: Config, index: int = 0) -> int:
 
     async def serve(stop: asyncio.Event) -> None:
         app = build_app(cfg, store)
-        runner = await start_site(app, cfg)
+        runners = [await start_site(app, cfg)]
         log.info("REST listening on %s:%d (%s)", cfg.rest.address, cfg.rest.port, "https" if cfg.rest.tls else "http")
+        if cfg.rest.metrics_port:
+            address = cfg.rest.metrics_address or cfg.rest.address
+            runners.append(await start_site(build_metrics_app(cfg, store), cfg, cfg.rest.metrics_port, address))
+            log.info("metrics listening on %s:%d (%s, %s)", address, cfg.rest.metrics_port,
+                     "https" if cfg.rest.tls else "http",
+                     "authenticated" if cfg.rest.metrics_auth else "no authentication")
         await stop.wait()
-        await runner.shutdown()
-        await runner.cleanup()
+        for runner in runners:
+            await runner.shutdown()
+            await runner.cleanup()
 
     try:
         return run_async(serve)

@@ -64,14 +64,14 @@ def appliance(tmp_path_factory):
     base = tmp_path_factory.mktemp("console-appliance")
     (base / "etc").mkdir()
     auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
-    dia, rest = free_port(), free_port()
+    dia, rest, scrape = free_port(), free_port(), free_port()
     doc = {"data_dir": "var", "run_dir": "var/run", "log_dir": "logs",
            "radius": {"address": "127.0.0.1", "auth_port": auth, "acct_port": acct,
                       "clients": [{"address": "127.0.0.1", "secret": SECRET, "name": "nas-lo",
                                    "require_message_authenticator": False}]},
            "diameter": {"address": "127.0.0.1", "port": dia, "peers": [{"host": "gw.test"}],
                         "accept_realms": ["gw.realm"]},
-           "rest": {"address": "127.0.0.1", "port": rest, "access_log": False},
+           "rest": {"address": "127.0.0.1", "port": rest, "access_log": False, "metrics_port": scrape},
            "processes": {"stop_wait": 2}}
     conf = base / "etc" / "appliance.yaml"
     conf.write_text(yaml.safe_dump(doc))

@@ -93,3 +93,75 @@ def test_grafana_dashboard_uses_only_exported_names():
     for fam in families(counters):
         exported |= {s.name for s in fam.samples}
     assert used - exported == set()
+
+
+def test_metrics_on_their_own_port_with_the_rest_authentication(appliance):
+    import requests
+    base = f"http://127.0.0.1:{appliance.doc['rest']['metrics_port']}"
+    assert requests.get(base + "/metrics", timeout=10).status_code == 401
+    assert requests.get(base + "/metrics", auth=(READER[0], "wrong"), timeout=10).status_code == 401
+    for path in ("/console", "/console/api/whoami", "/tmf-api/productCatalogManagement/v4/productOffering",
+                 "/openapi.json"):
+        assert requests.get(base + path, auth=READER, timeout=10).status_code == 404, path
+
+    def own_port() -> dict:
+        r = requests.get(base + "/metrics", auth=READER, timeout=10)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for fam in text_string_to_metric_families(r.text) for s in fam.samples}
+    before = own_port()
+    assert ro_session(appliance.doc["diameter"]["port"]) == [2001, 2001, 2001]
+    after = own_port()
+    assert moved(before, after, "appliance_diameter_requests_total", app="ro") == 3
+    for kind in ("initial", "update", "termination"):
+        assert moved(before, after, "appliance_diameter_ro_ccr_total", type=kind) == 1
+
+
+def test_metrics_port_without_authentication_when_configured(appliance, tmp_path):
+    import socket
+
+    import requests
+    import yaml
+
+    from tests.conftest import free_port
+
+    from .conftest import _wait_bound, _worker
+    (tmp_path / "etc").mkdir()
+    rest, scrape_port = free_port(), free_port()
+    doc = {"data_dir": "var", "run_dir": "var/run", "log_dir": "logs", "radius": {"enabled": False},
+           "diameter": {"enabled": False},
+           "rest": {"address": "127.0.0.1", "port": rest, "access_log": False, "metrics_port": scrape_port,
+                    "metrics_address": "127.0.0.1", "metrics_auth": False}}
+    conf = tmp_path / "etc" / "appliance.yaml"
+    conf.write_text(yaml.safe_dump(doc))
+    proc = _worker(conf, "rest")
+    try:
+        _wait_bound(scrape_port, socket.SOCK_STREAM)
+        for _ in range(2):                    # the second scrape counts the first
+            r = requests.get(f"http://127.0.0.1:{scrape_port}/metrics", timeout=10)
+            assert r.status_code == 200, r.text
+        names = {fam.name for fam in text_string_to_metric_families(r.text)}
+        assert "appliance_rest_http_requests" in names, names
+        assert requests.get(f"http://127.0.0.1:{rest}/metrics", timeout=10).status_code == 401   # the API port keeps it
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_metrics_port_is_validated(tmp_path):
+    import pytest
+
+    from appliance.config import ConfigError, load
+    cases = (("rest:\n  port: 8080\n  metrics_port: 8080\n", "rest.metrics_port", "TCP port 8080 is also rest.port"),
+             ("rest:\n  metrics_port: 70000\n", "rest.metrics_port", "outside"),
+             ("rest:\n  metrics_port: 9100\n  metrics_address: not-an-ip\n", "rest.metrics_address",
+              "not an IP address"))
+    for text, key, fragment in cases:
+        path = tmp_path / "appliance.yaml"
+        path.write_text(text)
+        with pytest.raises(ConfigError) as err:
+            load(str(path))
+        assert key in str(err.value) and fragment in str(err.value), str(err.value)
+    path.write_text("rest:\n  metrics_port: 9100\n  metrics_auth: false\n")
+    cfg = load(str(path))
+    assert (cfg.rest.metrics_port, cfg.rest.metrics_auth, cfg.rest.metrics_address) == (9100, False, "")
