@@ -209,6 +209,9 @@ def claim_queued(ledger: Ledger, now: int, limit: int = MAX_QUEUED) -> list[tupl
 async def disconnect_queued(store: Store, clients: ClientTable, timeout: float, retries: int) -> int:
     """One pass over the queue: claim, then send one Disconnect-Request per session (concurrently,
     each retransmitted until answered); returns the number of sessions asked."""
+    peek = getattr(store, "read", None)           # SQLite: a look without the write lock (WAL snapshot)
+    if peek is not None and not peek(lambda l: l.list_docs(DISCONNECT_QUEUE)[:1]):
+        return 0
     now = int(time.time())
     picked = await store.atransact(lambda l: claim_queued(l, now))
     sends = []
