@@ -10,26 +10,49 @@ import os
 import sys
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 COMPILED = ["appliance.diameter.codec"]
 
 
+def _say(text: str) -> None:
+    print(f"setup.py: {text}", file=sys.stderr)
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext where a module that does not compile stays interpreted instead of failing the install."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:            # no compiler at all, or none that works
+            _say(f"compiled modules not built ({exc}); they run interpreted")
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            _say(f"{ext.name} not built ({exc}); it runs interpreted")
+
+
 def extensions() -> list[Extension]:
-    if os.environ.get("APPLIANCE_PURE_PYTHON"):
+    if os.environ.get("APPLIANCE_PURE_PYTHON", "") not in ("", "0"):
         return []
     try:
         from Cython.Build import cythonize
     except ImportError:
-        print("setup.py: Cython not available, the codec stays interpreted", file=sys.stderr)
+        _say("Cython not available, the codec stays interpreted")
         return []
-    modules = [Extension(name, [name.replace(".", "/") + ".py"], optional=True, extra_compile_args=["-g0"])
-               for name in COMPILED]
+    modules = [Extension(name, [name.replace(".", "/") + ".py"], extra_compile_args=["-g0"]) for name in COMPILED]
     try:
-        return cythonize(modules, quiet=True, compiler_directives={
+        built = cythonize(modules, quiet=True, compiler_directives={
             "language_level": 3, "annotation_typing": False, "binding": False, "embedsignature": False})
     except Exception as exc:                # a Cython error must not fail the install
-        print(f"setup.py: Cython failed ({exc}), the codec stays interpreted", file=sys.stderr)
+        _say(f"Cython failed ({exc}), the codec stays interpreted")
         return []
+    for ext in built:
+        ext.optional = True
+    return list(built)
 
 
-setup(ext_modules=extensions())
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})
