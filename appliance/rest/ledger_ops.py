@@ -9,16 +9,23 @@ transaction.  When the ledger role runs, the REST process sends the request's pl
 here by name and the ledger runs the same function; a refusal comes back with its HTTP status.
 Each call carries a fresh key (:func:`appliance.ledger.operations.once`): a resend after a lost
 connection is answered, not applied twice.
+
+The wallet API (:mod:`appliance.rest.wallet`) changes balances the same way: a wallet's creation
+and deletion, its buckets, a session's reservation and commit, a direct debit and a subscription
+(its lifecycle's debits and buckets) are each one keyed operation; those that charge answer with
+the charging requests they made, for the REST process's charging log, and use the exact amounts
+asked (no configured minimum reservation).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..ledger import protocol
 from ..ledger.operations import Operation, once, wire_key
 from ..ocs.ports import Ledger
 from ..ocs.rating import ChargingPolicy
-from . import nrf, quota, tmf654
+from . import nrf, quota, tmf654, wallet
 from .resources import Ctx, Kind, create_in, remove_in, update_in
 
 KINDS: dict[tuple[str, str], Kind] = {(k.api, k.name): k for k in (tmf654.BUCKET, tmf654.TOPUP, tmf654.ADJUST)}
@@ -58,6 +65,22 @@ def _nrf_rate(policy: ChargingPolicy) -> Any:
     return run
 
 
+def _wallet_charging(fn: Any, policy: ChargingPolicy) -> Any:
+    """A wallet operation that charges: exact amounts (no minimum reservation), answered with
+    [its answer, the charging requests and results it made]."""
+    exact = dataclasses.replace(policy, min_reserve={})
+
+    def run(l: Ledger, now: int, *args: Any) -> list[Any]:
+        return wallet.journaled(fn, l, exact, now, *args)
+    run.__name__ = fn.__name__
+    return run
+
+
 def ledger_operations(policy: ChargingPolicy) -> dict[str, Operation]:
     return {"rest_create": once(_create), "rest_update": once(_update), "rest_remove": once(_remove),
-            "quota_debit": (_quota_debit(policy), wire_key), "nrf_rate": (_nrf_rate(policy), wire_key)}
+            "quota_debit": (_quota_debit(policy), wire_key), "nrf_rate": (_nrf_rate(policy), wire_key),
+            "wallet_create": once(wallet.create_in), "wallet_delete": once(wallet.delete_in),
+            "wallet_add_bucket": once(wallet.add_bucket_in), "wallet_delete_bucket": once(wallet.delete_bucket_in),
+            **{name: once(_wallet_charging(fn, policy)) for name, fn in (
+                ("wallet_reserve", wallet.reserve_in), ("wallet_commit", wallet.commit_in),
+                ("wallet_debit", wallet.debit_wallet_in), ("wallet_subscribe", wallet.subscribe_in))}}

@@ -7,17 +7,23 @@ is a core reservation (START, exact amounts, all or nothing: 402) committed by S
 "Insufficient Funds"); ``enquire`` reads the balance (``funds_available``), adding what other
 units buy through ``rating_context.unit_conversion_ratios``.  Services run a lifecycle whose
 state actions are parsed by :mod:`.lifecycle` (never evaluated) and executed in ONE transaction.
+
+Every change of a wallet (its creation and deletion, its buckets, sessions, debits and
+subscriptions) is a transaction function here, run as a named operation of the ledger (the one
+door; :mod:`appliance.rest.ledger_ops`): by the ledger role when one runs, else in this process.
+The charging requests an operation made come back with its answer (or with its refusal, rolled
+back) and are logged here once the transaction's fate is known.  Reads stay on the local store.
 """
 from __future__ import annotations
 
-import dataclasses
+import json
 import uuid
 from typing import Any
 
 from aiohttp import web
 
 from .. import metrics
-from ..ledger import book
+from ..ledger import book, protocol
 from ..ocs.catalog import Offer
 from ..ocs.inventory import Product, Service
 from ..ocs.ports import Ledger
@@ -42,6 +48,7 @@ from .http import (
 )
 from .lifecycle import ActionError, OpKind, parse_action
 from .nrf import log_charge
+from .resources import ledger_call
 from .routes import BOOL, CHARGING, CLOCK, INT, OBJ, STORE, STR, Route, arr, obj
 
 OFFER = "wallet"
@@ -130,18 +137,19 @@ async def create_wallet(request: web.Request) -> web.Response:
     check_fields(body, ("id",), required=("id",))
     wallet = _ident(need_str(body, "id", max_len=128), "body.id")
     now = int(request.app[CLOCK]())
+    return reply(await _ledger(request, "wallet_create", now, wallet), 201)
 
-    def create(ledger: Ledger) -> dict[str, Any]:
-        if ledger.get_doc(WALLET_DOC, wallet) or ledger.get_product(wallet) or ledger.find_service(wallet):
-            raise ApiError(409, f"wallet {wallet!r} (or a product/service with that id) exists")
-        if ledger.get_offer(OFFER) is None:
-            ledger.put_offer(Offer(OFFER, description="wallet API: bucket units only"))
-        ledger.put_product(Product(wallet, OFFER))
-        ledger.put_service(Service(wallet, wallet))
-        ledger.put_doc(WALLET_DOC, wallet, {"initial_creation_timestamp": now, "last_change_timestamp": now})
-        return wallet_view(ledger, wallet, now)
 
-    return reply(await request.app[STORE].atransact(create), 201)
+def create_in(ledger: Ledger, now: int, wallet: str) -> dict[str, Any]:
+    """A new wallet: its product and service (same id) and its audit record; no buckets yet."""
+    if ledger.get_doc(WALLET_DOC, wallet) or ledger.get_product(wallet) or ledger.find_service(wallet):
+        raise ApiError(409, f"wallet {wallet!r} (or a product/service with that id) exists")
+    if ledger.get_offer(OFFER) is None:
+        ledger.put_offer(Offer(OFFER, description="wallet API: bucket units only"))
+    ledger.put_product(Product(wallet, OFFER))
+    ledger.put_service(Service(wallet, wallet))
+    ledger.put_doc(WALLET_DOC, wallet, {"initial_creation_timestamp": now, "last_change_timestamp": now})
+    return wallet_view(ledger, wallet, now)
 
 
 async def get_wallet(request: web.Request) -> web.Response:
@@ -153,22 +161,23 @@ async def get_wallet(request: web.Request) -> web.Response:
 async def delete_wallet(request: web.Request) -> web.Response:
     wallet = request.match_info["wallet"]
     now = int(request.app[CLOCK]())
-
-    def remove(ledger: Ledger) -> None:
-        _need_wallet(ledger, wallet)
-        if ledger.product_reservations(wallet):
-            raise ApiError(409, f"wallet {wallet!r} has open sessions")
-        for b in ledger.buckets(wallet):
-            book.remove_bucket(ledger, b.id, now)
-        ledger.delete_service(wallet)
-        ledger.delete_product(wallet)
-        for kind in (SESSION_DOC, SUB_DOC):
-            for key, _d in ledger.list_docs(kind, f"{wallet}|"):
-                ledger.delete_doc(kind, key)
-        ledger.delete_doc(WALLET_DOC, wallet)
-
-    await request.app[STORE].atransact(remove)
+    await _ledger(request, "wallet_delete", now, wallet)
     return web.Response(status=204)
+
+
+def delete_in(ledger: Ledger, now: int, wallet: str) -> None:
+    """A wallet without open sessions removed with its buckets, sessions and subscriptions."""
+    _need_wallet(ledger, wallet)
+    if ledger.product_reservations(wallet):
+        raise ApiError(409, f"wallet {wallet!r} has open sessions")
+    for b in ledger.buckets(wallet):
+        book.remove_bucket(ledger, b.id, now)
+    ledger.delete_service(wallet)
+    ledger.delete_product(wallet)
+    for kind in (SESSION_DOC, SUB_DOC):
+        for key, _d in ledger.list_docs(kind, f"{wallet}|"):
+            ledger.delete_doc(kind, key)
+    ledger.delete_doc(WALLET_DOC, wallet)
 
 
 def parse_expiry(value: Any, now: int, where: str) -> int | None:
@@ -204,31 +213,32 @@ async def add_bucket(request: web.Request) -> web.Response:
     wallet = request.match_info["wallet"]
     body = await read_json(request)
     now = int(request.app[CLOCK]())
+    return reply(await _ledger(request, "wallet_add_bucket", now, wallet, body), 201)
 
-    def add(ledger: Ledger) -> dict[str, Any]:
-        _need_wallet(ledger, wallet)
-        out = new_bucket(ledger, wallet, body, now, "body")
-        _touch(ledger, wallet, now)
-        return out
 
-    return reply(await request.app[STORE].atransact(add), 201)
+def add_bucket_in(ledger: Ledger, now: int, wallet: str, body: Any) -> dict[str, Any]:
+    """A bucket of the request's body (checked here: an unknown wallet is 404 before a bad body)."""
+    _need_wallet(ledger, wallet)
+    out = new_bucket(ledger, wallet, body, now, "body")
+    _touch(ledger, wallet, now)
+    return out
 
 
 async def delete_bucket(request: web.Request) -> web.Response:
     wallet = request.match_info["wallet"]
     ident = request.match_info["bucket"]
     now = int(request.app[CLOCK]())
-
-    def remove(ledger: Ledger) -> None:
-        _need_wallet(ledger, wallet)
-        bucket = ledger.get_bucket(int(ident)) if ident.isdigit() and len(ident) < 18 else None
-        if bucket is None or bucket.product_id != wallet:
-            raise ApiError(404, f"bucket {ident!r} not found in wallet {wallet!r}")
-        book.remove_bucket(ledger, bucket.id, now)
-        _touch(ledger, wallet, now)
-
-    await request.app[STORE].atransact(remove)
+    await _ledger(request, "wallet_delete_bucket", now, wallet, ident)
     return web.Response(status=204)
+
+
+def delete_bucket_in(ledger: Ledger, now: int, wallet: str, ident: str) -> None:
+    _need_wallet(ledger, wallet)
+    bucket = ledger.get_bucket(int(ident)) if ident.isdigit() and len(ident) < 18 else None
+    if bucket is None or bucket.product_id != wallet:
+        raise ApiError(404, f"bucket {ident!r} not found in wallet {wallet!r}")
+    book.remove_bucket(ledger, bucket.id, now)
+    _touch(ledger, wallet, now)
 
 
 # --- lifecycles and services -------------------------------------------------------------------
@@ -364,11 +374,22 @@ async def get_service(request: web.Request) -> web.Response:
 
 # --- engine ------------------------------------------------------------------------------------
 
-def _policy(request: web.Request) -> Any:
-    return dataclasses.replace(request.app[CHARGING].policy, min_reserve={})  # exact amounts
-
-
 Journal = list[tuple[ChargeRequest, ChargeResult]]
+Wanted = list[tuple[Unit, int]]
+# a refusal's text carries the charging requests it rolled back, for the front end's charging log
+_TRIED = "\x1etried:"
+
+
+class Refused(ApiError):
+    """A refusal after charges were tried in the same transaction (rolled back with it): the
+    tried requests ride along in the refusal's text, the one thing that crosses the ledger's socket."""
+
+    def __init__(self, exc: ApiError, tried: list[Any]) -> None:
+        super().__init__(exc.status, exc.reason, exc.code)
+        self.tried = tried
+
+    def __str__(self) -> str:
+        return self.reason + _TRIED + json.dumps(self.tried, separators=(",", ":"))
 
 
 def _charge(ledger: Ledger, req: ChargeRequest, policy: Any, journal: Journal) -> ChargeResult:
@@ -377,19 +398,46 @@ def _charge(ledger: Ledger, req: ChargeRequest, policy: Any, journal: Journal) -
     return result
 
 
-async def _transact_logged(request: web.Request, fn: Any) -> Any:
-    """Run ``fn(ledger, journal)``; log its charging requests once the transaction's fate is known."""
+def journaled(fn: Any, ledger: Ledger, policy: Any, now: int, *args: Any) -> list[Any]:
+    """``fn(ledger, journal, policy, now, *args)`` as a ledger operation's body: [its answer, the
+    charges it made (wire form)], for the front end to log once the transaction's fate is known."""
     journal: Journal = []
     try:
-        out = await request.app[STORE].atransact(lambda l: fn(l, journal))
-    except ApiError as exc:  # rolled back: nothing of it was charged
-        failed = ChargeResult(Outcome.CREDIT_LIMIT_REACHED if exc.status == 402 else Outcome.RATING_FAILED)
-        for req, _result in journal:
-            log_charge(req, failed, "wallet", _request_type(req))
+        answer = fn(ledger, journal, policy, now, *args)
+    except ApiError as exc:
+        if journal:
+            raise Refused(exc, [protocol.request_to_wire(req) for req, _r in journal]) from exc
         raise
-    for req, result in journal:
-        log_charge(req, result, "wallet", _request_type(req))
-    return out
+    return [answer, [[protocol.request_to_wire(req), protocol.result_to_wire(res)] for req, res in journal]]
+
+
+async def _ledger(request: web.Request, name: str, *args: Any) -> Any:
+    """The wallet's ledger operation ``name`` (:mod:`appliance.rest.ledger_ops`), keyed afresh: a
+    resend after a lost connection is answered, not applied twice.  A refusal keeps its status and
+    reason; the charges it rolled back (:class:`Refused`) are logged here as not charged."""
+    try:
+        return await ledger_call(request.app[CHARGING], name, uuid.uuid4().hex, *args)
+    except ApiError as exc:
+        reason, _sep, tried = str(exc).partition(_TRIED)
+        if tried:    # rolled back: nothing of it was charged
+            failed = ChargeResult(Outcome.CREDIT_LIMIT_REACHED if exc.status == 402 else Outcome.RATING_FAILED)
+            for wire in json.loads(tried):
+                req = protocol.request_from_wire(wire)
+                log_charge(req, failed, "wallet", _request_type(req))
+        code = "insufficient_funds" if exc.status == 402 else exc.code    # a code does not cross the socket
+        if not tried and code == exc.code:
+            raise
+        raise ApiError(exc.status, reason, code) from None
+
+
+async def _ledger_logged(request: web.Request, name: str, *args: Any) -> Any:
+    """A wallet operation that charges: its charging requests are logged once the transaction's
+    fate is known (a refusal: each as not charged)."""
+    answer, journal = await _ledger(request, name, *args)
+    for req_wire, result_wire in journal:
+        req = protocol.request_from_wire(req_wire)
+        log_charge(req, protocol.result_from_wire(result_wire), "wallet", _request_type(req))
+    return answer
 
 
 def _request_type(req: ChargeRequest) -> str:
@@ -400,6 +448,14 @@ def _insufficient(reason: str = "Insufficient Funds") -> ApiError:
     return ApiError(402, reason, "insufficient_funds")
 
 
+def _plain(amounts: Wanted) -> list[tuple[str, int]]:
+    return [(u.value, v) for u, v in amounts]
+
+
+def _units(amounts: Any) -> Wanted:
+    return [(Unit(u), v) for u, v in amounts]
+
+
 async def open_session(request: web.Request) -> web.Response:
     wallet = request.match_info["wallet"]
     body = need_object(await read_json(request))
@@ -407,25 +463,27 @@ async def open_session(request: web.Request) -> web.Response:
     sid = _ident(get_str(body, "id", max_len=128) or uuid.uuid4().hex, "body.id")
     wanted = rating(get_list(body, "rating_requested", max_items=8), "body.rating_requested")
     now = int(request.app[CLOCK]())
-    policy = _policy(request)
-    req = ChargeRequest(wallet, _session_key(wallet, sid), Action.START,
-                        tuple(UsageItem(u, v, 0, GROUP[u]) for u, v in wanted), None, None, None, None, now)
-
-    def reserve(ledger: Ledger, journal: Journal) -> dict[str, Any]:
-        _need_wallet(ledger, wallet)
-        if ledger.reservations(req.session_id):
-            raise ApiError(409, f"session {sid!r} is open: commit it first")
-        result = _charge(ledger, req, policy, journal)
-        if result.outcome is not Outcome.SUCCESS or any(r.granted < v for r, (_u, v) in zip(result.items, wanted)):
-            raise _insufficient()
-        session = {"initial_creation_timestamp": iso(now), "id": sid}
-        ledger.put_doc(SESSION_DOC, f"{wallet}|{sid}", session)
-        _touch(ledger, wallet, now)
-        return {"id": sid, "rating_granted": [{"unit": NAMES[r.unit], "value": r.granted} for r in result.items]}
-
-    out = await _transact_logged(request, reserve)
+    out = await _ledger_logged(request, "wallet_reserve", now, wallet, sid, _plain(wanted))
     metrics.inc("rest.wallet.sessions")
     return reply(out, 201)
+
+
+def reserve_in(ledger: Ledger, journal: Journal, policy: Any, now: int, wallet: str, sid: str,
+               wanted: Any) -> dict[str, Any]:
+    """A session's reservation of exactly what is wanted (all or nothing: 402) and its record."""
+    wanted = _units(wanted)
+    req = ChargeRequest(wallet, _session_key(wallet, sid), Action.START,
+                        tuple(UsageItem(u, v, 0, GROUP[u]) for u, v in wanted), None, None, None, None, now)
+    _need_wallet(ledger, wallet)
+    if ledger.reservations(req.session_id):
+        raise ApiError(409, f"session {sid!r} is open: commit it first")
+    result = _charge(ledger, req, policy, journal)
+    if result.outcome is not Outcome.SUCCESS or any(r.granted < v for r, (_u, v) in zip(result.items, wanted)):
+        raise _insufficient()
+    session = {"initial_creation_timestamp": iso(now), "id": sid}
+    ledger.put_doc(SESSION_DOC, f"{wallet}|{sid}", session)
+    _touch(ledger, wallet, now)
+    return {"id": sid, "rating_granted": [{"unit": NAMES[r.unit], "value": r.granted} for r in result.items]}
 
 
 async def commit_session(request: web.Request) -> web.Response:
@@ -435,23 +493,25 @@ async def commit_session(request: web.Request) -> web.Response:
     check_fields(body, ("id", "rating_used", "rating_context"))
     used = rating(get_list(body, "rating_used", max_items=8), "body.rating_used") if "rating_used" in body else None
     now = int(request.app[CLOCK]())
-    policy = _policy(request)
+    return reply(await _ledger_logged(request, "wallet_commit", now, wallet, sid,
+                                      None if used is None else _plain(used)))
+
+
+def commit_in(ledger: Ledger, journal: Journal, policy: Any, now: int, wallet: str, sid: str,
+              used: Any) -> dict[str, Any]:
+    """A session's STOP: what was used (None: what was reserved) debited, the rest released."""
     key = _session_key(wallet, sid)
-
-    def commit(ledger: Ledger, journal: Journal) -> dict[str, Any]:
-        _need_wallet(ledger, wallet)
-        open_res = ledger.reservations(key)
-        if ledger.get_doc(SESSION_DOC, f"{wallet}|{sid}") is None:
-            raise ApiError(404, f"session {sid!r} not found in wallet {wallet!r}")
-        amounts = used if used is not None else [(r.unit, r.granted) for r in open_res]
-        req = ChargeRequest(wallet, key, Action.STOP, tuple(UsageItem(u, None, v, GROUP[u]) for u, v in amounts),
-                            None, None, None, None, now)
-        result = _charge(ledger, req, policy, journal)
-        ledger.delete_doc(SESSION_DOC, f"{wallet}|{sid}")
-        _touch(ledger, wallet, now)
-        return {"id": sid, "rating_used": [{"unit": NAMES[r.unit], "value": r.debited} for r in result.items]}
-
-    return reply(await _transact_logged(request, commit))
+    _need_wallet(ledger, wallet)
+    open_res = ledger.reservations(key)
+    if ledger.get_doc(SESSION_DOC, f"{wallet}|{sid}") is None:
+        raise ApiError(404, f"session {sid!r} not found in wallet {wallet!r}")
+    amounts = _units(used) if used is not None else [(r.unit, r.granted) for r in open_res]
+    req = ChargeRequest(wallet, key, Action.STOP, tuple(UsageItem(u, None, v, GROUP[u]) for u, v in amounts),
+                        None, None, None, None, now)
+    result = _charge(ledger, req, policy, journal)
+    ledger.delete_doc(SESSION_DOC, f"{wallet}|{sid}")
+    _touch(ledger, wallet, now)
+    return {"id": sid, "rating_used": [{"unit": NAMES[r.unit], "value": r.debited} for r in result.items]}
 
 
 async def enquire(request: web.Request) -> web.Response:
@@ -503,18 +563,18 @@ async def debit(request: web.Request) -> web.Response:
     check_fields(body, ("id", "rating_requested", "rating_context"), required=("rating_requested",))
     wanted = rating(get_list(body, "rating_requested", max_items=8), "body.rating_requested")
     now = int(request.app[CLOCK]())
-    policy = _policy(request)
-
-    def run(ledger: Ledger, journal: Journal) -> dict[str, Any]:
-        _need_wallet(ledger, wallet)
-        result = debit_in(ledger, wallet, wanted, now, policy, journal)
-        _touch(ledger, wallet, now)
-        return {"rating_used": [{"unit": NAMES[r.unit], "value": r.debited} for r in result.items]}
-
-    return reply(await _transact_logged(request, run))
+    return reply(await _ledger_logged(request, "wallet_debit", now, wallet, _plain(wanted)))
 
 
-def debit_in(ledger: Ledger, wallet: str, wanted: list[tuple[Unit, int]], now: int, policy: Any,
+def debit_wallet_in(ledger: Ledger, journal: Journal, policy: Any, now: int, wallet: str,
+                    wanted: Any) -> dict[str, Any]:
+    _need_wallet(ledger, wallet)
+    result = debit_in(ledger, wallet, _units(wanted), now, policy, journal)
+    _touch(ledger, wallet, now)
+    return {"rating_used": [{"unit": NAMES[r.unit], "value": r.debited} for r in result.items]}
+
+
+def debit_in(ledger: Ledger, wallet: str, wanted: Wanted, now: int, policy: Any,
              journal: Journal) -> ChargeResult:
     """Event DIRECT_DEBITING of every entry, all or nothing (402 rolls the transaction back)."""
     req = ChargeRequest(wallet, f"wallet:{wallet}:debit:{uuid.uuid4().hex}", Action.DEBIT,
@@ -531,34 +591,35 @@ async def subscribe(request: web.Request) -> web.Response:
     check_fields(body, ("service",), required=("service",))
     service_id = need_str(body, "service", max_len=128)
     now = int(request.app[CLOCK]())
-    policy = _policy(request)
-
-    def run(ledger: Ledger, journal: Journal) -> dict[str, Any]:
-        _need_wallet(ledger, wallet)
-        service = ledger.get_doc(SERVICE_DOC, service_id)
-        if service is None:
-            raise ApiError(404, f"service {service_id!r} not found")
-        if service.get("active") is False:
-            raise ApiError(409, f"service {service_id!r} is not active")
-        lifecycle = ledger.get_doc(LIFECYCLE_DOC, service["lifecycle"])
-        if lifecycle is None or lifecycle.get("active") is False:
-            raise ApiError(409, f"lifecycle {service['lifecycle']!r} is missing or not active")
-        active = ledger.list_docs(SUB_DOC, f"{wallet}|{service_id}|")
-        if len(active) >= int(service.get("cardinality") or 1_000_000):
-            raise ApiError(409, f"wallet {wallet!r} already holds {len(active)} of service {service_id!r}")
-        sub_id = uuid.uuid4().hex
-        state, history = run_lifecycle(ledger, wallet, lifecycle, service.get("properties") or {}, now, policy,
-                                       journal)
-        sub = {"id": sub_id, "service": service_id, "lifecycle": service["lifecycle"], "state": state,
-               "history": history, "created": iso(now)}
-        if state is not None:
-            ledger.put_doc(SUB_DOC, f"{wallet}|{service_id}|{sub_id}", sub)
-        _touch(ledger, wallet, now)
-        return {**sub, "deleted": state is None}
-
-    out = await _transact_logged(request, run)
+    out = await _ledger_logged(request, "wallet_subscribe", now, wallet, service_id)
     metrics.inc("rest.wallet.subscriptions")
     return reply(out, 201)
+
+
+def subscribe_in(ledger: Ledger, journal: Journal, policy: Any, now: int, wallet: str,
+                 service_id: str) -> dict[str, Any]:
+    """A subscription to a service: its lifecycle run from the initial state (debits, buckets)."""
+    _need_wallet(ledger, wallet)
+    service = ledger.get_doc(SERVICE_DOC, service_id)
+    if service is None:
+        raise ApiError(404, f"service {service_id!r} not found")
+    if service.get("active") is False:
+        raise ApiError(409, f"service {service_id!r} is not active")
+    lifecycle = ledger.get_doc(LIFECYCLE_DOC, service["lifecycle"])
+    if lifecycle is None or lifecycle.get("active") is False:
+        raise ApiError(409, f"lifecycle {service['lifecycle']!r} is missing or not active")
+    active = ledger.list_docs(SUB_DOC, f"{wallet}|{service_id}|")
+    if len(active) >= int(service.get("cardinality") or 1_000_000):
+        raise ApiError(409, f"wallet {wallet!r} already holds {len(active)} of service {service_id!r}")
+    sub_id = uuid.uuid4().hex
+    state, history = run_lifecycle(ledger, wallet, lifecycle, service.get("properties") or {}, now, policy,
+                                   journal)
+    sub = {"id": sub_id, "service": service_id, "lifecycle": service["lifecycle"], "state": state,
+           "history": history, "created": iso(now)}
+    if state is not None:
+        ledger.put_doc(SUB_DOC, f"{wallet}|{service_id}|{sub_id}", sub)
+    _touch(ledger, wallet, now)
+    return {**sub, "deleted": state is None}
 
 
 def run_lifecycle(ledger: Ledger, wallet: str, lifecycle: dict[str, Any], context: dict[str, Any], now: int,

@@ -176,3 +176,91 @@ def test_housekeeping_sweeps_balances_through_the_ledger_role(role):
         assert (money.id, "money", money.remaining) in buckets(cfg)      # the hold went back
     finally:
         store.close()
+
+
+def wallet_state(cfg, wallet: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]], list[str]]:
+    """(unit, remaining) of the wallet's buckets, (session, held) of its reservations, its open sessions."""
+    store = open_store(cfg)
+    try:
+        def read(l):
+            return (sorted((b.unit.value, b.remaining) for b in l.list_buckets(wallet)),
+                    sorted((r.session_id, sum(h.amount for h in r.holds)) for r in l.product_reservations(wallet)),
+                    sorted(k for k, _d in l.list_docs("wallet_session", f"{wallet}|")))
+        return store.transact(read)
+    finally:
+        store.close()
+
+
+def test_wallet_api_changes_balances_through_the_ledger_role(role):
+    import requests
+
+    from appliance.logs import translog
+    cfg, start = role
+    ledger = start()
+    store = open_store(cfg)
+    add_user(store, *ADMIN, ["admin"])
+    server = Server(dataclasses.replace(cfg, rest=RestConfig(port=0, access_log=False)), store)
+    w, e = "/resource/wallet/w1", "/engine/wallet/w1"
+    try:
+        sent = ledger_requests(cfg)
+        assert post(server, "/resource/wallet", {"id": "w1"}).status_code == 201
+        r = post(server, f"{w}/bucket", {"value": 1000, "unit": "microcents"})
+        assert r.status_code == 201, r.text
+        assert ledger_requests(cfg) == sent + 2                       # written by the ledger role
+        assert wallet_state(cfg, "w1") == ([("money", 1000)], [], [])
+
+        with translog.capture() as got:
+            r = post(server, f"{e}/session", {"id": "s1", "rating_requested": [{"unit": "microcents", "value": 50}]})
+            assert r.status_code == 201, r.text
+            assert r.json()["rating_granted"] == [{"unit": "microcents", "value": 50}]
+            assert ledger_requests(cfg) == sent + 3
+            assert wallet_state(cfg, "w1") == ([("money", 950)], [("wallet:w1:s1", 50)], ["w1|s1"])
+
+            r = post(server, f"{e}/session/s1/commit", {"rating_used": [{"unit": "microcents", "value": 30}]})
+            assert r.status_code == 200 and r.json()["rating_used"] == [{"unit": "microcents", "value": 30}], r.text
+            assert ledger_requests(cfg) == sent + 4
+            assert wallet_state(cfg, "w1") == ([("money", 970)], [], [])
+
+            # a refusal inside the ledger's transaction keeps its status and code; the tried charge
+            # is logged as not charged
+            r = post(server, f"{e}/debit", {"rating_requested": [{"unit": "microcents", "value": 971}]})
+            assert r.status_code == 402 and r.json()["reason"] == "Insufficient Funds", r.text
+            assert r.json()["code"] == "insufficient_funds"
+            assert ledger_requests(cfg) == sent + 5
+            assert wallet_state(cfg, "w1") == ([("money", 970)], [], [])
+        assert [(rec["request_type"], rec["outcome"], rec["units"][0].get("debited")) for rec in got.acct] == [
+            ("initial", "success", 0), ("termination", "success", 30), ("event", "credit_limit_reached", None)]
+
+        # a subscription runs its lifecycle's debit and bucket in the ledger's one transaction
+        assert post(server, "/resource/lifecycle", {"id": "once", "name": "Once", "active": True}).status_code == 201
+        r = post(server, "/resource/lifecycle/once/state", {
+            "id": "init", "name": "INITIAL", "action": "engine.debit_wallet(context.getJsonObject('debit')); "
+                                                      "wallet.add_buckets_j(context.getJsonArray('buckets'))"})
+        assert r.status_code == 201, r.text
+        assert requests.put(server.url + "/resource/lifecycle/once", json={"initial_state": "INITIAL"}, auth=ADMIN,
+                            timeout=30).status_code == 200
+        assert post(server, "/resource/service", {"id": "pack", "lifecycle": "once", "properties": {
+            "debit": {"rating_requested": [{"unit": "microcents", "value": 100}]},
+            "buckets": [{"value": 60, "unit": "seconds"}]}}).status_code == 201
+        sent = ledger_requests(cfg)
+        r = post(server, f"{e}/subscribe", {"service": "pack"})
+        assert r.status_code == 201 and r.json()["state"] == "INITIAL", r.text
+        assert ledger_requests(cfg) == sent + 1
+        assert wallet_state(cfg, "w1") == ([("money", 870), ("seconds", 60)], [], [])
+
+        # the ledger down: 503 and nothing changed
+        ledger.send_signal(signal.SIGTERM)
+        ledger.wait(15)
+        held = wallet_state(cfg, "w1")
+        r = post(server, f"{e}/session", {"id": "s2", "rating_requested": [{"unit": "microcents", "value": 10}]})
+        assert r.status_code == 503, r.text
+        assert post(server, f"{e}/debit", {"rating_requested": [{"unit": "microcents", "value": 10}]}
+                    ).status_code == 503
+        assert post(server, f"{w}/bucket", {"value": 5, "unit": "microcents"}).status_code == 503
+        assert wallet_state(cfg, "w1") == held
+        # reads stay on the local store
+        r = post(server, f"{e}/enquire", {"rating_requested": [{"unit": "microcents", "value": 0}]})
+        assert r.status_code == 200 and r.json()["funds_available"] == [{"unit": "microcents", "value": 870}]
+    finally:
+        server.stop()
+        store.close()
