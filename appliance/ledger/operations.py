@@ -38,6 +38,9 @@ Operation = tuple[Callable[..., Any], "KeyOf | None"]
 FRONT_END_OPERATIONS = ("appliance.radius.acct", "appliance.rest.ledger_ops")
 
 _READ_ONLY = frozenset({"check_balance", "price_enquiry"})
+# Operations that only read: the ledger role answers them from the store's read path at once,
+# never queued behind the writes of a batch (a WAL snapshot of what is committed).
+READS = frozenset({"balance", "authorize", "ping"})
 _UNITS = {u.value: u for u in Unit}
 
 
@@ -88,6 +91,13 @@ def _balance(l: Ledger, identity: str, now: int) -> Any:
     return protocol.balance_to_wire(book.balance(l, identity, now))
 
 
+def _authorize(l: Ledger, identity: str, now: int, units: tuple[str, ...], service_type: str,
+               timezone: str) -> tuple[Any, ...]:
+    """``book.authorize`` as plain values: (allowed, reason, seconds, capacity, product id, service id)."""
+    a = book.authorize(l, identity, now, tuple(_UNITS[u] for u in units), service_type, None, timezone)
+    return (a.allowed, a.reason, a.seconds, a.capacity, a.product_id, a.service.id if a.service else None)
+
+
 def _top_up(l: Ledger, now: int, product_id: str, unit: str, amount: int, end: int | None, start: int | None,
             name: str) -> int:
     if l.get_product(product_id) is None:
@@ -117,7 +127,7 @@ def operations(policy: ChargingPolicy) -> dict[str, Operation]:
     those the front ends' modules declare (``ledger_operations(policy)``)."""
     ops: dict[str, Operation] = {
         "credit_control": (_credit_control(policy), wire_key), "charge": (_charge(policy), wire_key),
-        "balance": (_balance, None), "ping": (lambda l: "pong", None),
+        "balance": (_balance, None), "authorize": (_authorize, None), "ping": (lambda l: "pong", None),
         "top_up": once(_top_up), "remove_bucket": once(_remove_bucket),
         "housekeeping": (_housekeeping, None), "refused": (_refused, None)}
     for module in FRONT_END_OPERATIONS:
