@@ -214,6 +214,8 @@ async def disconnect_queued(store: Store, clients: ClientTable, timeout: float, 
         return 0
     now = int(time.time())
     picked = await store.atransact(lambda l: claim_queued(l, now))
+    if picked:
+        metrics.inc("radius.disconnect.out_of_credit", len(picked))
     sends = []
     for key, session, reason in picked:
         client = clients.lookup(session.get("addr") or "") or clients.lookup(session.get("nas_ip") or "")

@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 
+from appliance import metrics
 from appliance.ocs.units import cost_of
 from appliance.radius import packet as rp
 from appliance.radius.coa import RECORD_KIND
@@ -58,6 +59,8 @@ def test_the_other_sessions_of_a_product_out_of_credit_are_disconnected_once(cfg
         assert other.text(rp.USER_NAME) == "alice@wlan" and other.get(rp.EVENT_TIMESTAMP) is not None
         record = wait_for(lambda: store.transact(lambda l: l.get_doc(RECORD_KIND, "127.0.0.1|s2")))
         assert (record["result"], record["reason"], record["attempts"]) == ("ack", "out of credit (refused)", 1)
+        counters = metrics.read_all(cfg.path(cfg.run_dir))
+        assert counters.get("radius.disconnect.out_of_credit") == 1 and counters.get("radius.disconnect.acks") == 2
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
