@@ -1,13 +1,15 @@
 """Per-subscriber live trace: ``appliance trace <IMSI|MSISDN|NAI>``.
 
-The command writes a request ``<run_dir>/trace/<pid>.json`` (the subscriber's identities, an end
-time, an event limit, the events file).  Each worker re-reads that folder once a second (only when
-its modification time changed) into :data:`ACTIVE`; while nobody traces :data:`ACTIVE` is empty and
-the request path pays one truth test of an empty dict.  A traced request and its answer are
+The command writes a request ``<run_dir>/trace/<name>.json`` (the subscriber's identities, an end
+time, an event limit, the events file). Each worker re-reads that folder once a second (only when
+its modification time changed) into :data:`ACTIVE`; while nobody traces :data:`ACTIVE` is empty
+and the request path pays one truth test of an empty dict. A traced request and its answer are
 appended, decoded (AVP names from the dictionary, key material masked), as JSON lines to the
-events file, which every worker of the node appends to (``O_APPEND``, one write per line) and the
-command reads.  Bounded: a request lasts at most :data:`MAX_SECONDS` and :data:`MAX_EVENTS`,
-:data:`MAX_SESSIONS` Session-Ids are followed per worker.
+events file, as are the subscriber's Gx policy pushes (:func:`event`, from appliance.pcrf) and EAP
+steps (:func:`eap_step`, the EAP framework's observer, set only while someone traces), which every
+worker of the node appends to (``O_APPEND``, one write per line) and the command reads. Bounded: a
+request lasts at most :data:`MAX_SECONDS` and :data:`MAX_EVENTS`, :data:`MAX_SESSIONS` Session-Ids
+are followed per worker.
 """
 from __future__ import annotations
 
@@ -91,6 +93,7 @@ def refresh(run_dir: str | os.PathLike[str], now: float) -> None:
 def _replace(traces: dict[str, Trace]) -> None:
     ACTIVE.clear()
     ACTIVE.update(traces)
+    _observe_eap(bool(traces))
     live = set(traces.values())
     for sid in [s for s, (t, _i) in _SESSIONS.items() if t not in live]:
         del _SESSIONS[sid]
@@ -153,6 +156,56 @@ def _identities(msg: Any) -> list[str]:
         elif a.code == 443 and a.vendor == 0:                 # Subscription-Id / Subscription-Id-Data
             found += [x.data.decode("utf-8", "replace") for x in a.group() if x.code == 444]
     return found
+
+
+def event(identities: Any, fields: dict[str, Any]) -> bool:
+    """Record ``fields`` (a policy push, an EAP step ...) for the first of ``identities`` someone
+    traces; whether one matched.  Callers test ``ACTIVE`` first: nothing is done while nobody traces."""
+    for identity in identities:
+        found = ACTIVE.get(identity) if identity else None
+        if found is not None:
+            _record(found, {"time": time.time(), "pid": os.getpid(), **fields, "identity": identity})
+            return True
+    return False
+
+
+def eap_identities(identity: str | None) -> list[str]:
+    """The identities an EAP identity may name: itself, its user part, and for an EAP-AKA/AKA'
+    permanent identity (RFC 4187 §4.1.1.6, RFC 5448 §3: ``0``/``6`` + IMSI) the IMSI."""
+    if not identity:
+        return []
+    user = identity.split("@", 1)[0]
+    out = [identity, user]
+    if len(user) > 6 and user[0] in "0156" and user[1:].isdigit():
+        out.append(user[1:])
+    return out
+
+
+def eap_step(conversation: Any, outcome: Any) -> None:
+    """The EAP framework's observer (appliance.eap.framework.observer, set while someone traces):
+    one event per EAP round of a traced subscriber: method, state, what was answered, a refusal's
+    reason.  Never a packet's payload or key material (MSK/EMSK)."""
+    kind = type(outcome).__name__.lower()                # send | accept | reject | ignore
+    ids = eap_identities(conversation.identity)
+    extra = getattr(outcome, "service_id", None)
+    if isinstance(extra, str):
+        ids.append(extra)
+    fields: dict[str, Any] = {"protocol": "eap", "event": "eap-" + kind, "eap_identity": conversation.identity,
+                              "method": conversation.method_type, "state": conversation.state.value,
+                              "round": conversation.rounds}
+    if kind in ("reject", "ignore"):
+        fields["reason"] = getattr(outcome, "reason", "")
+    if kind == "accept":
+        fields["method"] = outcome.method
+    event(ids, fields)
+
+
+def _observe_eap(on: bool) -> None:
+    try:
+        from .eap import framework
+    except ImportError:                  # a role without the EAP package
+        return
+    framework.observer = eap_step if on else None
 
 
 def diameter(msg: Any, answer: bytes, app: str, peer: str) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import trace
 from ..ocs.catalog import subscribed_offer
 from ..ocs.policy import (
     PolicyDecision,
@@ -341,9 +342,20 @@ def repush(ledger: Ledger, session_id: str, defaults: SessionQoS, worker: str, n
                        "qos": provision.qos.to_doc() if provision.qos else None, "seq": push.get("seq", 0)}
     save_session(ledger, session)
     ledger.put_doc(T.KIND_PUSH, session_id, {**push, "claimed_by": worker, "claimed_at": now})
+    if trace.ACTIVE:                 # someone traces a subscriber (appliance trace)
+        _trace_push(session, provision, str(push.get("reason", "")), int(push.get("attempts", 0)))
     return Provision(install=provision.install, remove=provision.remove, qos=provision.qos,
                      monitoring=provision.monitoring, triggers=provision.triggers, session=session.to_doc(),
                      reason=str(push.get("reason", "")))
+
+
+def _trace_push(session: GxSession, p: Provision, reason: str, attempts: int) -> None:
+    """A policy push (the RAR's content, TS 29.212 §4.5.2) of a traced subscriber."""
+    trace.event((session.service,), {
+        "protocol": "gx", "event": "push", "session": session.session_id, "peer": session.via or session.peer,
+        "reason": reason, "retry": attempts, "install": sorted(r.name for r in p.install),
+        "remove": sorted(name for name, _kind in p.remove), "qos": p.qos.to_doc() if p.qos else None,
+        "monitoring": dict(p.monitoring), "triggers": list(p.triggers)})
 
 
 RAR_RETRIES = 3          # unanswered RARs sent again (backoff retry_base, 2x, 4x) before giving up
@@ -360,6 +372,10 @@ def record_raa(ledger: Ledger, session_id: str, result: int, reports: Iterable[R
     if session is None:
         ledger.delete_doc(T.KIND_PUSH, session_id)
         return ()
+    if trace.ACTIVE:                 # someone traces a subscriber (appliance trace)
+        trace.event((session.service,), {
+            "protocol": "gx", "event": "push-answer", "session": session_id, "peer": session.via or session.peer,
+            "result": result or None, "answered": bool(result), "failed": sorted(n for r in reports for n in r.names)})
     if result == UNKNOWN_SESSION_ID:
         drop_session(ledger, session)
         return ()

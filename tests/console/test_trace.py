@@ -43,3 +43,84 @@ def test_trace_shows_ccr_i_u_t_with_answers_and_balance(appliance, tmp_path):
 def test_nobody_traces_means_an_empty_table():
     trace.refresh("/nonexistent-run-dir", time.time())
     assert trace.ACTIVE == {}
+
+
+def _tracing(tmp_path, identities):
+    """A trace request in a fresh run dir, read in as a worker does; (run dir, trace name)."""
+    run_dir = tmp_path / "run"
+    name = trace.start(run_dir, identities, 60, 100)
+    trace.refresh(run_dir, time.time())
+    assert set(identities) <= set(trace.ACTIVE)
+    return run_dir, name
+
+
+def _stop(run_dir, name):
+    trace.stop(run_dir, name)
+    time.sleep(0.01)                    # a new folder mtime for refresh
+    (run_dir / "trace").touch()
+    trace.refresh(run_dir, time.time())
+    assert trace.ACTIVE == {}
+
+
+def test_gx_pushes_of_the_traced_subscriber_are_traced(tmp_path, store):
+    from appliance.ocs.policy import Flow, PolicyRule, QoS, RuleKind
+    from appliance.pcrf import engine as E
+    from appliance.pcrf import tables as T
+    from tests.conftest import seed
+    from tests.pcrf.test_engine import ANY, DEFAULT, info, setup
+    from tests.pcrf.test_engine import IMSI as GX_IMSI
+    from tests.pcrf.test_engine import MSISDN as GX_MSISDN
+    setup(store)
+    seed(store, imsi="001019999999998", product="p2", offer=store.transact(lambda l: l.get_offer("data")))
+    store.transact(lambda l: E.establish(l, info(), DEFAULT))
+    store.transact(lambda l: E.establish(l, info("s2", ids=((E.END_USER_IMSI, "001019999999998"),)), DEFAULT))
+    run_dir, name = _tracing(tmp_path, [GX_MSISDN, GX_IMSI])
+    try:
+        video = PolicyRule("video", RuleKind.DYNAMIC, 20, (Flow(ANY),), QoS(6))
+        assert store.transact(lambda l: T.put_rule(l, "t1", video)) == 2        # both sessions queued
+        for sid in ("s1", "s2"):
+            assert store.transact(lambda l: E.repush(l, sid, DEFAULT, "w0", 100.0, 10)) is not None  # noqa: B023
+        store.transact(lambda l: E.record_raa(l, "s1", E.SUCCESS, (E.RuleReport(("gold",), 1),), 106))
+        store.transact(lambda l: E.record_raa(l, "s2", E.SUCCESS, (), 106))
+        events, _ = trace.read_events(run_dir, name, 0)
+    finally:
+        _stop(run_dir, name)
+    assert [(e["protocol"], e["event"], e["session"]) for e in events] == [("gx", "push", "s1"),
+                                                                         ("gx", "push-answer", "s1")]
+    push, answer = events
+    assert push["install"] == ["video"] and push["reason"] == "table changed" and push["peer"] == "pcef.example"
+    assert push["identity"] == GX_IMSI
+    assert answer["result"] == 2001 and answer["failed"] == ["gold"]
+    # nobody traces: nothing is written
+    store.transact(lambda l: T.queue_push(l, "s1", "again"))
+    store.transact(lambda l: E.repush(l, "s1", DEFAULT, "w0", 300.0, 10))
+    assert not (run_dir / "trace" / f"{name}.events").exists()
+
+
+def test_eap_steps_of_the_traced_subscriber_are_traced_without_keys(tmp_path):
+    from appliance.eap import Accept, Code, encode, framework
+    from tests.eap.test_framework import _answer, _conv, run
+    run_dir, name = _tracing(tmp_path, ["alice@example"])
+    try:
+        assert framework.observer is not None
+        conv, other = _conv(), _conv()
+        run(other.receive(encode(Code.RESPONSE, 1, 1, b"bob@example")))          # not traced
+        out = run(conv.receive(encode(Code.RESPONSE, 1, 1, b"alice@example")))
+        accept = run(conv.receive(_answer(out)))
+        assert isinstance(accept, Accept)
+        events, _ = trace.read_events(run_dir, name, 0)
+    finally:
+        _stop(run_dir, name)
+    assert framework.observer is None
+    assert [(e["protocol"], e["event"], e["state"], e["method"]) for e in events] == [
+        ("eap", "eap-send", "proposed", 4), ("eap", "eap-accept", "success", 4)]
+    assert all(e["identity"] == "alice@example" for e in events)
+    text = json.dumps(events)
+    assert accept.msk.hex() not in text and accept.emsk.hex() not in text and "msk" not in text.lower()
+
+
+def test_an_aka_permanent_identity_names_its_imsi():
+    assert trace.eap_identities("0001010000000077@wlan.mnc001.mcc001.3gppnetwork.org")[-1] == "001010000000077"
+    assert trace.eap_identities("6001010000000077@x")[-1] == "001010000000077"
+    assert trace.eap_identities("alice@x") == ["alice@x", "alice"]
+    assert trace.eap_identities(None) == []

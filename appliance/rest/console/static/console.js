@@ -359,8 +359,11 @@ function consoleApp() {
     traceDetail(e) {
       const pick = (avps, names) => (avps || []).filter((a) => names.includes(a[0]))
         .map((a) => a[0] + "=" + (typeof a[1] === "object" ? JSON.stringify(a[1]) : a[1])).join(" ");
-      if (e.protocol === "gx-push") return (e.reason || "") + " " + JSON.stringify(e.install || e.failed || "");
-      if (e.protocol === "eap") return [e.method, e.step, e.outcome].filter(Boolean).join(" ");
+      if (e.protocol === "gx" && e.event === "push") {
+        return "RAR (" + (e.reason || "") + ") install: " + (e.install || []).join(", ") + " remove: " + (e.remove || []).join(", ");
+      }
+      if (e.protocol === "gx") return (e.answered ? "RAA" : "no RAA") + ((e.failed || []).length ? " failed: " + e.failed.join(", ") : "");
+      if (e.protocol === "eap") return ["EAP type " + e.method, e.state, "round " + e.round, e.reason].filter(Boolean).join(" · ");
       return pick(e.avps, ["CC-Request-Type", "CC-Request-Number", "Multiple-Services-Credit-Control"]).slice(0, 300);
     },
 
