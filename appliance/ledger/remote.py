@@ -31,16 +31,18 @@ class LedgerUnavailable(Exception):
 
 
 class LedgerFailed(Exception):
-    """The ledger ran the operation and it raised (a bug or a refused request).  ``status``: the
-    front end's own status of a refusal (a REST operation's HTTP status), else None."""
+    """The ledger ran the operation and it raised (a bug or a refused request).  A refusal of a front
+    end's own operation carries that front end's ``status`` (a REST operation's HTTP status), its
+    ``code`` and a plain ``detail`` (whatever the refusal's ``detail`` held), else None."""
 
-    def __init__(self, name: str, reason: str, status: int | None = None) -> None:
+    def __init__(self, name: str, reason: str, status: int | None = None, code: str | None = None,
+                 detail: Any = None) -> None:
         super().__init__(f"{name}: {reason}")
-        self.name, self.reason, self.status = name, reason, status
+        self.name, self.reason, self.status, self.code, self.detail = name, reason, status, code, detail
 
 
 def failure(value: Any) -> LedgerFailed:
-    return LedgerFailed(value[0], value[1], value[2] if len(value) > 2 else None)
+    return LedgerFailed(*value[:5])
 
 
 class _Client(asyncio.Protocol):

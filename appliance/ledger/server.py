@@ -149,7 +149,9 @@ class LedgerServer:
             status = getattr(exc, "status", None)
             if isinstance(status, int):     # a refusal with a status of its front end's protocol (REST)
                 metrics.inc("ledger.refused")
-                conn.send(protocol.frame((req_id, False, (type(exc).__name__, str(exc), status))))
+                code, detail = getattr(exc, "code", None), getattr(exc, "detail", None)
+                conn.send(protocol.frame((req_id, False, (type(exc).__name__, str(exc), status,
+                                                          code if isinstance(code, str) else None, detail))))
                 return
             metrics.inc("ledger.failed")
             log.error("ledger operation failed: %r", exc)

@@ -31,6 +31,7 @@ class ApiError(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.detail: Any = None          # plain data for the caller (never sent to the client)
         self.code = code or {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                              405: "method_not_allowed", 409: "conflict", 412: "precondition_failed",
                              413: "too_large", 414: "uri_too_long", 415: "unsupported_media_type",

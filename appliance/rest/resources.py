@@ -112,7 +112,9 @@ async def ledger_call(ledger: Any, operation: str, *args: Any) -> Any:
         return await ledger.call(operation, *args)
     except LedgerFailed as exc:
         if exc.status is not None:
-            raise ApiError(exc.status, exc.reason) from None
+            error = ApiError(exc.status, exc.reason, exc.code or "")
+            error.detail = exc.detail        # e.g. the charges a refused wallet operation rolled back
+            raise error from None
         raise
     except LedgerUnavailable:
         raise ApiError(503, "the ledger is not answering; try again") from None

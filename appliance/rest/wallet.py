@@ -16,7 +16,6 @@ back) and are logged here once the transaction's fate is known.  Reads stay on t
 """
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -376,20 +375,15 @@ async def get_service(request: web.Request) -> web.Response:
 
 Journal = list[tuple[ChargeRequest, ChargeResult]]
 Wanted = list[tuple[Unit, int]]
-# a refusal's text carries the charging requests it rolled back, for the front end's charging log
-_TRIED = "\x1etried:"
 
 
 class Refused(ApiError):
-    """A refusal after charges were tried in the same transaction (rolled back with it): the
-    tried requests ride along in the refusal's text, the one thing that crosses the ledger's socket."""
+    """A refusal after charges were tried in the same transaction (rolled back with it): its
+    ``detail`` holds the tried requests (wire form), for the front end's charging log."""
 
     def __init__(self, exc: ApiError, tried: list[Any]) -> None:
         super().__init__(exc.status, exc.reason, exc.code)
-        self.tried = tried
-
-    def __str__(self) -> str:
-        return self.reason + _TRIED + json.dumps(self.tried, separators=(",", ":"))
+        self.detail = tried
 
 
 def _charge(ledger: Ledger, req: ChargeRequest, policy: Any, journal: Journal) -> ChargeResult:
@@ -418,16 +412,12 @@ async def _ledger(request: web.Request, name: str, *args: Any) -> Any:
     try:
         return await ledger_call(request.app[CHARGING], name, uuid.uuid4().hex, *args)
     except ApiError as exc:
-        reason, _sep, tried = str(exc).partition(_TRIED)
-        if tried:    # rolled back: nothing of it was charged
+        if exc.detail:    # rolled back: nothing of it was charged
             failed = ChargeResult(Outcome.CREDIT_LIMIT_REACHED if exc.status == 402 else Outcome.RATING_FAILED)
-            for wire in json.loads(tried):
+            for wire in exc.detail:
                 req = protocol.request_from_wire(wire)
                 log_charge(req, failed, "wallet", _request_type(req))
-        code = "insufficient_funds" if exc.status == 402 else exc.code    # a code does not cross the socket
-        if not tried and code == exc.code:
-            raise
-        raise ApiError(exc.status, reason, code) from None
+        raise
 
 
 async def _ledger_logged(request: web.Request, name: str, *args: Any) -> Any:
