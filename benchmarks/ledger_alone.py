@@ -9,6 +9,7 @@ the ledger's CPU µs per operation.  ``--reads`` also measures ``balance`` reads
 the write load.  Bounded by --seconds per phase; loopback (a Unix socket) only.
 
 usage: benchmarks/ledger_alone.py [--seconds 6] [--sessions 256] [--window 256] [--subscribers 1000]
+       [--reads]   (sessions are spread evenly over all --subscribers; the ledger's RSS is printed)
 """
 from __future__ import annotations
 
@@ -42,13 +43,15 @@ def seed(cfg: Config, subscribers: int) -> None:
     store = open_store(cfg)
     offer = Offer("data", (Price("data", PriceType.USAGE, amount=1, unit=Unit.OCTETS, size=1_000_000),))
 
-    def put(ledger):
-        ledger.put_offer(offer)
-        for n in range(subscribers):
-            ledger.put_product(Product(f"p{n}", "data"))
-            ledger.put_service(Service(imsi(n), f"p{n}", imsi=imsi(n)))
-            ledger.add_bucket(NewBucket(f"p{n}", Unit.MONEY, 10**15))
-    store.transact(put)
+    store.transact(lambda l: l.put_offer(offer))
+    for first in range(0, subscribers, 20_000):        # bulk, as `appliance import` writes
+        part = range(first, min(subscribers, first + 20_000))
+
+        def put(l, part=part):
+            l.put_subscribers([Product(f"p{n}", "data") for n in part],
+                              [Service(imsi(n), f"p{n}", imsi=imsi(n)) for n in part])
+            l.replace_buckets([NewBucket(f"p{n}", Unit.MONEY, 10**15, None, "initial") for n in part])
+        store.transact(put)
     store.close()
 
 
@@ -66,7 +69,10 @@ def pct(values: list[float], p: float) -> float:
 async def load(path: str, args: argparse.Namespace, pid: int) -> dict:
     remote = RemoteLedger(path, timeout=10)
     sessions = [f"bench;{n}" for n in range(args.sessions)]
-    subs = [imsi(n % args.subscribers) for n in range(args.sessions)]
+    # sessions spread over every subscriber (evenly, not the first ones): the working set is
+    # --sessions subscribers whatever the store holds
+    step = max(1, args.subscribers // args.sessions)
+    subs = [imsi((n * step) % args.subscribers) for n in range(args.sessions)]
     now = int(time.time())
 
     def wire(n: int, action: Action, seq: int) -> tuple:
@@ -154,7 +160,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         cfg = Config(data_dir=os.path.join(tmp, "data"), run_dir=os.path.join(tmp, "run"),
                      log_dir=os.path.join(tmp, "logs"), base_dir=tmp, database=DatabaseConfig(path="bench.db"))
+        t0 = time.monotonic()
         seed(cfg, args.subscribers)
+        seeded = round(time.monotonic() - t0, 1)
         conf = os.path.join(tmp, "appliance.yaml")
         with open(conf, "w") as fh:
             json.dump({"data_dir": cfg.data_dir, "run_dir": cfg.run_dir, "log_dir": cfg.log_dir,
@@ -178,13 +186,15 @@ def main() -> None:
             except ImportError:
                 pass
             result = asyncio.run(load(path, args, proc.pid))
+            with open(f"/proc/{proc.pid}/status") as fh:
+                rss = round(int(next(x for x in fh if x.startswith("VmRSS")).split()[1]) / 1024, 1)
         finally:
             if spy is not None:
                 spy.wait(30)
             proc.terminate()
             proc.wait(10)
     print(json.dumps({"sessions": args.sessions, "window": args.window, "subscribers": args.subscribers,
-                      **result}, indent=1))
+                      "seed_s": seeded, "ledger_rss_mb": rss, **result}, indent=1))
 
 
 if __name__ == "__main__":
