@@ -116,8 +116,17 @@ def micro(n: int) -> dict:
             one(frames[i & 63])
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         translog.close()
+        parse = ro.parse_ccr
+        cpu1 = time.process_time()
+        for i in range(n):
+            c.decode(frames[i & 63])
+        cpu2 = time.process_time()
+        for i in range(n):
+            parse(c.decode(frames[i & 63]))
+        cpu3 = time.process_time()
     return {"mode": "micro", "compiled": c.COMPILED, "requests": n, "us_per_ccr_u": round(cpu / n * 1e6, 2),
-            "wall_us": round(wall / n * 1e6, 2)}
+            "wall_us": round(wall / n * 1e6, 2), "decode_us": round((cpu2 - cpu1) / n * 1e6, 2),
+            "decode_parse_ccr_us": round((cpu3 - cpu2) / n * 1e6, 2)}
 
 
 def main() -> None:

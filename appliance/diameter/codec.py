@@ -206,6 +206,8 @@ class Avp:
         pos = self._start
         if self._end - pos != n:
             raise DiameterError(INVALID_AVP_LENGTH, self, "bad length")
+        if not COMPILED:
+            return int.from_bytes(buf[pos:pos + n], "big")
         v = 0
         for i in range(pos, pos + n):
             v = (v << 8) | buf[i]
@@ -300,6 +302,8 @@ class Avp:
 
 _HDR_AVP = struct.Struct("!II")
 _HDR_V = struct.Struct("!III")
+_unpack_hdr = _HDR_AVP.unpack_from
+_unpack_u32 = struct.Struct("!I").unpack_from
 _SIZE_OF: dict[tuple[int, int], int] = {k: FIXED_SIZE[t] for k, t in TYPES.items() if t in FIXED_SIZE}
 _GROUPED = frozenset(k for k, t in TYPES.items() if t == GROUPED) - {(FAILED_AVP, 0)}  # Failed-AVP: not checked
 # One lookup per AVP in _split: fixed size (> 0), or 0 for a Grouped AVP whose inner lengths are checked;
@@ -344,13 +348,18 @@ def _split(buf: bytes, start: int, end: int, depth: int, build: bool) -> list[Av
             stub[4] &= ~AVP_V & 0xFF     # vendor id missing: report the 8-octet header form
             raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(bytes(stub), 0, 8, stub[4]),
                                 "truncated AVP header")
-        code = _word(buf, pos)
-        flags = buf[pos + 4]
-        length = (buf[pos + 5] << 16) | (buf[pos + 6] << 8) | buf[pos + 7]
+        if COMPILED:                     # C reads of the header octets
+            code = _word(buf, pos)
+            flags = buf[pos + 4]
+            length = (buf[pos + 5] << 16) | (buf[pos + 6] << 8) | buf[pos + 7]
+        else:                            # interpreted: one struct call is cheaper than eight indexings
+            code, length = _unpack_hdr(buf, pos)
+            flags = length >> 24
+            length &= 0xFFFFFF
         if flags & AVP_V:
             if length < 12 or pos + length > end:
                 raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, 12, flags), "bad AVP length")
-            vendor = _word(buf, pos + 8)
+            vendor = _word(buf, pos + 8) if COMPILED else _unpack_u32(buf, pos + 8)[0]
             if vendor == 0:
                 raise DiameterError(INVALID_AVP_BITS, bytes(buf[pos:pos + length]), "V-bit with vendor 0")
             hdr = 12
