@@ -85,11 +85,11 @@ async def load(path: str, args: argparse.Namespace, pid: int) -> dict:
     out: dict = {}
     seq = [1] * args.sessions
 
-    async def phase(name: str, op) -> None:
+    async def lanes(op, width: int) -> tuple[int, list[float], float]:
+        """``width`` lanes calling ``op`` back to back for --seconds: (calls, latencies, wall)."""
         lat: list[float] = []
         done = 0
         stop = time.monotonic() + args.seconds
-        c0 = cpu_seconds(pid)
         t0 = time.monotonic()
 
         async def lane(k: int) -> None:
@@ -100,13 +100,19 @@ async def load(path: str, args: argparse.Namespace, pid: int) -> dict:
                 await op(n % args.sessions)
                 lat.append(time.perf_counter() - t)
                 done += 1
-                n += args.window
-        await asyncio.gather(*[lane(k) for k in range(args.window)])
-        wall = time.monotonic() - t0
-        cpu = cpu_seconds(pid) - c0
-        out[name] = {"ops_s": round(done / wall), "p50_ms": round(pct(lat, 0.5) * 1e3, 2),
-                     "p99_ms": round(pct(lat, 0.99) * 1e3, 2), "ledger_cpu_us": round(cpu / max(done, 1) * 1e6, 1),
-                     "ops": done}
+                n += width
+        await asyncio.gather(*[lane(k) for k in range(width)])
+        return done, lat, time.monotonic() - t0
+
+    def summary(done: int, lat: list[float], wall: float) -> dict:
+        return {"ops_s": round(done / wall), "p50_ms": round(pct(lat, 0.5) * 1e3, 2),
+                "p99_ms": round(pct(lat, 0.99) * 1e3, 2), "ops": done}
+
+    async def phase(name: str, op) -> None:
+        c0 = cpu_seconds(pid)
+        done, lat, wall = await lanes(op, args.window)
+        out[name] = {**summary(done, lat, wall),
+                     "ledger_cpu_us": round((cpu_seconds(pid) - c0) / max(done, 1) * 1e6, 1)}
 
     async def update(n: int) -> None:
         s = seq[n]
@@ -121,28 +127,11 @@ async def load(path: str, args: argparse.Namespace, pid: int) -> dict:
         await phase("balance", balance)
         reads = RemoteLedger(path, timeout=10)
 
-        async def both() -> None:
-            task = asyncio.ensure_future(phase("update_beside_reads", update))
-            lat: list[float] = []
-            stop = time.monotonic() + args.seconds
-            count = 0
-            t0 = time.monotonic()
-
-            async def lane(k: int) -> None:
-                nonlocal count
-                n = k
-                while time.monotonic() < stop:
-                    t = time.perf_counter()
-                    await reads.call("balance", (subs[n % args.sessions], now))
-                    lat.append(time.perf_counter() - t)
-                    count += 1
-                    n += 64
-            await asyncio.gather(*[lane(k) for k in range(64)])
-            out["balance_beside_writes"] = {"ops_s": round(count / (time.monotonic() - t0)),
-                                            "p50_ms": round(pct(lat, 0.5) * 1e3, 2),
-                                            "p99_ms": round(pct(lat, 0.99) * 1e3, 2)}
-            await task
-        await both()
+        async def read_beside(n: int) -> None:
+            await reads.call("balance", (subs[n], now))
+        writes = asyncio.ensure_future(phase("update_beside_reads", update))
+        out["balance_beside_writes"] = summary(*await lanes(read_beside, 64))
+        await writes
         reads.close()
     remote.close()
     return out
