@@ -351,24 +351,65 @@ def start_freeradius(tmp: Path) -> tuple[subprocess.Popen, int, int] | None:
     return proc, auth, acct
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User+system CPU of the processes (all their threads) from /proc/<pid>/stat."""
+def cpu_times(pids: list[int]) -> tuple[float, float]:
+    """User and system CPU seconds of the processes (all their threads) from /proc/<pid>/stat."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    user = system = 0.0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        user += int(fields[11]) / tick
+        system += int(fields[12]) / tick
+    return user, system
 
 
-def measured_pap(pids: list[int], port: int, total: int, window: int, clients: int) -> dict:
-    """The PAP phase plus the servers' CPU µs per answered Access-Request (steadier than the rate)."""
-    before = cpu_seconds(pids)
+def cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU of the processes (all their threads) from /proc/<pid>/stat."""
+    return sum(cpu_times(pids))
+
+
+def server_latency(run_dir: Path | None) -> dict[str, int]:
+    """The appliance's own lat.radius.access_request cells (request received -> answer sent)."""
+    if run_dir is None:
+        return {}
+    from appliance import metrics
+    return {k: v for k, v in metrics.read_all(run_dir).items() if k.startswith("lat.radius.access_request.")}
+
+
+def latency_summary(before: dict[str, int], after: dict[str, int]) -> str:
+    """p50 / p99 bucket bounds and the mean of the server-side histogram between two readings."""
+    from appliance import metrics
+    bounds = metrics.LATENCY_BOUNDS_US
+    cells = [after.get(f"lat.radius.access_request.b{i}", 0) - before.get(f"lat.radius.access_request.b{i}", 0)
+             for i in range(len(bounds) + 1)]
+    total = sum(cells)
+    if not total:
+        return ""
+    mean = (after.get("lat.radius.access_request.sum_us", 0) - before.get("lat.radius.access_request.sum_us", 0))
+
+    def bound(q: float) -> str:
+        running = 0
+        for i, n in enumerate(cells):
+            running += n
+            if running >= q * total:
+                return f"<= {bounds[i]} us" if i < len(bounds) else f"> {bounds[-1]} us"
+        return "?"
+    return f"server-side latency p50 {bound(0.5)}, p99 {bound(0.99)}, mean {mean / total:.0f} us"
+
+
+def measured_pap(pids: list[int], port: int, total: int, window: int, clients: int,
+                 run_dir: Path | None = None) -> dict:
+    """The PAP phase plus the servers' CPU µs per answered Access-Request (steadier than the rate),
+    split into user and system time, and (the appliance) its own server-side latency histogram."""
+    before, lat_before = cpu_times(pids), server_latency(run_dir)
     res = pap_phase(port, total, window, clients)
-    res["cpu_us"] = (cpu_seconds(pids) - before) * 1e6 / max(res["answered"], 1)
+    after, lat_after = cpu_times(pids), server_latency(run_dir)
+    n = max(res["answered"], 1)
+    res["cpu_us"] = (sum(after) - sum(before)) * 1e6 / n
+    res["user_us"], res["sys_us"] = (after[0] - before[0]) * 1e6 / n, (after[1] - before[1]) * 1e6 / n
+    res["server_latency"] = latency_summary(lat_before, lat_after)
     return res
 
 
@@ -436,7 +477,9 @@ def _acct_child(port: int, total: int, window: int, out: object) -> None:
 def show(name: str, res: dict) -> None:
     print(f"  {name:<34} {res['rate']:>9.0f}/s  p50 {res['p50_ms']:6.2f} ms  p99 {res['p99_ms']:7.2f} ms  "
           f"answered {res['answered']} lost {res['lost']} codes {res['codes']}"
-          + (f"  server CPU {res['cpu_us']:.0f} us/req" if "cpu_us" in res else ""))
+          + (f"  server CPU {res['cpu_us']:.0f} us/req (user {res['user_us']:.0f}, sys {res['sys_us']:.0f})"
+             if "cpu_us" in res else "")
+          + (f"\n{'':36} {res['server_latency']}" if res.get("server_latency") else ""))
 
 
 def main() -> int:
@@ -491,7 +534,7 @@ def main() -> int:
             writer.start()
             time.sleep(1.0)                                     # its Starts done, Interims flowing
         results["appliance PAP"] = measured_pap(workers, auth, args.requests, args.window,
-                                                args.clients)
+                                                args.clients, tmp / "appliance" / "run")
         show("appliance PAP Access-Request" + (" (+Interims)" if writer else ""), results["appliance PAP"])
         if writer is not None:
             show("  Interims beside it", mixed_out.get(timeout=300))
