@@ -29,6 +29,13 @@ function sum(samples, name, where) {
   return total;
 }
 
+// where the catalog editor sends each kind (TMF620 catalog, TMF639 tables)
+const EDIT_BASE = {
+  productOffering: "/tmf-api/productCatalogManagement/v4/productOffering",
+  productOfferingPrice: "/tmf-api/productCatalogManagement/v4/productOfferingPrice",
+  resource: "/tmf-api/resourceInventoryManagement/v4/resource",
+};
+
 const RATES = [
   { key: "auth", title: "RADIUS auth", pick: (s) => sum(s, "appliance_radius_auth_access_requests_total") },
   { key: "acct", title: "RADIUS accounting", pick: (s) => sum(s, "appliance_radius_acct_requests_total") },
@@ -69,7 +76,7 @@ function consoleApp() {
     chart: null,
     timer: null,
     last: null,
-    catalog: { offers: [], prices: [] },
+    catalog: { offers: [], prices: [], tables: [] },
     configText: "",
     node: {},
     nodeTimer: null,
@@ -228,6 +235,7 @@ function consoleApp() {
       try {
         this.catalog.offers = await this.api("GET", "/tmf-api/productCatalogManagement/v4/productOffering");
         this.catalog.prices = await this.api("GET", "/tmf-api/productCatalogManagement/v4/productOfferingPrice");
+        this.catalog.tables = await this.api("GET", EDIT_BASE.resource);
       } catch (e) { this.error = e.message; }
     },
     // --- node: peers, clients, processes, sessions, health (polled while the dashboard or peers show)
@@ -367,7 +375,14 @@ function consoleApp() {
       return pick(e.avps, ["CC-Request-Type", "CC-Request-Number", "Multiple-Services-Credit-Control"]).slice(0, 300);
     },
 
-    // --- catalog edit (admin; TMF620 validates, refuses, stores nothing on a refusal)
+    tableSummary(t) {
+      const c = (t.resourceCharacteristic || [])[0] || {};
+      if (c.name === "rates") return Object.keys(c.value || {}).length + " prefixes";
+      if (c.name === "policy") return ((c.value || {}).rules || []).map((r) => r.name).join(", ");
+      return "";
+    },
+
+    // --- catalog edit (admin; TMF620/TMF639 validate, refuse, store nothing on a refusal)
     editItem(kind, item) {
       this.edit.kind = kind; this.edit.id = item.id; this.edit.result = "";
       const copy = Object.fromEntries(Object.entries(item).filter(([k]) => !["href", "@type", "lastUpdate"].includes(k)));
@@ -376,21 +391,25 @@ function consoleApp() {
 
     newItem() {
       this.edit.id = ""; this.edit.result = "";
-      this.edit.body = this.edit.kind === "productOffering"
-        ? JSON.stringify({ name: "", productOfferingPrice: [{ id: "" }] }, null, 2)
-        : JSON.stringify({ id: "", name: "", priceType: "usage", price: { taxIncludedAmount: { unit: this.currency, value: "0.01" } },
-                           unitOfMeasure: { amount: 1000000, units: "octets" } }, null, 2);
+      const templates = {
+        productOffering: { name: "", productOfferingPrice: [{ id: "" }] },
+        productOfferingPrice: { id: "", name: "", priceType: "usage", price: { taxIncludedAmount: { unit: this.currency, value: "0.01" } },
+                                unitOfMeasure: { amount: 1000000, units: "octets" } },
+        resource: { name: "", resourceSpecification: { id: "TariffTable" },
+                    resourceCharacteristic: [{ name: "rates", value: { "44": "0.10" } }] },
+      };
+      this.edit.body = JSON.stringify(templates[this.edit.kind], null, 2);
     },
 
     async saveItem(how) {
       this.error = ""; this.edit.result = "";
-      const base = "/tmf-api/productCatalogManagement/v4/" + this.edit.kind;
+      const base = EDIT_BASE[this.edit.kind];
       let body;
       if (how !== "delete") {
         try { body = JSON.parse(this.edit.body); } catch (e) { this.error = "not JSON: " + e.message; return; }
       }
       try {
-        if (how === "create") await this.api("POST", base, body);
+        if (how === "create") this.edit.id = (await this.api("POST", base, body)).id || this.edit.id;
         else if (how === "update") await this.api("PATCH", base + "/" + encodeURIComponent(this.edit.id), body);
         else await this.api("DELETE", base + "/" + encodeURIComponent(this.edit.id));
         this.edit.result = how + " done";
