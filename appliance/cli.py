@@ -46,8 +46,12 @@ class CliError(Exception):
 
 
 def _store(cfg: Config) -> Any:
+    from . import metrics
     from .ledger.api import attach
+    from .snmp import events
     from .store import open_store
+    if not metrics.default().path:        # no counter file: credit events still reach the agent
+        events.configure(cfg.path(cfg.run_dir))
     return attach(open_store(cfg))
 
 

@@ -26,13 +26,22 @@ MAX_FILE = 1 << 20
 MAX_REMEMBERED = 10_000
 
 _last: dict[tuple[str, str], float] = {}
+_run_dir: Path | None = None
+
+
+def configure(run_dir: str | os.PathLike[str]) -> None:
+    """The run directory of a process without a counter file (a CLI command changing balances)."""
+    global _run_dir
+    _run_dir = Path(run_dir)
 
 
 def _events_file() -> Path | None:
     path = metrics.default().path
-    if not path:
-        return None
-    return Path(path).parent.parent / "snmp" / f"events-{os.getpid()}.jsonl"
+    if path:
+        return Path(path).parent.parent / "snmp" / f"events-{os.getpid()}.jsonl"
+    if _run_dir is not None:
+        return _run_dir / "snmp" / f"events-{os.getpid()}.jsonl"
+    return None
 
 
 def unknown_client(protocol: str, address: str, identity: str = "", now: float | None = None) -> bool:

@@ -37,3 +37,19 @@ def test_bucket_add_takes_a_plain_whole_number(conf, capsys):
     assert main([*conf, "bucket", "add", "p1", "--unit", "money", "--amount", "5000000"]) == 0
     assert main([*conf, "bucket", "add", "p1", "--unit", "octets", "--amount", "0"]) == 0
     assert sorted(buckets(conf, capsys)) == [0, 5_000_000]
+
+
+def test_a_top_up_that_restores_credit_reaches_the_snmp_agent_from_a_cli_process(conf, tmp_path, capsys):
+    """The CLI charges in its own process here (no ledger role): its credit event is still written
+    where the agent reads worker events (ocsCreditRestored)."""
+    from appliance.config import load
+    from appliance.ledger import book
+    from appliance.store import open_store
+    cfg = load(conf[1])
+    store = open_store(cfg)
+    store.transact(lambda l: book.set_credit(l, "p1", True, "refused", 1))
+    store.close()
+    assert main([*conf, "bucket", "add", "p1", "--unit", "money", "--amount", "100"]) == 0
+    lines = [json.loads(line) for f in (tmp_path / "run" / "snmp").glob("events-*.jsonl")
+             for line in f.read_text().splitlines()]
+    assert [(e["event"], e["product"]) for e in lines] == [("credit_restored", "p1")]
