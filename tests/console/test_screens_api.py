@@ -242,3 +242,46 @@ def test_a_dead_workers_open_connection_counts_as_down(appliance):
     assert [(p["host"], p["up"], p["state"], p["requestsIn"]) for p in dead] == [("gw.test", False, "closed", 0)]
     assert [(p["host"], p["up"], p["workers"], p["since"], p["requestsIn"]) for p in live] == \
         [("gw.test", True, 2, 3, 6)]
+
+
+def test_ledger_health_follows_the_ledger_role(tmp_path):
+    """With ``processes.ledger: 1`` the panel says ok while the ledger role runs and answers on its
+    socket, and failing once it is gone."""
+    import signal
+    import socket
+
+    import yaml
+
+    from tests.conftest import free_port
+
+    from .conftest import _wait_bound, _worker
+    (tmp_path / "etc").mkdir()
+    rest = free_port()
+    doc = {"data_dir": "var", "run_dir": "var/run", "log_dir": "logs", "radius": {"enabled": False},
+           "diameter": {"enabled": False}, "processes": {"ledger": 1, "stop_wait": 2},
+           "rest": {"address": "127.0.0.1", "port": rest, "access_log": False}}
+    conf = tmp_path / "etc" / "appliance.yaml"
+    conf.write_text(yaml.safe_dump(doc))
+    store = open_store(load(str(conf)))
+    try:
+        add_user(store, *READER, ["readonly"])
+    finally:
+        store.close()
+    ledger, api = _worker(conf, "ledger"), _worker(conf, "rest")
+    url = f"http://127.0.0.1:{rest}/console/api/node"
+    try:
+        _wait_bound(rest, socket.SOCK_STREAM)
+        health = _until(lambda: (lambda h: h if h["ledger"]["ok"] else None)(
+            requests.get(url, auth=READER, timeout=30).json()["health"]))
+        assert health["ledger"]["configured"] == 1 and health["ledger"]["running"] == 1
+        assert health["ledger"]["socket"] is True and health["store"]["ok"] is True
+        ledger.send_signal(signal.SIGTERM)
+        ledger.wait(15)
+        health = requests.get(url, auth=READER, timeout=30).json()["health"]
+        assert health["ledger"]["ok"] is False and health["ledger"]["running"] == 0
+        assert health["ledger"]["socket"] is False
+    finally:
+        for p in (ledger, api):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(15)
