@@ -116,6 +116,10 @@ def test_install_run_upgrade_purge(tmp_path):
     sh("apt-get", "-o", "DPkg::Lock::Timeout=120", "install", "-y", "-qq", str(deb1))
     try:
         assert Path(APPLIANCE).exists() and Path("/usr/bin/appliance").exists()
+        # the Diameter codec ships compiled (setup.py builds it into the wheel the package carries)
+        probe = sh(str(Path(APPLIANCE).with_name("python")), "-c",
+                   "from appliance.diameter import codec; print(codec.COMPILED)")
+        assert probe.stdout.strip() == "True", probe.stdout + probe.stderr
         assert "usage" in sh("/usr/bin/export_ipdr", "--help").stdout.lower()
         assert Path("/var/lib/ocs-appliance/appliance.db").exists()
         assert Path("/var/lib/ocs-appliance/tls/server.crt").exists()
