@@ -215,11 +215,13 @@ def test_admin_sessions_peers_logs_export_trace_and_catalog_edit(browser, applia
     try:
         _login(page, ADMIN)
 
-        # sessions: the RADIUS session, disconnected from its row; the Gx session re-authorized
-        _screen(page, "sessions")
-        page.fill("#sessions-subscriber", MSISDN)
-        page.click("#sessions-submit")
+        # sessions: from the subscriber's page; the RADIUS session disconnected from its row, the Gx
+        # session re-authorized
+        _search(page, MSISDN)
+        page.click("#sub-sessions")
+        page.wait_for_selector("#screen-sessions", state="visible")
         row = page.wait_for_selector(f"#sessions tr[data-key='{key}']")
+        assert page.input_value("#sessions-subscriber") == IMSI
         assert "10.0.0.21" in row.inner_text()
         page.screenshot(path=str(shots / "sessions.png"), full_page=True)
         row.query_selector("button.disconnect").click()

@@ -81,6 +81,18 @@ def test_sessions_are_paged_filtered_and_carry_no_secret(appliance):
     assert len(seen) == len(set(seen)) and pages >= 3
     mine = appliance.get(f"/console/api/sessions?kind=gx&subscriber={MSISDN}", auth=READER).json()
     assert [s["sessionId"] for s in mine["sessions"] if s["sessionId"].startswith("page.test;")] == ["page.test;mine"]
+    _put(appliance, [("aaa_session", "aaa.test;1", {
+        "app": 16777264, "imsi": IMSI, "service_id": IMSI, "user_name": f"0{IMSI}@wlan.test", "peer_host": "epdg.test",
+        "peer_realm": "r", "owner": 0, "node": "ocs", "state": "open", "method": 23, "created": 7,
+        "profile": {"apn": "ims", "k": "00112233445566778899aabbccddeeff"}, "hss": False}),
+        ("ro_session", "gw.test;9;9", {"s": IMSI, "t": 8})])
+    aaa = appliance.get(f"/console/api/sessions?kind=aaa&subscriber={NAI}", auth=READER).json()["sessions"]
+    assert [(r["sessionId"], r["app"], r["imsi"], r["peer"], r["state"]) for r in aaa] == [
+        ("aaa.test;1", "swm", IMSI, "epdg.test", "open")]
+    assert "00112233445566778899aabbccddeeff" not in str(aaa)           # the profile is not shown
+    ro = appliance.get("/console/api/sessions?kind=ro&peer=gw.test", auth=READER).json()["sessions"]
+    assert {"kind": "ro", "key": "gw.test;9;9", "sessionId": "gw.test;9;9", "subscriber": IMSI, "started": 8,
+            "peer": "gw.test"} in ro
     assert appliance.get("/console/api/sessions?kind=nope").status_code == 400
     assert appliance.get("/console/api/sessions?kind=ro&limit=0").status_code == 400
 

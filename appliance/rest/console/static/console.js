@@ -272,6 +272,12 @@ function consoleApp() {
       } catch (e) { this.error = e.message; }
     },
 
+    sessionsOf(identity) {
+      this.sessions.subscriber = identity;
+      this.sessions.peer = "";
+      this.show("sessions");
+    },
+
     sessionDetails(r) {
       if (r.kind === "radius") return [r.framedIp, r.calling, (r.octets || 0) + " octets", (r.seconds || 0) + " s"].filter(Boolean).join(" · ");
       if (r.kind === "gx") return [r.apn, r.ip, "rules: " + (r.rules || []).join(", "), r.pushPending ? "push pending" : ""].filter(Boolean).join(" · ");
