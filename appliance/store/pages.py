@@ -30,12 +30,14 @@ def doc_page(ledger: Any, kind: str, prefix: str = "", after: str = "",
     ``prefix`` and sorts after ``after`` (exclusive), in key order."""
     limit = max(1, min(int(limit), MAX_PAGE))
     backend = _backend(ledger)
+    # one lower bound, so the index range starts at the cursor (two make SQLite scan from the first)
+    low, op = (after, ">") if after >= prefix else (prefix, ">=")
     if backend == "sqlite":
-        rows = ledger.c.execute("SELECT key, doc FROM doc WHERE kind = ? AND key >= ? AND key < ? AND key > ? "
-                                "ORDER BY key LIMIT ?", (kind, prefix, prefix + _HIGH, after, limit)).fetchall()
+        rows = ledger.c.execute(f"SELECT key, doc FROM doc WHERE kind = ? AND key {op} ? AND key < ? "
+                                "ORDER BY key LIMIT ?", (kind, low, prefix + _HIGH, limit)).fetchall()
     elif backend == "postgres":
-        rows = ledger.c.execute("SELECT key, doc FROM doc WHERE kind = %s AND key >= %s AND key < %s AND key > %s "
-                                "ORDER BY key LIMIT %s", (kind, prefix, prefix + _HIGH, after, limit)).fetchall()
+        rows = ledger.c.execute(f"SELECT key, doc FROM doc WHERE kind = %s AND key {op} %s AND key < %s "
+                                "ORDER BY key LIMIT %s", (kind, low, prefix + _HIGH, limit)).fetchall()
     else:
         return [(k, d) for k, d in ledger.list_docs(kind, prefix) if k > after][:limit]
     return [(k, json.loads(d) if isinstance(d, str) else d) for k, d in rows]

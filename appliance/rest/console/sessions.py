@@ -105,8 +105,9 @@ def session_page(ledger: Ledger, kind: str, after: str, limit: int, subscriber: 
                     break
     if not exhausted:
         exhausted = not doc_page(ledger, KINDS[kind], after=cursor, limit=1)
+    # the count is an index range count (~36 ms for 200,000 sessions): on the first page only
     return {"kind": kind, "sessions": out, "next": None if exhausted else cursor, "scanned": scanned,
-            "total": doc_count(ledger, KINDS[kind])}
+            "total": doc_count(ledger, KINDS[kind]) if not after else None}
 
 
 async def _read(request: web.Request, fn: Any) -> Any:

@@ -268,7 +268,8 @@ function consoleApp() {
       if (s.peer.trim()) q.set("peer", s.peer.trim());
       try {
         const page = await this.api("GET", "/console/api/sessions?" + q.toString());
-        s.rows = page.sessions; s.next = page.next; s.after = after; s.total = page.total;
+        s.rows = page.sessions; s.next = page.next; s.after = after;
+        if (page.total !== null) s.total = page.total;          // counted on the first page only
       } catch (e) { this.error = e.message; }
     },
 
