@@ -317,7 +317,8 @@ def terminate(ledger: Ledger, info: CcrInfo) -> Provision:
 
 def repush(ledger: Ledger, session_id: str, defaults: SessionQoS, worker: str, now: float,
            lease: float) -> Provision | None:
-    """The RAR content for a queued push, or None (nothing changed, or another worker holds it).
+    """The RAR content for a queued push, or None (nothing changed and the push is not forced, or
+    another worker holds it).
 
     The push document stays until the RAA is recorded, claimed by ``worker`` for ``lease``
     seconds, so a worker that dies with an RAR in flight leaves it to be sent again.
@@ -335,7 +336,7 @@ def repush(ledger: Ledger, session_id: str, defaults: SessionQoS, worker: str, n
         ledger.delete_doc(T.KIND_PUSH, session_id)
         return None
     provision, after, thresholds = _reprovision(ledger, session, defaults)
-    if not provision.changes:
+    if not provision.changes and not push.get("force"):
         ledger.delete_doc(T.KIND_PUSH, session_id)
         return None
     session.pending = {"installed": after, "thresholds": thresholds,

@@ -203,10 +203,15 @@ def effective_table(ledger: Ledger, product_id: str) -> PolicyTable | None:
 
 # --- push queue --------------------------------------------------------------------------------
 
-def queue_push(ledger: Ledger, session_id: str, reason: str) -> None:
-    """Queue (or re-queue: the sequence number grows) a push for one session."""
-    old = ledger.get_doc(KIND_PUSH, session_id)
-    ledger.put_doc(KIND_PUSH, session_id, {"reason": reason, "seq": (old or {}).get("seq", 0) + 1})
+def queue_push(ledger: Ledger, session_id: str, reason: str, force: bool = False) -> None:
+    """Queue (or re-queue: the sequence number grows) a push for one session.  ``force``: an RAR
+    is sent even when the session's rules are already what the policy wants (an operator's
+    re-authorization); otherwise such a push is dropped without an RAR."""
+    old = ledger.get_doc(KIND_PUSH, session_id) or {}
+    doc = {"reason": reason, "seq": old.get("seq", 0) + 1}
+    if force or old.get("force"):
+        doc["force"] = True
+    ledger.put_doc(KIND_PUSH, session_id, doc)
 
 
 def queue_for_product(ledger: Ledger, product_id: str, reason: str) -> int:

@@ -140,7 +140,7 @@ def test_gx_reauth_is_queued_on_the_push_queue_admin_only(appliance):
     r = _post(appliance, "/console/api/sessions/gx/reauth", {"key": "reauth.test;1"})
     assert r.status_code == 200 and r.json()["result"] == "queued"
     push = _get_doc(appliance, tables.KIND_PUSH, "reauth.test;1")
-    assert push is not None and "console" in push["reason"]
+    assert push is not None and "console" in push["reason"] and push["force"] is True
     assert _post(appliance, "/console/api/sessions/gx/reauth", {"key": "reauth.test;none"}).status_code == 404
 
 

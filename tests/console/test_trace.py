@@ -124,3 +124,67 @@ def test_an_aka_permanent_identity_names_its_imsi():
     assert trace.eap_identities("6001010000000077@x")[-1] == "001010000000077"
     assert trace.eap_identities("alice@x") == ["alice@x", "alice"]
     assert trace.eap_identities(None) == []
+
+
+def test_a_live_gx_push_is_traced_by_the_diameter_worker(cfg, store):
+    """A Diameter worker process (Gx) and a PCEF on loopback: the traced subscriber's CCR-I, then a
+    rule change pushed as an RAR: the trace holds the CCR/CCA, the push and the RAA's outcome."""
+    import asyncio
+    import signal
+
+    from appliance.diameter import codec as c
+    from appliance.ocs.policy import PolicyRule, RuleKind
+    from appliance.pcrf import tables as T
+    from tests.conftest import free_port
+    from tests.pcrf.pcef import Pcef, installed
+    from tests.pcrf.test_gx import IMSI as GX_IMSI
+    from tests.pcrf.test_gx import MSISDN as GX_MSISDN
+    from tests.pcrf.test_gx import provision
+    from tests.pcrf.test_gx_worker import connect, start_worker, write_config
+    provision(store)
+    port = free_port()
+    conf = write_config(cfg, port)
+    run_dir = cfg.path(cfg.run_dir)
+    name = trace.start(run_dir, [GX_MSISDN, GX_IMSI], 60, 100)      # as the command resolves the service
+    sid = "pcef.test;77;1"
+
+    async def go():
+        worker = start_worker(conf)
+        try:
+            pcef = Pcef()
+            await connect(pcef, port, worker)
+            await asyncio.sleep(1.5)                  # the worker looks at the trace folder once a second
+            assert (await pcef.initial(sid, imsi=GX_IMSI)).result_code == c.SUCCESS
+            store.transact(lambda l: T.put_rule(l, "gold", PolicyRule("traced-push", RuleKind.PREDEFINED)))
+            rar = await pcef.next_rar()
+            assert rar.session_id == sid
+            for _ in range(200):                      # the RAA recorded: no push waiting
+                if not store.transact(lambda l: T.pending_pushes(l)):
+                    break
+                await asyncio.sleep(0.05)
+            # an operator's re-authorization: an RAR although nothing changed
+            store.transact(lambda l: T.queue_push(l, sid, "operator re-auth", force=True))
+            rar = await pcef.next_rar()
+            assert rar.session_id == sid and installed(rar) == {}
+            for _ in range(200):
+                events, _ = trace.read_events(run_dir, name, 0)
+                if sum(e["event"] == "push-answer" for e in events) == 2:
+                    return events
+                await asyncio.sleep(0.05)
+            return trace.read_events(run_dir, name, 0)[0]
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(20)
+    try:
+        events = asyncio.run(asyncio.wait_for(go(), 90))
+    finally:
+        trace.stop(run_dir, name)
+    assert [(e["protocol"], e["event"]) for e in events] == [
+        ("diameter", "request"), ("diameter", "answer"), ("gx", "push"), ("gx", "push-answer"),
+        ("gx", "push"), ("gx", "push-answer")]
+    push, answer, again, answered = events[2:]
+    assert push["session"] == sid and push["install"] == ["traced-push"] and push["reason"] == "table changed"
+    assert push["identity"] == GX_IMSI and push["peer"] == "pcef.test"
+    assert answer["result"] == 2001 and answer["answered"] is True and answer["failed"] == []
+    assert again["reason"] == "operator re-auth" and again["install"] == again["remove"] == []
+    assert answered["result"] == 2001

@@ -205,7 +205,9 @@ async def radius_action(request: web.Request, action: str) -> web.Response:
 
 
 async def gx_reauth(request: web.Request) -> web.Response:
-    """Queue a re-authorization (RAR) of one Gx session on the PCRF's push queue."""
+    """Queue a re-authorization (RAR) of one Gx session on the PCRF's push queue, sent even when
+    the session's rules are already the policy's (TS 29.212 §4.5.2: the PCEF answers with its
+    state; a rule it could not install is reported)."""
     from ...pcrf import tables
     require_admin(request)
     body = await _body(request)
@@ -215,7 +217,7 @@ async def gx_reauth(request: web.Request) -> web.Response:
     def queue(l: Ledger) -> bool:
         if l.get_doc(tables.KIND_SESSION, key) is None:
             return False
-        tables.queue_push(l, key, f"operator re-auth (console, {who})")
+        tables.queue_push(l, key, f"operator re-auth (console, {who})", force=True)
         return True
     if not await request.app[STORE].atransact(queue):
         raise ApiError(404, f"no Gx session {key[:120]!r}")
