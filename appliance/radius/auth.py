@@ -10,7 +10,6 @@ stored clear: a CHAP response cannot be checked against a hash of the password.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
@@ -194,45 +193,6 @@ class AuthHandler:
             return user, "chap", lambda stored: hmac.compare_digest(
                 hashlib.md5(chap[:1] + stored + challenge).digest(), chap[1:])
         return None
-
-    def try_cached(self, client: Client, req: rp.Packet) -> Reply | None:
-        """The synchronous fast path: PAP/CHAP whose subscriber is in the cache (no store round trip).
-
-        Also checks EAP-Message framing (RFC 3579 §3.1) so a malformed one is counted at once."""
-        first = req.first
-        if rp.EAP_MESSAGE in first:
-            check_eap_length(b"".join(req.all(rp.EAP_MESSAGE)))
-            return None
-        name, password = first.get(rp.USER_NAME), first.get(rp.USER_PASSWORD)
-        if name is not None and password is not None:          # PAP, the common case: no closure on a hit
-            clear = rp.decrypt_password(password, client.secret, req.authenticator)
-            user, method, check = name.decode("utf-8", "replace"), "pap", None
-        else:
-            found = self._password_check(client, req)
-            if found is None:
-                return None
-            user, method, check = found
-        cached = self.cache.get(user, self.clock())
-        if cached is None:
-            fresh = self.authorize_now(user)         # a cache miss read now, beside the writer
-            if fresh is None:
-                return None
-            self.cache.put(user, fresh, self.clock())
-            cached = self.cache.get(user, self.clock())
-            if cached is None:                       # caching off
-                return self._verdict(fresh, user, method, check or functools.partial(pap_matches, clear))
-        auth, accepts, stored = cached
-        accept = accepts.get(method)
-        if check is None:                                       # PAP
-            if accept is not None and stored is not None and pap_matches(clear, stored):
-                return accept                  # the same Access-Accept attributes as last time
-            check = functools.partial(pap_matches, clear)
-        elif accept is not None and stored is not None and check(stored):
-            return accept
-        reply = self._verdict(auth, user, method, check)
-        if reply.code == rp.ACCESS_ACCEPT:
-            accepts[method] = reply
-        return reply
 
     # ------------------------------------------------------------------ dispatch
     async def handle(self, client: Client, req: rp.Packet) -> Reply | None:
