@@ -195,6 +195,13 @@ def test_node_shows_a_peer_up_while_connected_clients_and_health(appliance):
     assert set(node["sessions"]) == {"radius", "ro", "gx", "aaa"}
 
 
+def _finished(appliance, job: str) -> dict:
+    def state():
+        doc = appliance.get(f"/console/api/exports/{job}", auth=READER).json()
+        return doc if doc["state"] != "running" else None
+    return _until(state)
+
+
 def test_logs_query_and_ipdr_export_with_progress(appliance):
     assert ro_session(appliance.doc["diameter"]["port"]) == [2001, 2001, 2001]
     r = appliance.get(f"/console/api/logs?subscriber={IMSI}&limit=50", auth=READER).json()
@@ -210,14 +217,27 @@ def test_logs_query_and_ipdr_export_with_progress(appliance):
     r = _post(appliance, "/console/api/exports", {"live": True, "type": "wlan"}, READER)
     assert r.status_code == 202, r.text
     ident = r.json()["id"]
-    state = _until(lambda: (lambda s: s if s["state"] != "running" else None)(
-        appliance.get(f"/console/api/exports/{ident}", auth=READER).json()))
+    state = _finished(appliance, ident)
     assert state["state"] == "done" and state["progress"] == 100, state
     csv = appliance.get(f"/console/api/exports/{ident}/csv", auth=READER)
     assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
     lines = csv.text.strip().splitlines()
     assert len(lines) == 1 + state["records"] and state["records"] >= 1, csv.text[:500]
     assert appliance.get("/console/api/exports/0123456789abcdef", auth=READER).status_code == 404
+
+    # the archived IPDR documents (what housekeeping writes every logs.acct_log_rotate)
+    from appliance.logs.archive import archive_period
+    cfg = load(str(appliance.conf))
+    _doc, archived, _stats = archive_period(cfg, 0, int(time.time()) + 1)
+    assert archived >= 1
+    for body, expected in (({"live": False}, archived), ({"live": False, "start": int(time.time()) + 3600}, 0)):
+        r = _post(appliance, "/console/api/exports", body, READER)
+        assert r.status_code == 202, r.text
+        job = r.json()["id"]
+        state = _finished(appliance, job)
+        assert state["state"] == "done" and state["records"] == expected, state
+        rows = appliance.get(f"/console/api/exports/{job}/csv", auth=READER).text.strip().splitlines()
+        assert len(rows) == 1 + expected
     assert appliance.get("/console/api/exports/..%2f..%2fx/csv", auth=READER).status_code == 404
 
 
