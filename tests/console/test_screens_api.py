@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import threading
 import time
 
@@ -224,6 +225,10 @@ def test_logs_query_and_ipdr_export_with_progress(appliance):
     lines = csv.text.strip().splitlines()
     assert len(lines) == 1 + state["records"] and state["records"] >= 1, csv.text[:500]
     assert appliance.get("/console/api/exports/0123456789abcdef", auth=READER).status_code == 404
+    folder = appliance.base / "logs" / "export"                  # an export whose worker died
+    (folder / "console-00000000000000aa.json").write_text(json.dumps({"id": "00000000000000aa", "state": "running",
+                                                                      "progress": 40, "pid": 999_999_999}))
+    assert _finished(appliance, "00000000000000aa")["state"] == "failed"
 
     # the archived IPDR documents (what housekeeping writes every logs.acct_log_rotate)
     from appliance.logs.archive import archive_period

@@ -213,7 +213,7 @@ async def start_export(request: web.Request) -> web.Response:
         raise ApiError(409, "an export is already running on this node: wait for it") from None
     ident = secrets.token_hex(8)
     state = {"id": ident, "state": "running", "progress": 0, "type": kind, "live": live_log,
-             "start": since, "end": until, "started": int(time.time()), "by": _user(request)}
+             "start": since, "end": until, "started": int(time.time()), "by": _user(request), "pid": os.getpid()}
     try:
         _write_state(folder, ident, state)
         _prune(folder)
@@ -234,9 +234,12 @@ def _user(request: web.Request) -> str:
 
 
 async def get_export(request: web.Request) -> web.Response:
+    from ... import metrics
     state = _read_state(_folder(request.app[CFG]), request.match_info["id"])
     if state is None:
         raise ApiError(404, "no such export")
+    if state.get("state") == "running" and not metrics.pid_alive(int(state.get("pid") or 0)):
+        state = {**state, "state": "failed", "error": "the REST worker running it stopped: start it again"}
     return reply(state)
 
 
