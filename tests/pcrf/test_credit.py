@@ -18,6 +18,7 @@ from appliance.ocs.policy import Flow, PolicyRule, PolicyTable, QoS, RuleKind
 from appliance.ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
 from appliance.ocs.units import Unit
 from appliance.pcrf import tables as T
+from appliance.radius.coa import DISCONNECT_QUEUE
 from appliance.rest import tmf654
 from appliance.rest.resources import Ctx
 
@@ -129,8 +130,9 @@ def test_the_ledger_tells_the_pcrf_only_when_the_state_changes(store):
 
     assert hook(_res()) == (True, [(book.CREDIT_DOC, "p1")])           # first known: credit, PCRF unflagged
     assert hook(_res()) == (False, [])                                  # unchanged: no write
+    # out of credit: the PCRF's writes, and the product queued for RADIUS Disconnect (another subscriber)
     assert hook(_res(granted=500, final=True)) == (True, [(book.CREDIT_DOC, "p1"), (T.KIND_USAGE, "p1"),
-                                                          (T.KIND_PUSH, "gx-1")])
+                                                          (T.KIND_PUSH, "gx-1"), (DISCONNECT_QUEUE, "p1")])
     assert out_of_credit(store)
     assert hook(_res(Outcome.CREDIT_LIMIT_REACHED, granted=0)) == (False, [])     # still out: no write
     assert hook(_res(granted=500, final=True)) == (False, [])
