@@ -22,4 +22,4 @@ cdef unsigned int _word(bytes buf, Py_ssize_t pos)
 
 @cython.locals(out=list, pos=Py_ssize_t, length=Py_ssize_t, hdr=Py_ssize_t, kind=Py_ssize_t,
                flags=cython.uchar, code=cython.uint, vendor=cython.uint, a=Avp, kind0=dict, kind_v=dict)
-cpdef list _split(bytes buf, Py_ssize_t start, Py_ssize_t end, int depth, bint build)
+cpdef list _split(bytes buf, Py_ssize_t start, Py_ssize_t end, int depth, int mode)

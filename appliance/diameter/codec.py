@@ -171,7 +171,7 @@ class Avp:
     def children(self) -> list[Avp] | None:
         """The AVPs inside a Grouped AVP the dictionary knows (None for any other AVP)."""
         if self._kids is None and self._grouped:
-            self._kids = _split(self._buf, self._start, self._end, 1, True)
+            self._kids = _split(self._buf, self._start, self._end, 1, _TRUSTED)
         return self._kids
 
     @property
@@ -222,6 +222,8 @@ class Avp:
     def uint(self) -> int:
         """The payload as an unsigned big-endian integer of its own length (checked at decode for the
         dictionary's fixed-size types): ``int.from_bytes(data, "big")`` without the copy."""
+        if not COMPILED:
+            return int.from_bytes(self._buf[self._start:self._end], "big")
         n = self._end - self._start
         return self._uint(n) if n <= 8 else int.from_bytes(self.data, "big")
 
@@ -266,9 +268,9 @@ class Avp:
 
     def group(self) -> list[Avp]:
         """The AVPs inside a Grouped AVP (split and length-checked on the first call)."""
-        kids = self.children
+        kids = self._kids
         if kids is None:
-            kids = self._kids = _split(self._buf, self._start, self._end, 1, True)
+            kids = self._kids = _split(self._buf, self._start, self._end, 1, _TRUSTED if self._grouped else _BUILD)
         return kids
 
     def get(self, key: tuple[int, int]) -> Avp | None:
@@ -326,7 +328,7 @@ def split_avps(buf: bytes, start: int, end: int, depth: int = 0) -> list[Avp]:
     """
     if not isinstance(buf, bytes):
         buf = bytes(buf)
-    return _split(buf, start, end, depth, True)
+    return _split(buf, start, end, depth, _BUILD)
 
 
 def _word(buf: bytes, pos: int) -> int:
@@ -334,10 +336,15 @@ def _word(buf: bytes, pos: int) -> int:
     return (buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
 
 
-def _split(buf: bytes, start: int, end: int, depth: int, build: bool) -> list[Avp]:
+# _split modes: check only (no objects); build this level and check every level below; build this
+# level of a Grouped AVP whose levels were all checked when its message was decoded.
+_CHECK, _BUILD, _TRUSTED = 0, 1, 2
+
+
+def _split(buf: bytes, start: int, end: int, depth: int, mode: int) -> list[Avp]:
     """One pass over the AVPs of ``buf[start:end]`` (RFC 6733 §4.1): every length checked, the inner
-    AVPs of known Grouped AVPs checked recursively (no objects); with ``build`` one :class:`Avp`
-    per AVP of this level, pointing into ``buf``."""
+    AVPs of known Grouped AVPs checked recursively (no objects) unless ``mode`` is ``_TRUSTED``;
+    unless ``mode`` is ``_CHECK``, one :class:`Avp` per AVP of this level, pointing into ``buf``."""
     out: list[Avp] = []
     pos = start
     kind0 = _KIND0
@@ -373,11 +380,11 @@ def _split(buf: bytes, start: int, end: int, depth: int, build: bool) -> list[Av
         if kind > 0:
             if length - hdr != kind:
                 raise DiameterError(INVALID_AVP_LENGTH, _failed_stub(buf, pos, hdr, flags), "bad length for type")
-        elif kind == 0:
+        elif kind == 0 and mode != _TRUSTED:
             if depth > 16:
                 raise DiameterError(INVALID_AVP_VALUE, bytes(buf[pos:pos + length]), "grouped AVPs nested too deep")
-            _split(buf, pos + hdr, pos + length, depth + 1, False)
-        if build:
+            _split(buf, pos + hdr, pos + length, depth + 1, _CHECK)
+        if mode != _CHECK:
             a = Avp.__new__(Avp)
             a.code = code
             a.vendor = vendor
@@ -583,7 +590,7 @@ def decode(data: bytes) -> Message:
         raise DiameterError(INVALID_MESSAGE_LENGTH, None, "length not a multiple of 4")
     if flags & FLAG_R and flags & FLAG_E:
         raise DiameterError(INVALID_HDR_BITS, None, "E-bit in a request")
-    msg.avps = _split(data if type(data) is bytes else bytes(data), HEADER_LEN, len(data), 0, True)
+    msg.avps = _split(data if type(data) is bytes else bytes(data), HEADER_LEN, len(data), 0, _BUILD)
     return msg
 
 
