@@ -26,6 +26,7 @@ from appliance.pcrf import tables
 from appliance.radius import packet as rp
 from appliance.radius.acct import SESSION_KIND
 from appliance.store import open_store
+from tests.radius.helpers import radclient
 from tests.radius.test_accounting import NasListener
 from tests.rest.conftest import ADMIN, READER
 
@@ -274,6 +275,14 @@ def test_admin_sessions_peers_logs_export_trace_and_catalog_edit(browser, applia
         assert ro_session(appliance.doc["diameter"]["port"]) == [2001, 2001, 2001]
         page.wait_for_function("document.querySelectorAll('#trace-events tbody tr').length >= 6", timeout=20_000)
         assert page.inner_text("#trace-events").count("2001") >= 3
+        # and the subscriber's RADIUS accounting, traced by the RADIUS worker
+        out = radclient(appliance.doc["radius"]["acct_port"], "acct",
+                        f'Acct-Status-Type = Start\nAcct-Session-Id = "tr-1"\nUser-Name = "{NAI}"\n'
+                        'NAS-IP-Address = 127.0.0.1\n')
+        assert "Received Accounting-Response" in out
+        page.wait_for_function("document.querySelectorAll('#trace-events tbody tr').length >= 8", timeout=20_000)
+        text = page.inner_text("#trace-events")
+        assert "Accounting-Response" in text and f"User-Name={NAI}" in text and "Acct-Session-Id=tr-1" in text
         page.screenshot(path=str(shots / "trace.png"), full_page=True)
         page.click("#trace-stop")
 

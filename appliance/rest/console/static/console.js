@@ -378,6 +378,11 @@ function consoleApp() {
         return "RAR (" + (e.reason || "") + ") install: " + (e.install || []).join(", ") + " remove: " + (e.remove || []).join(", ");
       }
       if (e.protocol === "gx") return (e.answered ? "RAA" : "no RAA") + ((e.failed || []).length ? " failed: " + e.failed.join(", ") : "");
+      if (e.protocol === "radius") {
+        return (e.command || "") + " " + pick(e.attributes, ["User-Name", "Acct-Status-Type", "Acct-Session-Id",
+          "Framed-IP-Address", "Acct-Input-Octets", "Acct-Output-Octets", "Acct-Session-Time", "Session-Timeout",
+          "Reply-Message"]).slice(0, 300);
+      }
       if (e.protocol === "eap") return ["EAP type " + e.method, e.state, "round " + e.round, e.reason].filter(Boolean).join(" · ");
       return pick(e.avps, ["CC-Request-Type", "CC-Request-Number", "Multiple-Services-Credit-Control"]).slice(0, 300);
     },
