@@ -86,3 +86,24 @@ def test_framing():
     with pytest.raises(c.FramingError):
         c.frame_length(b"\x01\x00\x00\x10")
     assert c.frame_length(b"\x01\x00\x00\x14") == 20
+
+
+@pytest.mark.parametrize("value", [0, 1, 0x7F, 0x80, 0xFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF])
+def test_integers_read_in_place(value):
+    """u32/i32/uint read from the message itself agree with struct, at the sign and octet edges
+    (the compiled codec reads octets as C integers)."""
+    wire = c.encode_avp(c.AUTH_APPLICATION_ID, value) + c.avp("CC-Total-Octets", value << 32 | value)
+    u32, u64 = c.split_avps(wire, 0, len(wire))
+    assert (u32.u32, u32.uint, u32.i32) == (value, value, value - (1 << 32) if value >> 31 else value)
+    big = value << 32 | value
+    assert (u64.u64, u64.uint, u64.i64) == (big, big, big - (1 << 64) if big >> 63 else big)
+
+
+def test_lengths_past_one_octet_and_high_codes():
+    """AVP lengths with the high bit of an octet set, codes and vendors past 2^31 (RFC 6733 §4.1)."""
+    wire = (c.avp("Session-Id", "x" * 200) + c.encode_avp(0xFFFFFFF0, b"zz", 0x80000001)
+            + c.avp("Multiple-Services-Credit-Control", [c.avp("Rating-Group", 1)] * 40))
+    sid, odd, mscc = c.split_avps(wire, 0, len(wire))
+    assert sid.text == "x" * 200 and sid.size == 200
+    assert (odd.code, odd.vendor, odd.data) == (0xFFFFFFF0, 0x80000001, b"zz")
+    assert [a.u32 for a in mscc.group()] == [1] * 40 and mscc.get(c.key_of("Rating-Group")).u32 == 1
