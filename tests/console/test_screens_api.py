@@ -322,3 +322,12 @@ def test_ledger_health_follows_the_ledger_role(tmp_path):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 p.wait(15)
+
+
+def test_the_session_kinds_are_the_front_ends_own():
+    from appliance.diameter.apps import aaa
+    from appliance.ledger import sessions as ro_sessions
+    from appliance.rest.console.sessions import AAA_APPS, KINDS
+    assert KINDS == {"radius": SESSION_KIND, "ro": ro_sessions.SESSION_DOC, "gx": tables.KIND_SESSION,
+                     "aaa": aaa.SESSION_KIND}
+    assert AAA_APPS == aaa.APP_NAMES
