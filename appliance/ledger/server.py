@@ -104,10 +104,16 @@ class _Connection(asyncio.Protocol):
 
 
 class LedgerServer:
-    def __init__(self, store: Store, policy: ChargingPolicy) -> None:
+    def __init__(self, store: Store, policy: ChargingPolicy, inline: bool = True) -> None:
         self.store = store
         self.ops = operations(policy)
         self.read: Callable[[Callable[[Ledger], Any]], Any] | None = getattr(store, "read", None)
+        # SQLite: batches run on the event loop's thread (``run_here``); else the store's writer
+        self.run_here: Callable[[list[Any]], list[tuple[bool, Any]]] | None = (
+            getattr(store, "run_here", None) if inline else None)
+        self.batch_max = getattr(store, "batch_max", 512)
+        self.pending: list[tuple[_Connection, int, _Op]] = []
+        self.draining = False
         self.inflight = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -135,17 +141,39 @@ class LedgerServer:
                 return
         self.inflight += 1
         self.idle.clear()
+        if self.run_here is not None:
+            self.pending.append((conn, req_id, op))
+            if not self.draining:
+                self.draining = True
+                asyncio.get_running_loop().call_soon(self._drain)
+            return
         fut = self.store.atransact(op)
         fut.add_done_callback(lambda f: self._answer(conn, req_id, f))  # type: ignore[attr-defined]
 
+    def _drain(self) -> None:
+        """Everything that arrived during the last loop turn, as one transaction on this thread
+        (group commit: one fsync); the answers leave once it is committed."""
+        self.draining = False
+        pending, self.pending = self.pending, []
+        assert self.run_here is not None
+        for start in range(0, len(pending), self.batch_max):
+            part = pending[start:start + self.batch_max]
+            outcomes = self.run_here([op for _c, _r, op in part])
+            for (conn, req_id, _op), (ok, value) in zip(part, outcomes):
+                self._reply(conn, req_id, ok, value)
+
     def _answer(self, conn: _Connection, req_id: int, fut: asyncio.Future[Any]) -> None:
+        exc = fut.exception()
+        self._reply(conn, req_id, exc is None, fut.result() if exc is None else exc)
+
+    def _reply(self, conn: _Connection, req_id: int, ok: bool, value: Any) -> None:
         self.inflight -= 1
         if self.inflight == 0:
             self.idle.set()
-        exc = fut.exception()
-        if exc is None:
-            conn.send(protocol.frame((req_id, True, fut.result())))
+        if ok:
+            conn.send(protocol.frame((req_id, True, value)))
         else:
+            exc = value
             status = getattr(exc, "status", None)
             if isinstance(status, int):     # a refusal with a status of its front end's protocol (REST)
                 metrics.inc("ledger.refused")

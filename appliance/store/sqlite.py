@@ -87,6 +87,7 @@ class SqliteLedger:
         self._parsed: dict[tuple[str, str], dict[str, Any] | None] = {}
         # Events emitted by the ledger in this transaction, handed to ``on_commit`` after COMMIT.
         self._events: list[object] = []
+        self.data_version = -1               # PRAGMA data_version of this connection at its last batch
 
     def emit(self, event: object) -> None:
         self._events.append(event)
@@ -699,7 +700,6 @@ class SqliteStore:
         self._catalog_gen = -1
         self._subscribers: dict[str, tuple[Service | None, Product | None]] = {}
         self._inventory_gen = -1
-        self._data_version = -1
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._local = threading.local()          # .reader: this thread's read-only connection
         self._readers: list[sqlite3.Connection] = []
@@ -796,6 +796,27 @@ class SqliteStore:
             self._run_batch(conn, ledger, batch)
         conn.close()
 
+    def run_here(self, fns: list[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
+        """Run ``fns`` as one group-committed transaction on the calling thread and return each one's
+        (ok, answer or exception), once committed.  For a process whose only writer is its event
+        loop (the ledger role): no hand-over to the writer thread, no contention for the GIL.  The
+        thread keeps a connection of its own; the store's writer thread must not write meanwhile
+        (the two would only wait for each other's lock)."""
+        here = getattr(self._local, "writer", None)
+        if here is None:
+            conn = self._connect()
+            here = self._local.writer = (conn, SqliteLedger(conn, self))
+        conn, ledger = here
+        batch = [(fn, None, None) for fn in fns]
+        outcomes = self._attempt(conn, ledger, batch, stop_on_error=len(batch) > 1)
+        if outcomes is None:
+            outcomes = []
+            for item in batch:
+                outcomes.extend(self._attempt(conn, ledger, [item], stop_on_error=False) or [])
+        self.batches += 1
+        self.operations += len(batch)
+        return outcomes
+
     def _run_batch(self, conn: sqlite3.Connection, ledger: SqliteLedger, batch: list[Any]) -> None:
         """Run a batch in one transaction; if any operation raises, fall back to one transaction each.
 
@@ -889,8 +910,8 @@ class SqliteStore:
         the catalog/inventory generation counters decide about the catalog and subscriber caches.
         """
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._data_version:
-            self._data_version = version
+        if version != ledger.data_version:       # per connection: its own commits leave it alone
+            ledger.data_version = version
             ledger._drop_caches()
         elif self._catalog_gen >= 0 and self._inventory_gen >= 0:
             if len(ledger._sessions) > self.cached_sessions or len(ledger._buckets) > self.cached_products:
