@@ -1,8 +1,8 @@
-"""Compiled modules: the Diameter codec built with Cython from its own .py source (pure-Python mode,
-types in the .pxd beside it).  The build is optional: without Cython or a C compiler, or when the
-compile fails, the package installs with the interpreted module.  ``APPLIANCE_PURE_PYTHON=1`` at
-build time skips the extension (and at run time ignores a built one: appliance/diameter/__init__.py).
-All other settings are in pyproject.toml.
+"""Compiled modules (appliance/compiled.py lists them): the Diameter codec and the charging path, each
+built with Cython from its own .py source (pure-Python mode; the codec's types in the .pxd beside it).
+The build is optional: without Cython or a C compiler, or when a compile fails, the package installs
+with the interpreted modules.  ``APPLIANCE_PURE_PYTHON=1`` at build time skips the extensions (and at
+run time ignores built ones: appliance/compiled.py).  All other settings are in pyproject.toml.
 """
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ import sys
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-COMPILED = ["appliance.diameter.codec"]
+CODEC = ["appliance.diameter.codec"]
+# The charging path: plain Python compiled as is (annotations are not C types: a str Enum must
+# stay a valid `str` argument), which saves the interpreter's dispatch on the ledger's hot path.
+CHARGING = ["appliance.ocs.rating", "appliance.ocs.balance", "appliance.ocs.charging", "appliance.ocs.units",
+            "appliance.ocs.usable", "appliance.ledger.book", "appliance.ledger.sessions", "appliance.ledger.protocol"]
 
 
 def _say(text: str) -> None:
@@ -43,12 +47,15 @@ def extensions() -> list[Extension]:
     except ImportError:
         _say("Cython not available, the codec stays interpreted")
         return []
-    modules = [Extension(name, [name.replace(".", "/") + ".py"], extra_compile_args=["-g0"]) for name in COMPILED]
+    def modules(names: list[str]) -> list[Extension]:
+        return [Extension(name, [name.replace(".", "/") + ".py"], extra_compile_args=["-g0"]) for name in names]
     try:
-        built = cythonize(modules, quiet=True, compiler_directives={
+        built = cythonize(modules(CODEC), quiet=True, compiler_directives={
             "language_level": 3, "annotation_typing": False, "binding": False, "embedsignature": False})
+        built += cythonize(modules(CHARGING), quiet=True, compiler_directives={
+            "language_level": 3, "annotation_typing": False, "binding": True, "embedsignature": False})
     except Exception as exc:                # a Cython error must not fail the install
-        _say(f"Cython failed ({exc}), the codec stays interpreted")
+        _say(f"Cython failed ({exc}), the modules stay interpreted")
         return []
     for ext in built:
         ext.optional = True
