@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import metrics
 from ..eap import Accept, Conversation, Ignore, MethodContext, Policy, Reject, Send, StoreLookup
 from ..eap.conversations import ConversationStore
 from ..eap.packet import Code, EapType
@@ -160,6 +161,11 @@ class AuthHandler:
             self.rcfg.eap_max_conversations, float(self.rcfg.eap_timeout))
         self.cache = AuthCache(float(getattr(self.rcfg, "auth_cache_ttl", 10.0)))
         self.read = getattr(store, "read", None)     # a read path that never waits for the writer
+        # the ledger role, when one runs: the one writer of the out-of-credit record too
+        self.ledger: Any = None
+        if getattr(getattr(cfg, "processes", None), "ledger", 0) > 0:
+            from ..ledger.api import client_for
+            self.ledger = client_for(cfg, store)
 
     def authorize_now(self, identity: str, service_id: str | None = None) -> Authorization | None:
         """The authorization from the store's read path, at once; None when it must come from a
@@ -175,6 +181,32 @@ class AuthHandler:
             log.debug("authorization read for %s failed: %s", identity, exc)
             return None
         return None if must_flag else auth
+
+    async def authorize_recorded(self, identity: str, service_id: str | None, now: int) -> Authorization:
+        """The authorization, its refusal for want of balance recorded (the product out of credit:
+        the ledger emits the event only when the state changes).  With the ledger role running the
+        record is its operation ``refused`` (this process reads, the ledger writes); else one write
+        transaction of this process does both."""
+        units, stype, tz = self.units, self.rcfg.service, self.timezone
+        if self.ledger is not None and self.read is not None:
+            try:
+                auth, must_flag = self.read(lambda l: authorize_read(l, identity, now, units, stype, service_id, tz))
+            except Exception as exc:             # busy or unreadable: the write transaction decides
+                log.debug("authorization read for %s failed: %s", identity, exc)
+            else:
+                if must_flag and auth.product_id is not None:
+                    try:
+                        await self.ledger.call("refused", auth.product_id, now)
+                    except Exception as exc:     # the refusal stands; the next one records it
+                        metrics.inc("radius.auth.refusal_unrecorded")
+                        log.warning("out-of-credit of %s not recorded: %s", auth.product_id, exc)
+                return auth
+
+        def authz(ledger: Any) -> Authorization:
+            service = ledger.get_service(service_id) if service_id else None
+            return flag_refusal(ledger, book.authorize(ledger, identity, now, units, stype, service, tz), now)
+        result: Authorization = await self.store.atransact(authz)
+        return result
 
     def _password_check(self, client: Client, req: rp.Packet) -> tuple[str, str, Any] | None:
         """(user, method, check(stored) -> bool) for PAP/CHAP; None when the request is neither."""
@@ -209,9 +241,7 @@ class AuthHandler:
     # ------------------------------------------------------------------ PAP / CHAP
     async def password(self, req: rp.Packet, user: str, method: str, check: Any) -> Reply:
         now = int(self.clock())
-        units, stype = self.units, self.rcfg.service
-        auth: Authorization = await self.store.atransact(
-            lambda l: flag_refusal(l, book.authorize(l, user, now, units, stype, None, self.timezone), now))
+        auth = await self.authorize_recorded(user, None, now)
         self.cache.put(user, auth, self.clock())
         return self._verdict(auth, user, method, check)
 
@@ -283,16 +313,11 @@ class AuthHandler:
         assert isinstance(outcome, Accept)
         eap_id = outcome.packet[1]
         now_i = int(self.clock())
-        units, stype = self.units, self.rcfg.service
         ident = outcome.service_id or outcome.identity
 
-        def authz(ledger: Any) -> Authorization:
-            service = ledger.get_service(outcome.service_id) if outcome.service_id else None
-            found = book.authorize(ledger, ident, now_i, units, stype, service, self.timezone)
-            return flag_refusal(ledger, found, now_i)
         auth = self.authorize_now(ident, outcome.service_id)
         if auth is None:
-            auth = await self.store.atransact(authz)
+            auth = await self.authorize_recorded(ident, outcome.service_id, now_i)
         keys: rp.Attributes = []
         if len(outcome.msk) >= 64:
             s1, s2 = salt_pair(self.random)

@@ -264,3 +264,36 @@ def test_wallet_api_changes_balances_through_the_ledger_role(role):
     finally:
         server.stop()
         store.close()
+
+
+def test_a_radius_refusal_is_recorded_by_the_ledger_role(role):
+    """An Access-Reject for want of balance marks the product out of credit: the RADIUS worker reads,
+    the ledger role writes (once: a second refusal changes nothing and asks nothing)."""
+    from appliance.ledger import book
+    from tests.conftest import seed
+    from tests.radius.conftest import RunningServer, radius_cfg
+    from tests.radius.helpers import radclient
+    cfg, start = role
+    start()
+    store = open_store(cfg)
+    seed(store, "001010000000002", money=0, product="p2")
+    store.close()
+    rcfg = radius_cfg(dataclasses.replace(cfg, processes=dataclasses.replace(cfg.processes, ledger=1)))
+    srv = RunningServer(rcfg).start()
+    try:
+        sent = ledger_requests(cfg)
+        attrs = 'User-Name = "001010000000002"\nUser-Password = "secret"\nMessage-Authenticator = 0x00\n'
+        assert "Access-Reject" in radclient(rcfg.radius.auth_port, "auth", attrs)
+        assert ledger_requests(cfg) == sent + 1
+        store = open_store(cfg)
+        try:
+            assert store.transact(lambda l: book.out_of_credit(l, "p2"))
+        finally:
+            store.close()
+        assert "Access-Reject" in radclient(rcfg.radius.auth_port, "auth", attrs.replace("secret", "secret "))
+        assert "Access-Accept" in radclient(rcfg.radius.auth_port, "auth",
+                                            'User-Name = "001010000000001"\nUser-Password = "secret"\n'
+                                            "Message-Authenticator = 0x00\n")
+        assert ledger_requests(cfg) == sent + 1
+    finally:
+        srv.close()
