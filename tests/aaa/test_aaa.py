@@ -155,6 +155,29 @@ def test_asr_when_the_subscriber_is_deleted_and_rar(aaa_env, store):
     run(go())
 
 
+def test_an_operators_abort_request_is_sent_as_asr_by_the_owning_worker(aaa_env, store):
+    provision(store)
+
+    async def go():
+        async with aaa_env() as env:
+            kept, ended = env.gw.node.new_session_id("sta"), env.pgw.node.new_session_id("s6b")
+            assert (await env.gw.eap(A.STA, kept, ue(), anid="WLAN"))[0].result_code == c.SUCCESS
+            assert (await env.pgw.aar(A.S6B, ended, user=f"6{IMSI}@{LOCAL_REALM}")).result_code == c.SUCCESS
+            assert await env.app.sweep() == 0                            # the subscriber is usable
+            assert store.transact(lambda l: A.Aaa.request_abort(l, "no-such;1", "op", 1)) is None
+            doc = store.transact(lambda l: A.Aaa.request_abort(l, ended, "operator abort", 1_800_000_000))
+            assert doc["abort_requested"] == {"at": 1_800_000_000, "reason": "operator abort"}
+            assert env.pgw.asr.empty()
+            assert await env.app.sweep() == 1
+            asr = await asyncio.wait_for(env.pgw.asr.get(), 10)
+            assert asr.session_id == ended and asr.app_id == A.S6B
+            assert asr.find(c.DESTINATION_HOST).text == "pgw.test"
+            assert session(store, ended) is None                         # the ASA was positive
+            assert session(store, kept)["state"] == "open" and env.gw.asr.empty()
+            assert await env.app.sweep() == 0
+    run(go())
+
+
 def test_rtr_from_the_hss_aborts_the_sessions(aaa_env, store):
     async def go():
         async with aaa_env() as env:

@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from appliance.config import load
+from appliance.diameter.apps import aaa
 from appliance.logs.ipdr import FIELDS
 from appliance.pcrf import tables
 from appliance.radius import packet as rp
@@ -206,7 +207,11 @@ def test_admin_sessions_peers_logs_export_trace_and_catalog_edit(browser, applia
             l.put_doc(tables.KIND_SESSION, "pcef.browser;1", {
                 "session_id": "pcef.browser;1", "peer": "pcef.browser", "realm": "r", "service": IMSI,
                 "product": "p1", "installed": {"default": "x"}, "apn": "internet", "ip": "10.1.2.9",
-                "created": 1_796_000_000, "updated": 1_796_000_000})))
+                "created": 1_796_000_000, "updated": 1_796_000_000}),
+            l.put_doc(aaa.SESSION_KIND, "epdg.browser;1", {
+                "app": aaa.SWM, "imsi": IMSI, "user_name": f"0{IMSI}@wlan.test", "peer_host": "epdg.browser",
+                "peer_realm": "r", "state": "open", "owner": 0, "node": "nobody.test", "apn": "ims",
+                "created": 1_796_000_000})))
     finally:
         store.close()
     context, page, errors = _page(browser, appliance)
@@ -231,6 +236,19 @@ def test_admin_sessions_peers_logs_export_trace_and_catalog_edit(browser, applia
         page.select_option("#sessions-kind", "gx")
         page.wait_for_selector("#sessions tr[data-key='pcef.browser;1'] button.reauth").click()
         page.wait_for_function("document.querySelector('#session-result').textContent.includes('queued')")
+        # an AAA (SWm) session: its Abort-Session-Request queued for the worker that owns it
+        page.select_option("#sessions-kind", "aaa")
+        page.wait_for_selector("#sessions tr[data-key='epdg.browser;1'] button.abort").click()
+        page.wait_for_function(
+            "document.querySelector('#session-result').textContent.includes('abort epdg.browser;1: queued')")
+        assert "abort requested" in page.inner_text("#sessions tr[data-key='epdg.browser;1']")
+        page.screenshot(path=str(shots / "sessions-aaa.png"), full_page=True)
+        store = open_store(load(str(appliance.conf)))
+        try:
+            asked = store.transact(lambda l: l.get_doc(aaa.SESSION_KIND, "epdg.browser;1"))["abort_requested"]
+        finally:
+            store.close()
+        assert asked["reason"] == "operator abort (console, admin)"
 
         # peers and clients: the peer this test holds open is up
         assert opened.wait(30)
@@ -340,6 +358,22 @@ def test_readonly_user_sees_the_screens_without_actions(browser, appliance, shot
         page.wait_for_selector("#sessions tbody tr")
         assert page.query_selector_all("#sessions button.disconnect") == [] or \
             not any(b.is_visible() for b in page.query_selector_all("#sessions button"))
+        # an AAA session: no Abort button, and the API refuses the page's own token
+        store = open_store(load(str(appliance.conf)))
+        try:
+            store.transact(lambda l: l.put_doc(aaa.SESSION_KIND, "epdg.readonly;1", {
+                "app": aaa.STA, "imsi": IMSI, "peer_host": "epdg.readonly", "peer_realm": "r", "state": "open",
+                "owner": 0, "node": "nobody.test", "created": 1_796_000_000}))
+        finally:
+            store.close()
+        page.select_option("#sessions-kind", "aaa")
+        page.wait_for_selector("#sessions tr[data-key='epdg.readonly;1']")
+        assert not any(b.is_visible() for b in page.query_selector_all("#sessions button.abort"))
+        token = page.evaluate("sessionStorage.getItem('appliance.console.token')")
+        status = page.evaluate("""async (token) => (await fetch('/console/api/sessions/aaa/abort', {
+            method: 'POST', headers: {'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'},
+            body: JSON.stringify({key: 'epdg.readonly;1'})})).status""", token)
+        assert status == 403
         _screen(page, "catalog")
         page.wait_for_selector("#offers tbody tr")
         assert not page.is_visible("#catalog-editor")

@@ -145,6 +145,30 @@ def test_gx_reauth_is_queued_on_the_push_queue_admin_only(appliance):
     assert _post(appliance, "/console/api/sessions/gx/reauth", {"key": "reauth.test;none"}).status_code == 404
 
 
+def test_aaa_abort_is_queued_for_the_owning_worker_admin_only(appliance):
+    from appliance.diameter.apps import aaa
+    store = _store(appliance)
+    try:
+        add_user(store, *OPERATOR, ["operator"])
+    finally:
+        store.close()
+    doc = {"app": aaa.SWM, "imsi": IMSI, "user_name": NAI, "peer_host": "epdg.abort", "peer_realm": "r",
+           "state": "open", "owner": 0, "node": "nobody.test", "created": 1}
+    _put(appliance, [(aaa.SESSION_KIND, "abort.test;1", doc),
+                     (aaa.SESSION_KIND, "abort.test;2", {**doc, "state": "aborting"})])
+    for who in (READER, OPERATOR):
+        assert _post(appliance, "/console/api/sessions/aaa/abort", {"key": "abort.test;1"}, who).status_code == 403
+    assert "abort_requested" not in _get_doc(appliance, aaa.SESSION_KIND, "abort.test;1")
+    r = _post(appliance, "/console/api/sessions/aaa/abort", {"key": "abort.test;1"})
+    assert r.status_code == 200 and r.json()["result"] == "queued"
+    stored = _get_doc(appliance, aaa.SESSION_KIND, "abort.test;1")
+    assert stored["abort_requested"]["reason"] == "operator abort (console, admin)" and stored["state"] == "open"
+    rows = appliance.get("/console/api/sessions?kind=aaa&peer=epdg.abort").json()["sessions"]
+    assert [(r["key"], r["abortRequested"]) for r in rows] == [("abort.test;1", True), ("abort.test;2", False)]
+    assert _post(appliance, "/console/api/sessions/aaa/abort", {"key": "abort.test;2"}).status_code == 409
+    assert _post(appliance, "/console/api/sessions/aaa/abort", {"key": "abort.test;none"}).status_code == 404
+
+
 def _hold_peer(port: int, opened: threading.Event, release: threading.Event) -> None:
     async def go() -> None:
         client = CreditControlClient("gw.test", "gw.realm")

@@ -368,6 +368,18 @@ class Aaa:
         metrics.inc(f"aaa.{APP_NAMES.get(app, 'app')}.rar_sent")
         return ans.result_code
 
+    @staticmethod
+    def request_abort(ledger: Any, sid: str, reason: str, now: int) -> dict[str, Any] | None:
+        """Queue an ASR for one open session (an operator's action from any process): the worker
+        that owns the session sends it at its next sweep (:meth:`sweep`).  None if no such session."""
+        doc = ledger.get_doc(SESSION_KIND, sid)
+        if doc is None:
+            return None
+        if doc.get("state") == "open" and not doc.get("abort_requested"):
+            doc = {**doc, "abort_requested": {"at": now, "reason": reason}}
+            ledger.put_doc(SESSION_KIND, sid, doc)
+        return doc
+
     async def sessions_of(self, imsi: str) -> list[tuple[str, dict[str, Any]]]:
         docs = await self.store.atransact(lambda ledger: ledger.list_docs(SESSION_KIND))
         return [(k, d) for k, d in docs if d.get("imsi") == imsi]
@@ -383,7 +395,8 @@ class Aaa:
         return n
 
     async def sweep(self) -> int:
-        """Abort the sessions whose subscriber was removed or disabled (one pass); repeat an ASR that
+        """Abort the sessions whose subscriber was removed or disabled, or whose end an operator
+        asked for (:meth:`request_abort`), in one pass; repeat an ASR that
         got no answer after ``ASR_RETRY`` seconds, at most ``ASR_ATTEMPTS`` times, then forget the session."""
         now = int(self.clock())
 
@@ -402,6 +415,9 @@ class Aaa:
                     out.append((sid, doc))
                     continue
                 if doc.get("state") != "open":
+                    continue
+                if doc.get("abort_requested"):     # an operator asked for the session's end
+                    out.append((sid, doc))
                     continue
                 if doc.get("hss"):                 # the HSS's subscribers leave by RTR, not by the inventory
                     continue

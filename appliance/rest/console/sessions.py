@@ -6,7 +6,10 @@ Listing is keyset-paged (:func:`appliance.store.pages.doc_page`): a request read
 with the cursor to continue from.  Actions: Disconnect-Request and CoA-Request to the NAS of a
 RADIUS session (RFC 5176, :mod:`appliance.radius.coa`), and a Gx re-authorization (an RAR, TS
 29.212 §4.5.2) queued on the PCRF's push queue, which the Diameter worker connected to the PCEF
-sends.  Actions need the ``admin`` role.
+sends; an Abort-Session-Request for an AAA session (RFC 6733 §8.5), queued on the session's
+document for the Diameter worker that owns it.  Ro sessions have no action: the credit-control
+application sends no server-initiated Re-Auth-Request (RFC 4006 §5.5 is optional, and a Ro
+session document holds no client host to send it to).  Actions need the ``admin`` role.
 """
 from __future__ import annotations
 
@@ -63,7 +66,8 @@ def _gx_out(key: str, d: dict[str, Any]) -> dict[str, Any]:
 def _aaa_out(key: str, d: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "aaa", "key": key, "sessionId": key, "app": AAA_APPS.get(d.get("app") or 0, str(d.get("app"))),
             "subscriber": d.get("service_id") or d.get("imsi"), "imsi": d.get("imsi"), "user": d.get("user_name"),
-            "peer": d.get("peer_host"), "apn": d.get("apn"), "state": d.get("state"), "started": d.get("created")}
+            "peer": d.get("peer_host"), "apn": d.get("apn"), "state": d.get("state"), "started": d.get("created"),
+            "abortRequested": bool(d.get("abort_requested"))}
 
 
 OUT = {"radius": _radius_out, "ro": _ro_out, "gx": _gx_out, "aaa": _aaa_out}
@@ -225,6 +229,28 @@ async def gx_reauth(request: web.Request) -> web.Response:
     return reply({"key": key, "action": "reauth", "result": "queued"})
 
 
+async def aaa_abort(request: web.Request) -> web.Response:
+    """Queue an Abort-Session-Request (RFC 6733 §8.5, TS 29.273 §7.1.2.3) for one AAA session
+    (SWm/STa/S6b): the Diameter worker that owns the session sends it at its next sweep, and the
+    session ends when the access network or PGW answers (ASA) or sends its STR."""
+    import time
+
+    from ...diameter.apps.aaa import Aaa
+    require_admin(request)
+    body = await _body(request)
+    key = body["key"]
+    who = request[PRINCIPAL].user
+    now = int(time.time())
+    doc = await request.app[STORE].atransact(
+        lambda l: Aaa.request_abort(l, key, f"operator abort (console, {who})", now))
+    if doc is None:
+        raise ApiError(404, f"no AAA session {key[:120]!r}")
+    if doc.get("state") != "open":
+        raise ApiError(409, f"the AAA session is {doc.get('state')!r}, not open: an ASR is already under way")
+    log.info("console abort of AAA session %s by %s queued", key, who)
+    return reply({"key": key, "action": "abort", "result": "queued"})
+
+
 def routes() -> list[Route]:
     key = obj({"key": STR}, ("key",))
     return [
@@ -248,4 +274,7 @@ def routes() -> list[Route]:
         Route("POST", "/console/api/sessions/gx/reauth", gx_reauth, "write",
               "queue a re-authorization (RAR) of a Gx session (admin)", "console", body=key,
               responses={200: "queued", 403: "not admin", 404: "no such session"}),
+        Route("POST", "/console/api/sessions/aaa/abort", aaa_abort, "write",
+              "queue an Abort-Session-Request for an AAA (SWm/STa/S6b) session (admin)", "console", body=key,
+              responses={200: "queued", 403: "not admin", 404: "no such session", 409: "not open"}),
     ]

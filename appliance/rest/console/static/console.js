@@ -282,7 +282,7 @@ function consoleApp() {
     sessionDetails(r) {
       if (r.kind === "radius") return [r.framedIp, r.calling, (r.octets || 0) + " octets", (r.seconds || 0) + " s"].filter(Boolean).join(" · ");
       if (r.kind === "gx") return [r.apn, r.ip, "rules: " + (r.rules || []).join(", "), r.pushPending ? "push pending" : ""].filter(Boolean).join(" · ");
-      if (r.kind === "aaa") return [r.app, r.imsi, r.apn, r.state].filter(Boolean).join(" · ");
+      if (r.kind === "aaa") return [r.app, r.imsi, r.apn, r.state, r.abortRequested ? "abort requested" : ""].filter(Boolean).join(" · ");
       return "";
     },
 
@@ -290,7 +290,8 @@ function consoleApp() {
       this.error = ""; this.sessions.result = "";
       let path = "/console/api/sessions/gx/reauth";
       const body = { key: r.key };
-      if (action !== "reauth") path = "/console/api/sessions/radius/" + action;
+      if (action === "abort") path = "/console/api/sessions/aaa/abort";
+      else if (action !== "reauth") path = "/console/api/sessions/radius/" + action;
       if (action === "coa") {
         body.set = {};
         if (String(this.sessions.coaTimeout).trim()) body.set["session-timeout"] = parseInt(this.sessions.coaTimeout, 10);
@@ -299,6 +300,7 @@ function consoleApp() {
       try {
         const out = await this.api("POST", path, body);
         this.sessions.result = action + " " + r.sessionId + ": " + out.result;
+        if (action === "abort") r.abortRequested = true;
       } catch (e) { this.error = action + " refused: " + e.message; }
     },
 
