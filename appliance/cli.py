@@ -489,11 +489,15 @@ def cmd_trace(cfg: Config, args: argparse.Namespace) -> int:
 
     print(json.dumps({"event": "tracing", "identities": identities, "minutes": args.minutes,
                       "events": args.events}), file=sys.stderr, flush=True)
+    store = trace.shared_store(cfg)          # PostgreSQL: the other nodes' workers follow it too
     try:
-        trace.follow(cfg.path(cfg.run_dir), identities, args.minutes * 60, args.events, emit)
+        trace.follow(cfg.path(cfg.run_dir), identities, args.minutes * 60, args.events, emit,
+                     store=store, node=cfg.node.host)
     finally:
         if record is not None:
             record.close()
+        if store is not None:
+            store.close()
     return 0
 
 

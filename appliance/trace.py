@@ -46,6 +46,7 @@ class Trace:
     events: Path
     count: int = 0
     sessions: set[str] = field(default_factory=set)
+    outbox: list[dict[str, Any]] | None = None   # another node's trace: events for its store queue
 
 
 ACTIVE: dict[str, Trace] = {}          # identity -> trace; empty when nobody traces
@@ -54,6 +55,14 @@ _SESSIONS: dict[str, tuple[Trace, str]] = {}   # Session-Ids seen with a traced 
 # called only for a traced answer.
 balance_reader: Callable[[str], Any] | None = None
 _seen_mtime: float = -1.0
+_local: dict[str, Trace] = {}          # from this node's request files
+_remote: dict[str, Trace] = {}         # trace name -> another node's request (shared store)
+# Set by a worker whose store other nodes share (PostgreSQL): (store, this node's host).
+shared: tuple[Any, str] | None = None
+REQUEST_KIND = "trace_request"         # a trace request, read by every node's workers
+EVENT_KIND = "trace_event"             # an event of another node, queued for the tracing node
+SHARED_TRACES = 16                     # requests a worker follows from other nodes
+PULL_MAX = 500                         # queued events read per pull
 _NAME = re.compile(r"^[a-z]*\d+-\d+-[0-9a-f]{8}$")
 
 
@@ -85,9 +94,15 @@ def refresh(run_dir: str | os.PathLike[str], now: float) -> None:
                 trace.count, trace.sessions = old.count, old.sessions
             for ident in trace.identities:
                 traces[ident] = trace
-        _replace(traces)
+        _local.clear()
+        _local.update(traces)
+        _replace({**_merged_remote(), **_local})
     if any(t.until <= now or t.count >= t.max_events for t in ACTIVE.values()):
         _replace({i: t for i, t in ACTIVE.items() if t.until > now and t.count < t.max_events})
+
+
+def _merged_remote() -> dict[str, Trace]:
+    return {ident: t for t in _remote.values() for ident in t.identities}
 
 
 def _replace(traces: dict[str, Trace]) -> None:
@@ -104,6 +119,8 @@ async def watch(run_dir: str | os.PathLike[str], stop: asyncio.Event, every: flo
     while not stop.is_set():
         try:
             refresh(run_dir, time.time())
+            if shared is not None:
+                await sync_shared(time.time())
         except Exception:                # tracing must never stop a worker
             log.exception("reading trace requests failed")
         try:
@@ -116,6 +133,9 @@ def _record(trace: Trace, event: dict[str, Any]) -> None:
     if trace.count >= trace.max_events:
         return
     trace.count += 1
+    if trace.outbox is not None:
+        trace.outbox.append(event)
+        return
     line = (json.dumps(event, default=str, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     try:
         fd = os.open(trace.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -244,8 +264,85 @@ def diameter(msg: Any, answer: bytes, app: str, peer: str) -> None:
     _record(trace, event)
 
 
+async def sync_shared(now: float) -> None:
+    """A worker's look at the other nodes' trace requests in the shared store (at most
+    :data:`SHARED_TRACES`, each bounded as its node set it), and the hand-over of their events to
+    the store queue the tracing node reads (:func:`pull`).  Requests that ended an hour ago are
+    removed with their queued events (a tracing command that died never cleans up)."""
+    if shared is None:
+        return
+    store, node = shared
+    outgoing = [(t.name, list(t.outbox)) for t in _remote.values() if t.outbox]
+    for t in _remote.values():
+        if t.outbox:
+            t.outbox.clear()
+
+    def exchange(ledger: Any) -> list[tuple[str, dict[str, Any]]]:
+        from .store.pages import doc_page
+        for name, events in outgoing:
+            if ledger.get_doc(REQUEST_KIND, name) is None:
+                continue                              # stopped meanwhile: nobody reads them
+            for n, ev in enumerate(events):
+                ledger.put_doc(EVENT_KIND, f"{name}/{node}-{os.getpid()}-{int(now * 1000)}-{n:06d}",
+                               {**ev, "node": node})
+        requests = doc_page(ledger, REQUEST_KIND, limit=SHARED_TRACES * 4)
+        for name, doc in requests:
+            if float(doc.get("until", 0)) + 3600 < now:
+                _remove_shared(ledger, name)
+        return requests
+    requests = await store.atransact(exchange)
+    seen: dict[str, Trace] = {}
+    for name, doc in requests:
+        if doc.get("node") == node or float(doc.get("until", 0)) <= now or len(seen) >= SHARED_TRACES:
+            continue
+        old = _remote.get(name)
+        if old is not None:
+            seen[name] = old
+            continue
+        try:
+            seen[name] = Trace(name, frozenset(str(i) for i in doc["identities"][:16]),
+                               min(float(doc["until"]), now + MAX_SECONDS),
+                               min(int(doc["max_events"]), MAX_EVENTS), Path(), outbox=[])
+        except (KeyError, TypeError, ValueError):
+            continue
+    if seen.keys() != _remote.keys():
+        _remote.clear()
+        _remote.update(seen)
+        _replace({**_merged_remote(), **_local})
+
+
+def _remove_shared(ledger: Any, name: str) -> None:
+    from .store.pages import doc_page
+    ledger.delete_doc(REQUEST_KIND, name)
+    for key, _doc in doc_page(ledger, EVENT_KIND, prefix=name + "/", limit=PULL_MAX):
+        ledger.delete_doc(EVENT_KIND, key)
+
+
+def pull(store: Any, run_dir: str | os.PathLike[str], name: str) -> int:
+    """Move the events other nodes queued for trace ``name`` into its events file (in time order,
+    each once: an event is taken by the transaction that deleted it); how many."""
+    def take(ledger: Any) -> list[dict[str, Any]]:
+        from .store.pages import doc_page
+        return [doc for key, doc in doc_page(ledger, EVENT_KIND, prefix=name + "/", limit=PULL_MAX)
+                if ledger.delete_doc(EVENT_KIND, key)]
+    events = sorted(store.transact(take), key=lambda e: float(e.get("time", 0)))
+    if events:
+        with open(folder(run_dir) / f"{name}.events", "ab") as out:
+            out.write(b"".join((json.dumps(e, default=str, ensure_ascii=False, separators=(",", ":")) + "\n")
+                               .encode() for e in events))
+    return len(events)
+
+
+def shared_store(cfg: Any) -> Any:
+    """The store when other nodes share it (PostgreSQL), else None: a trace then stays on this node."""
+    if cfg.database.backend != "postgres":
+        return None
+    from .store import open_store
+    return open_store(cfg)
+
+
 def start(run_dir: str | os.PathLike[str], identities: list[str], seconds: float, max_events: int,
-          tag: str = "") -> str:
+          tag: str = "", store: Any = None, node: str = "") -> str:
     """Ask every worker to trace ``identities`` for ``seconds`` or ``max_events``; the trace's name
     (its request ``<name>.json`` and events file ``<name>.events`` in the trace folder)."""
     seconds = min(max(seconds, 1.0), MAX_SECONDS)
@@ -259,6 +356,9 @@ def start(run_dir: str | os.PathLike[str], identities: list[str], seconds: float
     tmp.write_text(json.dumps({"identities": identities[:16], "until": time.time() + seconds,
                                "max_events": max_events, "events": str(events)}))
     tmp.replace(path / f"{name}.json")        # atomic: a worker never reads half a request
+    if store is not None:                     # the other nodes' workers follow it too
+        doc = json.loads((path / f"{name}.json").read_text())
+        store.transact(lambda l: l.put_doc(REQUEST_KIND, name, {**doc, "node": node, "events": ""}))
     return name
 
 
@@ -293,10 +393,13 @@ def read_events(run_dir: str | os.PathLike[str], name: str, offset: int,
     return events, offset + end
 
 
-def stop(run_dir: str | os.PathLike[str], name: str) -> None:
-    """End trace ``name`` in every worker (at their next look) and remove its files."""
+def stop(run_dir: str | os.PathLike[str], name: str, store: Any = None) -> None:
+    """End trace ``name`` in every worker (at their next look) and remove its files (and its
+    request and queued events in the shared store)."""
     if not valid_name(name):
         return
+    if store is not None:
+        store.transact(lambda l: _remove_shared(l, name))
     for suffix in (".json", ".events"):
         try:
             (folder(run_dir) / f"{name}{suffix}").unlink()
@@ -317,16 +420,18 @@ def remove_ended(run_dir: str | os.PathLike[str], now: float, grace: float = 360
 
 
 def follow(run_dir: str | os.PathLike[str], identities: list[str], seconds: float, max_events: int,
-           emit: Callable[[dict[str, Any]], None], poll: float = 0.2) -> int:
+           emit: Callable[[dict[str, Any]], None], poll: float = 0.2, store: Any = None, node: str = "") -> int:
     """The command's side: ask every worker to trace ``identities`` and pass each event to ``emit``
-    until ``seconds`` or ``max_events``."""
+    until ``seconds`` or ``max_events``; with a shared ``store``, the other nodes' workers too."""
     seconds = min(max(seconds, 1.0), MAX_SECONDS)
     max_events = min(max(max_events, 1), MAX_EVENTS)
-    name = start(run_dir, identities, seconds, max_events)
+    name = start(run_dir, identities, seconds, max_events, store=store, node=node)
     count, offset = 0, 0
     deadline = time.monotonic() + seconds
     try:
         while count < max_events and time.monotonic() < deadline:
+            if store is not None:
+                pull(store, run_dir, name)
             events, offset = read_events(run_dir, name, offset)
             if not events:
                 time.sleep(poll)
@@ -335,7 +440,7 @@ def follow(run_dir: str | os.PathLike[str], identities: list[str], seconds: floa
                 count += 1
                 emit(event)
     finally:
-        stop(run_dir, name)
+        stop(run_dir, name, store)
     return count
 
 

@@ -102,6 +102,8 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: asyncio.Fut
             ready.set_result(port)
         peers = asyncio.ensure_future(reload_stored_peers(node, store, stop, cfg.diameter.peers_refresh))
         trace.balance_reader = lambda identity: _traced_balance(store, identity)
+        if cfg.database.backend == "postgres":       # other nodes' traces reach this worker too
+            trace.shared = (store, cfg.node.host)
         traces = asyncio.ensure_future(trace.watch(run_dir, stop))
         await node.refresh_peer_table(stop)
         peers.cancel()

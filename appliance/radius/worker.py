@@ -120,6 +120,8 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None,
     server = await build(cfg, index, store)
     await server.start(forward_dir(cfg))
     trace.balance_reader = lambda identity: traced_balance(store, identity)     # appliance trace <subscriber>
+    if cfg.database.backend == "postgres":       # other nodes' traces reach this worker too
+        trace.shared = (store, cfg.node.host)
     server.tasks.add(asyncio.ensure_future(trace.watch(cfg.path(cfg.run_dir), stop)))    # ends with ``stop``
     if freeze_gc:              # the start-up objects (modules, config, tables) leave the cyclic GC's
         gc.collect()           # generations: its collections under load walk only what requests create

@@ -33,6 +33,11 @@ def _int(body: dict[str, Any], key: str, default: int, low: int, high: int) -> i
     return value
 
 
+def _shared(request: web.Request) -> Any:
+    """The store when other nodes share it (PostgreSQL): their workers follow the trace too."""
+    return request.app[STORE] if request.app[CFG].database.backend == "postgres" else None
+
+
 async def start_trace(request: web.Request) -> web.Response:
     require_admin(request)
     try:
@@ -53,7 +58,8 @@ async def start_trace(request: web.Request) -> web.Response:
 
     def begin() -> str:
         trace.remove_ended(run_dir, time.time(), tag=TAG)
-        return trace.start(run_dir, identities, minutes * 60, events, tag=TAG)
+        return trace.start(run_dir, identities, minutes * 60, events, tag=TAG, store=_shared(request),
+                           node=cfg.node.host)
     name = await asyncio.to_thread(begin)
     log.info("console trace %s of %s started by %s (%d min, %d events)", name, service.id,
              request[PRINCIPAL].user, minutes, events)
@@ -78,6 +84,8 @@ async def trace_events(request: web.Request) -> web.Response:
     deadline = time.monotonic() + wait
     while True:
         doc = await asyncio.to_thread(trace.request_of, run_dir, name)
+        if doc is not None and _shared(request) is not None:
+            await asyncio.to_thread(trace.pull, _shared(request), run_dir, name)
         events, offset = await asyncio.to_thread(trace.read_events, run_dir, name, offset)
         if events or doc is None or time.monotonic() >= deadline:
             break
@@ -95,7 +103,7 @@ async def stop_trace(request: web.Request) -> web.Response:
     cfg = request.app[CFG]
     if not trace.valid_name(name) or await asyncio.to_thread(trace.request_of, cfg.path(cfg.run_dir), name) is None:
         raise ApiError(404, "no such trace")
-    await asyncio.to_thread(trace.stop, cfg.path(cfg.run_dir), name)
+    await asyncio.to_thread(trace.stop, cfg.path(cfg.run_dir), name, _shared(request))
     return web.Response(status=204)
 
 
