@@ -16,7 +16,7 @@ from appliance.diameter.apps import aaa as A
 from appliance.eap import aka_codec as ac
 from tests.conftest import free_port
 
-from .conftest import HSS_IMSI, HSS_REALM, OPC, K, ue
+from .conftest import HSS_IMSI, HSS_REALM, OPC, K, provision, ue
 from .peers import AccessGateway, Hss
 
 
@@ -131,3 +131,48 @@ def test_hss_vectors_and_rtr_through_the_worker_that_holds_the_peer(cfg, store):
             await hss.node.stop(1)
         assert not list((run_dir / "diameter").glob("worker-*.sock"))     # stopped workers remove them
     asyncio.run(asyncio.wait_for(go(), 240))
+
+
+def test_an_operators_abort_leaves_the_worker_that_owns_the_session(cfg, store):
+    """The console's abort (``Aaa.request_abort`` on the session's document, from another process)
+    reaches the access gateway as an ASR from the worker process that owns the session."""
+    provision(store)
+    run_dir = cfg.path(cfg.run_dir)
+    port = free_port()
+    path = cfg.path("appliance.yaml")
+    path.write_text(json.dumps({
+        "data_dir": str(cfg.path(cfg.data_dir)), "run_dir": str(run_dir), "log_dir": str(cfg.path(cfg.log_dir)),
+        "node": {"host": "aaa.test", "realm": "aaa.realm"},
+        "diameter": {"address": "127.0.0.1", "port": port, "applications": ["sta", "swm", "s6b"],
+                     "peers": [{"host": "twan.test"}]},
+        "aaa": {"sweep_interval": 0.2}}))
+
+    async def go():
+        procs = [start_worker(str(path), 0)]
+        gw = None
+        try:
+            await until(lambda: tables(run_dir) or None, "the worker", procs)
+            gw = AccessGateway()
+            await gw.connect(port)
+            sid = gw.node.new_session_id("sta-abort")
+            dea, _ = await gw.eap(A.STA, sid, ue())
+            assert dea.result_code == c.SUCCESS
+            await asyncio.sleep(0.5)                                       # sweeps pass: nothing to abort
+            assert gw.asr.empty()
+            assert store.transact(lambda l: A.Aaa.request_abort(l, sid, "operator abort (console, admin)", 1))
+            asr = await asyncio.wait_for(gw.asr.get(), 30)
+            assert asr.session_id == sid and asr.app_id == A.STA
+            await until(lambda: store.transact(lambda l: l.get_doc(A.SESSION_KIND, sid)) is None or None,
+                        "the aborted session to be removed", procs)
+        finally:
+            if gw is not None:
+                await gw.node.stop(1)
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    asyncio.run(asyncio.wait_for(go(), 120))
