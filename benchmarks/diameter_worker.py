@@ -12,8 +12,15 @@ Printed per server: CCR-U/s and CPU µs per CCR-U of the server and of the clien
 ``--micro N``: no sockets; N times decode + Ro handler (stub ledger, log record) + answer encoding
 in this process, µs per CCR-U (the figure a compiled codec changes).
 
+``--node N``: no sockets, the whole worker path in this process: N bursts of ``--window`` CCR-U
+into one peer connection's ``data_received`` (after a CER), the event loop run until every CCA is
+written to a transport stub; best of 5 runs, CPU µs per CCR-U.  Node, Ro handler, held log records
+(write-through, written to the file) and framing without the load client or the kernel: the
+steadiest figure for comparing two versions of the worker on a shared machine.
+
 usage: benchmarks/diameter_worker.py [--seconds 6] [--sessions 400] [--window 64] [--rounds 2]
        benchmarks/diameter_worker.py --micro 20000
+       benchmarks/diameter_worker.py --node 100 [--window 64]
 ``APPLIANCE_PURE_PYTHON=1`` runs the interpreted modules even where a compiled codec is built.
 The machine is shared: numbers are noisy (±40 %); compare only within one run.
 """
@@ -129,6 +136,82 @@ def micro(n: int) -> dict:
             "decode_parse_ccr_us": round((cpu3 - cpu2) / n * 1e6, 2)}
 
 
+class _TransportStub:
+    """Counts the Diameter messages written to it."""
+
+    def __init__(self) -> None:
+        self.messages, self.rest = 0, b""
+
+    def get_extra_info(self, key: str, default: object = None) -> object:
+        return ("127.0.0.1", 3868) if key == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def write(self, data: bytes) -> None:
+        buf, pos = self.rest + data, 0
+        while len(buf) - pos >= 20:
+            n = int.from_bytes(buf[pos + 1:pos + 4], "big")
+            if len(buf) - pos < n:
+                break
+            self.messages += 1
+            pos += n
+        self.rest = buf[pos:]
+
+
+def node_path(bursts: int, window: int) -> dict:
+    """The worker path in process: bursts of ``window`` CCR-U into ``data_received``, CCAs out."""
+    import struct
+
+    from diameter_ro import HOST
+
+    from appliance.diameter.node import Connection
+    from appliance.logs import translog
+    from appliance.runtime import new_event_loop
+
+    async def run() -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = stub_config(tmp, 3868)                # write-through, held records: as in production
+            translog.configure(cfg, "diameter", 0)
+            node = stub_node(cfg)
+            conn, out = Connection(node, False), _TransportStub()
+            conn.connection_made(out)                   # type: ignore[arg-type]
+            conn.data_received(c.encode(257, 0, c.FLAG_R, 0, 0, [
+                c.encode_avp(c.ORIGIN_HOST, HOST), c.encode_avp(c.ORIGIN_REALM, REALM),
+                c.encode_avp(c.HOST_IP_ADDRESS, "127.0.0.1"), c.encode_avp(c.VENDOR_ID, 0),
+                c.encode_avp(c.PRODUCT_NAME, "bench"), c.encode_avp(c.AUTH_APPLICATION_ID, ro.APP_ID)]))
+            frames = [request(f"{HOST};1;{i}", ro.UPDATE, i + 1, f"00101{i:010d}") for i in range(window)]
+            ids = [0]
+
+            async def go(k: int) -> None:
+                for _ in range(k):
+                    burst = []
+                    for f in frames:                    # fresh Hop-by-Hop and End-to-End ids: no duplicates
+                        ids[0] += 1
+                        burst.append(f[:12] + struct.pack("!II", ids[0], ids[0]) + f[20:])
+                    want = out.messages + window
+                    conn.data_received(b"".join(burst))
+                    while out.messages < want:
+                        await asyncio.sleep(0)
+            await go(20)
+            best = float("inf")
+            for _ in range(5):
+                t0 = time.process_time()
+                await go(bursts)
+                best = min(best, (time.process_time() - t0) / (bursts * window))
+            translog.close()
+            return best
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    cpu = loop.run_until_complete(run())
+    loop.close()
+    return {"mode": "node", "compiled": c.COMPILED, "requests": bursts * window, "window": window,
+            "us_per_ccr_u": round(cpu * 1e6, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=6.0)
@@ -136,6 +219,7 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2, help="alternating stub/canned rounds")
     ap.add_argument("--micro", type=int, help="in-process loop of N CCR-U, no sockets")
+    ap.add_argument("--node", type=int, help="in-process worker path: N bursts of --window CCR-U, no sockets")
     ap.add_argument("--serve", nargs=3, metavar=("KIND", "PORT", "TMP"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -143,6 +227,9 @@ def main() -> None:
         return
     if args.micro:
         print(json.dumps(micro(args.micro)))
+        return
+    if args.node:
+        print(json.dumps(node_path(args.node, args.window)))
         return
     from appliance.runtime import new_event_loop
     rows = []

@@ -84,16 +84,39 @@ class Sink:
         except (TypeError, ValueError, RecursionError):
             metrics.inc(self._c_errors)
             return
+        if self.flush_interval <= 0 and held:
+            with self._lock:
+                self._held.append(data)
+        else:
+            self._put_frame(data)
+        metrics.inc(self._c_records)
+        if self.shipper is not None:
+            self.shipper.offer(record if fixed is None else {**record, **fixed.fields})
+
+    def put_stamped(self, record: dict[str, Any], held: bool = False) -> None:
+        """:meth:`put` of ``_stamp(record)`` (``record`` holds no stamp or secret key), the same bytes
+        without copying the record: ``{"ts":..,"node":..,"proc":..`` then the record's own fields."""
+        try:
+            body = encode_payload(record)
+        except (TypeError, ValueError, RecursionError):
+            metrics.inc(self._c_errors)
+            return
+        head = b"%s%d,%s" % (b'{"ts":', time.time_ns() // 1000, _stamp_tail)
+        data = frame(head + body[1:] if len(body) > 2 else head[:-1] + b"}")
+        if self.flush_interval <= 0 and held:
+            with self._lock:
+                self._held.append(data)
+        else:
+            self._put_frame(data)
+        metrics.inc(self._c_records)
+
+    def _put_frame(self, data: bytes) -> None:
         if self.flush_interval <= 0:
-            if held:
-                with self._lock:
-                    self._held.append(data)
-            else:
-                with self._io:
-                    with self._lock:           # earlier held records first: the file keeps call order
-                        frames, self._held = self._held, []
-                    frames.append(data)
-                    self._write(frames)
+            with self._io:
+                with self._lock:           # earlier held records first: the file keeps call order
+                    frames, self._held = self._held, []
+                frames.append(data)
+                self._write(frames)
         else:
             with self._lock:
                 self._buf.append(data)
@@ -103,9 +126,6 @@ class Sink:
                     self.flush()
                 else:
                     self._wake.set()
-        metrics.inc(self._c_records)
-        if self.shipper is not None:
-            self.shipper.offer(record if fixed is None else {**record, **fixed.fields})
 
     def _write(self, frames: list[bytes]) -> None:
         try:
@@ -172,6 +192,10 @@ _wake: threading.Event | None = None
 _shipper: Any = None
 
 
+_STAMPED = SECRET_KEYS | {"ts", "node", "proc"}    # a record with one of these takes the copying path
+_stamp_tail = b'"node":"","proc":"",'               # the stamp after ``ts``, JSON (configure() sets it)
+
+
 def _stamp(record: Mapping[str, Any]) -> dict[str, Any]:
     rec = {"ts": time.time_ns() // 1000, "node": _node, "proc": _proc}
     rec.update(record)
@@ -187,6 +211,10 @@ def acct(record: Mapping[str, Any], held: bool = False) -> None:
     ``held``: write-through mode keeps the record until :func:`write_held` (the caller's promise:
     called before the answer is sent)."""
     if _acct is None and _capture is None:
+        return
+    if (_capture is None and _acct is not None and _acct.shipper is None and type(record) is dict
+            and _STAMPED.isdisjoint(record)):
+        _acct.put_stamped(record, held)     # the record's dict itself, its stamp encoded once per process
         return
     rec = _stamp(record)
     if _capture is not None:
@@ -229,11 +257,12 @@ def enabled() -> bool:
 
 def configure(cfg: Config, role: str = "", index: int = 0) -> None:
     """Open this process's writers for the acct and auth logs (idempotent: reconfigures)."""
-    global _acct, _auth, _node, _proc, _flusher, _shipper, _wake
+    global _acct, _auth, _node, _proc, _flusher, _shipper, _wake, _stamp_tail
     close()
     lc = cfg.logs
     _node = cfg.node.name
     _proc = f"{role}{index}" if role else f"pid{os.getpid()}"
+    _stamp_tail = encode_payload({"node": _node, "proc": _proc})[1:-1] + b","
     interval = lc.flush_interval_ms / 1000.0
     if lc.ship_url:
         from .shipping import Shipper
