@@ -805,6 +805,8 @@ class SqliteStore:
         here = getattr(self._local, "writer", None)
         if here is None:
             conn = self._connect()
+            with self._readers_lock:
+                self._readers.append(conn)          # closed with the store, as the readers are
             here = self._local.writer = (conn, SqliteLedger(conn, self))
         conn, ledger = here
         batch = [(fn, None, None) for fn in fns]
