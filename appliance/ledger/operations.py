@@ -118,6 +118,13 @@ def _housekeeping(l: Ledger, now: int, limit: int) -> tuple[int, int, int, tuple
     return released, expired, run.charged, tuple(run.failed)
 
 
+def _top_up_initial(l: Ledger, now: int, buckets: tuple[tuple[Any, ...], ...]) -> int:
+    """Bulk provisioning's initial balances (``book.top_up_initial``: a product's ``initial``
+    buckets replaced, so a resend or a second import does not credit twice)."""
+    from ..ocs.balance import NewBucket
+    return book.top_up_initial(l, [NewBucket(p, _UNITS[u], r, e, n) for p, u, r, e, n in buckets], now)
+
+
 def _refused(l: Ledger, product_id: str, now: int) -> bool:
     return book.refused(l, product_id, now)
 
@@ -129,7 +136,8 @@ def operations(policy: ChargingPolicy) -> dict[str, Operation]:
         "credit_control": (_credit_control(policy), wire_key), "charge": (_charge(policy), wire_key),
         "balance": (_balance, None), "authorize": (_authorize, None), "ping": (lambda l: "pong", None),
         "top_up": once(_top_up), "remove_bucket": once(_remove_bucket),
-        "housekeeping": (_housekeeping, None), "refused": (_refused, None)}
+        "housekeeping": (_housekeeping, None), "refused": (_refused, None),
+        "top_up_initial": (_top_up_initial, None)}
     for module in FRONT_END_OPERATIONS:
         try:
             declared = importlib.import_module(module).ledger_operations(policy)

@@ -64,7 +64,7 @@ def cmd_import(cfg: Any, args: argparse.Namespace) -> int:
     gc.disable()                        # a million small objects, no cycles: no collector passes
     try:
         offers = {o.name for o in store.transact(lambda l: l.list_offers())}
-        run = Import(store, name, offers, args.batch, sys.stderr)
+        run = Import(store, name, offers, args.batch, sys.stderr, _ledger_socket(cfg))
         try:
             first, lines = _peek(stream)
             fmt = args.format or _format(args.file, first)
@@ -94,13 +94,27 @@ def cmd_import(cfg: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+LEDGER_CHUNK = 1_000      # initial balances per ledger operation: the ledger's loop stays responsive
+
+
+def _ledger_socket(cfg: Any) -> tuple[str, float] | None:
+    """The running ledger role's socket (and the wait allowed), or None: balances written here."""
+    if cfg.processes.ledger <= 0:
+        return None
+    from ..ledger.server import socket_path
+    path = socket_path(cfg)
+    return (str(path), max(cfg.processes.ledger_timeout, 5.0)) if path.exists() else None
+
+
 class Import:
     """Rows to subscribers to batches; the checks that span rows (an identity, a service id given
     once in the file and not owned by another service in the store; a product named without an
     offer exists).  The store's work on one batch overlaps the parsing of the next."""
 
-    def __init__(self, store: Store, name: str, offers: set[str], batch: int, err: TextIO) -> None:
+    def __init__(self, store: Store, name: str, offers: set[str], batch: int, err: TextIO,
+                 ledger: tuple[str, float] | None = None) -> None:
         self.store, self.name, self.offers, self.batch, self.err = store, name, offers, batch, err
+        self.ledger = ledger          # (socket, timeout) of the running ledger role: it writes the balances
         self.checked = self.imported = self.skipped = self.products = self.buckets = 0
         self.started = self.writing = time.monotonic()
         self.owners: dict[str, tuple[str, int]] = {}     # identity -> (service id, line) in the file
@@ -243,11 +257,11 @@ class Import:
                 def put(l: Any, products: list[Any] = products, services: list[Any] = services,
                         buckets: list[Any] = buckets, now: int = now) -> None:
                     l.put_subscribers(products, services)
-                    if buckets:
+                    if buckets and self.ledger is None:
                         book.top_up_initial(l, buckets, now)
                 if pending is not None:
                     pending.result()           # the previous batch is committed (or its error raised here)
-                pending = self.pool.submit(self._commit, put, len(services), len(products), len(buckets))
+                pending = self.pool.submit(self._commit, put, len(services), len(products), buckets, now)
                 if progress is not None:
                     progress.show(self.imported + self.skipped)
             if pending is not None:
@@ -257,11 +271,20 @@ class Import:
         if progress is not None:
             progress.done(self.imported + self.skipped)
 
-    def _commit(self, put: Any, services: int, products: int, buckets: int) -> None:
+    def _commit(self, put: Any, services: int, products: int, buckets: list[Any], now: int) -> None:
         self.store.transact(put)
+        if buckets and self.ledger is not None:
+            # the initial balances through the one writer of balances: a named operation per
+            # LEDGER_CHUNK buckets (replacing a product's ``initial`` buckets: a resend is harmless)
+            from ..ledger.remote import call_blocking
+            path, timeout = self.ledger
+            for i in range(0, len(buckets), LEDGER_CHUNK):
+                call_blocking(path, "top_up_initial", (now, tuple(
+                    (b.product_id, b.unit.value, b.remaining, b.end, b.name) for b in buckets[i:i + LEDGER_CHUNK])),
+                    timeout)
         self.imported += services
         self.products += products
-        self.buckets += buckets
+        self.buckets += len(buckets)
 
     def summary(self) -> dict[str, Any]:
         now = time.monotonic()

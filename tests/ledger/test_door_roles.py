@@ -297,3 +297,31 @@ def test_a_radius_refusal_is_recorded_by_the_ledger_role(role):
         assert ledger_requests(cfg) == sent + 1
     finally:
         srv.close()
+
+
+def test_bulk_import_writes_initial_balances_through_the_ledger_role(role, tmp_path):
+    """`appliance import` with the ledger role running: subscribers written by the command, their
+    initial balances by the ledger (1,000 buckets per operation); a second import replaces them."""
+    cfg, start = role
+    start()
+    env = dict(os.environ, APPLIANCE_CONFIG=str(cfg.path(cfg.run_dir).parent / "appliance.yaml"))
+    rows = "".join(f"imp{n},data,00102{n:010d},{100 + n},{5_000}\n" for n in range(2_500))
+    (tmp_path / "subs.csv").write_text("id,offer,imsi,money,octets\n" + rows)
+
+    def imported() -> tuple[int, int]:
+        store = open_store(cfg)
+        try:
+            def read(l):
+                found = [b for n in range(2_500) for b in l.list_buckets(f"imp{n}")]
+                return len(found), sum(b.remaining for b in found if b.unit.value == "money")
+            return store.transact(read)
+        finally:
+            store.close()
+    for _ in range(2):
+        sent = ledger_requests(cfg)
+        out = subprocess.run([sys.executable, "-m", "appliance", "import", str(tmp_path / "subs.csv")], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["imported"] == 2_500
+        assert ledger_requests(cfg) == sent + 5                        # 5,000 buckets in 5 operations
+        assert imported() == (5_000, sum(100 + n for n in range(2_500)))   # replaced, never added twice
