@@ -57,11 +57,6 @@ class _Op:
         return self.fn(l, *self.args)
 
 
-# The named operations (``ledger.operations``), kept here under their old names for callers.
-FRONT_END_OPERATIONS = _ops.FRONT_END_OPERATIONS
-operations = _ops.operations
-
-
 class _Connection(asyncio.Protocol):
     def __init__(self, server: LedgerServer) -> None:
         self.server = server
@@ -106,7 +101,7 @@ class _Connection(asyncio.Protocol):
 class LedgerServer:
     def __init__(self, store: Store, policy: ChargingPolicy, inline: bool = True) -> None:
         self.store = store
-        self.ops = operations(policy)
+        self.ops = _ops.operations(policy)
         self.read: Callable[[Callable[[Ledger], Any]], Any] | None = getattr(store, "read", None)
         # SQLite: batches run on the event loop's thread (``run_here``); else the store's writer
         self.run_here: Callable[[list[Any]], list[tuple[bool, Any]]] | None = (

@@ -54,7 +54,6 @@ def split_sql(script: str) -> list[str]:
 # Default bounds of the per-process caches (``database.cache_subscribers``; dropped whole when
 # exceeded, at a batch's start).
 CACHED_PRODUCTS = 100_000
-CACHED_SESSIONS = 200_000
 CACHED_DOCS = 200_000
 
 class SqliteLedger:

@@ -20,6 +20,17 @@ from .conftest import HSS_IMSI, HSS_REALM, OPC, K, provision, ue
 from .peers import AccessGateway, Hss
 
 
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM every worker, then wait for each (SIGKILL after 15 s)."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
 def write_config(cfg, port: int, hss_port: int) -> str:
     path = cfg.path("appliance.yaml")
     path.write_text(json.dumps({
@@ -120,14 +131,7 @@ def test_hss_vectors_and_rtr_through_the_worker_that_holds_the_peer(cfg, store):
         finally:
             if gw is not None:
                 await gw.node.stop(1)
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_all(procs)
             await hss.node.stop(1)
         assert not list((run_dir / "diameter").glob("worker-*.sock"))     # stopped workers remove them
     asyncio.run(asyncio.wait_for(go(), 240))
@@ -167,12 +171,5 @@ def test_an_operators_abort_leaves_the_worker_that_owns_the_session(cfg, store):
         finally:
             if gw is not None:
                 await gw.node.stop(1)
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_all(procs)
     asyncio.run(asyncio.wait_for(go(), 120))
