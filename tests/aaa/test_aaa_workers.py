@@ -31,6 +31,7 @@ def stop_all(procs: list[subprocess.Popen]) -> None:
             p.kill()
             p.wait()
 
+
 def write_config(cfg, port: int, hss_port: int) -> str:
     path = cfg.path("appliance.yaml")
     path.write_text(json.dumps({
