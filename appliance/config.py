@@ -105,6 +105,25 @@ class ProcessesConfig:
 
 
 @dataclass(frozen=True)
+class LedgerConfig:
+    """Shards of the ledger (balances by product) and their owners across nodes (docs/ledger.md)."""
+    shards: int = 1                    # fixed count, recorded in the store at the first ledger start
+    lease_interval: float = 1.0        # seconds between lease attempts and checks: takeover bound ~2x this
+    listen: str = ""                   # TCP address for other nodes' front ends ("": this node only)
+    port: int = 3870                   # ledger process i listens on port + i
+    advertise: str = ""                # address other nodes connect to ("": listen)
+    secret: str = ""                   # shared by every node: HMAC-SHA256 challenge/response of peers
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shards <= 4096:
+            raise ValueError(f"shards must be 1..4096, got {self.shards}")
+        if not 0.05 <= self.lease_interval <= 60:
+            raise ValueError(f"lease_interval must be 0.05..60 seconds, got {self.lease_interval}")
+        if self.listen and len(self.secret) < 16:
+            raise ValueError("a TCP listener (listen) needs a secret of at least 16 characters")
+
+
+@dataclass(frozen=True)
 class HousekeepingConfig:
     interval: int = 10                 # seconds between passes
     gx_idle: int = 86_400              # a Gx session with no CCR for this long is dropped
@@ -423,6 +442,7 @@ class Config:
     charging: ChargingConfig = field(default_factory=ChargingConfig)
     processes: ProcessesConfig = field(default_factory=ProcessesConfig)
     housekeeping: HousekeepingConfig = field(default_factory=HousekeepingConfig)
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
     radius: RadiusConfig = field(default_factory=RadiusConfig)
     diameter: DiameterConfig = field(default_factory=DiameterConfig)
     rest: RestConfig = field(default_factory=RestConfig)
@@ -528,7 +548,8 @@ def _check_field(cls: Any, name: str, value: Any) -> str | None:
     if isinstance(value, (int, float)) and value < 0:
         return f"{value} is negative"
     if (owner, name) in _ADDRESS_FIELDS or (owner, name) in (("RadiusConfig", "address6"),
-                                                             ("RestConfig", "metrics_address")) and value:
+                                                             ("RestConfig", "metrics_address"),
+                                                             ("LedgerConfig", "listen")) and value:
         try:
             ipaddress.ip_address(value)
         except ValueError:
