@@ -9,15 +9,17 @@ failure Notification (§6.3.1) when the subscriber cannot be served.  Fast re-au
 with AT_COUNTER, AT_NONCE_S, AT_COUNTER_TOO_SMALL.  AKA' adds AT_KDF_INPUT / AT_KDF and CK'/IK'
 (RFC 9048 §3.1-3.3); EAP-AKA may carry AT_BIDDING (RFC 9048 §4).
 
-Pure: vectors and identity documents come through :mod:`appliance.eap.aka_vectors` interfaces,
-randomness from the method context.  Keys, K, OPc, RES never reach logs.
+Sans-I/O: ``start``, ``process`` and ``resume`` return an EAP step or an action of
+:mod:`appliance.eap.events` (a vector, a pseudonym, a re-authentication context to load or
+store); the caller performs it and resumes the machine with the reply.  Phases change only
+through :data:`TRANSITIONS`, keyed by (phase, event): an event the peer may not send in a phase
+raises :class:`~appliance.eap.events.ProtocolError`.  Keys, K, OPc, RES never reach logs.
 """
 from __future__ import annotations
 
 import functools
 import hmac
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -26,15 +28,18 @@ from typing import Any, cast
 from .. import metrics
 from . import aka_codec as c
 from .aka_codec import At, Subtype, Variant
-from .aka_vectors import (
-    PSEUDONYM_KIND,
-    REAUTH_KIND,
-    AkaDocs,
-    LookupVectors,
-    MemoryDocs,
-    StoreDocs,
-    StoreVectors,
-    VectorSource,
+from .events import (
+    Action,
+    LoadPseudonym,
+    LoadSession,
+    NeedVector,
+    NoVector,
+    ProtocolError,
+    PseudonymRecord,
+    ReauthSession,
+    Reply,
+    StoreSession,
+    Vector,
 )
 from .framework import Discard, Failure, MethodContext, MethodFactory, Request, Step, Success, registry, tunnel_registry
 from .packet import Code, EapPacket
@@ -59,9 +64,6 @@ class AkaSettings:
     identity_request: str = "none"   # always ask first: none | any | fullauth | permanent
     bidding: bool = False            # AT_BIDDING D bit in EAP-AKA (set only when AKA' is preferred)
     result_ind: bool = True          # offer protected success indications (AT_RESULT_IND, RFC 4187 §6.2)
-    vectors: VectorSource | None = None   # default: Milenage over the store (SQN in one transaction)
-    docs: AkaDocs | None = None           # default: store documents
-    clock: Callable[[], float] = time.time
 
     @classmethod
     def of(cls, value: Any) -> AkaSettings:
@@ -83,42 +85,80 @@ def settings_from(cfg: Any) -> AkaSettings:
                        identity_request=str(get("identity_request", "none")))
 
 
-_MEMORY_DOCS = MemoryDocs()          # used only when the lookup has no store (tests, pure drivers)
-
-
-def default_vectors(ctx: MethodContext) -> VectorSource:
-    store = getattr(ctx.lookup, "store", None)
-    return StoreVectors(store) if store is not None else LookupVectors(ctx.lookup)
-
-
-def default_docs(ctx: MethodContext) -> AkaDocs:
-    store = getattr(ctx.lookup, "store", None)
-    return StoreDocs(store) if store is not None else _MEMORY_DOCS
-
-
 class Phase(Enum):
     START = "start"
-    IDENTITY = "identity"          # AKA-Identity request outstanding
-    CHALLENGE = "challenge"        # AKA-Challenge outstanding
-    REAUTH = "reauth"              # AKA-Reauthentication outstanding
-    NOTIFY = "notify"              # failure Notification outstanding
-    SUCCESS_NOTIFY = "success_notify"   # protected success Notification outstanding (§6.2)
-    DONE = "done"
+    IDENTITY = "identity"                  # AKA-Identity request outstanding
+    CHALLENGE = "challenge"                # AKA-Challenge outstanding
+    REAUTH = "reauth"                      # AKA-Reauthentication outstanding
+    FAILURE_NOTIFY = "failure_notify"      # failure Notification outstanding (§6.3.1)
+    SUCCESS_NOTIFY = "success_notify"      # protected success Notification outstanding (§6.2)
+    SUCCESS = "success"
+    FAILURE = "failure"
 
 
-TRANSITIONS: dict[Phase, frozenset[Phase]] = {
-    Phase.START: frozenset({Phase.IDENTITY, Phase.CHALLENGE, Phase.REAUTH, Phase.NOTIFY, Phase.DONE}),
-    Phase.IDENTITY: frozenset({Phase.IDENTITY, Phase.CHALLENGE, Phase.REAUTH, Phase.NOTIFY, Phase.DONE}),
-    Phase.CHALLENGE: frozenset({Phase.CHALLENGE, Phase.SUCCESS_NOTIFY, Phase.DONE}),
-    Phase.REAUTH: frozenset({Phase.CHALLENGE, Phase.SUCCESS_NOTIFY, Phase.DONE}),
-    Phase.NOTIFY: frozenset({Phase.DONE}),
-    Phase.SUCCESS_NOTIFY: frozenset({Phase.DONE}),
-    Phase.DONE: frozenset(),
+class Event(Enum):
+    # what the peer sent (RFC 4187 §9, §11 subtypes)
+    RX_IDENTITY = "rx_identity"
+    RX_CHALLENGE = "rx_challenge"
+    RX_SYNC_FAILURE = "rx_synchronization_failure"
+    RX_AUTH_REJECT = "rx_authentication_reject"
+    RX_REAUTH = "rx_reauthentication"
+    RX_NOTIFICATION = "rx_notification"
+    RX_CLIENT_ERROR = "rx_client_error"
+    # what the server decided
+    TX_IDENTITY = "tx_identity"
+    TX_CHALLENGE = "tx_challenge"
+    TX_REAUTH = "tx_reauthentication"
+    TX_FAILURE_NOTIFY = "tx_failure_notification"
+    TX_SUCCESS_NOTIFY = "tx_success_notification"
+    SUCCEED = "succeed"
+    FAIL = "fail"
+
+
+RX_EVENTS: dict[int, Event] = {
+    Subtype.IDENTITY: Event.RX_IDENTITY, Subtype.CHALLENGE: Event.RX_CHALLENGE,
+    Subtype.SYNCHRONIZATION_FAILURE: Event.RX_SYNC_FAILURE, Subtype.AUTHENTICATION_REJECT: Event.RX_AUTH_REJECT,
+    Subtype.REAUTHENTICATION: Event.RX_REAUTH, Subtype.NOTIFICATION: Event.RX_NOTIFICATION,
+    Subtype.CLIENT_ERROR: Event.RX_CLIENT_ERROR,
 }
+
+_P, _E = Phase, Event
+TRANSITIONS: dict[tuple[Phase, Event], Phase] = {
+    (_P.START, _E.TX_IDENTITY): _P.IDENTITY,
+    (_P.START, _E.TX_CHALLENGE): _P.CHALLENGE,
+    (_P.START, _E.TX_REAUTH): _P.REAUTH,
+    (_P.START, _E.TX_FAILURE_NOTIFY): _P.FAILURE_NOTIFY,
+    (_P.IDENTITY, _E.RX_IDENTITY): _P.IDENTITY,
+    (_P.IDENTITY, _E.TX_IDENTITY): _P.IDENTITY,
+    (_P.IDENTITY, _E.TX_CHALLENGE): _P.CHALLENGE,
+    (_P.IDENTITY, _E.TX_REAUTH): _P.REAUTH,
+    (_P.IDENTITY, _E.TX_FAILURE_NOTIFY): _P.FAILURE_NOTIFY,
+    (_P.CHALLENGE, _E.RX_CHALLENGE): _P.CHALLENGE,
+    (_P.CHALLENGE, _E.RX_SYNC_FAILURE): _P.CHALLENGE,
+    (_P.CHALLENGE, _E.RX_AUTH_REJECT): _P.FAILURE,
+    (_P.CHALLENGE, _E.TX_CHALLENGE): _P.CHALLENGE,             # after resynchronisation (§6.3.1)
+    (_P.CHALLENGE, _E.TX_SUCCESS_NOTIFY): _P.SUCCESS_NOTIFY,
+    (_P.CHALLENGE, _E.SUCCEED): _P.SUCCESS,
+    (_P.REAUTH, _E.RX_REAUTH): _P.REAUTH,
+    (_P.REAUTH, _E.TX_CHALLENGE): _P.CHALLENGE,                # AT_COUNTER_TOO_SMALL (§5.2)
+    (_P.REAUTH, _E.TX_SUCCESS_NOTIFY): _P.SUCCESS_NOTIFY,
+    (_P.REAUTH, _E.SUCCEED): _P.SUCCESS,
+    (_P.FAILURE_NOTIFY, _E.RX_NOTIFICATION): _P.FAILURE,
+    (_P.SUCCESS_NOTIFY, _E.RX_NOTIFICATION): _P.SUCCESS_NOTIFY,
+    (_P.SUCCESS_NOTIFY, _E.SUCCEED): _P.SUCCESS,
+}
+for _phase in (_P.IDENTITY, _P.CHALLENGE, _P.REAUTH, _P.FAILURE_NOTIFY, _P.SUCCESS_NOTIFY):
+    TRANSITIONS[(_phase, _E.RX_CLIENT_ERROR)] = _P.FAILURE    # §6.3.2: the peer gives up
+    TRANSITIONS[(_phase, _E.FAIL)] = _P.FAILURE
+"""(phase, event) -> next phase.  A pair not listed is illegal: from the peer a ProtocolError
+(answered EAP-Failure), from the server a RuntimeError (a bug)."""
 
 
 def _digits(s: str) -> bool:
     return s.isascii() and s.isdigit() and 5 <= len(s) <= 15
+
+
+Resume = Callable[[Reply], "Step | Action"]
 
 
 class AkaMethod:
@@ -131,8 +171,6 @@ class AkaMethod:
         self.variant = variant
         self.type = variant.type
         self.settings = AkaSettings.of(ctx.options.get("aka"))
-        self.vectors = self.settings.vectors or default_vectors(ctx)
-        self.docs = self.settings.docs or default_docs(ctx)
         self.prefix = "eap.akap" if variant.prime else "eap.aka"
         self.phase = Phase.START
         self.identity = b""                 # the identity keys are derived from (RFC 4187 §7)
@@ -151,25 +189,47 @@ class AkaMethod:
         self.reauth_msk = (b"", b"")
         self.fail_reason = ""
         self.pending_success = (b"", b"", "successes")
+        self._resume: Resume | None = None     # what to do with the reply to the outstanding action
 
-    # -------------------------------------------------------------- helpers
-    def _to(self, new: Phase) -> None:
-        if new is not self.phase and new not in TRANSITIONS[self.phase]:
-            raise RuntimeError(f"illegal {self.variant.name} transition {self.phase.value} -> {new.value}")
+    # -------------------------------------------------------------- the table
+    def _on(self, event: Event) -> None:
+        """Apply ``event``: the next phase from :data:`TRANSITIONS`, or raise."""
+        new = TRANSITIONS.get((self.phase, event))
+        if new is None:
+            if event.name.startswith("RX_"):
+                old, self.phase = self.phase, Phase.FAILURE
+                self._count("illegal_events")
+                log.debug("%s %s -> %s (illegal %s)", self.variant.name, old.value, Phase.FAILURE.value, event.value)
+                raise ProtocolError(f"{self.variant.name}: {event.value} is not allowed in phase {old.value}")
+            raise RuntimeError(f"illegal {self.variant.name} transition: {event.value} in {self.phase.value}")
         if new is not self.phase:
-            log.debug("%s %s -> %s", self.variant.name, self.phase.value, new.value)
+            log.debug("%s %s -> %s (%s)", self.variant.name, self.phase.value, new.value, event.value)
         self.phase = new
 
+    def _ask(self, action: Action, then: Resume) -> Action:
+        self._resume = then
+        return action
+
+    def resume(self, reply: Reply) -> Step | Action:
+        """Continue with the reply to the action the last step returned."""
+        then, self._resume = self._resume, None
+        if then is None:
+            raise RuntimeError(f"{self.variant.name}: resumed with no action outstanding")
+        return then(reply)
+
+    # -------------------------------------------------------------- helpers
     def _count(self, name: str) -> None:
         metrics.inc(f"{self.prefix}.{name}")
 
     def _fail(self, reason: str, counter: str = "failures") -> Failure:
-        self._to(Phase.DONE)
+        self._on(Event.FAIL)
         self._count(counter)
         return Failure(f"{self.variant.name}: {reason}", self.service_id)
 
     def _now(self) -> float:
-        return self.ctx.now() if self.ctx.now is not None else self.settings.clock()
+        if self.ctx.now is None:
+            raise RuntimeError("EAP-AKA needs the context's clock (MethodContext.now)")
+        return self.ctx.now()
 
     def _packet(self, ident: int, data: bytes) -> bytes:
         return eap_encode(Code.REQUEST, ident, self.variant.type, data)
@@ -191,61 +251,80 @@ class AkaMethod:
         return f"{name}@{realm}" if realm else name
 
     # -------------------------------------------------------------- identity (RFC 4187 §4.1)
-    async def start(self, identity: str, ident: int) -> Step:
+    def start(self, identity: str, ident: int) -> Step | Action:
         self.identity = identity.encode()
         forced = ID_REQ_NAMES.get(self.settings.identity_request, 0)
         if forced:
             return self._ask_identity(forced, ident)
-        return await self._resolve(ident)
+        return self._resolve(ident)
 
     def _ask_identity(self, level: int, ident: int) -> Step:
-        self._to(Phase.IDENTITY)
+        self._on(Event.TX_IDENTITY)
         self.id_level = level
         data = c.encode(Subtype.IDENTITY, [c.fixed(ID_REQ_ATTR[level])])
         self.id_msgs += self._packet(ident, data)
         self._count("identity_requests")
         return Request(data)
 
-    async def _resolve(self, ident: int) -> Step:
+    def _resolve(self, ident: int) -> Step | Action:
         """Choose re-authentication, full authentication, or another identity request."""
         ident_s = self.identity.decode("utf-8", "replace")
         user = ident_s.split("@", 1)[0]
-        v, now = self.variant, self._now()
-        wanted = ANY
+        v = self.variant
         if user[:1] == v.reauth and self.id_level < FULLAUTH:
-            doc = await self.docs.take(REAUTH_KIND, ident_s) if self.settings.fast_reauth else None
-            if doc is not None and doc.get("type") == v.type and doc.get("expires", 0) > now:
-                return await self._reauth(doc, ident)
-            wanted = FULLAUTH
-        elif user[:1] == v.pseudonym and self.id_level < PERMANENT:
-            doc = await self.docs.get(PSEUDONYM_KIND, user)
-            if doc is not None and doc.get("expires", 0) > now:
-                self.imsi = str(doc["imsi"])
-                return await self._challenge(ident)
-            wanted = PERMANENT
-        elif user[:1] in (c.AKA.permanent, c.AKA_PRIME.permanent) and _digits(user[1:]):
+            if self.settings.fast_reauth:
+                return self._ask(LoadSession(ident_s), lambda got: self._on_session(got, ident))
+            return self._ask_again(FULLAUTH, ident)
+        if user[:1] == v.pseudonym and self.id_level < PERMANENT:
+            return self._ask(LoadPseudonym(user), lambda got: self._on_pseudonym(got, ident))
+        if user[:1] in (c.AKA.permanent, c.AKA_PRIME.permanent) and _digits(user[1:]):
             self.imsi = user[1:]
-            return await self._challenge(ident)
+            return self._challenge(ident)
+        return self._ask_again(ANY, ident)
+
+    def _on_session(self, got: Reply, ident: int) -> Step | Action:
+        if isinstance(got, ReauthSession) and got.eap_type == self.variant.type and got.expires > self._now():
+            return self._reauth(got, ident)
+        return self._ask_again(FULLAUTH, ident)
+
+    def _on_pseudonym(self, got: Reply, ident: int) -> Step | Action:
+        if isinstance(got, PseudonymRecord) and got.expires > self._now():
+            self.imsi = got.imsi
+            return self._challenge(ident)
+        return self._ask_again(PERMANENT, ident)
+
+    def _ask_again(self, wanted: int, ident: int) -> Step:
         level = max(wanted, self.id_level + 1)
         if level > PERMANENT:
             return self._notify_failure(ident, "no usable identity")
         return self._ask_identity(level, ident)
 
     def _notify_failure(self, ident: int, reason: str) -> Step:
-        """RFC 4187 §6.3.1: General Failure (P bit: before the challenge), then EAP-Failure."""
-        self._to(Phase.NOTIFY)
+        """RFC 4187 §6.3.1: General Failure (P bit: before the challenge), then EAP-Failure.
+        Once a challenge was sent the conversation ends in EAP-Failure at once."""
+        if self.phase not in (Phase.START, Phase.IDENTITY):
+            return self._fail(reason)
+        self._on(Event.TX_FAILURE_NOTIFY)
         self.fail_reason = reason
         return Request(c.encode(Subtype.NOTIFICATION, [c.u16(At.NOTIFICATION, c.GENERAL_FAILURE)]))
 
     # -------------------------------------------------------------- full authentication (§3, §9.3)
-    async def _challenge(self, ident: int) -> Step:
+    def _challenge(self, ident: int, auts: bytes | None = None) -> Action:
         v, s = self.variant, self.settings
-        nn = s.network_name.encode()
-        got = await self.vectors.vector(self.imsi, self.ctx.random(16), v.prime, nn)
-        if got is None:
+        need = NeedVector(self.identity.decode("utf-8", "replace"), self.imsi, self.ctx.random(16), v.prime,
+                          s.network_name.encode(), auts, self.rand if auts is not None else b"")
+        return self._ask(need, lambda got: self._on_vector(got, ident))
+
+    def _on_vector(self, got: Reply, ident: int) -> Step:
+        if not isinstance(got, Vector):
+            reason = got.reason if isinstance(got, NoVector) else "unknown"
+            if reason == "bad_auts":
+                return self._fail("AUTS does not verify (MAC-S)", "bad_auts")
             self._count("unknown_users")
             return self._notify_failure(ident, "unknown subscriber or no credentials")
-        self.service_id, vec = got
+        v, s = self.variant, self.settings
+        nn = s.network_name.encode()
+        self.service_id, vec = got.service_id, got.vector
         ck, ik = vec.ck, vec.ik
         attrs = [c.fixed(At.RAND, vec.rand), c.fixed(At.AUTN, vec.autn)]
         if v.prime:
@@ -271,11 +350,11 @@ class AkaMethod:
             iv = self.ctx.random(16)
             attrs += [c.fixed(At.IV, iv), c.fixed(At.ENCR_DATA, c.encrypt(self.keys.k_encr, iv, secret))]
         self.counter = 0
-        self._to(Phase.CHALLENGE)
+        self._on(Event.TX_CHALLENGE)
         self._count("challenges")
         return self._signed(ident, Subtype.CHALLENGE, attrs)
 
-    async def _challenge_response(self, packet: EapPacket, attrs: list[c.Attr], ident: int) -> Step:
+    def _challenge_response(self, packet: EapPacket, attrs: list[c.Attr], ident: int) -> Step | Action:
         assert self.keys is not None
         if self.variant.prime:                       # RFC 9048 §3.2: KDF negotiation carries no AT_MAC
             kdf = c.get_u16(attrs, At.KDF)
@@ -291,10 +370,14 @@ class AkaMethod:
             expected = self.variant.hash(bytes(self.id_msgs)) if self.id_msgs else b""
             if not hmac.compare_digest(checkcode[2:], expected):
                 return self._fail("AT_CHECKCODE mismatch")
-        await self._remember(self.counter)
-        if self.settings.result_ind and c.first(attrs, At.RESULT_IND) is not None:
-            return self._notify_success(ident, self.keys.msk, self.keys.emsk, "successes", reauth=False)
-        return self._success(self.keys.msk, self.keys.emsk, "successes")
+        keys = self.keys
+        indicated = self.settings.result_ind and c.first(attrs, At.RESULT_IND) is not None
+
+        def stored(_: Reply) -> Step:
+            if indicated:
+                return self._notify_success(ident, keys.msk, keys.emsk, "successes", reauth=False)
+            return self._success(keys.msk, keys.emsk, "successes")
+        return self._remember(self.counter, stored)
 
     def _notify_success(self, ident: int, msk: bytes, emsk: bytes, counter: str, reauth: bool) -> Step:
         """RFC 4187 §6.2: Notification "Success" (S bit, no P bit) with AT_MAC -- and after a
@@ -306,33 +389,31 @@ class AkaMethod:
             iv = self.ctx.random(16)
             attrs += [c.fixed(At.IV, iv),
                       c.fixed(At.ENCR_DATA, c.encrypt(self.keys.k_encr, iv, [c.u16(At.COUNTER, self.counter)]))]
-        self._to(Phase.SUCCESS_NOTIFY)
+        self._on(Event.TX_SUCCESS_NOTIFY)
         return self._signed(ident, Subtype.NOTIFICATION, attrs)
 
-    async def _remember(self, counter: int) -> None:
-        """Store the next pseudonym and re-authentication context (keys kept in store documents)."""
+    def _remember(self, counter: int, then: Resume) -> Step | Action:
+        """Store the next pseudonym and re-authentication context (one write), then ``then``."""
         assert self.keys is not None
         expires = self._now() + self.settings.id_lifetime
-        items: list[tuple[str, str, dict[str, Any]]] = []
+        pseudonym = session = None
         if self.next_pseudonym:
-            items.append((PSEUDONYM_KIND, self.next_pseudonym,
-                          {"imsi": self.imsi, "service_id": self.service_id, "expires": expires}))
+            pseudonym = PseudonymRecord(self.next_pseudonym, self.imsi, self.service_id, expires)
         if self.next_reauth:
-            items.append((REAUTH_KIND, self.next_reauth, {
-                "type": self.variant.type, "imsi": self.imsi, "service_id": self.service_id, "counter": counter,
-                "mk": self.keys.mk.hex(), "k_aut": self.keys.k_aut.hex(), "k_encr": self.keys.k_encr.hex(),
-                "expires": expires}))
-        if items:
-            await self.docs.put_all(items)
+            session = ReauthSession(self.next_reauth, self.variant.type, self.imsi, self.service_id, counter,
+                                    self.keys.mk, self.keys.k_aut, self.keys.k_encr, expires)
+        if pseudonym is None and session is None:
+            return then(None)
+        return self._ask(StoreSession(pseudonym, session), then)
 
     def _success(self, msk: bytes, emsk: bytes, counter: str) -> Step:
-        self._to(Phase.DONE)
+        self._on(Event.SUCCEED)
         self._count(counter)
         return Success(msk, emsk, identity=self.imsi, service_id=self.service_id,
                        extra={"method": self.variant.name, "imsi": self.imsi,
                               "identity": self.identity.decode("utf-8", "replace")})
 
-    async def _sync_failure(self, attrs: list[c.Attr], ident: int) -> Step:
+    def _sync_failure(self, attrs: list[c.Attr], ident: int) -> Step | Action:
         auts = c.first(attrs, At.AUTS)
         if auts is None or len(auts) < 14:
             return self._fail("Synchronization-Failure without AT_AUTS", "malformed")
@@ -340,18 +421,15 @@ class AkaMethod:
             return self._fail("second synchronisation failure")
         self.resynced = True
         self._count("resyncs")
-        if not await self.vectors.resync(self.imsi, self.rand, auts[:14]):
-            return self._fail("AUTS does not verify (MAC-S)", "bad_auts")
-        return await self._challenge(ident)
+        return self._challenge(ident, auts[:14])
 
     # -------------------------------------------------------------- fast re-authentication (§5, §9.7)
-    async def _reauth(self, doc: dict[str, Any], ident: int) -> Step:
-        self.imsi, self.service_id = str(doc["imsi"]), doc.get("service_id")
-        counter = int(doc["counter"]) + 1
+    def _reauth(self, got: ReauthSession, ident: int) -> Step | Action:
+        self.imsi, self.service_id = got.imsi, got.service_id
+        counter = got.counter + 1
         if counter > self.settings.reauth_max:
-            return await self._challenge(ident)
-        self.keys = c.Keys(bytes.fromhex(doc["k_encr"]), bytes.fromhex(doc["k_aut"]), b"", b"",
-                           bytes.fromhex(doc["mk"]))
+            return self._challenge(ident)
+        self.keys = c.Keys(got.k_encr, got.k_aut, b"", b"", got.mk)
         self.counter, self.nonce_s = counter, self.ctx.random(16)
         secret = [c.u16(At.COUNTER, counter), c.fixed(At.NONCE_S, self.nonce_s)]
         self.next_pseudonym, self.next_reauth = None, None
@@ -363,10 +441,10 @@ class AkaMethod:
         if self.settings.result_ind:
             attrs.append(c.fixed(At.RESULT_IND))
         self.reauth_msk = c.reauth_keys(self.variant, self.identity, counter, self.nonce_s, self.keys.mk)
-        self._to(Phase.REAUTH)
+        self._on(Event.TX_REAUTH)
         return self._signed(ident, Subtype.REAUTHENTICATION, attrs)
 
-    async def _reauth_response(self, packet: EapPacket, attrs: list[c.Attr], ident: int) -> Step:
+    def _reauth_response(self, packet: EapPacket, attrs: list[c.Attr], ident: int) -> Step | Action:
         assert self.keys is not None
         if not c.verify(self.variant, self.keys.k_aut, packet.raw, self.nonce_s):
             return self._fail("AT_MAC does not verify (re-authentication)", "bad_mac")
@@ -378,50 +456,61 @@ class AkaMethod:
             return self._fail("AT_COUNTER differs", "malformed")
         if c.first(inner, At.COUNTER_TOO_SMALL) is not None:
             self._count("counter_too_small")
-            return await self._challenge(ident)          # RFC 4187 §5.2: fall back to full auth
-        await self._remember(self.counter)
-        if self.settings.result_ind and c.first(attrs, At.RESULT_IND) is not None:
-            return self._notify_success(ident, *self.reauth_msk, "reauths", reauth=True)
-        return self._success(*self.reauth_msk, "reauths")
+            return self._challenge(ident)          # RFC 4187 §5.2: fall back to full auth
+        msk, emsk = self.reauth_msk
+        indicated = self.settings.result_ind and c.first(attrs, At.RESULT_IND) is not None
+
+        def stored(_: Reply) -> Step:
+            if indicated:
+                return self._notify_success(ident, msk, emsk, "reauths", reauth=True)
+            return self._success(msk, emsk, "reauths")
+        return self._remember(self.counter, stored)
 
     # -------------------------------------------------------------- responses
-    async def process(self, packet: EapPacket, ident: int) -> Step:
-        if self.phase in (Phase.DONE, Phase.START):
+    def process(self, packet: EapPacket, ident: int) -> Step | Action:
+        if self.phase in (Phase.START, Phase.SUCCESS, Phase.FAILURE) or self._resume is not None:
             return Discard("no request outstanding")
         try:
             subtype, attrs = c.decode(packet.data)
-            return await self._dispatch(packet, subtype, attrs, ident)
+        except c.AkaFormatError as exc:
+            return self._fail(f"malformed message: {exc}", "malformed")
+        event = RX_EVENTS.get(subtype)
+        if event is None:
+            return self._fail(f"unknown subtype {subtype}", "malformed")
+        self._on(event)                               # raises ProtocolError when not legal here
+        try:
+            return self._received(event, packet, attrs, ident)
         except c.AkaFormatError as exc:
             return self._fail(f"malformed message: {exc}", "malformed")
 
-    async def _dispatch(self, packet: EapPacket, subtype: int, attrs: list[c.Attr], ident: int) -> Step:
-        if subtype == Subtype.CLIENT_ERROR:
-            return self._fail(f"peer Client-Error {c.get_u16(attrs, At.CLIENT_ERROR_CODE)}", "client_errors")
-        phase = self.phase
-        if phase is Phase.NOTIFY:
-            return self._fail(self.fail_reason)
-        if phase is Phase.SUCCESS_NOTIFY:
+    def _received(self, event: Event, packet: EapPacket, attrs: list[c.Attr], ident: int) -> Step | Action:
+        if event is Event.RX_CLIENT_ERROR:
+            self._count("client_errors")
+            return Failure(f"{self.variant.name}: peer Client-Error {c.get_u16(attrs, At.CLIENT_ERROR_CODE)}",
+                           self.service_id)
+        if event is Event.RX_AUTH_REJECT:
+            self._count("auth_rejects")
+            return Failure(f"{self.variant.name}: peer sent Authentication-Reject (AUTN)", self.service_id)
+        if self.phase is Phase.FAILURE:               # the failure Notification acknowledged
+            self._count("failures")
+            return Failure(f"{self.variant.name}: {self.fail_reason}", self.service_id)
+        if event is Event.RX_NOTIFICATION:            # the success Notification acknowledged
             assert self.keys is not None
-            if subtype != Subtype.NOTIFICATION or not c.verify(self.variant, self.keys.k_aut, packet.raw):
+            if not c.verify(self.variant, self.keys.k_aut, packet.raw):
                 return self._fail("success Notification response without a valid AT_MAC", "bad_mac")
             return self._success(*self.pending_success)
-        if phase is Phase.IDENTITY and subtype == Subtype.IDENTITY:
+        if event is Event.RX_IDENTITY:
             identity = c.get_text(attrs, At.IDENTITY)
             if not identity:
                 return self._fail("AKA-Identity response without AT_IDENTITY", "malformed")
             self.id_msgs += packet.raw
             self.identity = identity
-            return await self._resolve(ident)
-        if phase is Phase.CHALLENGE:
-            if subtype == Subtype.CHALLENGE:
-                return await self._challenge_response(packet, attrs, ident)
-            if subtype == Subtype.SYNCHRONIZATION_FAILURE:
-                return await self._sync_failure(attrs, ident)
-            if subtype == Subtype.AUTHENTICATION_REJECT:
-                return self._fail("peer sent Authentication-Reject (AUTN)", "auth_rejects")
-        if phase is Phase.REAUTH and subtype == Subtype.REAUTHENTICATION:
-            return await self._reauth_response(packet, attrs, ident)
-        return self._fail(f"subtype {subtype} unexpected in phase {phase.value}", "malformed")
+            return self._resolve(ident)
+        if event is Event.RX_CHALLENGE:
+            return self._challenge_response(packet, attrs, ident)
+        if event is Event.RX_SYNC_FAILURE:
+            return self._sync_failure(attrs, ident)
+        return self._reauth_response(packet, attrs, ident)
 
 
 registry.register(c.AKA.type, cast(MethodFactory, AkaMethod))

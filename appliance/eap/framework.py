@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Protocol
 
+from .. import metrics
 from .credentials import CredentialLookup
+from .events import ACTIONS, Action, ProtocolError, Reply
 from .packet import Code, EapFormatError, EapPacket, EapType, decode, encode, nak_types
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,11 @@ class Discard:
 
 
 Step = Request | Success | Failure | Discard
+STEPS = (Request, Success, Failure, Discard)
+
+Perform = Callable[[Action], Awaitable[Reply]]
+"""Performs a method's action (:mod:`appliance.eap.events`) against the store or the HSS: the
+caller's side of a sans-I/O method (the RADIUS worker's, the Diameter AAA application's)."""
 
 
 @dataclass
@@ -76,6 +83,7 @@ class MethodContext:
     now: Callable[[], float] | None = None
     server_id: str = "ocs.localdomain"               # e.g. EAP-pwd Server-ID, AKA' network name default
     options: Mapping[str, Any] = field(default_factory=dict)   # per-method settings (TLS context, KDF...)
+    perform: Perform | None = None                   # answers the actions a method returns
 
 
 class Method(Protocol):
@@ -84,12 +92,15 @@ class Method(Protocol):
     ``ident`` is the Identifier the next EAP-Request will carry (a method that MACs the
     whole packet, like EAP-AKA's AT_MAC, builds it with :func:`appliance.eap.packet.encode`).
     ``process`` gets the full decoded Response (``packet.raw`` is the octets received).
+    A sans-I/O method returns a step or an :data:`~appliance.eap.events.Action`; the
+    conversation has the action performed (``MethodContext.perform``) and hands the reply to
+    ``resume(reply)``.  A method that still awaits its lookup returns an awaitable step.
     """
     type: ClassVar[int]
 
-    async def start(self, identity: str, ident: int) -> Step: ...
+    def start(self, identity: str, ident: int) -> Step | Action | Awaitable[Step | Action]: ...
 
-    async def process(self, packet: EapPacket, ident: int) -> Step: ...
+    def process(self, packet: EapPacket, ident: int) -> Step | Action | Awaitable[Step | Action]: ...
 
 
 MethodFactory = Callable[[MethodContext], Method]
@@ -289,6 +300,9 @@ class Conversation:
         self.busy = True
         try:
             outcome = await self._dispatch(packet)
+        except ProtocolError as exc:          # the peer broke the method's protocol: EAP-Failure
+            metrics.inc("eap.protocol_errors")
+            outcome = self._reject(str(exc), packet.identifier, getattr(self.method, "service_id", None))
         finally:
             self.busy = False
         if observer is not None:
@@ -321,7 +335,7 @@ class Conversation:
         assert self.method is not None
         if self.state is State.PROPOSED:
             self._to(State.METHOD)                   # the peer took the method: no Nak any more
-        step = await self.method.process(packet, (self.identifier + 1) & 0xFF)
+        step = await self._run(self.method.process(packet, (self.identifier + 1) & 0xFF))
         return self._step(step, packet.identifier)
 
     async def _on_identity(self, packet: EapPacket) -> Outcome:
@@ -354,8 +368,23 @@ class Conversation:
         self.method_type = type_
         self._to(State.PROPOSED)
         assert self.identity is not None
-        step = await self.method.start(self.identity, (self.identifier + 1) & 0xFF)
+        step = await self._run(self.method.start(self.identity, (self.identifier + 1) & 0xFF))
         return self._step(step, ident)
+
+    async def _run(self, got: Step | Action | Awaitable[Step | Action]) -> Step:
+        """The method's next step, its actions performed on the way (bounded by the method)."""
+        if not isinstance(got, STEPS + ACTIONS):
+            got = await got
+        while not isinstance(got, STEPS):
+            perform = self.context.perform
+            if perform is None:
+                raise RuntimeError(f"EAP type {self.method_type} returned {type(got).__name__}: "
+                                   "MethodContext.perform is not set")
+            resume: Callable[[Reply], Step | Action] | None = getattr(self.method, "resume", None)
+            if resume is None:
+                raise RuntimeError(f"EAP type {self.method_type} returned an action but cannot resume")
+            got = resume(await perform(got))
+        return got
 
     def _step(self, step: Step, ident: int) -> Outcome:
         if isinstance(step, Request):

@@ -27,6 +27,7 @@ from ..ledger import book
 from ..ledger.book import Authorization
 from ..ocs.passwords import pap_matches
 from ..ocs.units import Unit
+from ..store.eap_actions import EapActions
 from . import packet as rp
 from .clients import Client
 
@@ -155,7 +156,8 @@ class AuthHandler:
                     for realm in getattr(self.rcfg, "eap_realms", ())}
         self.policy = Policy(method_types(self.rcfg.eap_methods, "radius.eap_methods"), by_realm=by_realm)
         self.context = MethodContext(lookup=StoreLookup(store), random=random, now=clock,
-                                     server_id=cfg.node.host, options=method_options or {})
+                                     server_id=cfg.node.host, options=method_options or {},
+                                     perform=EapActions(store).perform)   # vectors, pseudonyms, sessions
         # State -> (client address that started it, conversation): another client cannot continue it
         self.conversations: ConversationStore[bytes, tuple[str, Conversation]] = ConversationStore(
             self.rcfg.eap_max_conversations, float(self.rcfg.eap_timeout))

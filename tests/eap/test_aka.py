@@ -10,13 +10,22 @@ import os
 import pytest
 
 from appliance.eap import aka_codec as c
+from appliance.eap import milenage
 from appliance.eap.aka import AkaSettings, Phase
 from appliance.eap.aka_peer import AkaPeer
-from appliance.eap.aka_vectors import REAUTH_KIND, MemoryDocs
+from appliance.eap.aka_vectors import REAUTH_KIND
 from appliance.eap.credentials import MemoryLookup
+from appliance.eap.events import (
+    AkaVector,
+    LoadPseudonym,
+    LoadSession,
+    NeedVector,
+    NoVector,
+    StoreSession,
+    Vector,
+)
 from appliance.eap.framework import Accept, Conversation, MethodContext, Policy, Reject, Send
 from appliance.eap.milenage import Usim
-from appliance.ocs.inventory import Credentials, Service
 
 H = bytes.fromhex
 
@@ -148,12 +157,50 @@ def deterministic():
     return lambda n: bytes((next(counter) + i) & 0xFF for i in range(n))
 
 
+class DictStore:
+    """The store as two dicts (subscribers' K/OPc/SQN, identity records): answers the actions the
+    AKA machine returns, as the RADIUS worker's and the Diameter application's performers do."""
+
+    def __init__(self, sqn=0):
+        self.subscribers = {IMSI: {"k": K, "opc": OPC, "amf": b"\x80\x00", "sqn": sqn}}
+        self.records = {}                  # (kind, key) -> PseudonymRecord | ReauthSession
+        self.actions = []
+
+    def answer(self, action):
+        self.actions.append(action)
+        if isinstance(action, NeedVector):
+            sub = self.subscribers.get(action.imsi)
+            if sub is None:
+                return NoVector("unknown")
+            if action.auts is not None:
+                sqn_ms = milenage.auts_sqn(sub["k"], sub["opc"], action.resync_rand, action.auts)
+                if sqn_ms is None:
+                    return NoVector("bad_auts")
+                sub["sqn"] = sqn_ms
+            sub["sqn"] = milenage.next_sqn(sub["sqn"])
+            v = milenage.generate(sub["k"], sub["opc"], sub["amf"], sub["sqn"], action.rand)
+            return Vector(action.imsi, AkaVector(v.rand, v.autn, v.xres, v.ck, v.ik))
+        if isinstance(action, LoadPseudonym):
+            return self.records.get(("pseudonym", action.pseudonym))
+        if isinstance(action, LoadSession):
+            return self.records.pop(("reauth", action.reauth_id), None)
+        if isinstance(action, StoreSession):
+            if action.pseudonym is not None:
+                self.records[("pseudonym", action.pseudonym.pseudonym)] = action.pseudonym
+            if action.session is not None:
+                self.records[("reauth", action.session.reauth_id)] = action.session
+            return None
+        raise AssertionError(f"unexpected action {action}")
+
+    async def perform(self, action):
+        return self.answer(action)
+
+
 def make(variant=c.AKA, sqn=0, methods=(23, 50), **settings):
-    lookup = MemoryLookup([Service(IMSI, None, imsi=IMSI, credentials=Credentials(k=K, opc=OPC, sqn=sqn))])
-    docs = settings.pop("docs", None) or MemoryDocs()
-    ctx = MethodContext(lookup=lookup, random=deterministic(), now=lambda: 1000.0,
-                        options={"aka": AkaSettings(docs=docs, **settings)})
-    return lookup, docs, ctx
+    docs = settings.pop("docs", None) or DictStore(sqn)
+    ctx = MethodContext(lookup=MemoryLookup(), random=deterministic(), now=lambda: 1000.0,
+                        options={"aka": AkaSettings(**settings)}, perform=docs.perform)
+    return docs, docs, ctx
 
 
 def peer_for(variant, usim_sqn=0, k=K, **kw):
@@ -187,10 +234,10 @@ def test_full_authentication(variant):
     assert outcome.method == variant.type and outcome.identity == IMSI and outcome.service_id == IMSI
     assert outcome.msk == peer.msk and len(outcome.msk) == 64 and outcome.emsk == peer.emsk
     assert peer.result == "success"
-    assert conv.method.phase is Phase.DONE
+    assert conv.method.phase is Phase.SUCCESS
     assert peer.pseudonym and peer.pseudonym.startswith(variant.pseudonym)
     assert peer.reauth_id and peer.reauth_id.startswith(variant.reauth) and peer.reauth_id.endswith("@" + REALM)
-    assert asyncio.run(lookup.find_service(IMSI)).credentials.sqn > 0
+    assert lookup.subscribers[IMSI]["sqn"] > 0
 
 
 @pytest.mark.parametrize("variant", [c.AKA, c.AKA_PRIME], ids=["aka", "aka-prime"])
@@ -200,7 +247,7 @@ def test_resynchronisation_when_usim_is_ahead(variant):
     outcome, conv, _ = run(ctx, peer)
     assert isinstance(outcome, Accept) and outcome.msk == peer.msk
     assert conv.method.resynced
-    assert asyncio.run(lookup.find_service(IMSI)).credentials.sqn > 50_000
+    assert lookup.subscribers[IMSI]["sqn"] > 50_000
 
 
 def test_wrong_k_is_rejected_after_authentication_reject():
@@ -240,7 +287,7 @@ def test_forced_permanent_identity_request():
 
 
 def test_pseudonym_then_fast_reauthentication_then_counter():
-    docs = MemoryDocs()
+    docs = DictStore()
     _, _, ctx = make(docs=docs, fast_reauth=False)
     peer = peer_for(c.AKA)
     assert isinstance(run(ctx, peer)[0], Accept)
@@ -257,19 +304,19 @@ def test_pseudonym_then_fast_reauthentication_then_counter():
         for expected_counter in (1, 2):
             outcome, conv, _ = run(ctx, peer)
             assert isinstance(outcome, Accept), outcome
-            assert conv.method.phase is Phase.DONE and conv.method.counter == expected_counter
+            assert conv.method.phase is Phase.SUCCESS and conv.method.counter == expected_counter
             assert outcome.msk == peer.msk != full_msk and outcome.identity == IMSI
             assert peer.counter == expected_counter
 
 
 def test_reauth_id_is_single_use_and_counter_too_small_falls_back():
-    docs = MemoryDocs()
+    docs = DictStore()
     _, _, ctx = make(docs=docs)
     peer = peer_for(c.AKA)
     run(ctx, peer)
     reauth_id = peer.reauth_id
     run(ctx, peer)                                    # counter 1 used
-    assert asyncio.run(docs.get(REAUTH_KIND, reauth_id)) is None
+    assert ("reauth", reauth_id) not in docs.records
     # a peer whose counter is already higher answers AT_COUNTER_TOO_SMALL -> full authentication
     peer.counter = 99
     outcome, conv, _ = run(ctx, peer)
@@ -350,7 +397,7 @@ def test_settings_from_configuration():
 
 @pytest.mark.parametrize("variant", [c.AKA, c.AKA_PRIME], ids=["aka", "aka-prime"])
 def test_protected_success_indication(variant):
-    docs = MemoryDocs()
+    docs = DictStore()
     _, _, ctx = make(docs=docs)
     peer = peer_for(variant, result_ind=True)
     outcome, conv, seen = run(ctx, peer)
@@ -359,6 +406,6 @@ def test_protected_success_indication(variant):
     outcome, conv, seen = run(ctx, peer)                                 # re-authentication with the indication
     assert isinstance(outcome, Accept) and outcome.msk == peer.msk and conv.method.counter == 1
     assert peer.notifications == [c.SUCCESS, c.SUCCESS]
-    _, _, ctx = make(docs=MemoryDocs(), result_ind=False)
+    _, _, ctx = make(docs=DictStore(), result_ind=False)
     plain = peer_for(variant, result_ind=True)
     assert isinstance(run(ctx, plain)[0], Accept) and plain.notifications == []

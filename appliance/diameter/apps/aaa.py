@@ -20,11 +20,11 @@ from typing import Any
 
 from ... import metrics
 from ...eap.aka import AkaSettings
-from ...eap.aka_vectors import StoreVectors, VectorSource
 from ...eap.conversations import ConversationStore
 from ...eap.credentials import StoreLookup
 from ...eap.framework import Accept, Conversation, Ignore, MethodContext, Policy, Reject, Send
 from ...ocs.usable import refusal
+from ...store.eap_actions import EapActions, StoreVectors, VectorSource
 from .. import avps as A
 from .. import codec as c
 from ..codec import DiameterError
@@ -134,6 +134,7 @@ class Aaa:
         self.conversations: ConversationStore[str, Conversation] = ConversationStore(
             self.settings.max_conversations, float(self.settings.multi_round_timeout))
         self.local_vectors = StoreVectors(self.store)
+        self.local_actions = EapActions(self.store)       # vectors by Milenage over the store, one transaction
 
     @property
     def index(self) -> int:
@@ -177,11 +178,12 @@ class Aaa:
         network_name = anid.text if anid is not None else self.settings.network_name
         if conv is None:
             identity = user_name or _identity_in(payload)
-            aka = AkaSettings(network_name=network_name, vectors=self.vectors_for(identity),
-                              identity_request=self.settings.identity_request, clock=self.clock)
+            aka = AkaSettings(network_name=network_name, identity_request=self.settings.identity_request)
+            vectors = self.vectors_for(identity)
+            actions = self.local_actions if vectors is self.local_vectors else EapActions(self.store, vectors)
             conv = Conversation(Policy(methods), MethodContext(
                 lookup=StoreLookup(self.store), random=self.random, now=self.clock,
-                server_id=self.node.host, options={"aka": aka}))
+                server_id=self.node.host, options={"aka": aka}, perform=actions.perform))
         outcome = await conv.receive(payload if len(payload) > 2 else b"")
         app = APP_NAMES[app_id]
         common = [c.encode_avp(c.AUTH_APPLICATION_ID, app_id), A.AUTH_REQUEST_TYPE.encode(art)]

@@ -118,7 +118,7 @@ def profile_of(msg: c.Message) -> dict[str, Any]:
 
 
 class SwxVectors:
-    """A :class:`~appliance.eap.aka_vectors.VectorSource` over MAR/MAA to the realm's HSS."""
+    """A :class:`~appliance.store.eap_actions.VectorSource` over MAR/MAA to the realm's HSS."""
 
     def __init__(self, node: Node, hss_host: str, hss_realm: str, timeout: float = 5.0) -> None:
         self.node, self.hss_host, self.hss_realm, self.timeout = node, hss_host, hss_realm, timeout
