@@ -3,18 +3,22 @@
 The simple quota debit (``POST /quota``) and an Nrf rating request (TS 32.291) are charges with
 a record beside them (the usage stamp, the rating session).  A TMF654 bucket, top-up or
 adjustment is written by the resource's own transaction function
-(:func:`appliance.rest.resources.create_in` / ``update_in`` / ``remove_in``), which validates the
+(:func:`appliance.rest.kinds.create_in` / ``update_in`` / ``remove_in``), which validates the
 request, calls :mod:`appliance.ledger.book` and keeps the resource's record, all in one ledger
 transaction.  When the ledger role runs, the REST process sends the request's plain fields
 here by name and the ledger runs the same function; a refusal comes back with its HTTP status.
 Each call carries a fresh key (:func:`appliance.ledger.operations.once`): a resend after a lost
 connection is answered, not applied twice.
 
-The wallet API (:mod:`appliance.rest.wallet`) changes balances the same way: a wallet's creation
+The wallet API (:mod:`appliance.rest.wallet_book`) changes balances the same way: a wallet's creation
 and deletion, its buckets, a session's reservation and commit, a direct debit and a subscription
 (its lifecycle's debits and buckets) are each one keyed operation; those that charge answer with
 the charging requests they made, for the REST process's charging log, and use the exact amounts
 asked (no configured minimum reservation).
+
+The ledger role imports this module: it and the modules it names (:mod:`~appliance.rest.kinds`,
+:mod:`~appliance.rest.tmf654`, :mod:`~appliance.rest.charges`, :mod:`~appliance.rest.wallet_book`,
+:mod:`~appliance.rest.fields`) import no HTTP server (a test checks the ledger's imports).
 """
 from __future__ import annotations
 
@@ -25,8 +29,8 @@ from ..ledger import protocol
 from ..ledger.operations import Operation, once, wire_key
 from ..ocs.ports import Ledger
 from ..ocs.rating import ChargingPolicy
-from . import nrf, quota, tmf654, wallet
-from .resources import Ctx, Kind, create_in, remove_in, update_in
+from . import charges, tmf654, wallet_book
+from .kinds import Ctx, Kind, create_in, remove_in, update_in
 
 KINDS: dict[tuple[str, str], Kind] = {(k.api, k.name): k for k in (tmf654.BUCKET, tmf654.TOPUP, tmf654.ADJUST)}
 
@@ -54,13 +58,13 @@ def _remove(l: Ledger, now: int, api: str, name: str, ident: str, scale: int, cu
 
 def _quota_debit(policy: ChargingPolicy) -> Any:
     def run(l: Ledger, wire: tuple[Any, ...]) -> tuple[Any, ...]:
-        return protocol.result_to_wire(quota.debit_in(l, protocol.request_from_wire(wire), policy))
+        return protocol.result_to_wire(charges.debit_in(l, protocol.request_from_wire(wire), policy))
     return run
 
 
 def _nrf_rate(policy: ChargingPolicy) -> Any:
     def run(l: Ledger, wire: tuple[Any, ...], subscription: Any, created: int) -> tuple[Any, ...]:
-        return protocol.result_to_wire(nrf.rate_in(l, protocol.request_from_wire(wire), policy, subscription,
+        return protocol.result_to_wire(charges.rate_in(l, protocol.request_from_wire(wire), policy, subscription,
                                                    created))
     return run
 
@@ -71,7 +75,7 @@ def _wallet_charging(fn: Any, policy: ChargingPolicy) -> Any:
     exact = dataclasses.replace(policy, min_reserve={})
 
     def run(l: Ledger, now: int, *args: Any) -> list[Any]:
-        return wallet.journaled(fn, l, exact, now, *args)
+        return wallet_book.journaled(fn, l, exact, now, *args)
     run.__name__ = fn.__name__
     return run
 
@@ -79,8 +83,9 @@ def _wallet_charging(fn: Any, policy: ChargingPolicy) -> Any:
 def ledger_operations(policy: ChargingPolicy) -> dict[str, Operation]:
     return {"rest_create": once(_create), "rest_update": once(_update), "rest_remove": once(_remove),
             "quota_debit": (_quota_debit(policy), wire_key), "nrf_rate": (_nrf_rate(policy), wire_key),
-            "wallet_create": once(wallet.create_in), "wallet_delete": once(wallet.delete_in),
-            "wallet_add_bucket": once(wallet.add_bucket_in), "wallet_delete_bucket": once(wallet.delete_bucket_in),
+            "wallet_create": once(wallet_book.create_in), "wallet_delete": once(wallet_book.delete_in),
+            "wallet_add_bucket": once(wallet_book.add_bucket_in),
+            "wallet_delete_bucket": once(wallet_book.delete_bucket_in),
             **{name: once(_wallet_charging(fn, policy)) for name, fn in (
-                ("wallet_reserve", wallet.reserve_in), ("wallet_commit", wallet.commit_in),
-                ("wallet_debit", wallet.debit_wallet_in), ("wallet_subscribe", wallet.subscribe_in))}}
+                ("wallet_reserve", wallet_book.reserve_in), ("wallet_commit", wallet_book.commit_in),
+                ("wallet_debit", wallet_book.debit_wallet_in), ("wallet_subscribe", wallet_book.subscribe_in))}}

@@ -25,10 +25,10 @@ from typing import Any
 from aiohttp import web
 
 from .. import metrics
-from ..ledger import book, protocol
-from ..ocs.ports import Ledger
-from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
+from ..ledger import protocol
+from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome, UsageItem
 from ..ocs.units import Unit
+from .charges import SESSION_DOC, rate_in  # noqa: F401  (also named from here)
 from .http import (
     ApiError,
     as_int,
@@ -46,7 +46,6 @@ from .http import (
 from .routes import BOOL, CFG, CHARGING, CLOCK, INT, OBJ, STORE, STR, Route, arr, obj
 
 BASE = "/nrf-rating/v1/ratingdata"
-SESSION_DOC = "nrf_session"
 UNIT_KEYS = {"totalVolume": Unit.OCTETS, "uplinkVolume": Unit.OCTETS, "downlinkVolume": Unit.OCTETS,
              "time": Unit.SECONDS, "serviceSpecificUnit": Unit.MESSAGES}
 CONTEXTS = {"32251": ("data", Unit.OCTETS), "32260": ("voice", Unit.SECONDS), "32274": ("sms", Unit.MESSAGES),
@@ -218,21 +217,6 @@ def answer(result: ChargeResult, request: ChargeRequest, echoes: list[_Echo],
         out["resultCode"] = RESULT_CODES.get(outcome, "RATING_FAILED")
         ratings.append(out)
     return {"invocationTimeStamp": iso(time.time()), **header, "serviceRating": ratings}
-
-
-def rate_in(ledger: Ledger, core_req: ChargeRequest, policy: ChargingPolicy, subscription: Any,
-            created: int) -> ChargeResult:
-    """One rating request and its rating session record (the resource ``ref`` is the charging
-    session), in one transaction: the ledger's operation ``nrf_rate`` (:mod:`appliance.rest.ledger_ops`)."""
-    result = book.charge(ledger, core_req, policy)
-    ref = core_req.session_id
-    if core_req.action in (Action.START, Action.UPDATE) and result.outcome is not Outcome.USER_UNKNOWN:
-        ledger.put_doc(SESSION_DOC, ref, {"subscriber": core_req.subscriber, "service": core_req.service,
-                                          "subscriptionId": subscription, "created": created,
-                                          "updated": core_req.now})
-    elif core_req.action is Action.STOP:
-        ledger.delete_doc(SESSION_DOC, ref)
-    return result
 
 
 async def _rate(request: web.Request, phase: str, ref: str) -> web.Response:

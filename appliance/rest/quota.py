@@ -19,14 +19,14 @@ from aiohttp import web
 from .. import metrics
 from ..ledger import book, protocol
 from ..ocs.ports import Ledger
-from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
+from ..ocs.rating import Action, ChargeRequest, Outcome, UsageItem
 from ..ocs.units import Unit
+from .charges import USAGE_DOC, debit_in, stamp_balance_change  # noqa: F401  (also named from here)
 from .http import ApiError, check_fields, iso, need_object, need_str, read_json, reply
 from .nrf import log_charge
 from .resources import ledger_call
 from .routes import CFG, CHARGING, CLOCK, INT, STORE, STR, Route, obj
 
-USAGE_DOC = "quota_usage"
 REASONS = {Outcome.CREDIT_LIMIT_REACHED: "Insufficient balance", Outcome.SERVICE_DENIED: "Service denied",
            Outcome.RATING_FAILED: "Rating failed", Outcome.USER_UNKNOWN: "Unknown subscriber"}
 
@@ -62,17 +62,6 @@ async def post_quota(request: web.Request) -> web.Response:
     return reply(answer, 404 if result.outcome is Outcome.USER_UNKNOWN else 200)
 
 
-def debit_in(ledger: Ledger, req: ChargeRequest, policy: ChargingPolicy) -> ChargeResult:
-    """The quota debit (an event: all or nothing) and the subscriber's usage stamp, in one transaction
-    (the ledger's operation ``quota_debit``, :mod:`appliance.rest.ledger_ops`)."""
-    result = book.charge(ledger, req, policy)
-    service = ledger.find_service(req.subscriber) if result.outcome is Outcome.SUCCESS else None
-    if service is not None and service.product_id:
-        doc = ledger.get_doc(USAGE_DOC, service.product_id) or {}
-        ledger.put_doc(USAGE_DOC, service.product_id, {**doc, "updated": req.now, "last_used": req.now})
-    return result
-
-
 async def get_balance(request: web.Request) -> web.Response:
     imsi = _imsi(request.match_info["imsi"], "path")
     app = request.app
@@ -100,12 +89,6 @@ async def health(request: web.Request) -> web.Response:
     except (TimeoutError, Exception):  # any store failure means "not healthy"
         return reply({"status": "unavailable"}, 503)
     return reply({"status": "ok"})
-
-
-def stamp_balance_change(ledger: Ledger, product_id: str, now: int) -> None:
-    """Record that a product's balance changed through REST (the ``updated`` field of /balance)."""
-    doc = ledger.get_doc(USAGE_DOC, product_id) or {}
-    ledger.put_doc(USAGE_DOC, product_id, {**doc, "updated": now})
 
 
 def routes() -> list[Route]:

@@ -1,14 +1,13 @@
 """Generic TMF resource collections: GET (filters, Range, Etag), POST, GET one, PATCH, DELETE.
 
-A :class:`Kind` supplies the mapping between the TMF JSON shape and the store
-(functions run inside ONE store transaction, so a failed validation rolls back);
+A :class:`Kind` (:mod:`appliance.rest.kinds`) supplies the mapping between the TMF JSON shape and
+the store (functions run inside ONE store transaction, so a failed validation rolls back);
 this module supplies the TMF630 mechanics and the TMF688 events for the hub.
 """
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -17,47 +16,8 @@ from .. import metrics
 from ..ocs.ports import Ledger
 from . import tmf630
 from .http import ApiError, need_object, read_json, reply
+from .kinds import TMF, Ctx, Kind, create_in, remove_in, update_in  # noqa: F401  (also named from here)
 from .routes import CFG, CHARGING, CLOCK, HUB, STORE, Route
-
-TMF = "/tmf-api"
-
-
-@dataclass(frozen=True)
-class Ctx:
-    """What a mapping needs besides the ledger: money scale, currency, the time."""
-
-    scale: int
-    currency: str
-    now: int
-
-
-Listing = Callable[[Ledger, Ctx], list[dict[str, Any]]]
-Getter = Callable[[Ledger, str, Ctx], "dict[str, Any] | None"]
-Writer = Callable[[Ledger, str, dict[str, Any], Ctx, bool], dict[str, Any]]  # ..., create
-Deleter = Callable[[Ledger, str, Ctx], bool]
-
-
-@dataclass(frozen=True)
-class Kind:
-    api: str                       # "productCatalogManagement/v4"
-    name: str                      # "productOffering"
-    type: str                      # "ProductOffering"
-    list_all: Listing
-    get: Getter
-    write: Writer | None = None    # create (exists=False) and replace-after-PATCH; returns the TMF doc
-    delete: Deleter | None = None
-    schema: dict[str, Any] | None = None
-    patchable: bool = True
-    id_from_body: bool = True      # POST may choose the id
-    ledger: bool = False           # writes change balances: run by the ledger (the one door)
-    name_is_id: bool = False       # without an id, the name is the id (offerings, tables)
-
-    @property
-    def base(self) -> str:
-        return f"{TMF}/{self.api}/{self.name}"
-
-    def href(self, ident: str) -> str:
-        return f"{self.base}/{ident}"
 
 
 def ctx_of(request: web.Request) -> Ctx:
@@ -67,30 +27,6 @@ def ctx_of(request: web.Request) -> Ctx:
 
 async def transact(request: web.Request, fn: Callable[[Ledger], Any]) -> Any:
     return await request.app[STORE].atransact(fn)
-
-
-def create_in(ledger: Ledger, kind: Kind, ident: str, ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
-    if kind.get(ledger, ident, ctx) is not None:
-        raise ApiError(409, f"{kind.name} {ident!r} already exists")
-    return kind.write(ledger, ident, body, ctx, True)  # type: ignore[misc]
-
-
-def update_in(ledger: Ledger, kind: Kind, ident: str, ctx: Ctx, body: Any,
-              patch_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    current = kind.get(ledger, ident, ctx)
-    if current is None:
-        raise ApiError(404, f"{kind.name} {ident!r} not found")
-    patched = tmf630.apply_patch(patch_type, current, body, ("id", "href", "@type"))
-    for key in ("href", "@type", "@baseType", "@schemaLocation"):
-        patched.pop(key, None)
-    return current, kind.write(ledger, ident, patched, ctx, False)  # type: ignore[misc]
-
-
-def remove_in(ledger: Ledger, kind: Kind, ident: str, ctx: Ctx) -> dict[str, Any] | None:
-    doc = kind.get(ledger, ident, ctx)
-    if doc is not None:
-        kind.delete(ledger, ident, ctx)  # type: ignore[misc]
-    return doc
 
 
 async def write(request: web.Request, kind: Kind, operation: str, fn: Callable[..., Any], ident: str,

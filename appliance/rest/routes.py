@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .schema import BOOL, INT, MONEY, OBJ, REF, STR, arr, obj  # noqa: F401  (also named from here)
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -30,26 +32,6 @@ class Route:
     headers: tuple[tuple[str, str], ...] = ()   # (name, description) of request headers
     responses: dict[int, str] = field(default_factory=dict)
     collection: bool = False                    # a TMF collection GET (filters, Range)
-
-
-OBJ: dict[str, Any] = {"type": "object"}
-STR: dict[str, Any] = {"type": "string"}
-INT: dict[str, Any] = {"type": "integer"}
-BOOL: dict[str, Any] = {"type": "boolean"}
-MONEY: dict[str, Any] = {"oneOf": [{"type": "string"}, {"type": "number"}]}
-REF: dict[str, Any] = {"type": "object", "properties": {"id": STR, "href": STR, "name": STR},
-                       "required": ["id"]}
-
-
-def obj(props: dict[str, Any], required: tuple[str, ...] = (), extra: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": extra}
-    if required:
-        schema["required"] = list(required)
-    return schema
-
-
-def arr(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items}
 
 
 # Typed application keys (aiohttp AppKey): what every handler finds on ``request.app``.

@@ -9,16 +9,19 @@ nothing: 422 when the balance is short) a product or one bucket.
 Top-ups and adjustments are kept as documents so they can be read back.  Whatever adds
 balance clears the product's out-of-credit flag in the same transaction (the PCRF then pushes
 the normal rules to its Gx sessions: :mod:`appliance.pcrf.credit`).
+The resource kinds' writes are run by the ledger (:mod:`appliance.rest.ledger_ops`), whose process
+imports no HTTP server: only :func:`routes` reaches the HTTP side.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ledger import book
 from ..ocs.inventory import Bucket
 from ..ocs.ports import Ledger
 from ..ocs.units import Unit
-from .http import (
+from .charges import stamp_balance_change
+from .fields import (
     MAX_AMOUNT,
     ApiError,
     as_int,
@@ -32,8 +35,11 @@ from .http import (
     ref_id,
     valid_for,
 )
-from .resources import Ctx, Kind, collection_routes
-from .routes import MONEY, OBJ, REF, STR, Route, obj
+from .kinds import Ctx, Kind
+from .schema import MONEY, OBJ, REF, STR, obj
+
+if TYPE_CHECKING:
+    from .routes import Route
 
 API = "prepayBalanceManagement/v4"
 TOPUP_DOC = "tmf_topup"
@@ -212,7 +218,6 @@ def adjust_write(ledger: Ledger, ident: str, body: dict[str, Any], ctx: Ctx, cre
 
 
 def _stamp(ledger: Ledger, product: str, ctx: Ctx) -> None:
-    from .quota import stamp_balance_change
     stamp_balance_change(ledger, product, ctx.now)
 
 
@@ -263,4 +268,5 @@ ACCUMULATED = Kind(API, "accumulatedBalance", "AccumulatedBalance",
 
 
 def routes() -> list[Route]:
+    from .resources import collection_routes  # the HTTP side: imported by the REST process only
     return [r for kind in (BUCKET, TOPUP, ADJUST, ACCUMULATED) for r in collection_routes(kind)]
