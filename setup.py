@@ -12,7 +12,7 @@ import sys
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-CODEC = ["appliance.diameter.codec"]
+CODEC = ["appliance.diameter.codec", "appliance.diameter.apps.ro_codec"]
 # The charging path: plain Python compiled as is (annotations are not C types: a str Enum must
 # stay a valid `str` argument), which saves the interpreter's dispatch on the ledger's hot path.
 CHARGING = ["appliance.ocs.rating", "appliance.ocs.balance", "appliance.ocs.charging", "appliance.ocs.units",

@@ -13,11 +13,11 @@ import sys
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 
-# The charging path (the ledger's per-request work) and the Diameter codec.  setup.py builds these.
+# The charging path (the ledger's per-request work), the Diameter codec and the Ro codec.  setup.py builds these.
 CHARGING = ("appliance.ocs.rating", "appliance.ocs.balance", "appliance.ocs.charging", "appliance.ocs.units",
             "appliance.ocs.usable", "appliance.ledger.book", "appliance.ledger.sessions",
             "appliance.ledger.protocol")
-CODEC = ("appliance.diameter.codec",)
+CODEC = ("appliance.diameter.codec", "appliance.diameter.apps.ro_codec")
 COMPILED = frozenset(CHARGING + CODEC)
 _ROOT = os.path.dirname(os.path.abspath(__file__))     # the appliance package
 _STALE_AFTER = 2.0      # seconds: files unpacked from one wheel differ by less

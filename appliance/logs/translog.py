@@ -101,6 +101,10 @@ class Sink:
         except (TypeError, ValueError, RecursionError):
             metrics.inc(self._c_errors)
             return
+        self.put_payload(body, held)
+
+    def put_payload(self, body: bytes, held: bool = False) -> None:
+        """:meth:`put_stamped` of a record already encoded (``body``: its compact JSON object)."""
         head = b"%s%d,%s" % (b'{"ts":', time.time_ns() // 1000, _stamp_tail)
         data = frame(head + body[1:] if len(body) > 2 else head[:-1] + b"}")
         if self.flush_interval <= 0 and held:
@@ -221,6 +225,26 @@ def acct(record: Mapping[str, Any], held: bool = False) -> None:
         _capture.acct.append(rec)
     if _acct is not None:
         _acct.put(rec, held)
+
+
+def takes_encoded() -> bool:
+    """True when :func:`acct_encoded` may be used: an acct log open, no capture and no shipper
+    (which take the record as a dict)."""
+    return _capture is None and _acct is not None and _acct.shipper is None
+
+
+def acct_encoded(text: str, held: bool = False) -> None:
+    """:func:`acct` of a record given as its compact JSON object (``json.dumps(record, separators=
+    (",", ":"), ensure_ascii=False)``, no stamp or secret key: the caller's promise); only when
+    :func:`takes_encoded`.  The same bytes in the file as ``acct(record)``."""
+    if _acct is None:
+        return
+    try:
+        body = text.encode()
+    except UnicodeEncodeError:
+        metrics.inc(_acct._c_errors)
+        return
+    _acct.put_payload(body, held)
 
 
 def auth(record: Mapping[str, Any], held: bool = False, fixed: Fixed | None = None) -> None:

@@ -20,18 +20,20 @@ HERE = ROOT / "appliance" / "diameter"
 BOTH_WAYS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "diameter").glob("test_codec*.py")
                    if p.name != "test_codec_build.py") + [
     "tests/diameter/test_peer.py", "tests/diameter/test_malformed.py", "tests/diameter/test_ro_answers.py",
-    "tests/pcrf/test_gx_codec.py"]
+    "tests/diameter/test_ro_codec.py", "tests/pcrf/test_gx_codec.py"]
 
 
-def _built() -> list[Path]:
-    return [HERE / f"codec{s}" for s in importlib.machinery.EXTENSION_SUFFIXES if (HERE / f"codec{s}").exists()]
+def _built(here: Path = HERE, name: str = "codec") -> list[Path]:
+    return [here / f"{name}{s}" for s in importlib.machinery.EXTENSION_SUFFIXES if (here / f"{name}{s}").exists()]
 
 
 def test_the_interpreted_codec_passes_the_codec_and_application_tests():
     env = dict(os.environ, APPLIANCE_PURE_PYTHON="1")
-    probe = subprocess.run([sys.executable, "-c", "from appliance.diameter import codec; print(codec.COMPILED, "
-                            "codec.__file__)"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert probe.stdout.startswith("False ") and probe.stdout.strip().endswith("codec.py"), probe
+    probe = subprocess.run([sys.executable, "-c", "from appliance.diameter import codec; from appliance.diameter."
+                            "apps import ro_codec; print(codec.COMPILED, ro_codec.COMPILED, codec.__file__, "
+                            "ro_codec.__file__)"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert probe.stdout.startswith("False False ") and probe.stdout.strip().endswith("ro_codec.py"), probe
+    assert " " + str(HERE / "codec.py") + " " in probe.stdout, probe
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *BOTH_WAYS], env=env,
                          cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
@@ -45,6 +47,17 @@ def test_a_built_extension_is_the_one_imported():
         pytest.skip("no compiled codec in this checkout (pip install -e . builds it)")
     stale = (HERE / "codec.py").stat().st_mtime > min(b.stat().st_mtime for b in built) + 2
     assert c.COMPILED is (not stale and os.environ.get("APPLIANCE_PURE_PYTHON", "") in ("", "0"))
+
+
+def test_a_built_ro_codec_is_the_one_imported():
+    from appliance.diameter.apps import ro_codec
+    built = _built(HERE / "apps", "ro_codec")
+    if not built:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs with a compiler (pip install -e .): the Ro codec extension was not built")
+        pytest.skip("no compiled Ro codec in this checkout (pip install -e . builds it)")
+    stale = (HERE / "apps" / "ro_codec.py").stat().st_mtime > min(b.stat().st_mtime for b in built) + 2
+    assert ro_codec.COMPILED is (not stale and os.environ.get("APPLIANCE_PURE_PYTHON", "") in ("", "0"))
 
 
 def test_a_source_newer_than_its_build_is_imported_instead(tmp_path, monkeypatch):
