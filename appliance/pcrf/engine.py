@@ -31,6 +31,7 @@ from ..ocs.policy import (
 from ..ocs.ports import Ledger
 from ..ocs.usable import refusal
 from . import tables as T
+from .gx_state import GxEvent, IllegalGxEvent, advance
 
 # Result codes (RFC 6733 §7.1, RFC 4006 §9.1, TS 29.212 §5.5.3)
 SUCCESS = 2001
@@ -162,6 +163,7 @@ def expire_idle(ledger: Ledger, before: int, limit: int = 1000) -> list[str]:
     gone = []
     for session in list_sessions(ledger):
         if session.updated < before:
+            advance(session.session_id, session, GxEvent.IDLE_EXPIRED)
             drop_session(ledger, session)
             gone.append(session.session_id)
             if len(gone) >= limit:
@@ -217,6 +219,7 @@ def establish(ledger: Ledger, info: CcrInfo, defaults: SessionQoS) -> Provision:
     if decision is None:
         return Provision(ERROR_INITIAL_PARAMETERS, True, reason=f"policy table {name} missing")
     old = load_session(ledger, info.session_id)
+    advance(info.session_id, old, GxEvent.CCR_I)
     if old is not None:                  # a repeated CCR-I: start over
         drop_session(ledger, old)
     session = GxSession(info.session_id, info.peer, info.realm, service.id, product.id, name,
@@ -285,8 +288,11 @@ def _reprovision(ledger: Ledger, session: GxSession, defaults: SessionQoS, repor
 def modify(ledger: Ledger, info: CcrInfo, defaults: SessionQoS) -> Provision:
     """CCR-U: account reported usage, note failed rules, re-decide (TS 29.212 §4.5.2, §4.5.17)."""
     session = load_session(ledger, info.session_id)
-    if session is None:
-        return Provision(UNKNOWN_SESSION_ID, reason="unknown Gx session")
+    try:
+        advance(info.session_id, session, GxEvent.CCR_U)
+    except IllegalGxEvent as exc:
+        return Provision(exc.result_code, reason=f"unknown Gx session ({exc})")
+    assert session is not None
     failed = _apply_reports(session, info.reports)
     _account_usage(ledger, session.product, info.usage)
     if info.rat_type is not None:
@@ -308,8 +314,11 @@ def modify(ledger: Ledger, info: CcrInfo, defaults: SessionQoS) -> Provision:
 def terminate(ledger: Ledger, info: CcrInfo) -> Provision:
     """CCR-T: account the final usage report and forget the session (TS 29.212 §4.5.1.1)."""
     session = load_session(ledger, info.session_id)
-    if session is None:
-        return Provision(UNKNOWN_SESSION_ID, reason="unknown Gx session")
+    try:
+        advance(info.session_id, session, GxEvent.CCR_T)
+    except IllegalGxEvent as exc:
+        return Provision(exc.result_code, reason=f"unknown Gx session ({exc})")
+    assert session is not None
     _account_usage(ledger, session.product, info.usage)
     drop_session(ledger, session)
     return Provision(session=session.to_doc())
@@ -339,6 +348,7 @@ def repush(ledger: Ledger, session_id: str, defaults: SessionQoS, worker: str, n
     if not provision.changes and not push.get("force"):
         ledger.delete_doc(T.KIND_PUSH, session_id)
         return None
+    advance(session_id, session, GxEvent.RAR_SENT)
     session.pending = {"installed": after, "thresholds": thresholds,
                        "qos": provision.qos.to_doc() if provision.qos else None, "seq": push.get("seq", 0)}
     save_session(ledger, session)
@@ -370,9 +380,14 @@ def record_raa(ledger: Ledger, session_id: str, result: int, reports: Iterable[R
     it is dropped (the next change or CCR-U brings the session up to date).  Returns the rules
     reported as failed."""
     session = load_session(ledger, session_id)
-    if session is None:
+    event = (GxEvent.RAA_UNKNOWN_SESSION if result == UNKNOWN_SESSION_ID
+             else GxEvent.RAA_UNANSWERED if result == 0 else GxEvent.RAA_ANSWERED)
+    try:
+        advance(session_id, session, event)
+    except IllegalGxEvent:              # the session ended meanwhile: nothing to settle
         ledger.delete_doc(T.KIND_PUSH, session_id)
         return ()
+    assert session is not None
     if trace.ACTIVE:                 # someone traces a subscriber (appliance trace)
         trace.event((session.service,), {
             "protocol": "gx", "event": "push-answer", "session": session_id, "peer": session.via or session.peer,
