@@ -25,7 +25,9 @@ from ..eap.packet import Code, EapType
 from ..eap.packet import encode as eap_encode
 from ..ledger import book
 from ..ledger.book import Authorization
+from ..ocs.catalog import subscribed_offer
 from ..ocs.passwords import pap_matches
+from ..ocs.rating import Action, ChargeRequest, UsageItem, next_price_change
 from ..ocs.units import Unit
 from ..store.eap_actions import EapActions
 from . import packet as rp
@@ -54,16 +56,26 @@ class Reply:
     log: Any = None                    # the constant fields of its log record (translog.Fixed), ditto
 
 
-class AuthCache:
-    """Per-worker cache of PAP/CHAP lookups (identity -> Authorization) for ``radius.auth_cache_ttl`` seconds.
+FOREVER = float("inf")                   # a decision no passing time changes
 
-    A changed password or a balance that ran out takes at most the TTL to affect new Access-Requests;
-    accounting always charges the live balance.  Bounded: cleared when full.
+
+class AuthCache:
+    """Per-worker cache of PAP/CHAP decisions: identity -> (valid until, Authorization, built
+    Access-Accepts per method, stored password).
+
+    Exact mode (the store gives a change signal, :meth:`AuthHandler.refresh`): an entry lives until
+    a change of its service or product is seen (:meth:`drop_keys`, the catalog: :meth:`clear`) or
+    until the first second its decision may differ by the clock alone (``valid_until``: a bucket or
+    the product starting or ending, a time-of-day price boundary).  Otherwise an entry lives at
+    most ``ttl`` seconds.  Bounded: cleared when full.  ``epoch`` moves at every change seen, so
+    a decision read before it is not kept (:meth:`put`'s ``epoch``).
     """
 
-    def __init__(self, ttl: float, capacity: int = 100_000) -> None:
-        self.ttl, self.capacity = ttl, capacity
+    def __init__(self, ttl: float, capacity: int = 100_000, exact: bool = False) -> None:
+        self.ttl, self.capacity, self.exact = ttl, capacity, exact
         self._items: dict[str, tuple[float, Authorization, dict[str, Reply], bytes | None]] = {}
+        self._by_key: dict[str, set[str]] = {}     # service / product id -> identities cached under it
+        self.epoch = 0
 
     def get(self, identity: str, now: float) -> tuple[Authorization, dict[str, Reply], bytes | None] | None:
         """The authorization, its already-built accepts (per method) and the stored password, or None."""
@@ -76,12 +88,54 @@ class AuthCache:
         if identity is not None:
             self._items.pop(identity, None)
 
-    def put(self, identity: str, auth: Authorization, now: float) -> None:
-        if self.ttl <= 0:
+    def put(self, identity: str, auth: Authorization, now: float, until: float = FOREVER,
+            epoch: int | None = None) -> None:
+        """Keep ``auth`` (read at ``now``, unchanged by the clock before ``until``) unless a change
+        was seen since it was read (``epoch``: :attr:`epoch` before the read)."""
+        if (epoch is not None and epoch != self.epoch) or self.ttl <= 0:
+            return
+        if self.exact:
+            if auth.service is None:             # no key a change would name: not kept
+                return
+        else:
+            until = min(until, now + self.ttl)
+        if until <= now:
             return
         if len(self._items) >= self.capacity:
-            self._items.clear()
-        self._items[identity] = (now + self.ttl, auth, {}, stored_password(auth))
+            self.clear()
+        self._items[identity] = (until, auth, {}, stored_password(auth))
+        if self.exact:
+            by_key = self._by_key
+            for key in _keys(auth):
+                held = by_key.get(key)
+                if held is None:
+                    by_key[key] = {identity}
+                else:
+                    held.add(identity)
+
+    def drop_keys(self, keys: Any) -> None:
+        """Forget every decision of these services / products (their stored data changed)."""
+        items, by_key = self._items, self._by_key
+        for key in keys:
+            for identity in by_key.pop(key, ()):
+                items.pop(identity, None)
+        self.epoch += 1
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._by_key.clear()
+        self.epoch += 1
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _keys(auth: Authorization) -> tuple[str, ...]:
+    service = auth.service
+    if service is None:
+        return ()
+    product = auth.product_id or service.product_id
+    return (service.id,) if product is None or product == service.id else (service.id, product)
 
 
 def stored_password(auth: Authorization) -> bytes | None:
@@ -97,6 +151,45 @@ def authorize_read(ledger: Any, identity: str, now: int, units: tuple[Unit, ...]
     auth = book.authorize(ledger, identity, now, units, service_type, service, timezone)
     must_flag = not auth.allowed and auth.product_id is not None and not book.out_of_credit(ledger, auth.product_id)
     return auth, must_flag
+
+
+def valid_until(ledger: Any, auth: Authorization, now: int, units: tuple[Unit, ...], service_type: str,
+                timezone: str) -> float:
+    """The first second after ``now`` at which ``book.authorize`` could answer otherwise with the
+    same stored data (the clock alone): the product's start or end, a bucket's start or end, a
+    time-of-day boundary of a price of the units authorized (``next_price_change``).  FOREVER when
+    none comes.  Read in the same transaction as ``auth``."""
+    service = auth.service
+    if service is None or not service.enabled or not service.product_id:
+        return FOREVER
+    product = ledger.get_product(service.product_id)
+    if product is None:
+        return FOREVER
+    soonest = FOREVER
+    for at in (product.start, product.end):
+        if at is not None and now < at < soonest:
+            soonest = at
+    if product.status != "active":
+        return soonest
+    for b in ledger.buckets(product.id):
+        for at in (b.start, b.end):
+            if at is not None and now < at < soonest:
+                soonest = at
+    offer = subscribed_offer(ledger.get_offer, product.offer)
+    if offer is not None:
+        request = ChargeRequest("", "", Action.CHECK, service=service_type, now=now)
+        for unit in set(units) | {Unit.SECONDS}:
+            at = next_price_change(offer, request, UsageItem(unit), timezone)
+            if at is not None and now < at < soonest:
+                soonest = at
+    return soonest
+
+
+def read_decision(ledger: Any, identity: str, now: int, units: tuple[Unit, ...], service_type: str,
+                  service_id: str | None, timezone: str) -> tuple[Authorization, bool, float]:
+    """:func:`authorize_read` and the decision's :func:`valid_until`, in one read."""
+    auth, must_flag = authorize_read(ledger, identity, now, units, service_type, service_id, timezone)
+    return auth, must_flag, valid_until(ledger, auth, now, units, service_type, timezone)
 
 
 def flag_refusal(ledger: Any, auth: Authorization, now: int) -> Authorization:
@@ -161,38 +254,90 @@ class AuthHandler:
         # State -> (client address that started it, conversation): another client cannot continue it
         self.conversations: ConversationStore[bytes, tuple[str, Conversation]] = ConversationStore(
             self.rcfg.eap_max_conversations, float(self.rcfg.eap_timeout))
-        self.cache = AuthCache(float(getattr(self.rcfg, "auth_cache_ttl", 10.0)))
         self.read = getattr(store, "read", None)     # a read path that never waits for the writer
+        # the store's change signal: decisions are kept until their data changes (exact cache)
+        self.changes = getattr(store, "changes", None)
+        self.cache = AuthCache(float(getattr(self.rcfg, "auth_cache_ttl", 10.0)),
+                               int(getattr(self.rcfg, "auth_cache_size", 1_000_000)), exact=self.changes is not None)
+        self.poll_every = max(1, min(int(getattr(self.rcfg, "auth_cache_poll_ms", 100)), 10_000)) / 1000.0
+        self.polled_at = -FOREVER              # monotonic time of the last look at the change signal
+        self.seq = -1                          # the change sequence seen (-1: none yet)
+        self.catalog_gen: int | None = None
+        self._fresh: tuple[Authorization | None, float] = (None, 0.0)   # authorize_now's last decision
         # the ledger role, when one runs: the one writer of the out-of-credit record too
         self.ledger: Any = None
         if getattr(getattr(cfg, "processes", None), "ledger", 0) > 0:
             from ..ledger.api import client_for
             self.ledger = client_for(cfg, store)
 
+    def refresh(self, now: float) -> None:
+        """Look at the store's change signal when the last look is ``poll_every`` old (``now``:
+        monotonic): forget the decisions of the services and products changed since, all of them
+        when the catalog changed.  Called before a datagram is answered, so a request arriving
+        ``poll_every`` after a commit is decided on the committed data."""
+        if now - self.polled_at < self.poll_every or self.changes is None:
+            return
+        self.polled_at = now
+        cache = self.cache
+        try:
+            seq, catalog, keys = self.changes(self.seq)
+        except Exception as exc:                 # unknown what changed: nothing kept is trusted
+            log.debug("change signal unreadable: %s", exc)
+            cache.clear()
+            self.seq, self.catalog_gen = -1, None
+            return
+        if self.seq < 0 or catalog != self.catalog_gen:
+            if len(cache) or self.seq >= 0:
+                cache.clear()
+            self.catalog_gen = catalog
+        elif keys:
+            cache.drop_keys(keys)
+        self.seq = seq
+
+    def _decision(self, identity: str, service_id: str | None, now: int) -> tuple[Authorization, bool, float]:
+        units, stype, tz = self.units, self.rcfg.service, self.timezone
+        assert self.read is not None
+        result: tuple[Authorization, bool, float] = self.read(
+            lambda l: read_decision(l, identity, now, units, stype, service_id, tz))
+        return result
+
     def authorize_now(self, identity: str, service_id: str | None = None) -> Authorization | None:
         """The authorization from the store's read path, at once; None when it must come from a
         write transaction (no read path, the read failed, or a refusal that changes the product's
-        credit state)."""
+        credit state).  :meth:`remember` keeps it with its validity."""
         if self.read is None:
             return None
-        now = int(self.clock())
-        units, stype, tz = self.units, self.rcfg.service, self.timezone
         try:
-            auth, must_flag = self.read(lambda l: authorize_read(l, identity, now, units, stype, service_id, tz))
+            auth, must_flag, until = self._decision(identity, service_id, int(self.clock()))
         except Exception as exc:                 # busy or unreadable: the write transaction decides
             log.debug("authorization read for %s failed: %s", identity, exc)
             return None
-        return None if must_flag else auth
+        if must_flag:
+            return None
+        self._fresh = (auth, until)
+        return auth
+
+    def remember(self, identity: str, auth: Authorization, now: float) -> None:
+        """Cache ``auth``, just returned by :meth:`authorize_now` (read in this turn: no change
+        can have been seen since)."""
+        fresh, until = self._fresh
+        self._fresh = (None, 0.0)
+        self.cache.put(identity, auth, now, until if fresh is auth else now)    # validity unknown: not kept
 
     async def authorize_recorded(self, identity: str, service_id: str | None, now: int) -> Authorization:
         """The authorization, its refusal for want of balance recorded (the product out of credit:
         the ledger emits the event only when the state changes).  With the ledger role running the
         record is its operation ``refused`` (this process reads, the ledger writes); else one write
         transaction of this process does both."""
+        return (await self.decision_recorded(identity, service_id, now))[0]
+
+    async def decision_recorded(self, identity: str, service_id: str | None,
+                                now: int) -> tuple[Authorization, float]:
+        """:meth:`authorize_recorded` and the decision's :func:`valid_until`."""
         units, stype, tz = self.units, self.rcfg.service, self.timezone
         if self.ledger is not None and self.read is not None:
             try:
-                auth, must_flag = self.read(lambda l: authorize_read(l, identity, now, units, stype, service_id, tz))
+                auth, must_flag, until = self._decision(identity, service_id, now)
             except Exception as exc:             # busy or unreadable: the write transaction decides
                 log.debug("authorization read for %s failed: %s", identity, exc)
             else:
@@ -202,12 +347,13 @@ class AuthHandler:
                     except Exception as exc:     # the refusal stands; the next one records it
                         metrics.inc("radius.auth.refusal_unrecorded")
                         log.warning("out-of-credit of %s not recorded: %s", auth.product_id, exc)
-                return auth
+                return auth, until
 
-        def authz(ledger: Any) -> Authorization:
+        def authz(ledger: Any) -> tuple[Authorization, float]:
             service = ledger.get_service(service_id) if service_id else None
-            return flag_refusal(ledger, book.authorize(ledger, identity, now, units, stype, service, tz), now)
-        result: Authorization = await self.store.atransact(authz)
+            auth = flag_refusal(ledger, book.authorize(ledger, identity, now, units, stype, service, tz), now)
+            return auth, valid_until(ledger, auth, now, units, stype, tz)
+        result: tuple[Authorization, float] = await self.store.atransact(authz)
         return result
 
     def _password_check(self, client: Client, req: rp.Packet) -> tuple[str, str, Any] | None:
@@ -243,8 +389,9 @@ class AuthHandler:
     # ------------------------------------------------------------------ PAP / CHAP
     async def password(self, req: rp.Packet, user: str, method: str, check: Any) -> Reply:
         now = int(self.clock())
-        auth = await self.authorize_recorded(user, None, now)
-        self.cache.put(user, auth, self.clock())
+        epoch = self.cache.epoch                 # a change seen while this is read: not kept
+        auth, until = await self.decision_recorded(user, None, now)
+        self.cache.put(user, auth, self.clock(), until, epoch)
         return self._verdict(auth, user, method, check)
 
     def _verdict(self, auth: Authorization, user: str, method: str, check: Any) -> Reply:

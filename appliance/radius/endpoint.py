@@ -312,8 +312,9 @@ class RadiusEndpoint:
         if authorization is None:
             return self._work(pending.client, pending.raw, pending.addr, pending.key, pending.started)
         cache = self.auth.cache
-        cache.put(pending.user, authorization, self.wall())
-        cached = cache.get(pending.user, self.wall())
+        wall = self.wall()
+        self.auth.remember(pending.user, authorization, wall)
+        cached = cache.get(pending.user, wall)
         reply = self.auth._verdict(authorization, pending.user, pending.method, pending.check)
         if cached is not None and reply.code == rp.ACCESS_ACCEPT:
             cached[1][pending.method] = reply

@@ -68,12 +68,17 @@ class Listener(asyncio.DatagramProtocol):
         self.endpoint = server.endpoints[kind]
         self.transport: Any = None
         self.clock = server.clock
+        self.auth = server.auth
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        actions = self.endpoint.receive(data, addr, self.clock())
+        now = self.clock()
+        auth = self.auth
+        if now - auth.polled_at >= auth.poll_every:    # decisions of changed subscribers go first
+            auth.refresh(now)
+        actions = self.endpoint.receive(data, addr, now)
         if actions:
             self.server.act(self, actions)
 
@@ -261,7 +266,9 @@ class RadiusServer:
 
     # ------------------------------------------------------------------ actions
     def on_datagram(self, listener: Listener, data: bytes, addr: Any, forwarded: bool) -> None:
-        actions = listener.endpoint.receive(data, addr, self.clock(), forwarded)
+        now = self.clock()
+        self.auth.refresh(now)
+        actions = listener.endpoint.receive(data, addr, now, forwarded)
         if actions:
             self.act(listener, actions)
 

@@ -513,6 +513,21 @@ class PostgresStore:
         self._q.put((fn, fut, loop))
         return fut
 
+    def changes(self, since: int) -> tuple[int, int, list[str]]:
+        """The change signal of authorization inputs (migration 0007): (cursor, catalog generation,
+        the service and product ids written by transactions whose id is at least ``since``).  The
+        cursor is the oldest transaction still running at this read: a transaction committing later
+        has an id at least that high, so the next call with it reports its ids (some ids twice).
+        ``since`` < 0: the cursor only."""
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                cursor, catalog = conn.execute(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+                    "(SELECT value FROM meta WHERE key = 'catalog_gen')").fetchone()  # type: ignore[misc]
+                keys = [] if since < 0 else [r[0] for r in conn.execute(
+                    "SELECT key FROM product_change WHERE seq >= %s", (since,))]
+        return int(cursor), int(catalog), keys
+
     def try_leader(self, name: str) -> bool:
         """True while this process holds the session advisory lock ``name`` (e.g. housekeeping).
 

@@ -47,8 +47,17 @@ def migrations(backend: str) -> list[tuple[int, str]]:
 
 
 def split_sql(script: str) -> list[str]:
+    """The statements of a migration script; a trigger's body (``BEGIN ... END``) stays whole."""
     lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements, part = [], ""
+    for piece in "\n".join(lines).split(";"):
+        part = f"{part};{piece}" if part else piece
+        if part.strip() and sqlite3.complete_statement(part + ";"):
+            statements.append(part.strip())
+            part = ""
+    if part.strip():
+        statements.append(part.strip())
+    return statements
 
 
 # Default bounds of the per-process caches (``database.cache_subscribers``; dropped whole when
@@ -594,6 +603,12 @@ _SUBSCRIBER = (f"SELECT (SELECT value FROM meta WHERE key = 'catalog_gen'), "
                "WHERE i.identity = ?")
 
 
+_CHANGE_TOP = ("SELECT (SELECT coalesce(max(seq), 0) FROM product_change), "
+               "(SELECT value FROM meta WHERE key = 'catalog_gen')")
+_CHANGED = "SELECT key, seq FROM product_change WHERE seq > ?"
+_CATALOG_GEN = "SELECT value FROM meta WHERE key = 'catalog_gen'"
+
+
 class _ReadLedger(SqliteLedger):
     """The ledger view of a reader: each statement reads the last committed snapshot.
 
@@ -749,6 +764,23 @@ class SqliteStore:
             return fn(ledger)
         finally:
             ledger.begin()                     # balances, documents: this read's only
+
+    def changes(self, since: int) -> tuple[int, int, list[str]]:
+        """The change signal of authorization inputs, on the read path: (sequence, catalog
+        generation, the service and product ids whose product row, service row, buckets or credit
+        document changed after sequence ``since``).  ``since`` < 0: the current sequence, no ids.
+        Sequence numbers are given in commit order (migration 0007), so ids committed after this
+        read come with a higher number than the one returned."""
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = self._open_reader()
+        conn = reader.conn                    # every statement run to its end: no snapshot is kept open
+        if since < 0:
+            seq, catalog = conn.execute(_CHANGE_TOP).fetchall()[0]
+            return seq, catalog, []
+        found = conn.execute(_CHANGED, (since,)).fetchall()
+        catalog = conn.execute(_CATALOG_GEN).fetchall()[0][0]
+        return max((r[1] for r in found), default=since), catalog, [r[0] for r in found]
 
     def _open_reader(self) -> _Reader:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0.2)
