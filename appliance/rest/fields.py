@@ -274,3 +274,29 @@ def plain(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list):
         return [plain(v, depth + 1) for v in value]
     return value
+
+
+# --- a parsed body on the ledger's socket -------------------------------------------------------
+
+def body_to_wire(value: Any) -> Any:
+    """A parsed JSON body as plain data for the ledger's local socket (``marshal`` frames): an exact
+    decimal number (``parse_json`` reads every JSON fraction as a ``Decimal``) becomes its text as
+    bytes, which JSON never yields; :func:`body_from_wire` gives back the same ``Decimal``."""
+    if isinstance(value, Decimal):
+        return str(value).encode("ascii")
+    if isinstance(value, dict):
+        return {k: body_to_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [body_to_wire(v) for v in value]
+    return value
+
+
+def body_from_wire(value: Any) -> Any:
+    """The body :func:`body_to_wire` sent, its decimal numbers exact again."""
+    if isinstance(value, bytes):
+        return Decimal(value.decode("ascii"))
+    if isinstance(value, dict):
+        return {k: body_from_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [body_from_wire(v) for v in value]
+    return value

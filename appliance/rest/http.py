@@ -19,6 +19,8 @@ from .fields import (  # noqa: F401  (the fields' rules, also named from here)
     MAX_SECONDS,
     ApiError,
     as_int,
+    body_from_wire,
+    body_to_wire,
     check_fields,
     dumps,
     error_body,

@@ -15,7 +15,7 @@ from aiohttp import web
 from .. import metrics
 from ..ocs.ports import Ledger
 from . import tmf630
-from .http import ApiError, need_object, read_json, reply
+from .http import ApiError, body_to_wire, need_object, read_json, reply
 from .kinds import TMF, Ctx, Kind, create_in, remove_in, update_in  # noqa: F401  (also named from here)
 from .routes import CFG, CHARGING, CLOCK, HUB, STORE, Route
 
@@ -37,7 +37,7 @@ async def write(request: web.Request, kind: Kind, operation: str, fn: Callable[.
     if not kind.ledger:
         return await transact(request, lambda l: fn(l, kind, ident, ctx, *args))
     return await ledger_call(request.app[CHARGING], operation, uuid.uuid4().hex, ctx.now, kind.api, kind.name,
-                             ident, ctx.scale, ctx.currency, *args)
+                             ident, ctx.scale, ctx.currency, *(body_to_wire(a) for a in args))
 
 
 async def ledger_call(ledger: Any, operation: str, *args: Any) -> Any:

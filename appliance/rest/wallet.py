@@ -30,6 +30,7 @@ from ..ocs.units import Unit
 from .http import (
     ApiError,
     as_int,
+    body_to_wire,
     check_fields,
     get_bool,
     get_list,
@@ -84,7 +85,7 @@ async def add_bucket(request: web.Request) -> web.Response:
     wallet = request.match_info["wallet"]
     body = await read_json(request)
     now = int(request.app[CLOCK]())
-    return reply(await _ledger(request, "wallet_add_bucket", now, wallet, body), 201)
+    return reply(await _ledger(request, "wallet_add_bucket", now, wallet, body_to_wire(body)), 201)
 
 
 async def delete_bucket(request: web.Request) -> web.Response:

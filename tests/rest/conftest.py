@@ -1,4 +1,8 @@
-"""A real REST server on a free loopback port, in a background thread with its own event loop."""
+"""A real REST server on a free loopback port, in a background thread with its own event loop.
+
+With the embedded default (``processes.ledger: 1``) its balance changes go to the ledger role: the
+server starts one beside it in this process (:class:`tests.ledger_role.LedgerThread`) unless one
+already listens on the configuration's socket (a test that starts its own) or ``ledger=False``."""
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +23,10 @@ READER = ("reader", "reader-password")
 
 
 class Server:
-    def __init__(self, cfg: Any, store: Any, clock: Any = time.time) -> None:
+    def __init__(self, cfg: Any, store: Any, clock: Any = time.time, ledger: bool | None = None) -> None:
         from appliance.rest.server import build_app, start_site
+        from tests.ledger_role import LedgerThread, wanted
+        self.ledger = LedgerThread(cfg).start() if (wanted(cfg) if ledger is None else ledger) else None
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.port = 0
@@ -46,6 +52,8 @@ class Server:
         self.thread.start()
         assert self.ready.wait(30), "server did not start"
         if self.error:
+            if self.ledger is not None:
+                self.ledger.close()
             raise self.error
         scheme = "https" if cfg.rest.tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
@@ -56,6 +64,8 @@ class Server:
         asyncio.run_coroutine_threadsafe(down(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(30)
+        if self.ledger is not None:
+            self.ledger.close()
 
 
 def add_user(store: Any, name: str, password: str, roles: list[str]) -> None:
