@@ -180,7 +180,10 @@ class RadiusConfig:
     acct_interim_interval: int = 300       # Acct-Interim-Interval in Access-Accept (0: none)
     duplicate_ttl: int = 30                # RFC 5080 duplicate cache lifetime, seconds
     clients_refresh: int = 10              # seconds between reloads of stored clients
-    auth_cache_ttl: float = 10.0           # seconds a PAP/CHAP subscriber lookup is reused (0: off)
+    auth_cache_ttl: float = 10.0           # seconds a PAP/CHAP decision is reused without a store change signal (0: off)
+    auth_cache_poll_ms: int = 100          # with the change signal: ms between looks at it (1..10000); decisions are
+                                           # kept until their service/product changes, a change is seen within this
+    auth_cache_size: int = 1_000_000       # decisions kept per worker (cleared whole when full)
     spread: str = "auth"                   # per-datagram spread over the workers: none | auth | all (+ accounting)
     # Accounting sanity: what one Interim/Stop may charge; the rest is counted, logged and not charged
     acct_report_max_octets: int = 1_000_000_000_000     # octets in one report (1 TB)
@@ -192,6 +195,8 @@ class RadiusConfig:
         _check_choice(self.eap_tls_identity, ("cn", "san_email", "san_upn", "san_dns"), "eap_tls_identity")
         _check_choice(self.eap_tls_min_version, ("1.2", "1.3"), "eap_tls_min_version")
         _check_choice(self.spread, ("none", "auth", "all"), "spread")
+        if not 1 <= self.auth_cache_poll_ms <= 10_000:
+            raise ValueError("radius.auth_cache_poll_ms must be 1..10000")
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,7 @@ class AuthHandler:
     def authorize_now(self, identity: str, service_id: str | None = None) -> Authorization | None:
         """The authorization from the store's read path, at once; None when it must come from a
         write transaction (no read path, the read failed, or a refusal that changes the product's
-        credit state).  :meth:`remember` keeps it with its validity."""
+        credit state).  :meth:`keep` keeps it with its validity."""
         if self.read is None:
             return None
         try:
@@ -317,7 +317,7 @@ class AuthHandler:
         self._fresh = (auth, until)
         return auth
 
-    def remember(self, identity: str, auth: Authorization, now: float) -> None:
+    def keep(self, identity: str, auth: Authorization, now: float) -> None:
         """Cache ``auth``, just returned by :meth:`authorize_now` (read in this turn: no change
         can have been seen since)."""
         fresh, until = self._fresh

@@ -313,7 +313,7 @@ class RadiusEndpoint:
             return self._work(pending.client, pending.raw, pending.addr, pending.key, pending.started)
         cache = self.auth.cache
         wall = self.wall()
-        self.auth.remember(pending.user, authorization, wall)
+        self.auth.keep(pending.user, authorization, wall)
         cached = cache.get(pending.user, wall)
         reply = self.auth._verdict(authorization, pending.user, pending.method, pending.check)
         if cached is not None and reply.code == rp.ACCESS_ACCEPT:

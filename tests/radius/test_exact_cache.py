@@ -124,7 +124,7 @@ def test_every_kept_decision_is_a_fresh_authorize(cfg, store, seed):
             if cached is None:
                 decision = auth.authorize_now(user)
                 if decision is not None:
-                    auth.remember(user, decision, wall.now)
+                    auth.keep(user, decision, wall.now)
                 continue
             fresh, must_flag = store.read(lambda l, u=user: authorize_read(
                 l, u, int(wall.now), auth.units, auth.rcfg.service, None, auth.timezone))
@@ -144,7 +144,7 @@ def test_a_decision_is_kept_until_its_data_or_the_clock_changes_it(cfg, store):
     store.transact(lambda l: l.add_bucket(NewBucket("p1", Unit.OCTETS, 5_000_000, end=T0 + 13 * 3_600)))
     auth.refresh(0.0)
     for user in ("u0@wlan", "u1@wlan"):
-        auth.remember(user, auth.authorize_now(user), wall.now)
+        auth.keep(user, auth.authorize_now(user), wall.now)
     until = auth.cache._items["u1@wlan"][0]
     assert auth.cache._items["u0@wlan"][0] == FOREVER and until == T0 + 13 * 3_600
     auth.refresh(0.05)                            # polled too soon: nothing read
@@ -155,10 +155,10 @@ def test_a_decision_is_kept_until_its_data_or_the_clock_changes_it(cfg, store):
     wall.now = until
     assert auth.cache.get("u1@wlan", wall.now) is None      # the bucket ended: read again
     store.transact(lambda l: l.put_offer(NIGHT))
-    auth.remember("u2@wlan", auth.authorize_now("u2@wlan"), wall.now)
+    auth.keep("u2@wlan", auth.authorize_now("u2@wlan"), wall.now)
     auth.refresh(2.0)                             # the catalog changed after the read: every decision goes
     assert len(auth.cache) == 0
-    auth.remember("u2@wlan", auth.authorize_now("u2@wlan"), wall.now)
+    auth.keep("u2@wlan", auth.authorize_now("u2@wlan"), wall.now)
     assert auth.cache._items["u2@wlan"][0] == T0 + 22 * 3_600     # the night price starts
 
 
@@ -234,7 +234,7 @@ def test_a_refusal_is_kept_only_while_the_product_stays_out_of_credit(cfg, store
     auth.refresh(0.0)
     decision = auth.authorize_now("u0@wlan")
     assert decision is not None and not decision.allowed          # already out of credit: kept
-    auth.remember("u0@wlan", decision, wall.now)
+    auth.keep("u0@wlan", decision, wall.now)
     assert auth.cache.get("u0@wlan", wall.now) is not None
     store.transact(lambda l: book.set_credit(l, "p0", False, "test", T0))
     auth.refresh(1.0)
