@@ -23,7 +23,9 @@ def _instances(cfg: Config, role: str) -> int:
     counts = {"radius": p.radius if cfg.radius.enabled else 0,
               "diameter": p.diameter if cfg.diameter.enabled else 0,
               "rest": int(p.rest and cfg.rest.enabled), "snmp": int(p.snmp and cfg.snmp.enabled),
-              "housekeeping": int(p.housekeeping), "ledger": min(p.ledger, 1)}
+              "housekeeping": int(p.housekeeping),
+              # one ledger per shard at most: each owns the shards it holds leases on
+              "ledger": min(p.ledger, cfg.ledger.shards)}
     return counts.get(role, 1)
 
 

@@ -147,7 +147,11 @@ def client_for(cfg: Any, store: Store, clock: Callable[[], float] | None = None)
     from ..config import charging_policy
     if cfg.processes.ledger > 0:
         from .remote import RemoteLedgerClient
-        from .server import socket_path
+        from .server import sharded, socket_path
+        remote = None
+        if sharded(cfg):                  # each operation to the ledger holding its shard
+            from .routing import sharded_remote
+            remote = sharded_remote(cfg)
         return RemoteLedgerClient(store, charging_policy(cfg), str(socket_path(cfg)), cfg.processes.ledger_timeout,
-                                  clock)
+                                  clock, remote)
     return LedgerClient(store, charging_policy(cfg), clock)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -46,16 +47,45 @@ def failure(value: Any) -> LedgerFailed:
 
 
 class _Client(asyncio.Protocol):
-    def __init__(self, owner: RemoteLedger) -> None:
+    def __init__(self, owner: RemoteLedger, secret: str | None = None) -> None:
         self.owner = owner
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
+        self.secret = secret                 # another node's ledger: answer its challenge first
+        self.mine = b""                      # our challenge to it
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self.secret is None:
+            self.ready.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        if self.secret is not None:
+            from . import peers
+            if len(self.buffer) < peers.NONCE:
+                return
+            if not self.mine:                  # the ledger's challenge: answered, and ours sent
+                nonce = bytes(self.buffer[:peers.NONCE])
+                del self.buffer[:peers.NONCE]
+                self.mine = peers.challenge()
+                if self.transport is not None:
+                    self.transport.write(peers.proof(self.secret, nonce) + self.mine)
+                return
+            answer = bytes(self.buffer[:peers.NONCE])
+            del self.buffer[:peers.NONCE]
+            if not peers.verify(self.secret, self.mine, answer, ledger=True):
+                log.error("ledger: %s did not prove it knows ledger.secret; connection closed", self.owner.path)
+                metrics.inc("ledger.client.owners_refused")
+                if self.transport is not None:
+                    self.transport.close()
+                return
+            self.secret = None
+            if not self.ready.done():
+                self.ready.set_result(None)
+            if not self.buffer:
+                return
         try:
             frames = protocol.unframe(self.buffer)
         except (protocol.FrameTooLong, ValueError, EOFError, TypeError) as exc:
@@ -68,15 +98,18 @@ class _Client(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("closed before the challenge was answered"))
         self.owner._lost(self)
 
 
 class RemoteLedger:
     """Pipelined calls to the ledger role, with reconnection and bounded waiting."""
 
-    def __init__(self, path: str, timeout: float = 3.0) -> None:
-        self.path = path
+    def __init__(self, path: str, timeout: float = 3.0, secret: str | None = None) -> None:
+        self.path = path                      # a Unix socket, or "tcp:host:port" (another node's ledger)
         self.timeout = timeout
+        self.secret = secret
         self._client: _Client | None = None
         self._pending: dict[int, tuple[asyncio.Future[Any], bytes]] = {}
         self._next = 0
@@ -137,8 +170,14 @@ class RemoteLedger:
         deadline = loop.time() + self.timeout
         while True:
             try:
-                _transport, client = await loop.create_unix_connection(lambda: _Client(self), self.path)
-            except OSError as exc:
+                if self.path.startswith("tcp:"):
+                    host, _sep, port = self.path[4:].rpartition(":")
+                    _transport, client = await loop.create_connection(
+                        lambda: _Client(self, self.secret or ""), host, int(port))
+                    await asyncio.wait_for(asyncio.shield(client.ready), max(0.1, deadline - loop.time()))
+                else:
+                    _transport, client = await loop.create_unix_connection(lambda: _Client(self), self.path)
+            except (OSError, TimeoutError) as exc:
                 if loop.time() >= deadline:
                     self._fail(LedgerUnavailable(f"ledger at {self.path} unreachable: {exc}"))
                     return
@@ -169,12 +208,13 @@ class RemoteLedgerClient:
     to the ledger process; ``store`` stays for the front end's own documents (sessions, policy)."""
 
     def __init__(self, store: Store, policy: ChargingPolicy, path: str, timeout: float = 3.0,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, remote: Any = None) -> None:
         import time
         self.store = store
         self.policy = policy
         self.clock = clock or time.time
-        self.remote = RemoteLedger(path, timeout)
+        # ``remote``: a router over the shards' owners (``ledger.routing``), else this node's one ledger
+        self.remote = remote or RemoteLedger(path, timeout)
 
     def now(self) -> int:
         return int(self.clock())
@@ -217,6 +257,7 @@ def call_blocking(path: str, name: str, args: tuple[Any, ...], timeout: float = 
     import time
     deadline = time.monotonic() + timeout
     payload = protocol.frame((1, name, args))
+    hops = 0
     while True:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -234,7 +275,14 @@ def call_blocking(path: str, name: str, args: tuple[Any, ...], timeout: float = 
                         _req, ok, value = frames[0]
                         if ok:
                             return value
-                        raise failure(value)
+                        refused = failure(value)
+                        owner = refused.detail
+                        if refused.name == "NotMine" and hops < 4 and isinstance(owner, tuple) and \
+                                len(owner) == 4 and owner[2] and os.path.exists(owner[2]):
+                            hops += 1                    # the shard's owner is a ledger of this node
+                            path = owner[2]
+                            break
+                        raise refused
         except (OSError, ConnectionError) as exc:
             if time.monotonic() >= deadline:
                 raise LedgerUnavailable(f"ledger at {path} unreachable: {exc}") from None

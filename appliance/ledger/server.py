@@ -25,14 +25,15 @@ from ..ocs.ports import Ledger, Store
 from ..ocs.rating import ChargingPolicy
 from ..runtime import run_async
 from . import operations as _ops
-from . import protocol
+from . import peers, protocol, shards
 from .api import attach
 
 log = logging.getLogger("appliance.ledger")
 
 
-def socket_path(cfg: Config) -> Path:
-    return cfg.path(cfg.run_dir) / "ledger.sock"
+def socket_path(cfg: Config, index: int = 0) -> Path:
+    """The local socket of ledger process ``index`` (``processes.ledger`` of them on a node)."""
+    return cfg.path(cfg.run_dir) / ("ledger.sock" if index == 0 else f"ledger-{index}.sock")
 
 
 class _Session:
@@ -58,22 +59,52 @@ class _Op:
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, server: LedgerServer) -> None:
+    def __init__(self, server: LedgerServer, secret: str | None = None) -> None:
         self.server = server
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.out: list[bytes] = []
         self.flushing = False
+        self.secret = secret                  # a TCP peer: not one frame decoded before it proves it
+        self.nonce = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         metrics.inc("ledger.connections")
+        if self.secret is not None:
+            self.nonce = peers.challenge()
+            transport.write(self.nonce)  # type: ignore[attr-defined]
+            asyncio.get_running_loop().call_later(peers.AUTH_TIMEOUT, self._auth_expired)
+
+    def _auth_expired(self) -> None:
+        if self.secret is not None and self.transport is not None:
+            self._refuse("no answer to the challenge")
+
+    def _refuse(self, why: str) -> None:
+        metrics.inc("ledger.peers_refused")
+        peer = self.transport.get_extra_info("peername") if self.transport is not None else None
+        log.warning("ledger: peer %s refused: %s", peer, why)
+        if self.transport is not None:
+            self.transport.close()
+        self.transport = None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        if self.secret is not None:
+            if len(self.buffer) < 2 * peers.NONCE:
+                return
+            answer, theirs = bytes(self.buffer[:peers.NONCE]), bytes(self.buffer[peers.NONCE:2 * peers.NONCE])
+            if not peers.verify(self.secret, self.nonce, answer):
+                self._refuse("wrong answer to the challenge")
+                return
+            del self.buffer[:2 * peers.NONCE]
+            if self.transport is not None:
+                self.transport.write(peers.proof(self.secret, theirs, ledger=True))
+            self.secret = None
+            metrics.inc("ledger.peers_accepted")
         try:
             frames = protocol.unframe(self.buffer)
         except (protocol.FrameTooLong, ValueError, EOFError, TypeError) as exc:
@@ -99,8 +130,10 @@ class _Connection(asyncio.Protocol):
 
 
 class LedgerServer:
-    def __init__(self, store: Store, policy: ChargingPolicy, inline: bool = True) -> None:
+    def __init__(self, store: Store, policy: ChargingPolicy, inline: bool = True,
+                 ownership: shards.Ownership | None = None) -> None:
         self.store = store
+        self.ownership = ownership            # None: every operation is this ledger's (no shards)
         self.ops = _ops.operations(policy)
         self.read: Callable[[Callable[[Ledger], Any]], Any] | None = getattr(store, "read", None)
         # SQLite: batches run on the event loop's thread (``run_here``); else the store's writer
@@ -125,6 +158,53 @@ class LedgerServer:
                                       ("BadRequest", str(exc)))))
             return
         metrics.inc("ledger.requests")
+        if self.ownership is not None and name not in _ops.READS:
+            h = shards.hint(name, args)
+            if h is not None:
+                key = self.ownership.cached(h)
+                if key is None:
+                    if self.read is None:           # PostgreSQL: the hint resolved in a transaction
+                        self._resolve(conn, req_id, name, op, h)
+                        return
+                    try:
+                        key = self._resolved(h, self.read(lambda l: shards.product_key(l, name, args, h)))
+                    except Exception:       # busy (a WAL recovery): resolved in a transaction
+                        self._resolve(conn, req_id, name, op, h)
+                        return
+                if self._refused(conn, req_id, key):
+                    return
+        self._admit(conn, req_id, name, op)
+
+    def _resolved(self, h: shards.Hint, key: str) -> str:
+        assert self.ownership is not None
+        self.ownership.learn(h, key)
+        return key
+
+    def _resolve(self, conn: _Connection, req_id: int, name: str, op: _Op, h: shards.Hint) -> None:
+        args = op.args
+        fut = self.store.atransact(lambda l: shards.product_key(l, name, args, h))
+
+        def done(f: asyncio.Future[str]) -> None:
+            if f.exception() is not None:
+                self.inflight += 1
+                self._reply(conn, req_id, False, f.exception())
+            elif not self._refused(conn, req_id, self._resolved(h, f.result())):
+                self._admit(conn, req_id, name, op)
+        fut.add_done_callback(done)  # type: ignore[attr-defined]
+
+    def _refused(self, conn: _Connection, req_id: int, key: str) -> bool:
+        """Answer "not mine" (with the owner when known) unless this ledger holds the key's shard."""
+        assert self.ownership is not None
+        refusal = self.ownership.refusal(key)
+        if refusal is None:
+            return False
+        metrics.inc("ledger.not_mine")
+        owner = refusal.owner or ("", "", "")
+        conn.send(protocol.frame((req_id, False, ("NotMine", str(refusal), None, None,
+                                                  (refusal.shard, *owner)))))
+        return True
+
+    def _admit(self, conn: _Connection, req_id: int, name: str, op: _Op) -> None:
         if name in _ops.READS and self.read is not None:
             try:
                 value = self.read(op)
@@ -181,26 +261,66 @@ class LedgerServer:
             conn.send(protocol.frame((req_id, False, (type(exc).__name__, str(exc)))))
 
 
-async def serve(cfg: Config, stop: asyncio.Event, ready: Callable[[LedgerServer], None] | None = None) -> None:
+def sharded(cfg: Config) -> bool:
+    """Whether ledgers hold shard leases: several shards, or front ends of other nodes (TCP).  Else
+    every ledger executes every operation (one per node; several PostgreSQL nodes' ledgers are kept
+    correct by the store's row locks)."""
+    return cfg.ledger.shards > 1 or bool(cfg.ledger.listen)
+
+
+def tcp_address(cfg: Config, index: int) -> str:
+    if not cfg.ledger.listen:
+        return ""
+    return f"{cfg.ledger.advertise or cfg.ledger.listen}:{cfg.ledger.port + index}"
+
+
+async def serve(cfg: Config, stop: asyncio.Event, ready: Callable[[LedgerServer], None] | None = None,
+                index: int = 0) -> None:
     from ..store import open_store
-    path = socket_path(cfg)
+    path = socket_path(cfg, index)
     path.parent.mkdir(parents=True, exist_ok=True)
-    owner = _own(path.with_suffix(".lock"))       # one ledger per run directory, whatever supervisord does
+    owner = _own(path.with_suffix(".lock"))       # one ledger per socket, whatever supervisord does
     store = attach(open_store(cfg))
-    server = LedgerServer(store, charging_policy(cfg))
+    ownership = leases = keeper = tcp = None
+    if sharded(cfg):
+        from ..store.leases import ShardCountChanged, open_leases
+        leases = await asyncio.to_thread(open_leases, cfg)
+        try:
+            await asyncio.to_thread(leases.record_shards, cfg.ledger.shards)
+        except ShardCountChanged as exc:
+            leases.close()
+            store.close()
+            owner.close()
+            raise SystemExit(f"appliance: {exc}") from None
+        ownership = shards.Ownership(cfg.ledger.shards, cfg.node.name)
+    server = LedgerServer(store, charging_policy(cfg), ownership=ownership)
     if path.exists() or path.is_symlink():
         path.unlink()
+    loop = asyncio.get_running_loop()
     old = os.umask(0o077)
     try:
-        listener = await asyncio.get_running_loop().create_unix_server(lambda: _Connection(server), str(path))
+        listener = await loop.create_unix_server(lambda: _Connection(server), str(path))
     finally:
         os.umask(old)
     log.info("ledger listening on %s", path)
+    if cfg.ledger.listen:
+        secret = cfg.ledger.secret
+        tcp = await loop.create_server(lambda: _Connection(server, secret), cfg.ledger.listen,
+                                       cfg.ledger.port + index)
+        log.info("ledger listening for other nodes on %s:%d", cfg.ledger.listen, cfg.ledger.port + index)
+    if ownership is not None:
+        me = (cfg.node.name, str(path), tcp_address(cfg, index))
+        keeper = loop.create_task(peers.keep_leases(ownership, leases, me, index, max(cfg.processes.ledger, 1),
+                                                    cfg.ledger.lease_interval, stop))
     if ready is not None:
         ready(server)
     try:
         await stop.wait()
     finally:
+        if keeper is not None:
+            await keeper
+        if tcp is not None:
+            tcp.close()
         listener.close()
         await listener.wait_closed()
         try:
@@ -208,6 +328,8 @@ async def serve(cfg: Config, stop: asyncio.Event, ready: Callable[[LedgerServer]
         except TimeoutError:
             log.warning("ledger stopped with %d operations in flight", server.inflight)
         store.close()
+        if leases is not None:
+            leases.close()
         try:
             path.unlink()
         except FileNotFoundError:
@@ -228,4 +350,4 @@ def _own(lock: Path) -> Any:
 
 
 def main(cfg: Config, index: int = 0) -> int:
-    return run_async(lambda stop: serve(cfg, stop))
+    return run_async(lambda stop: serve(cfg, stop, index=index))
