@@ -8,8 +8,13 @@ with at most ``--window`` in flight, for ``--seconds``.  Prints operations/s, p5
 the ledger's CPU µs per operation.  ``--reads`` also measures ``balance`` reads alone and beside
 the write load.  Bounded by --seconds per phase; loopback (a Unix socket) only.
 
+``--reference`` first runs the same phases against a canned-answer ledger in the same run: the
+ledger's own socket and framing (``server._Connection``, ``protocol``), answering each request with
+a fixed answer of the same shape without the store.  Every figure is then also printed as a ratio
+to that transport ceiling (the client, the socket, the framing, the event loops).
+
 usage: benchmarks/ledger_alone.py [--seconds 6] [--sessions 256] [--window 256] [--subscribers 1000]
-       [--reads]   (sessions are spread evenly over all --subscribers; the ledger's RSS is printed)
+       [--reads] [--reference]   (sessions spread evenly over all --subscribers; the ledger's RSS printed)
 """
 from __future__ import annotations
 
@@ -53,6 +58,37 @@ def seed(cfg: Config, subscribers: int) -> None:
             l.replace_buckets([NewBucket(f"p{n}", Unit.MONEY, 10**15, None, "initial") for n in part])
         store.transact(put)
     store.close()
+
+
+# The canned ledger's answers: the shapes the real one sends (one granted item, a balance).
+CANNED = {
+    "credit_control": ((0, ((0, "octets", 1, None, 1_000_000, False, 3600, 1000, 1, 0),), {"money": 10**15}, False),
+                       "001010000000000", ""),
+    "balance": ("001010000000000", "p0", {"money": 10**15}, {"octets": 1_000_000}),
+    "authorize": (True, "", None, {"octets": 10**9, "seconds": 10**9}, "p0", "001010000000000"),
+    "ping": "pong",
+}
+
+
+class _Canned:
+    """Stands where ``LedgerServer`` stands behind ``server._Connection``: each request answered at
+    once with its operation's canned answer."""
+
+    def submit(self, conn, message) -> None:
+        conn.send(protocol.frame((message[0], True, CANNED.get(message[1]))))
+
+
+def serve_canned(path: str) -> None:
+    from appliance.ledger.server import _Connection
+    from appliance.runtime import new_event_loop
+
+    async def main() -> None:
+        canned = _Canned()
+        server = await asyncio.get_running_loop().create_unix_server(lambda: _Connection(canned), path)
+        async with server:
+            await asyncio.Event().wait()
+    loop = new_event_loop()
+    loop.run_until_complete(main())
 
 
 def cpu_seconds(pid: int) -> float:
@@ -122,9 +158,13 @@ async def load(path: str, args: argparse.Namespace, pid: int) -> dict:
     async def balance(n: int) -> None:
         await remote.call("balance", (subs[n], now))
 
+    async def authorize(n: int) -> None:
+        await remote.call("authorize", (subs[n], now, ("octets",), "", "UTC"))
+
     await phase("credit_control_update", update)
     if args.reads:
         await phase("balance", balance)
+        await phase("authorize", authorize)
         reads = RemoteLedger(path, timeout=10)
 
         async def read_beside(n: int) -> None:
@@ -144,9 +184,29 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=256)
     ap.add_argument("--subscribers", type=int, default=1000)
     ap.add_argument("--reads", action="store_true")
-    ap.add_argument("--profile", help="py-spy the ledger during the update phase, raw samples to this file")
+    ap.add_argument("--profile", help="run the ledger under cProfile, its stats to this file (all phases)")
+    ap.add_argument("--reference", action="store_true", help="also measure a canned-answer ledger, same run")
+    ap.add_argument("--canned", help=argparse.SUPPRESS)      # internal: serve the canned ledger on this path
     args = ap.parse_args()
+    if args.canned:
+        serve_canned(args.canned)
+        return
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        reference = None
+        if args.reference:
+            path = os.path.join(tmp, "canned.sock")
+            proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--canned", path])
+            try:
+                wait_for(path)
+                reference = asyncio.run(load(path, args, proc.pid))
+            finally:
+                proc.terminate()
+                proc.wait(10)
         cfg = Config(data_dir=os.path.join(tmp, "data"), run_dir=os.path.join(tmp, "run"),
                      log_dir=os.path.join(tmp, "logs"), base_dir=tmp, database=DatabaseConfig(path="bench.db"))
         t0 = time.monotonic()
@@ -157,34 +217,31 @@ def main() -> None:
             json.dump({"data_dir": cfg.data_dir, "run_dir": cfg.run_dir, "log_dir": cfg.log_dir,
                        "database": {"path": "bench.db"}, "processes": {"ledger": 1}}, fh)
         env = dict(os.environ, APPLIANCE_CONFIG=conf)
-        proc = subprocess.Popen([sys.executable, "-m", "appliance", "run", "ledger"], env=env,
+        profile = ["-m", "cProfile", "-o", os.path.abspath(args.profile)] if args.profile else []
+        proc = subprocess.Popen([sys.executable, *profile, "-m", "appliance", "run", "ledger"], env=env,
                                 stderr=open(os.path.join(tmp, "ledger.log"), "w"))
         path = os.path.join(cfg.run_dir, "ledger.sock")
-        deadline = time.monotonic() + 30
-        while not os.path.exists(path) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        spy = None
-        if args.profile:
-            spy = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "-r", "500",
-                                    "-f", "raw", "-o", args.profile, "-d", str(int(args.seconds) + 2),
-                                    "-p", str(proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(path)
         try:
-            try:
-                import uvloop
-                uvloop.install()
-            except ImportError:
-                pass
             result = asyncio.run(load(path, args, proc.pid))
             with open(f"/proc/{proc.pid}/status") as fh:
                 rss = round(int(next(x for x in fh if x.startswith("VmRSS")).split()[1]) / 1024, 1)
         finally:
-            if spy is not None:
-                spy.wait(30)
             proc.terminate()
             proc.wait(10)
-    print(json.dumps({"sessions": args.sessions, "window": args.window, "subscribers": args.subscribers,
-                      "seed_s": seeded, "ledger_rss_mb": rss, **result}, indent=1))
+    report: dict = {"sessions": args.sessions, "window": args.window, "subscribers": args.subscribers,
+                    "seed_s": seeded, "ledger_rss_mb": rss, **result}
+    if reference is not None:
+        report["reference"] = reference
+        report["ratio"] = {name: round(v["ops_s"] / reference[name]["ops_s"], 3)
+                           for name, v in result.items() if reference.get(name, {}).get("ops_s")}
+    print(json.dumps(report, indent=1))
 
+
+def wait_for(path: str) -> None:
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 if __name__ == "__main__":
     main()

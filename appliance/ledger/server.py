@@ -25,7 +25,7 @@ from ..ocs.ports import Ledger, Store
 from ..ocs.rating import ChargingPolicy
 from ..runtime import run_async
 from . import operations as _ops
-from . import peers, protocol, shards
+from . import peers, protocol, reads, shards
 from .api import attach
 
 log = logging.getLogger("appliance.ledger")
@@ -139,6 +139,10 @@ class LedgerServer:
         # SQLite: batches run on the event loop's thread (``run_here``); else the store's writer
         self.run_here: Callable[[list[Any]], list[tuple[bool, Any]]] | None = (
             getattr(store, "run_here", None) if inline else None)
+        # Reads answered from memory between batches (SQLite on this thread: ``reads.ReadModel``).
+        self.memory = reads.ReadModel(store, getattr(store, "cached_docs", 200_000)) \
+            if self.run_here is not None and hasattr(store, "read_here") else None
+        self.in_batch = False
         self.batch_max = getattr(store, "batch_max", 512)
         self.pending: list[tuple[_Connection, int, _Op]] = []
         self.draining = False
@@ -207,7 +211,7 @@ class LedgerServer:
     def _admit(self, conn: _Connection, req_id: int, name: str, op: _Op) -> None:
         if name in _ops.READS and self.read is not None:
             try:
-                value = self.read(op)
+                value = self._read(name, op)
             except Exception:           # busy (a WAL recovery) or a bug: the writer's transaction decides
                 metrics.inc("ledger.read_fallbacks")
             else:
@@ -225,6 +229,18 @@ class LedgerServer:
         fut = self.store.atransact(op)
         fut.add_done_callback(lambda f: self._answer(conn, req_id, f))  # type: ignore[attr-defined]
 
+    def _read(self, name: str, op: _Op) -> Any:
+        """A read at once: from memory between batches, else the store's read path (a WAL snapshot
+        of what is committed: during a batch, the value before it)."""
+        memory = self.memory
+        if memory is not None and not self.in_batch and name in reads.ANSWERED:
+            try:
+                return memory.answer(name, op.args)
+            except Exception:           # busy, or a refusal the read path raises the same way
+                metrics.inc("ledger.memory_fallbacks")
+        assert self.read is not None
+        return self.read(op)
+
     def _drain(self) -> None:
         """Everything that arrived during the last loop turn, as one transaction on this thread
         (group commit: one fsync); the answers leave once it is committed."""
@@ -233,7 +249,13 @@ class LedgerServer:
         assert self.run_here is not None
         for start in range(0, len(pending), self.batch_max):
             part = pending[start:start + self.batch_max]
-            outcomes = self.run_here([op for _c, _r, op in part])
+            self.in_batch = True
+            try:
+                outcomes = self.run_here([op for _c, _r, op in part])
+            finally:
+                self.in_batch = False
+                if self.memory is not None:
+                    self.memory.committed(*self.store.take_touched())  # type: ignore[attr-defined]
             for (conn, req_id, _op), (ok, value) in zip(part, outcomes):
                 self._reply(conn, req_id, ok, value)
 

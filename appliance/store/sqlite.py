@@ -96,6 +96,10 @@ class SqliteLedger:
         # Events emitted by the ledger in this transaction, handed to ``on_commit`` after COMMIT.
         self._events: list[object] = []
         self.data_version = -1               # PRAGMA data_version of this connection at its last batch
+        # Products whose buckets or reservations the current batch changed (anything else may have
+        # changed: ``touched_all``), for the ledger role's read model (``SqliteStore.take_touched``).
+        self.touched: set[str] = set()
+        self.touched_all = False
 
     def emit(self, event: object) -> None:
         self._events.append(event)
@@ -172,6 +176,7 @@ class SqliteLedger:
 
     def _forget_balances(self) -> None:
         """A statement outside the hot path changes buckets or reservations: write, then forget."""
+        self.touched_all = True
         self._flush()
         self._drop_caches()
 
@@ -255,8 +260,10 @@ class SqliteLedger:
     def set_bucket_remaining(self, bucket_id: int, remaining: int) -> None:
         product_id = self._bucket_owner.get(bucket_id)
         if product_id is None:  # not cached: write through
+            self.touched_all = True
             self.c.execute("UPDATE bucket SET remaining = ? WHERE id = ?", (remaining, bucket_id))
             return
+        self.touched.add(product_id)
         cached = self._buckets[product_id]
         for i, b in enumerate(cached):
             if b.id == bucket_id:
@@ -265,6 +272,7 @@ class SqliteLedger:
         self._dirty_buckets[bucket_id] = remaining
 
     def add_bucket(self, bucket: NewBucket, start: int | None = None) -> int:
+        self.touched.add(bucket.product_id)
         self._forget_product(bucket.product_id)
         cur = self.c.execute('INSERT INTO bucket (product_id, unit, remaining, start, "end", name) '
                              "VALUES (?, ?, ?, ?, ?, ?)",
@@ -279,6 +287,7 @@ class SqliteLedger:
                 self._bucket_owner.pop(b.id, None)
 
     def put_reservation(self, reservation: Reservation) -> None:
+        self.touched.add(reservation.product_id)
         cached = self._sessions.get(reservation.session_id)
         if cached is None:  # not cached: write through
             self.c.execute(f"INSERT OR REPLACE INTO reservation ({rows.RESERVATION_COLUMNS}) "
@@ -297,10 +306,17 @@ class SqliteLedger:
     def drop_reservation(self, session_id: str, rating_group: int, unit: Unit) -> None:
         cached = self._sessions.get(session_id)
         if cached is None:  # not cached: write through
+            self.touched_all = True
             self.c.execute("DELETE FROM reservation WHERE session_id = ? AND rating_group = ? AND unit = ?",
                            (session_id, rating_group, unit._value_))
             return
-        cached[:] = [r for r in cached if r.rating_group != rating_group or r.unit is not unit]
+        kept = []
+        for r in cached:
+            if r.rating_group != rating_group or r.unit is not unit:
+                kept.append(r)
+            else:
+                self.touched.add(r.product_id)
+        cached[:] = kept
         self._dirty_sessions[(session_id, rating_group, unit._value_)] = None
 
     def recall(self, session_id: str, key: str) -> str | None:
@@ -328,13 +344,13 @@ class SqliteLedger:
     # --- catalog administration
     def _touch_inventory(self) -> None:
         self.c.execute("UPDATE meta SET value = value + 1 WHERE key = 'inventory_gen'")
-        self.inventory_touched = True
+        self.inventory_touched = self.touched_all = True
         self.store._subscribers.clear()   # later reads in this transaction see the change (and the
                                           # batch end forgets whatever they cache, commit or not)
 
     def _touch_catalog(self) -> None:
         self.c.execute("UPDATE meta SET value = value + 1 WHERE key = 'catalog_gen'")
-        self.catalog_touched = True
+        self.catalog_touched = self.touched_all = True
         self.store._offers.clear()
         self.store._tables.clear()
 
@@ -833,13 +849,8 @@ class SqliteStore:
         loop (the ledger role): no hand-over to the writer thread, no contention for the GIL.  The
         thread keeps a connection of its own; the store's writer thread must not write meanwhile
         (the two would only wait for each other's lock)."""
-        here = getattr(self._local, "writer", None)
-        if here is None:
-            conn = self._connect()
-            with self._readers_lock:
-                self._readers.append(conn)          # closed with the store, as the readers are
-            here = self._local.writer = (conn, SqliteLedger(conn, self))
-        conn, ledger = here
+        conn, ledger = self._here()
+        ledger.touched, ledger.touched_all = set(), False
         batch = [(fn, None, None) for fn in fns]
         outcomes = self._attempt(conn, ledger, batch, stop_on_error=len(batch) > 1)
         if outcomes is None:
@@ -850,6 +861,38 @@ class SqliteStore:
         self.operations += len(batch)
         return outcomes
 
+    def _here(self) -> tuple[sqlite3.Connection, SqliteLedger]:
+        """The calling thread's writer connection and its ledger view (``run_here``)."""
+        here = getattr(self._local, "writer", None)
+        if here is None:
+            conn = self._connect()
+            with self._readers_lock:
+                self._readers.append(conn)          # closed with the store, as the readers are
+            here = self._local.writer = (conn, SqliteLedger(conn, self))
+        return here  # type: ignore[no-any-return]
+
+    def read_here(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(ledger)`` on the calling thread's ``run_here`` connection between its
+        transactions: committed state only, through the same caches the batches use (checked
+        against other connections' commits first).  Raises RuntimeError inside a transaction (its
+        caches may hold uncommitted rows).  ``fn`` must not write."""
+        conn, ledger = self._here()
+        if conn.in_transaction:
+            raise RuntimeError("read_here inside a transaction")
+        self._check_caches(conn, ledger)
+        return fn(ledger)
+
+    def here_version(self) -> int:
+        """``PRAGMA data_version`` of the ``run_here`` connection: it moves when another connection
+        commits (never for this connection's own commits)."""
+        return int(self._here()[0].execute("PRAGMA data_version").fetchone()[0])
+
+    def take_touched(self) -> tuple[set[str], bool]:
+        """(products whose buckets or reservations the last ``run_here`` changed, whether anything
+        else may have changed)."""
+        ledger = self._here()[1]
+        return ledger.touched, ledger.touched_all
+
     def _run_batch(self, conn: sqlite3.Connection, ledger: SqliteLedger, batch: list[Any]) -> None:
         """Run a batch in one transaction; if any operation raises, fall back to one transaction each.
 
@@ -857,6 +900,7 @@ class SqliteStore:
         exception is rare (a bug or an administrative refusal), and then the whole batch is rolled
         back and replayed singly so that only the failing operation fails.
         """
+        ledger.touched, ledger.touched_all = set(), False        # kept by run_here's callers only
         outcomes = self._attempt(conn, ledger, batch, stop_on_error=len(batch) > 1)
         if outcomes is None:
             outcomes = []
