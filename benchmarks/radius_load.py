@@ -426,19 +426,35 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
 # ----------------------------------------------------------------------------------- phases
 
-def _pap_child(port: int, total: int, window: int, offset: int, out: object) -> None:
+def _pap_child(port: int, total: int, window: int, offset: int, out: object, sweep: bool = False) -> None:
     users = [f"user{i}@bench".encode() for i in range(USERS)]
+    if sweep:                                          # every subscriber once, in order
+        out.put(drive(port, lambda ident, n: pap_request(ident, users[n % USERS]), total, window))  # type: ignore[attr-defined]
+        return
     pick = random.Random(offset).randrange            # users spread over all subscribers
     out.put(drive(port, lambda ident, n: pap_request(ident, users[pick(USERS)]), total, window))  # type: ignore[attr-defined]
 
 
-def pap_phase(port: int, total: int, window: int, clients: int = 1) -> dict:
+def rss_mib(pids: list[int]) -> float:
+    """Resident memory of these processes, MiB."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def pap_phase(port: int, total: int, window: int, clients: int = 1, sweep: bool = False) -> dict:
     """PAP load from ``clients`` processes (one asyncio client each), merged."""
     import multiprocessing as mp
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     children = [ctx.Process(target=_pap_child, args=(port, total // clients, max(1, window // clients),
-                                                     i * 997, queue)) for i in range(clients)]
+                                                     i * 997, queue, sweep)) for i in range(clients)]
     for child in children:
         child.start()
     parts = [queue.get(timeout=300) for _ in children]
@@ -505,6 +521,8 @@ def main() -> int:
     ap.add_argument("--mixed", action="store_true", help="the appliance's PAP phase runs while another process "
                     "sends Interim-Updates (durable debits) to it: do Access-Requests wait behind writes?")
     ap.add_argument("--ledger", action="store_true", help="accounting charged by the ledger role (processes.ledger: 1)")
+    ap.add_argument("--warm", action="store_true", help="before each server's measured PAP phase, one Access-Request "
+                    "per subscriber (the steady state of a cache filled on first use), timed and shown apart")
     args = ap.parse_args()
     global USERS, LANES, SPREAD, CLEAR_SECRETS
     USERS, LANES, SPREAD, CLEAR_SECRETS = args.users, args.lanes, args.spread, args.clear_secrets
@@ -523,6 +541,9 @@ def main() -> int:
               f"{args.clients} PAP client processes, load average {os.getloadavg()[0]:.1f} "
               f"(shared machine: noisy, compare within one run)")
         pap_phase(auth, 2000, args.window)                       # warm-up (imports, caches)
+        if args.warm:
+            results["appliance sweep"] = measured_pap(workers, auth, USERS, args.window, 1)
+            show(f"appliance PAP, each of {USERS} once", results["appliance sweep"])
         if args.pause:
             input(f"workers {workers} on auth port {auth}: press Enter to continue ")
         writer = None
@@ -536,11 +557,14 @@ def main() -> int:
         results["appliance PAP"] = measured_pap(workers, auth, args.requests, args.window,
                                                 args.clients, tmp / "appliance" / "run")
         show("appliance PAP Access-Request" + (" (+Interims)" if writer else ""), results["appliance PAP"])
+        print(f"{'':36} workers' resident memory {rss_mib(workers):.0f} MiB")
         if writer is not None:
             show("  Interims beside it", mixed_out.get(timeout=300))
             writer.join(10)
         if fr is not None:
             pap_phase(fr[1], 2000, args.window)
+            if args.warm:
+                show(f"freeradius PAP, each of {USERS} once", measured_pap([fr[0].pid], fr[1], USERS, args.window, 1))
             results["freeradius PAP"] = measured_pap([fr[0].pid], fr[1], args.requests, args.window, args.clients)
             show("freeradius PAP Access-Request", results["freeradius PAP"])
         if not args.no_acct:

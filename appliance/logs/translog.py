@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _json_string
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics
@@ -258,6 +259,22 @@ def auth(record: Mapping[str, Any], held: bool = False, fixed: Fixed | None = No
         _capture.auth.append(rec if fixed is None else {**rec, **fixed.fields})
     if _auth is not None:
         _auth.put(rec, held, fixed)
+
+
+def auth_peer(host: str, port: int, username: str | None, fixed: Fixed, held: bool = False) -> None:
+    """:func:`auth` of ``{"peer": "<host>:<port>", "username": username}`` with ``fixed`` (a RADIUS
+    answer's record: only the peer and the user name vary), the same bytes in the file; encoded
+    straight to bytes when no capture or shipper takes the record as a dict."""
+    sink = _auth
+    if _capture is None and sink is not None and sink.shipper is None:
+        try:
+            user = b"null" if username is None else _json_string(username).encode()
+        except UnicodeEncodeError:              # a lone surrogate: the encoder's own error path
+            pass
+        else:
+            sink.put_payload(b'{"peer":"%s:%d","username":%s%s' % (host.encode(), port, user, fixed.tail), held)
+            return
+    auth({"peer": f"{host}:{port}", "username": username}, held, fixed)
 
 
 def write_held() -> None:

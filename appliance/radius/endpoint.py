@@ -401,7 +401,7 @@ class RadiusEndpoint:
                 fixed = reply.log = Fixed({"protocol": "radius", "app": "auth", "type": "Access-Request",
                                            "method": reply.method or None, "subscriber": reply.subscriber,
                                            "result": REPLY_NAMES.get(reply.code), "reason": reply.reason or None})
-            translog.auth({"peer": f"{addr[0]}:{addr[1]}", "username": user}, held=True, fixed=fixed)
+            translog.auth_peer(addr[0], addr[1], user, fixed, held=True)
         if now is None:
             self.dups.finish(key, answer)
         else:

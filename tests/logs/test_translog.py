@@ -190,3 +190,40 @@ def test_fixed_fields_join_each_record_on_disk_in_capture_and_without_secrets(lo
                           "result": "Access-Accept", "reason": None, "name": "Zoë \"q\""}
     assert on_disk[2]["peer"] == "127.0.0.1:3" and "protocol" not in on_disk[2]
     assert all("password" not in r for r in on_disk)
+
+
+def test_an_auth_record_by_peer_is_the_auth_record_byte_for_byte(tmp_path, monkeypatch):
+    """``auth_peer`` (a RADIUS answer's record encoded straight to bytes) writes the file ``auth``
+    writes from the dict, same clock: quotes, backslashes, control and non-ASCII characters in the
+    user name, no user name, IPv6 peers, an empty fixed part."""
+    import dataclasses
+
+    from appliance.config import Config
+    from appliance.logs import framing
+    monkeypatch.setattr(translog.time, "time_ns", lambda: 1_800_000_000_123_456_789)
+    fixed = [translog.Fixed({"protocol": "radius", "app": "auth", "type": "Access-Request", "method": "pap",
+                             "subscriber": 's"1', "result": "Access-Accept", "reason": None, "password": "x"}),
+             translog.Fixed({})]
+    users = ["alice@wlan", 'q"u\\o\te', "\x00\x1f\u00e9\u4e2d\U0001f600", None, ""]
+    peers = [("127.0.0.1", 1812), ("::1", 40000), ("fe80::1%eth0", 1)]
+    files = []
+    for way in ("dict", "bytes"):
+        base = Config(data_dir=str(tmp_path / "d"), run_dir=str(tmp_path / "r"), log_dir=str(tmp_path / "l"),
+                      base_dir=str(tmp_path))
+        conf = dataclasses.replace(base, logs=dataclasses.replace(base.logs, auth_log_dir=str(tmp_path / way),
+                                                                  acct_log_dir=str(tmp_path / f"{way}-acct")))
+        translog.configure(conf, "radius", 0)
+        try:
+            for f in fixed:
+                for user in users:
+                    for host, port in peers:
+                        if way == "dict":
+                            translog.auth({"peer": f"{host}:{port}", "username": user}, held=True, fixed=f)
+                        else:
+                            translog.auth_peer(host, port, user, f, held=True)
+                translog.write_held()
+        finally:
+            translog.close()
+        (log,) = (tmp_path / way).glob("*.log")
+        files.append(log.read_bytes()[framing.FILE_HEADER.size:])
+    assert files[0] == files[1] and files[0].count(b"TR") >= 30

@@ -29,6 +29,9 @@ class Journal:
         record = {**record, **(fixed.fields if fixed is not None else {})}
         self.events.append(f"record {record['result']} held={held}")
 
+    def auth_peer(self, host: str, port: int, username, fixed, held: bool = False) -> None:
+        self.auth({"peer": f"{host}:{port}", "username": username}, held, fixed)
+
     def write_held(self) -> None:
         self.events.append("write_held")
 
