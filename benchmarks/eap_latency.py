@@ -8,7 +8,9 @@ server, in the same run, alternating.
 Per round every (case, server) pair runs one eapol_test process, in a rotating server order, so
 the three servers share the machine's load alike; ``--runs`` rounds.  ``ms`` is the wall time of
 one eapol_test process (its start-up, identical for every server, included); ``trips`` the
-Access-Requests it sent.  FreeRADIUS 3.2 as packaged has no EAP-AKA module (rlm_eap_aka is a
+Access-Requests it sent; ``server CPU`` the server process's utime+stime over its runs of the case,
+per authentication (clock ticks: meaningful as a mean over many runs; hostapd's vectors are computed
+in this process, not counted).  FreeRADIUS 3.2 as packaged has no EAP-AKA module (rlm_eap_aka is a
 4.x module): it serves TTLS only.  hostapd (``driver=none``: RADIUS server only) gets its AKA
 vectors from an hlr_auc_gw stand-in served by this process over hostapd's UNIX-socket protocol
 (AKA-REQ-AUTH / AKA-AUTS), Milenage in Python like the appliance's.  Every server holds the same
@@ -194,6 +196,12 @@ def eapol_once(tmp: Path, port: int, pki: dict[str, Path], eap: str) -> tuple[bo
     return ok, elapsed, res.stdout.count("(Access-Request)")
 
 
+def cpu_ms(pid: int) -> float:
+    """utime + stime of a process (its threads included), in ms (/proc/<pid>/stat, proc(5))."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, round(q * (len(s) - 1)))]
@@ -215,28 +223,35 @@ def main() -> int:
         procs: list[subprocess.Popen] = []
         hlr = None
         ports: dict[str, int] = {}
+        pids: dict[str, int] = {}
         try:
             app, ports["appliance"] = start_appliance(tmp / "appliance", pki, args.synchronous)
             procs.append(app)
+            pids["appliance"] = app.pid
             fr = start_freeradius(tmp / "freeradius", pki)
             if fr:
                 procs.append(fr[0])
                 ports["freeradius"] = fr[1]
+                pids["freeradius"] = fr[0].pid
             ha = start_hostapd(tmp / "hostapd", pki)
             if ha:
                 procs.append(ha[0])
                 ports["hostapd"], hlr = ha[1], ha[2]
+                pids["hostapd"] = ha[0].pid
             servers = list(ports)
             times: dict[tuple[str, str], list[float]] = {}
             oks: dict[tuple[str, str], int] = {}
             trips: dict[tuple[str, str], int] = {}
+            cpu: dict[tuple[str, str], float] = {}
             for i in range(args.runs):
                 order = servers[i % len(servers):] + servers[:i % len(servers)]
                 for case, (eap, offered) in CASES.items():
                     for server in order:
                         if server not in offered:
                             continue
+                        before = cpu_ms(pids[server])
                         ok, ms, n = eapol_once(tmp, ports[server], pki, eap)
+                        cpu[(case, server)] = cpu.get((case, server), 0.0) + cpu_ms(pids[server]) - before
                         times.setdefault((case, server), []).append(ms)
                         oks[(case, server)] = oks.get((case, server), 0) + ok
                         trips[(case, server)] = n
@@ -250,7 +265,7 @@ def main() -> int:
             if hlr is not None:
                 hlr.close()
         print(f"{'case':22} {'server':11} {'ok':>7} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'trips':>6} "
-              f"{'p50 / appliance':>16}")
+              f"{'p50 / appliance':>16} {'server CPU ms/auth':>19}")
         for case in CASES:
             ref = statistics.median(times[(case, "appliance")])
             for server in servers:
@@ -259,7 +274,7 @@ def main() -> int:
                 t = times[(case, server)]
                 print(f"{case:22} {server:11} {oks[(case, server)]:>4}/{len(t):<2} {statistics.median(t):>8.1f} "
                       f"{pct(t, 0.99):>8.1f} {statistics.mean(t):>8.1f} {trips[(case, server)]:>6} "
-                      f"{statistics.median(t) / ref:>16.2f}")
+                      f"{statistics.median(t) / ref:>16.2f} {cpu[(case, server)] / len(t):>19.2f}")
     return 0
 
 

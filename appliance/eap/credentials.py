@@ -8,13 +8,17 @@ tests and for pure drivers.  Secrets stay inside ``Service.credentials``, whose
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..ocs.inventory import Credentials, Service
 
 if TYPE_CHECKING:
-    from ..ocs.ports import Store
+    from ..ocs.ports import Ledger, Store
+
+log = logging.getLogger(__name__)
 
 
 class CredentialLookup(Protocol):
@@ -28,12 +32,21 @@ class CredentialLookup(Protocol):
 
 
 class StoreLookup:
-    """Lookup over an ``appliance.ocs.ports.Store`` (one durable transaction per call)."""
+    """Lookup over an ``appliance.ocs.ports.Store``: a look-up on the store's read path when it has
+    one (SQLite: the last committed snapshot, on the caller's thread, never queued behind writes),
+    otherwise one transaction per call."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.read: Callable[[Callable[[Ledger], Service | None]], Service | None] | None = \
+            getattr(store, "read", None)
 
     async def find_service(self, identity: str) -> Service | None:
+        if self.read is not None:
+            try:
+                return self.read(lambda ledger: ledger.find_service(identity))
+            except Exception as exc:             # busy or unreadable: the writer's transaction answers
+                log.debug("credential read for %s failed: %s", identity, exc)
         service: Service | None = await self.store.atransact(lambda ledger: ledger.find_service(identity))
         return service
 

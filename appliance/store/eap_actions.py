@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..eap import milenage
+from ..eap.credentials import StoreLookup
 from ..eap.events import (
     PSEUDONYM_KIND,
     REAUTH_KIND,
@@ -159,5 +160,4 @@ class EapActions:
                       fut.exception())
 
     async def find_service(self, find: FindService) -> Reply:
-        service: Reply = await self.store.atransact(lambda ledger: ledger.find_service(find.identity))
-        return service
+        return await StoreLookup(self.store).find_service(find.identity)
