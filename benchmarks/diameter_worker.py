@@ -18,9 +18,18 @@ written to a transport stub; best of 5 runs, CPU µs per CCR-U.  Node, Ro handle
 (write-through, written to the file) and framing without the load client or the kernel: the
 steadiest figure for comparing two versions of the worker on a shared machine.
 
+``--canned-node N``: the node's own overhead, no sockets: the same bursts into (a) a node whose Ro
+handler answers a canned CCA without reading the request (framing, decode, the peer machine, the
+duplicate cache, the M-bit/realm checks, counters, the answer path) and (b) the canned server of
+benchmarks/diameter_ro.py (framing and a template only), alternating, ``--rounds`` each, best of 5
+per round; prints CPU µs per CCR-U of each and canned/node (the node's share of the ceiling).
+In socket mode, ``--servers stub,nodecanned,canned`` picks the servers (default stub,canned).
+
 usage: benchmarks/diameter_worker.py [--seconds 6] [--sessions 400] [--window 64] [--rounds 2]
+                                    [--servers stub,nodecanned,canned]
        benchmarks/diameter_worker.py --micro 20000
        benchmarks/diameter_worker.py --node 100 [--window 64]
+       benchmarks/diameter_worker.py --canned-node 100 [--window 64] [--rounds 3]
 ``APPLIANCE_PURE_PYTHON=1`` runs the interpreted modules even where a compiled codec is built.
 The machine is shared: numbers are noisy (±40 %); compare only within one run.
 """
@@ -36,6 +45,7 @@ import sys
 import tempfile
 import time
 from types import SimpleNamespace
+from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -80,6 +90,22 @@ def stub_node(cfg: Config):
     return build_node(cfg, AppContext(cfg, None, StubLedger()))
 
 
+def canned_node(cfg: Config):
+    """The stub node with its Ro handler replaced by one answering Canned.CCA (the request's ids
+    patched in) without reading the request: what is left is the node's own work."""
+    import struct
+
+    from appliance.diameter.node import Request
+    node = stub_node(cfg)
+    cca, ids = Canned.CCA, struct.Struct("!II")
+
+    async def on_ccr(req: Request) -> bytes:
+        m = req.message
+        return cca[:12] + ids.pack(m.hbh, m.e2e) + cca[20:]
+    node.handlers[(ro.APP_ID, ro.CMD_CC)] = on_ccr
+    return node
+
+
 def serve(kind: str, port: int, tmp: str) -> None:
     from appliance.logs import translog
     from appliance.runtime import new_event_loop
@@ -90,7 +116,7 @@ def serve(kind: str, port: int, tmp: str) -> None:
     else:
         cfg = stub_config(tmp, port)
         translog.configure(cfg, "diameter", 0)
-        node = stub_node(cfg)
+        node = stub_node(cfg) if kind == "stub" else canned_node(cfg)
         loop.run_until_complete(node.listen("127.0.0.1", port))
     loop.add_signal_handler(signal.SIGTERM, loop.stop)
     loop.run_forever()
@@ -162,54 +188,81 @@ class _TransportStub:
         self.rest = buf[pos:]
 
 
-def node_path(bursts: int, window: int) -> dict:
-    """The worker path in process: bursts of ``window`` CCR-U into ``data_received``, CCAs out."""
+def _bursts(kind: str, bursts: int, window: int, tmp: str) -> float:
+    """CPU seconds per CCR-U, best of 5 runs of ``bursts`` bursts of ``window`` CCR-U into one connection
+    of ``kind``: ``stub`` (the worker with the Ro application), ``nodecanned`` or ``canned``."""
     import struct
 
     from diameter_ro import HOST
 
     from appliance.diameter.node import Connection
     from appliance.logs import translog
-    from appliance.runtime import new_event_loop
 
     async def run() -> float:
-        with tempfile.TemporaryDirectory() as tmp:
+        out = _TransportStub()
+        conn: Any
+        if kind == "canned":
+            conn = Canned()
+        else:
             cfg = stub_config(tmp, 3868)                # write-through, held records: as in production
             translog.configure(cfg, "diameter", 0)
-            node = stub_node(cfg)
-            conn, out = Connection(node, False), _TransportStub()
-            conn.connection_made(out)                   # type: ignore[arg-type]
-            conn.data_received(c.encode(257, 0, c.FLAG_R, 0, 0, [
-                c.encode_avp(c.ORIGIN_HOST, HOST), c.encode_avp(c.ORIGIN_REALM, REALM),
-                c.encode_avp(c.HOST_IP_ADDRESS, "127.0.0.1"), c.encode_avp(c.VENDOR_ID, 0),
-                c.encode_avp(c.PRODUCT_NAME, "bench"), c.encode_avp(c.AUTH_APPLICATION_ID, ro.APP_ID)]))
-            frames = [request(f"{HOST};1;{i}", ro.UPDATE, i + 1, f"00101{i:010d}") for i in range(window)]
-            ids = [0]
+            conn = Connection(stub_node(cfg) if kind == "stub" else canned_node(cfg), False)
+        conn.connection_made(out)
+        conn.data_received(c.encode(257, 0, c.FLAG_R, 0, 0, [
+            c.encode_avp(c.ORIGIN_HOST, HOST), c.encode_avp(c.ORIGIN_REALM, REALM),
+            c.encode_avp(c.HOST_IP_ADDRESS, "127.0.0.1"), c.encode_avp(c.VENDOR_ID, 0),
+            c.encode_avp(c.PRODUCT_NAME, "bench"), c.encode_avp(c.AUTH_APPLICATION_ID, ro.APP_ID)]))
+        frames = [request(f"{HOST};1;{i}", ro.UPDATE, i + 1, f"00101{i:010d}") for i in range(window)]
+        ids = [0]
 
-            async def go(k: int) -> None:
-                for _ in range(k):
-                    burst = []
-                    for f in frames:                    # fresh Hop-by-Hop and End-to-End ids: no duplicates
-                        ids[0] += 1
-                        burst.append(f[:12] + struct.pack("!II", ids[0], ids[0]) + f[20:])
-                    want = out.messages + window
-                    conn.data_received(b"".join(burst))
-                    while out.messages < want:
-                        await asyncio.sleep(0)
-            await go(20)
-            best = float("inf")
-            for _ in range(5):
-                t0 = time.process_time()
-                await go(bursts)
-                best = min(best, (time.process_time() - t0) / (bursts * window))
+        async def go(k: int) -> None:
+            for _ in range(k):
+                burst = []
+                for f in frames:                    # fresh Hop-by-Hop and End-to-End ids: no duplicates
+                    ids[0] += 1
+                    burst.append(f[:12] + struct.pack("!II", ids[0], ids[0]) + f[20:])
+                want = out.messages + window
+                conn.data_received(b"".join(burst))
+                while out.messages < want:
+                    await asyncio.sleep(0)
+        await go(20)
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.process_time()
+            await go(bursts)
+            best = min(best, (time.process_time() - t0) / (bursts * window))
+        if kind != "canned":
             translog.close()
-            return best
+        return best
+    from appliance.runtime import new_event_loop
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
-    cpu = loop.run_until_complete(run())
-    loop.close()
+    try:
+        return loop.run_until_complete(run())
+    finally:
+        loop.close()
+
+
+def node_path(bursts: int, window: int) -> dict:
+    """The worker path in process: bursts of ``window`` CCR-U into ``data_received``, CCAs out."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu = _bursts("stub", bursts, window, tmp)
     return {"mode": "node", "compiled": c.COMPILED, "requests": bursts * window, "window": window,
             "us_per_ccr_u": round(cpu * 1e6, 2)}
+
+
+def canned_path(bursts: int, window: int, rounds: int) -> list[dict]:
+    """The node answering canned CCAs vs the canned server, in process, alternating ``rounds`` times."""
+    rows = []
+    for rnd in range(rounds):
+        row: dict[str, Any] = {"mode": "canned-node", "round": rnd, "compiled": c.COMPILED, "window": window}
+        for kind in ("nodecanned", "canned"):
+            with tempfile.TemporaryDirectory() as tmp:
+                row[f"{kind}_us"] = round(_bursts(kind, bursts, window, tmp) * 1e6, 2)
+        row["canned_over_node"] = round(row["canned_us"] / row["nodecanned_us"], 3)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
@@ -220,6 +273,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="alternating stub/canned rounds")
     ap.add_argument("--micro", type=int, help="in-process loop of N CCR-U, no sockets")
     ap.add_argument("--node", type=int, help="in-process worker path: N bursts of --window CCR-U, no sockets")
+    ap.add_argument("--canned-node", type=int, help="in-process: the node answering canned CCAs vs the canned server")
+    ap.add_argument("--servers", default="stub,canned", help="socket mode: of stub, nodecanned, canned")
     ap.add_argument("--serve", nargs=3, metavar=("KIND", "PORT", "TMP"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -231,11 +286,14 @@ def main() -> None:
     if args.node:
         print(json.dumps(node_path(args.node, args.window)))
         return
+    if args.canned_node:
+        canned_path(args.canned_node, args.window, args.rounds)
+        return
     from appliance.runtime import new_event_loop
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for rnd in range(args.rounds):
-            for kind in ("stub", "canned"):
+            for kind in args.servers.split(","):
                 port = free_port()
                 d = os.path.join(tmp, f"{kind}{rnd}")
                 os.makedirs(d)
@@ -259,8 +317,9 @@ def main() -> None:
     for r in rows:
         print(f"{r['server']:>7} {r['per_s']:>8} {r['server_cpu_us']:>16} {r['client_cpu_us']:>16} "
               f"{r['server_cpu_us'] + r['client_cpu_us']:>6.1f}")
-    print("(stub = Diameter worker + Ro with an in-memory ledger stub, log record written; canned = prebuilt CCA; "
-          "the CCR-U leaves the (initial) CCR-I out; shared machine, ±40 % noise)")
+    print("(stub = Diameter worker + Ro with an in-memory ledger stub, log record written; nodecanned = the node "
+          "answering a prebuilt CCA without reading the request; canned = the minimal server answering a prebuilt "
+          "CCA; the CCR-U leaves the (initial) CCR-I out; shared machine, ±40 % noise)")
 
 
 if __name__ == "__main__":

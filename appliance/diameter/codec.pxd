@@ -23,3 +23,15 @@ cdef unsigned int _word(bytes buf, Py_ssize_t pos)
 @cython.locals(out=list, pos=Py_ssize_t, length=Py_ssize_t, hdr=Py_ssize_t, kind=Py_ssize_t,
                flags=cython.uchar, code=cython.uint, vendor=cython.uint, a=Avp, kind0=dict, kind_v=dict)
 cpdef list _split(bytes buf, Py_ssize_t start, Py_ssize_t end, int depth, int mode)
+
+
+@cython.locals(a=Avp, known0=frozenset, kids=list)
+cpdef object unknown_mandatory(list avps)
+
+
+@cython.locals(a=Avp, known0=frozenset, kids=list, data=bytes)
+cpdef check_request(list avps, str realm, str host, bytes realm_b, bytes host_b)
+
+
+@cython.locals(pos=Py_ssize_t, end=Py_ssize_t, length=Py_ssize_t, code=cython.uint)
+cpdef object answer_result(bytes answer)

@@ -312,6 +312,7 @@ _GROUPED = frozenset(k for k, t in TYPES.items() if t == GROUPED) - {(FAILED_AVP
 # vendor-0 AVPs keyed by code alone (no tuple built per AVP).
 _KIND: dict[tuple[int, int], int] = {**_SIZE_OF, **dict.fromkeys(_GROUPED, 0)}
 _KIND0: dict[int, int] = {code: v for (code, vendor), v in _KIND.items() if vendor == 0}
+_KNOWN0 = frozenset(code for code, vendor in TYPES if vendor == 0)     # the dictionary's vendor-0 codes
 
 
 def iter_avps(buf: bytes, start: int, end: int, depth: int = 0) -> Iterator[Avp]:
@@ -402,13 +403,61 @@ def _split(buf: bytes, start: int, end: int, depth: int, mode: int) -> list[Avp]
 def unknown_mandatory(avps: list[Avp]) -> Avp | None:
     """The first AVP with the M-bit that the dictionary does not know, at any depth of the known
     Grouped AVPs (RFC 6733 §4.1: answered 5001 with it in Failed-AVP)."""
+    known0 = _KNOWN0
     for a in avps:
-        if a.flags & AVP_M and (a.code, a.vendor) not in TYPES:
+        if a.flags & AVP_M and (a.code not in known0 if a.vendor == 0 else (a.code, a.vendor) not in TYPES):
             return a
-        if a.children:
-            inner = unknown_mandatory(a.children)
+        kids = a.children
+        if kids:
+            inner = unknown_mandatory(kids)
             if inner is not None:
                 return inner
+    return None
+
+
+def check_request(avps: list[Avp], realm: str, host: str, realm_b: bytes, host_b: bytes) -> None:
+    """The node's checks of a request's AVPs, in AVP order (RFC 6733 §6.1, §7.1): a mandatory AVP
+    the dictionary does not know, at any depth of a known Grouped AVP (5001, Failed-AVP), a
+    Destination-Realm not ours (3003), a Destination-Host not ours (3002).  ``realm_b``/``host_b``:
+    ``realm``/``host`` in UTF-8 (a name compared as octets first, decoded only when they differ)."""
+    known0 = _KNOWN0
+    for a in avps:
+        vendor = a.vendor
+        if a.flags & AVP_M and (a.code not in known0 if vendor == 0 else (a.code, vendor) not in TYPES):
+            raise DiameterError(AVP_UNSUPPORTED, a, "mandatory AVP not understood")
+        kids = a.children
+        if kids:
+            inner = unknown_mandatory(kids)
+            if inner is not None:
+                raise DiameterError(AVP_UNSUPPORTED, inner, "mandatory AVP not understood inside a Grouped AVP")
+        if vendor == 0:
+            code = a.code
+            if code == DESTINATION_REALM:
+                data = a.data
+                if data != realm_b and data.decode(errors="replace") != realm:
+                    raise DiameterError(REALM_NOT_SERVED, None, "realm not served")
+            elif code == DESTINATION_HOST:
+                data = a.data
+                if data != host_b and data.decode(errors="replace") != host:
+                    raise DiameterError(UNABLE_TO_DELIVER, None, "not this host")
+
+
+def answer_result(answer: bytes) -> int | None:
+    """Result-Code of an encoded answer, or the Experimental-Result-Code of its Experimental-Result
+    (RFC 6733 §7.1, §7.6): a scan of the top-level AVPs, None when neither is there."""
+    pos, end = HEADER_LEN, len(answer)
+    while pos + 8 <= end:
+        code = _word(answer, pos)
+        length = (answer[pos + 5] << 16) | (answer[pos + 6] << 8) | answer[pos + 7]
+        if length < 8:
+            return None
+        if code == RESULT_CODE and not answer[pos + 4] & AVP_V and length == 12:
+            return _word(answer, pos + 8)
+        if code == EXPERIMENTAL_RESULT:
+            for inner in iter_avps(answer, pos + 8, pos + length):
+                if inner.code == EXPERIMENTAL_RESULT_CODE and len(inner.data) == 4:
+                    return inner.u32
+        pos += (length + 3) & ~3
     return None
 
 

@@ -242,6 +242,9 @@ class Node:
         self._stopping = False
         self.relay: WorkerRelay | None = None      # the other workers of this appliance (relay.py)
         self._origin_avps = c.encode_avp(c.ORIGIN_HOST, host) + c.encode_avp(c.ORIGIN_REALM, realm)
+        self._realm_b, self._host_b = realm.encode(), host.encode()
+        self._request_counters: dict[int, str] = {}                 # app id -> diameter.<app>.requests
+        self._answer_counters: dict[tuple[int, int | None], str] = {}   # (app id, Result-Code) -> counter
         self.local = self._identity()
 
     # -- application registry -------------------------------------------------------------------
@@ -426,8 +429,12 @@ class Node:
         rec = conn.record
         if rec:
             _slots(rec.by_command, msg.code)[REQ_IN] += 1
-        name = app_name(msg.app_id)
-        metrics.inc(f"diameter.{name}.requests")
+        counter = self._request_counters.get(msg.app_id)
+        if counter is None:
+            counter = f"diameter.{app_name(msg.app_id)}.requests"
+            if len(self._request_counters) < 64:        # app ids come from peers: a bounded cache
+                self._request_counters[msg.app_id] = counter
+        metrics.inc(counter)
         key = (peer.host, msg.e2e)
         seen = self.duplicates.get(key)
         if seen is not None:
@@ -474,8 +481,13 @@ class Node:
         rec = conn.record
         if rec:
             _slots(rec.by_command, msg.code)[ANS_OUT] += 1
-        rc = _answer_result(answer)
-        metrics.inc(f"diameter.{app_name(msg.app_id)}.answers.{result_class(rc)}")
+        rc = c.answer_result(answer)
+        counter = self._answer_counters.get((msg.app_id, rc))
+        if counter is None:
+            counter = f"diameter.{app_name(msg.app_id)}.answers.{result_class(rc)}"
+            if len(self._answer_counters) < 256:        # result codes come from handlers and hooks: bounded
+                self._answer_counters[(msg.app_id, rc)] = counter
+        metrics.inc(counter)
         conn.write(answer)
 
     def dropped(self, conn: Connection, app_id: int, code: int) -> None:
@@ -492,15 +504,8 @@ class Node:
             if msg.app_id not in self.apps:
                 raise DiameterError(c.APPLICATION_UNSUPPORTED, None, "application not supported")
             raise DiameterError(c.COMMAND_UNSUPPORTED, None, "command not supported")
-        for a in msg.avps:
-            if a.flags & c.AVP_M and (a.code, a.vendor) not in c.TYPES:
-                raise DiameterError(c.AVP_UNSUPPORTED, a, "mandatory AVP not understood")
-            if a.children and (inner := c.unknown_mandatory(a.children)) is not None:
-                raise DiameterError(c.AVP_UNSUPPORTED, inner, "mandatory AVP not understood inside a Grouped AVP")
-            if a.code == c.DESTINATION_REALM and not a.vendor and a.data.decode(errors="replace") != self.realm:
-                raise DiameterError(c.REALM_NOT_SERVED, None, "realm not served")
-            if a.code == c.DESTINATION_HOST and not a.vendor and a.data.decode(errors="replace") != self.host:
-                raise DiameterError(c.UNABLE_TO_DELIVER, None, "not this host")
+        # 5001 for an unknown M-bit AVP at any depth, 3003 / 3002 for another realm / host, in AVP order
+        c.check_request(msg.avps, self.realm, self.host, self._realm_b, self._host_b)
         return await handler(Request(msg, peer, self))
 
     def answer(self, request: Message, result_code: int | None, avps: Iterable[bytes] = (),
@@ -654,21 +659,8 @@ class Node:
 
 
 def _answer_result(answer: bytes) -> int | None:
-    """Result-Code of an encoded answer (scan of the top-level AVPs)."""
-    pos, end = c.HEADER_LEN, len(answer)
-    while pos + 8 <= end:
-        code = int.from_bytes(answer[pos:pos + 4], "big")
-        length = int.from_bytes(answer[pos + 5:pos + 8], "big")
-        if length < 8:
-            return None
-        if code == c.RESULT_CODE and not answer[pos + 4] & c.AVP_V and length == 12:
-            return int.from_bytes(answer[pos + 8:pos + 12], "big")
-        if code == c.EXPERIMENTAL_RESULT:
-            for inner in c.iter_avps(answer, pos + 8, pos + length):
-                if inner.code == c.EXPERIMENTAL_RESULT_CODE and len(inner.data) == 4:
-                    return inner.u32
-        pos += (length + 3) & ~3
-    return None
+    """Result-Code of an encoded answer (:func:`codec.answer_result`)."""
+    return c.answer_result(answer)
 
 
 def sctp_socket(address: str, port: int) -> socket.socket | None:
