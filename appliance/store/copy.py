@@ -26,6 +26,9 @@ TABLES = ("meta", "offer", "prefix_table", "product", "service", "service_identi
 # Known and not copied: the change signal of authorization inputs (migration 0007) is refilled by
 # the target's own triggers as the rows above are copied.
 DERIVED = ("product_change",)
+# Known and not copied: who holds the ledger's shards (runtime state, written again by the target's
+# ledgers as they take their leases) and the shard count (recorded by the first ledger started on it).
+LEDGER_RUNTIME = ("ledger_owner", "ledger_shards")
 
 
 class CopyError(Exception):
@@ -47,7 +50,7 @@ def copy_sqlite_to_postgres(sqlite_path: str, dsn: str, replace: bool = False) -
                             "start this release once on the SQLite database to migrate it, then copy")
         tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                             "AND name NOT LIKE 'sqlite_%'")}
-        unknown = tables - set(TABLES) - set(DERIVED)
+        unknown = tables - set(TABLES) - set(DERIVED) - set(LEDGER_RUNTIME)
         if unknown:
             raise CopyError(f"{sqlite_path}: tables this copy does not know: {', '.join(sorted(unknown))}")
         with psycopg.connect(dsn, autocommit=True) as dst:

@@ -1,0 +1,156 @@
+"""Shard ownership across two PostgreSQL nodes (one database): a lease per shard (advisory lock on
+the ledger's own session), the owners' table, front ends forwarding over TCP to the owner with the
+shared secret, takeover by the other node's ledger after kill -9 of the owner mid-load."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import psycopg
+import pytest
+
+from appliance.ledger import sessions
+from appliance.ledger.remote import LedgerFailed, RemoteLedger, RemoteLedgerClient
+from appliance.ledger.routing import sharded_remote
+from appliance.ledger.server import socket_path, tcp_address
+from appliance.ocs.rating import Action, ChargeRequest, ChargingPolicy, Outcome, UsageItem
+from appliance.ocs.units import Unit
+from appliance.store.leases import read_owners
+from tests.ledger.cluster import Ledgers, node_config, wait_owners
+from tests.ledger.test_shards import imsi_of, money, products_by_shard, seeded
+
+pytestmark = pytest.mark.system
+MB = 1_000_000
+MONEY = 100_000_000
+SHARDS = 4
+
+
+@pytest.fixture
+def ledgers():
+    started = Ledgers()
+    yield started
+    started.stop()
+
+
+def nodes(tmp_path, pg_dsn, timeout: float = 20.0):
+    database = {"backend": "postgres", "dsn": pg_dsn, "pool_size": 4}
+    return (node_config(tmp_path, "a", SHARDS, database=database, tcp=True, timeout=timeout),
+            node_config(tmp_path, "b", SHARDS, database=database, tcp=True, timeout=timeout))
+
+
+def lease_holders(dsn: str) -> dict[int, int]:
+    """shard -> number of sessions holding its advisory lock (this schema's ledger key), from pg_locks."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        (key,) = conn.execute("SELECT hashtext(current_schema() || ':appliance:ledger-shard')").fetchone()
+        rows = conn.execute("SELECT objid::bigint, count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                            "AND objsubid = 2 AND granted AND classid::bigint = %s GROUP BY objid",
+                            (key & 0xFFFFFFFF,)).fetchall()
+        return {int(k): int(n) for k, n in rows}
+
+
+def test_two_nodes_race_for_the_shards_and_exactly_one_holds_each(tmp_path, pg_dsn, ledgers):
+    a, b = nodes(tmp_path, pg_dsn)
+    by_shard = products_by_shard()
+    products = [p for ps in by_shard.values() for p in ps]
+    seeded(a, products)
+    procs = {"a": ledgers.start(a), "b": ledgers.start(b)}
+    owners = wait_owners(a, SHARDS)
+    time.sleep(4.0)                      # past the start grace: both have tried every shard
+    assert read_owners(a) == owners      # nobody took a held shard (epochs unchanged)
+    addresses = {tcp_address(a, 0), tcp_address(b, 0)}
+    assert {o[2] for o in owners.values()} <= addresses
+    assert lease_holders(pg_dsn) == {k: 1 for k in range(SHARDS)}     # the server's word: one holder each
+
+    async def top_up(address: str, key: str, product: str) -> object:
+        r = RemoteLedger(f"tcp:{address}", 3.0, a.ledger.secret)
+        try:
+            return await r.call("top_up", (key, int(time.time()), product, "money", 1_000, None, None, ""))
+        except LedgerFailed as exc:
+            return exc
+        finally:
+            r.close()
+    credited = {p: 0 for p in products}
+    for shard, ps in by_shard.items():
+        holder = owners[shard][2]
+        other = (addresses - {holder}).pop()
+        for p in ps:
+            refused = asyncio.run(top_up(other, f"x-{p}", p))
+            assert isinstance(refused, LedgerFailed) and refused.name == "NotMine"
+            assert tuple(refused.detail) == (shard, *owners[shard][:3])
+            assert asyncio.run(top_up(holder, f"t-{p}", p)) > 0
+            credited[p] += 1_000
+    assert money(a, products) == {p: MONEY + credited[p] for p in products}    # the refused: never run
+    # kill -9 of a holder: its session ends, the other node's ledger takes its shards within the bound
+    victim = procs[owners[0][0]]
+    survivor = "b" if owners[0][0] == "a" else "a"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    t0 = time.monotonic()
+    after = wait_owners(a, SHARDS, not_socket=str(socket_path(a if survivor == "b" else b)))
+    took = time.monotonic() - t0
+    assert took < 2 * a.ledger.lease_interval + 2.0, took
+    assert all(o[0] == survivor for o in after.values())
+    assert lease_holders(pg_dsn) == {k: 1 for k in range(SHARDS)}
+    assert money(a, products) == {p: MONEY + credited[p] for p in products}    # acknowledged: all there
+
+
+def ccr(imsi: str, sid: str, n: int, action: Action, used: int = 0) -> ChargeRequest:
+    requested = None if action is Action.STOP else 3 * MB
+    return ChargeRequest(imsi, sid, action, (UsageItem(Unit.OCTETS, requested, used, 1),), f"{sid}:{n}",
+                         service="data")
+
+
+def test_front_end_of_b_charges_through_a_then_through_b_after_a_is_killed(tmp_path, pg_dsn, ledgers):
+    """Node A's ledger holds every shard; node B's front end forwards to it over TCP (charged once,
+    balances exact); A killed -9 mid-load: B's ledger takes the shards over, the load continues,
+    every acknowledged debit is in the store once and no resend is charged twice."""
+    a, b = nodes(tmp_path, pg_dsn)
+    by_shard = products_by_shard()
+    products = [p for ps in by_shard.values() for p in ps]
+    seeded(a, products)
+    pa = ledgers.start(a)
+    owners = wait_owners(a, SHARDS)
+    assert all(o[0] == "a" for o in owners.values())
+    ledgers.start(b)
+    acknowledged = {p: 0 for p in products}
+    done = 0
+    killed_at = 0.0
+
+    async def session(c: RemoteLedgerClient, p: str, k: int) -> None:
+        nonlocal done
+        imsi, sid = imsi_of(p), f"{p}-s{k}"
+        result, *_ = await c.credit_control(ccr(imsi, sid, 0, Action.START), sessions.INITIAL, (imsi,), None)
+        assert result.outcome is Outcome.SUCCESS
+        for n in range(1, 30):
+            action = Action.STOP if n == 29 else Action.UPDATE
+            result, *_ = await c.credit_control(ccr(imsi, sid, n, action, 300_000),
+                                                sessions.TERMINATION if n == 29 else sessions.UPDATE, (), None)
+            assert result is not None and result.outcome is Outcome.SUCCESS
+            acknowledged[p] += sum(i.charged for i in result.items)
+            done += 1
+
+    async def killer() -> None:
+        nonlocal killed_at
+        while done < 150:
+            await asyncio.sleep(0.005)
+        pa.send_signal(signal.SIGKILL)               # mid-load: operations in flight on A
+        killed_at = time.monotonic()
+
+    async def go():
+        c = RemoteLedgerClient(None, ChargingPolicy(), "", 20.0, remote=sharded_remote(b))  # type: ignore[arg-type]
+        await asyncio.gather(killer(), *(session(c, p, k) for p in products for k in range(3)))
+        c.close()
+        return c.remote, time.monotonic()
+    router, ended = asyncio.run(go())
+    assert router.forwarded > 0                      # B's front end sent to A's ledger over TCP
+    assert router.resent > 0                         # in flight at the kill, sent again
+    assert done == len(products) * 3 * 29
+    after = read_owners(a)
+    assert all(o[0] == "b" for o in after.values())  # B's ledger took every shard over
+    assert all(after[k][3] > owners[k][3] for k in owners)
+    assert ended - killed_at < 20.0
+    left = money(a, products)
+    for p in products:                               # 29 × 300,000 octets a session: 9 started MB at 20,000
+        assert acknowledged[p] == 3 * 9 * 20_000
+        assert left[p] == MONEY - acknowledged[p]
