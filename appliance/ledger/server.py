@@ -143,6 +143,7 @@ class LedgerServer:
         self.memory = reads.ReadModel(store, getattr(store, "cached_docs", 200_000)) \
             if self.run_here is not None and hasattr(store, "read_here") else None
         self.in_batch = False
+        self.unsent: list[Any] = []           # connections with read answers of this turn not yet written
         self.batch_max = getattr(store, "batch_max", 512)
         self.pending: list[tuple[_Connection, int, _Op]] = []
         self.draining = False
@@ -217,6 +218,8 @@ class LedgerServer:
             else:
                 metrics.inc("ledger.reads")
                 conn.send(protocol.frame((req_id, True, value)))
+                if self.draining:           # a batch runs in this turn: the answer leaves before it
+                    self.unsent.append(conn)
                 return
         self.inflight += 1
         self.idle.clear()
@@ -245,6 +248,11 @@ class LedgerServer:
         """Everything that arrived during the last loop turn, as one transaction on this thread
         (group commit: one fsync); the answers leave once it is committed."""
         self.draining = False
+        for conn in self.unsent:
+            flush = getattr(conn, "_flush", None)
+            if flush is not None:
+                flush()
+        self.unsent.clear()
         pending, self.pending = self.pending, []
         assert self.run_here is not None
         for start in range(0, len(pending), self.batch_max):

@@ -177,3 +177,24 @@ def test_a_read_during_a_batch_gets_the_value_before_it(store):
     before, after = asyncio.run(go())
     assert during == [(True, before)]
     assert after != before and after == d.fresh("balance", (imsi, T0))
+
+
+def test_read_answers_of_a_turn_leave_before_its_batch(store):
+    from appliance.ledger.server import _Connection
+    events: list[tuple] = []
+
+    class Transport:
+        def write(self, data: bytes) -> None:
+            events.append(("write", [req for req, _ok, _v in protocol.unframe(bytearray(data))]))
+
+    async def go() -> None:
+        server = LedgerServer(store, ChargingPolicy())
+        server.ops["probe"] = (lambda l: events.append(("batch",)) or "done", None)
+        conn = _Connection(server)
+        conn.transport = Transport()  # type: ignore[assignment]
+        server.submit(conn, (1, "probe", ()))
+        server.submit(conn, (2, "balance", (SUBSCRIBERS[0], T0)))
+        for _ in range(5):
+            await asyncio.sleep(0)
+    asyncio.run(go())
+    assert events == [("write", [2]), ("batch",), ("write", [1])]
