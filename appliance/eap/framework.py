@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Protocol
 
 from .. import metrics
 from .credentials import CredentialLookup
-from .events import ACTIONS, Action, ProtocolError, Reply
+from .events import ACTIONS, Action, FindService, ProtocolError, Reply
 from .packet import Code, EapFormatError, EapPacket, EapType, decode, encode, nak_types
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ class MethodContext:
     now: Callable[[], float] | None = None
     server_id: str = "ocs.localdomain"               # e.g. EAP-pwd Server-ID, AKA' network name default
     options: Mapping[str, Any] = field(default_factory=dict)   # per-method settings (TLS context, KDF...)
-    perform: Perform | None = None                   # answers the actions a method returns
+    perform: Perform | None = None                   # answers the actions a method returns (None:
+                                                     # only FindService, answered by ``lookup``)
 
 
 class Method(Protocol):
@@ -371,6 +372,10 @@ class Conversation:
         step = await self._run(self.method.start(self.identity, (self.identifier + 1) & 0xFF))
         return self._step(step, ident)
 
+    async def _look_up(self, action: Action) -> Reply:
+        assert isinstance(action, FindService)
+        return await self.context.lookup.find_service(action.identity)
+
     async def _run(self, got: Step | Action | Awaitable[Step | Action]) -> Step:
         """The method's next step, its actions performed on the way (bounded by the method)."""
         if not isinstance(got, STEPS + ACTIONS):
@@ -378,8 +383,10 @@ class Conversation:
         while not isinstance(got, STEPS):
             perform = self.context.perform
             if perform is None:
-                raise RuntimeError(f"EAP type {self.method_type} returned {type(got).__name__}: "
-                                   "MethodContext.perform is not set")
+                if not isinstance(got, FindService):
+                    raise RuntimeError(f"EAP type {self.method_type} returned {type(got).__name__}: "
+                                       "MethodContext.perform is not set")
+                perform = self._look_up                # credentials alone: the context's lookup
             resume: Callable[[Reply], Step | Action] | None = getattr(self.method, "resume", None)
             if resume is None:
                 raise RuntimeError(f"EAP type {self.method_type} returned an action but cannot resume")

@@ -17,7 +17,9 @@ import struct
 from collections.abc import Callable
 from typing import ClassVar
 
+from ..ocs.inventory import Service
 from . import p256
+from .events import Action, FindService, Reply
 from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
 from .framework import Failure, MethodContext, Request, Step, Success, registry
 from .packet import EapPacket, EapType
@@ -107,6 +109,7 @@ class PwdMethod:
         self.element_p: p256.Point = None
         self.ks = b""
         self.confirm_s = b""
+        self.awaiting = False                     # a FindService is outstanding
 
     def _send(self, exch: int, payload: bytes) -> Step:
         self.out_exch = exch
@@ -120,11 +123,11 @@ class PwdMethod:
             self.outbound = None
         return Request(build(self.out_exch, frag, LENGTH_SIZE))
 
-    async def start(self, identity: str, ident: int) -> Step:
+    def start(self, identity: str, ident: int) -> Step:
         payload = struct.pack("!HBB", GROUP, RANDOM_FUNCTION, PRF) + self.token + bytes([PREP_NONE]) + self.server_id
         return self._send(EXCH_ID, payload)
 
-    async def process(self, packet: EapPacket, ident: int) -> Step:
+    def process(self, packet: EapPacket, ident: int) -> Step | Action:
         try:
             flags, frag = parse(packet.data, LENGTH_SIZE)
         except FragmentError as exc:
@@ -143,21 +146,29 @@ class PwdMethod:
         if message is None:
             return Request(bytes([exch]))          # ACK for the peer's fragment
         if exch == EXCH_ID:
-            return await self._on_id(message)
+            return self._on_id(message)
         if exch == EXCH_COMMIT:
             return self._on_commit(message)
         return self._on_confirm(message)
 
-    async def _on_id(self, msg: bytes) -> Step:
-        """§3.2.1: the peer must echo group, functions, token and Prep."""
+    def _on_id(self, msg: bytes) -> Step | Action:
+        """§3.2.1: the peer must echo group, functions, token and Prep; then the peer's
+        credentials are asked for (:class:`~appliance.eap.events.FindService`)."""
         if len(msg) < 9:
             return Failure("pwd: short ID response")
         group, rfunc, prf = struct.unpack_from("!HBB", msg)
         if (group, rfunc, prf) != (GROUP, RANDOM_FUNCTION, PRF) or msg[4:8] != self.token or msg[8] != PREP_NONE:
             return Failure("pwd: ID response does not match the offer")
         self.peer_id = msg[9:]
-        identity = self.peer_id.decode("utf-8", "replace")
-        service = await self.ctx.lookup.find_service(identity)
+        self.awaiting = True
+        return FindService(self.peer_id.decode("utf-8", "replace"))
+
+    def resume(self, reply: Reply) -> Step:
+        """The peer's service (or None): derive the password element, send the Commit (§2.8.5.1)."""
+        if not self.awaiting:
+            raise RuntimeError("pwd: resumed with no action outstanding")
+        self.awaiting = False
+        service = reply if isinstance(reply, Service) else None
         if service is None or not service.enabled or not service.credentials.password:
             # keep the exchange going with a random password so an unknown user looks like a wrong one
             password = self.ctx.random(16)

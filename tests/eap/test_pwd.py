@@ -11,6 +11,7 @@ import pytest
 
 from appliance.eap import p256, pwd
 from appliance.eap.credentials import MemoryLookup
+from appliance.eap.events import FindService
 from appliance.eap.framework import Failure, MethodContext, Request, Success
 from appliance.eap.packet import Code, EapPacket, decode, encode
 from appliance.eap.pwd import CIPHERSUITE, EXCH_COMMIT, EXCH_CONFIRM, EXCH_ID, PwdMethod, h, kdf, password_element
@@ -219,9 +220,11 @@ def response(data: bytes) -> EapPacket:
 
 async def server_commit(method: PwdMethod, password: bytes) -> tuple[p256.Point, int, p256.Point]:
     """Run ID; return the server's Element, Scalar and the password element a peer derives."""
-    step = await method.start("alice@wlan", 1)
+    step = method.start("alice@wlan", 1)
     offer = step.data[1:]
-    step = await method.process(response(bytes([EXCH_ID]) + offer[:9] + b"alice@wlan"), 2)
+    asked = method.process(response(bytes([EXCH_ID]) + offer[:9] + b"alice@wlan"), 2)
+    assert asked == FindService("alice@wlan")          # the method asks; the caller looks up
+    step = method.resume(await method.ctx.lookup.find_service(asked.identity))
     assert isinstance(step, Request) and step.data[0] == EXCH_COMMIT
     pwe = password_element(offer[4:8], b"alice@wlan", offer[9:], password)
     return p256.decode(step.data[1:65]), int.from_bytes(step.data[65:97], "big"), pwe
@@ -241,7 +244,7 @@ def test_reflected_or_invalid_commit_is_refused():
     async def attempt(make) -> object:
         method = new_method()
         element_s, scalar_s, pwe = await server_commit(method, b"s3cret-pw")
-        return await method.process(make(element_s, scalar_s, pwe), 3)
+        return method.process(make(element_s, scalar_s, pwe), 3)
 
     mask = 7654321
     good_element = lambda pwe: p256.neg(p256.mul(mask, pwe))      # noqa: E731
@@ -270,14 +273,14 @@ def test_in_memory_authentication_gives_the_keys_both_sides_derive():
         element_s, scalar_s, pwe = await server_commit(method, b"s3cret-pw")
         rand, mask = 1234567, 7654321
         scalar_p, element_p = rand + mask, p256.neg(p256.mul(mask, pwe))
-        step = await method.process(commit(element_p, scalar_p), 3)
+        step = method.process(commit(element_p, scalar_p), 3)
         ks = p256.mul(rand, p256.add(p256.mul(scalar_s, pwe), element_s))[0].to_bytes(32, "big")
         confirm_s = h(ks, p256.encode(element_s), scalar_s.to_bytes(32, "big"), p256.encode(element_p),
                       scalar_p.to_bytes(32, "big"), CIPHERSUITE)
         assert step.data[1:] == confirm_s
         confirm_p = h(ks, p256.encode(element_p), scalar_p.to_bytes(32, "big"), p256.encode(element_s),
                       scalar_s.to_bytes(32, "big"), CIPHERSUITE)
-        step = await method.process(response(bytes([EXCH_CONFIRM]) + confirm_p), 4)
+        step = method.process(response(bytes([EXCH_CONFIRM]) + confirm_p), 4)
         method_id = h(CIPHERSUITE, scalar_p.to_bytes(32, "big"), scalar_s.to_bytes(32, "big"))
         return step, kdf(h(ks, confirm_p, confirm_s), bytes([52]) + method_id, 1024)
 
