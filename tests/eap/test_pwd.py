@@ -12,7 +12,7 @@ import pytest
 from appliance.eap import p256, pwd
 from appliance.eap.credentials import MemoryLookup
 from appliance.eap.events import FindService
-from appliance.eap.framework import Failure, MethodContext, Request, Success
+from appliance.eap.framework import Conversation, Failure, MethodContext, Policy, Request, Send, Success
 from appliance.eap.packet import Code, EapPacket, decode, encode
 from appliance.eap.pwd import CIPHERSUITE, EXCH_COMMIT, EXCH_CONFIRM, EXCH_ID, PwdMethod, h, kdf, password_element
 from appliance.eap.ttls import decode_avps, encode_avp
@@ -286,3 +286,16 @@ def test_in_memory_authentication_gives_the_keys_both_sides_derive():
 
     step, keys = asyncio.run(run())
     assert isinstance(step, Success) and step.msk == keys[:64] and step.emsk == keys[64:128]
+
+
+def test_a_context_without_a_performer_answers_find_service_from_its_lookup():
+    """The Conversation performs the method's FindService with the context's CredentialLookup."""
+    async def run():
+        conv = Conversation(Policy((52,)), MethodContext(MemoryLookup.with_password("alice@wlan", "s3cret-pw"),
+                                                         server_id="srv"), first_identifier=1)
+        first = await conv.receive(encode(Code.RESPONSE, 1, 1, b"alice@wlan"))
+        offer = first.packet[6:]                    # Type-Data after the PWD-Exch octet
+        return await conv.receive(encode(Code.RESPONSE, first.identifier, 52,
+                                         bytes([EXCH_ID]) + offer[:9] + b"alice@wlan"))
+    step = asyncio.run(run())
+    assert isinstance(step, Send) and step.packet[5] == EXCH_COMMIT
