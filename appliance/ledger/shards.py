@@ -14,9 +14,9 @@ Routing is decided before an operation runs, from its arguments:
 * the ledger resolves the hint to the product (:func:`product_key`, one read: the identity's
   product, the session record's subscriber, the bucket's product) and checks its leases.
 
-Operations without a hint (housekeeping's sweep, bulk import's initial balances, the front ends'
-own transaction functions) run on whichever ledger receives them; the store's row locks keep
-them correct as before (they are not sharded yet).
+Operations without a hint (housekeeping's sweep, bulk import's initial balances, the REST
+resources' and the wallet's transaction functions, Accounting-On/Off) run on whichever ledger
+receives them; the store's row locks keep them correct as before (they are not sharded yet).
 """
 from __future__ import annotations
 
@@ -50,8 +50,10 @@ def hint(name: str, args: tuple[Any, ...]) -> Hint | None:
         if request_type in (sessions.UPDATE, sessions.TERMINATION):
             return "s", wire[1]
         return "i", candidates[0] if candidates else wire[0]
-    if name == "charge":
+    if name in ("charge", "quota_debit", "nrf_rate"):      # a wire request first: its subscriber
         return "i", args[0][0]
+    if name == "radius_account":                            # (status, key, subscriber, ...)
+        return "i", args[2]
     if name == "top_up":
         return "p", args[2]
     if name == "remove_bucket":

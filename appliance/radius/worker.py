@@ -94,11 +94,15 @@ async def build(cfg: Config, index: int, store: Any) -> RadiusServer:
     clients = ClientTable(await load_clients(store, cfg))
     clients_mod.write_index_file(cfg.path(cfg.run_dir), clients.clients)
     auth = AuthHandler(cfg, store, index, method_options(cfg))
-    remote = None
+    remote: Any = None
     if cfg.processes.ledger > 0:                 # accounting is charged by the ledger role
         from ..ledger.remote import RemoteLedger
-        from ..ledger.server import socket_path
-        remote = RemoteLedger(str(socket_path(cfg)), cfg.processes.ledger_timeout)
+        from ..ledger.server import sharded, socket_path
+        if sharded(cfg):                         # by the ledger holding the subscriber's shard
+            from ..ledger.routing import sharded_remote
+            remote = sharded_remote(cfg)
+        else:
+            remote = RemoteLedger(str(socket_path(cfg)), cfg.processes.ledger_timeout)
     acct = AcctHandler(cfg, store, policy, ledger=remote)
     translog: Any = None
     try:

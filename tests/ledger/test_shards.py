@@ -52,6 +52,8 @@ def test_every_balance_operation_has_a_hint():
     assert hint("top_up", ("k", 0, "p9", "money", 1, None, None, "")) == ("p", "p9")
     assert hint("remove_bucket", ("k", 0, 17)) == ("b", "17")
     assert hint("refused", ("p3", 0)) == ("p", "p3")
+    assert hint("quota_debit", (wire,)) == ("i", "001") and hint("nrf_rate", (wire, None, 0)) == ("i", "001")
+    assert hint("radius_account", (2, "nas|sid", "alice", 0, 0, {}, 0, (), "data", (0, 0, 0))) == ("i", "alice")
     assert hint("balance", ("001", 0)) is None and hint("housekeeping", (0, 10)) is None
 
 
@@ -266,3 +268,41 @@ def test_supervisord_runs_one_ledger_per_shard_at_most(tmp_path):
         "[program:ledger]")[1].split("[program:")[0]
     one = dataclasses.replace(cfg, ledger=dataclasses.replace(cfg.ledger, shards=2))
     assert "numprocs=2" in supervisor_conf(one).split("[program:ledger]")[1].split("[program:")[0]
+
+
+def test_radius_accounting_reaches_the_holder_of_the_subscribers_shard(tmp_path, ledgers):
+    """The RADIUS worker's operation (``radius_account``) is routed by its subscriber: a Start and a
+    Stop of sessions of products in every shard, each executed by its shard's holder only once."""
+    from appliance.radius.acct import SESSION_KIND
+    cfg = node_config(tmp_path, "a", SHARDS, ledgers=2)
+    by_shard = products_by_shard()
+    products = [p for ps in by_shard.values() for p in ps]
+    seeded(cfg, products)
+    ledgers.start(cfg, 0)
+    ledgers.start(cfg, 1)
+    wait_owners(cfg, SHARDS)
+    now = int(time.time())
+    bounds = (1_000_000_000_000, 172_800, 12_500_000_000)
+
+    async def go():
+        router = sharded_remote(cfg)
+        out = []
+        for p in products:
+            key = f"nas1|{p}"
+            for status, octets in ((1, 0), (2, 2 * MB), (2, 2 * MB)):     # Start, Stop, the Stop resent
+                out.append(await router.call("radius_account", (status, key, imsi_of(p), octets, 60, {"nas": "nas1"},
+                                                                now, ("octets",), "data", bounds)))
+        router.close()
+        return router, out
+    router, outcomes = asyncio.run(go())
+    assert router.redirected > 0
+    assert len(outcomes) == 3 * len(products)
+    left = money(cfg, products)
+    store = open_store(cfg)
+    try:
+        docs = store.transact(lambda l: l.list_docs(SESSION_KIND, "nas1|"))
+    finally:
+        store.close()
+    assert docs == []                                   # every session stopped
+    for p in products:                                  # 2 MB used: 2 started MB at 20,000, once
+        assert left[p] == MONEY - 40_000
