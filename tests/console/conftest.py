@@ -1,5 +1,5 @@
-"""A running appliance for the console and /metrics tests: RADIUS, Diameter and REST workers as
-processes on free loopback ports, one subscriber, an admin and a read-only user."""
+"""A running appliance for the console and /metrics tests: the ledger role, RADIUS, Diameter and REST
+workers as processes on free loopback ports, one subscriber, an admin and a read-only user."""
 from __future__ import annotations
 
 import asyncio
@@ -22,6 +22,7 @@ from appliance.diameter.client import CreditControlClient, Service, ccr, summary
 from appliance.ocs.units import Unit
 from appliance.store import open_store
 from tests.conftest import free_port, seed
+from tests.ledger_role import start_process, stop_process
 from tests.rest.conftest import ADMIN, READER, add_user
 
 SECRET = "testing123"
@@ -82,6 +83,7 @@ def appliance(tmp_path_factory):
         add_user(store, *READER, ["readonly"])
     finally:
         store.close()
+    ledger = start_process(conf, load(str(conf)), base / "ledger0.log")     # the default: it charges
     procs = [_worker(conf, "radius"), _worker(conf, "diameter"), _worker(conf, "rest")]
     try:
         _wait_bound(acct, socket.SOCK_DGRAM)
@@ -96,6 +98,7 @@ def appliance(tmp_path_factory):
                 p.wait(15)
             except subprocess.TimeoutExpired:
                 p.kill()
+        stop_process(ledger)
 
 
 def ro_session(port: int, imsi: str = IMSI, used: int = 1_500_000) -> list[int]:

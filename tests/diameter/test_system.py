@@ -15,6 +15,7 @@ from appliance.diameter import codec as c
 from appliance.diameter import peer
 from tests.capture import Capture
 from tests.conftest import free_port, need_binary, seed
+from tests.ledger_role import start_process, stop_process
 
 pytestmark = pytest.mark.system
 IMSI = "001010000000001"
@@ -41,18 +42,24 @@ def worker(cfg, store, tmp_path):
                      "peers": [{"host": "fd.test"}], "accept_realms": ["client.localdomain"]}}))
     seed(store, IMSI, money=10_000_000)
     env = dict(os.environ, APPLIANCE_CONFIG=str(conf))
-    proc = subprocess.Popen([sys.executable, "-m", "appliance", "run", "diameter"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "worker.log", "w"))
-    peers_dir = tmp_path / "run" / "diameter"
-    wait_for(lambda: list(peers_dir.glob("peers-*.json")) or proc.poll() is not None, 20, "the worker")
-    assert proc.poll() is None, (tmp_path / "worker.log").read_text()
-    yield port, env, peers_dir
-    proc.send_signal(signal.SIGTERM)
+    ledger = start_process(conf, cfg, tmp_path / "ledger.log", env)     # the default: the ledger role charges
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        proc = subprocess.Popen([sys.executable, "-m", "appliance", "run", "diameter"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=open(tmp_path / "worker.log", "w"))
+        peers_dir = tmp_path / "run" / "diameter"
+        try:
+            wait_for(lambda: list(peers_dir.glob("peers-*.json")) or proc.poll() is not None, 20, "the worker")
+            assert proc.poll() is None, (tmp_path / "worker.log").read_text()
+            yield port, env, peers_dir
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    finally:
+        stop_process(ledger)
 
 
 def client(env, port, *args):

@@ -21,6 +21,7 @@ from appliance.diameter.client import CONTEXT_IMS, CreditControlClient, Service,
 from appliance.ocs.units import Unit
 from appliance.store import open_store
 from tests.conftest import free_port, need_binary, seed
+from tests.ledger_role import start_process, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "testing123"
@@ -126,6 +127,7 @@ def test_export_ipdr_rows_match_radius_and_ro_sessions(tmp_path):
     seed(store, "001010000000002", product="p2", money=10_000_000)
     seed(store, "001010000000003", product="p3", msisdn="447700900003", money=10_000_000)
     t0 = int(time.time())
+    ledger = start_process(conf, cfg, tmp_path / "ledger.log", {**os.environ, "PYTHONPATH": str(ROOT)})
     procs = [worker(conf, "radius"), worker(conf, "diameter")]
     try:
         radclient(acct_port, acct("Start", "wlan-1", 0, 0, 0))
@@ -141,6 +143,7 @@ def test_export_ipdr_rows_match_radius_and_ro_sessions(tmp_path):
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
+        stop_process(ledger)
     charged = {p: 10_000_000 - money(store, p) for p in ("p1", "p2", "p3")}
     store.close()
     assert all(charged.values())

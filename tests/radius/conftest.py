@@ -1,4 +1,8 @@
-"""RADIUS test harness: workers run in threads of the test process on free loopback ports."""
+"""RADIUS test harness: workers run in threads of the test process on free loopback ports.
+
+With the embedded default (``processes.ledger: 1``) accounting is charged by the ledger role: the
+first worker started starts one beside it in this process (:class:`tests.ledger_role.LedgerThread`)
+unless one already listens on the configuration's socket, and stops it when it closes."""
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +25,7 @@ class RunningServer:
         self.stop = None
         self.server = None
         self.error = None
+        self.ledger = None
         self._ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -43,9 +48,12 @@ class RunningServer:
             self.loop.close()
 
     def start(self) -> RunningServer:
+        from tests.ledger_role import start_thread_if_wanted
+        self.ledger = start_thread_if_wanted(self.cfg)
         self.thread.start()
         assert self._ready.wait(30), "radius worker did not start"
         if self.error:
+            self.close()
             raise self.error
         return self
 
@@ -53,6 +61,9 @@ class RunningServer:
         if self.loop is not None and self.thread.is_alive():
             self.loop.call_soon_threadsafe(self.stop.set)
             self.thread.join(30)
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger = None
 
 
 def radius_cfg(cfg, **radius):

@@ -16,6 +16,7 @@ from appliance.ocs.units import cost_of
 from appliance.radius import packet as rp
 from appliance.radius.coa import RECORD_KIND
 from tests.conftest import free_port
+from tests.ledger_role import start_process, stop_process
 
 from .conftest import SECRET
 from .helpers import radclient
@@ -32,6 +33,7 @@ def test_the_other_sessions_of_a_product_out_of_credit_are_disconnected_once(cfg
                     f"radius:\n  address: 127.0.0.1\n  auth_port: {auth}\n  acct_port: {acct}\n"
                     f"  coa_timeout: 0.5\n  coa_retries: 2\n"
                     f"  clients:\n    - {{address: 127.0.0.1, secret: {SECRET}, coa_port: {nas.port}}}\n")
+    ledger = start_process(conf, cfg, tmp_path / "ledger.log")       # the default: the ledger role charges
     proc = subprocess.Popen([sys.executable, "-m", "appliance", "-c", str(conf), "run", "radius", "--index", "0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     rc = None
@@ -67,5 +69,6 @@ def test_the_other_sessions_of_a_product_out_of_credit_are_disconnected_once(cfg
             rc = proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        stop_process(ledger)
         nas.close()
     assert rc == 0, proc.stderr.read()[-2000:]

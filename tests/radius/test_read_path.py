@@ -3,6 +3,7 @@
 that changes the product's credit state still goes through a write transaction."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sqlite3
 import threading
@@ -14,6 +15,7 @@ from appliance.ledger import book
 from appliance.ocs.catalog import Offer
 from appliance.store.sqlite import SqliteStore
 
+from .conftest import RunningServer
 from .helpers import pyrad_client
 
 
@@ -46,29 +48,48 @@ def test_a_cache_miss_is_answered_while_the_writer_is_busy(radius, rcfg, seed_su
         holder.join(20)
 
 
-def test_a_refusal_writes_only_when_the_credit_state_changes(radius, rcfg, seed_subscriber, store):
+@pytest.mark.parametrize("ledger", [1, 0], ids=["ledger-role", "in-process"])
+def test_a_refusal_writes_only_when_the_credit_state_changes(rcfg, seed_subscriber, store, ledger):
+    """With the ledger role (the default) the worker reads and asks the ledger to record the refusal
+    (operation ``refused``); in process (``processes.ledger: 0``) one write transaction does both."""
+    rcfg = dataclasses.replace(rcfg, processes=dataclasses.replace(rcfg.processes, ledger=ledger))
     seed_subscriber(nai="broke@wlan", password="pw", money=0)
-    auth = radius.server.auth
-    writes: list[object] = []                  # the write transactions of the Access-Request path
-    real = auth.store
+    radius = RunningServer(rcfg).start()
+    try:
+        auth = radius.server.auth
+        writes: list[object] = []              # the write transactions of the Access-Request path
+        recorded: list[str] = []               # the ledger role's operations it asked for
+        real = auth.store
 
-    class Counting:                            # worker 0 also runs its own periodic transactions
-        def __getattr__(self, name):
-            return getattr(real, name)
+        class Counting:                        # worker 0 also runs its own periodic transactions
+            def __getattr__(self, name):
+                return getattr(real, name)
 
-        def atransact(self, fn):
-            writes.append(fn)
-            return real.atransact(fn)
-    auth.store = Counting()
-    # the refusal goes through a write transaction: what is checked here is that it is written once,
-    # not how fast (a first write on a loaded machine once took more than 2 × 3 s)
-    assert pap(rcfg, "broke@wlan", "pw", timeout=10.0).code == pp.AccessReject
-    assert len(writes) == 1                                  # the out-of-credit flag, written once
-    assert store.transact(lambda l: book.out_of_credit(l, "p1"))
-    auth.cache.drop("broke@wlan")
-    reply = pap(rcfg, "broke@wlan", "pw")
-    assert reply.code == pp.AccessReject and reply["Reply-Message"] == ["No usable balance"]
-    assert len(writes) == 1                                  # already out of credit: read only
+            def atransact(self, fn):
+                writes.append(fn)
+                return real.atransact(fn)
+        auth.store = Counting()
+        if ledger:
+            assert auth.ledger is not None
+            call = auth.ledger.call
+
+            def counted(name, *args):
+                recorded.append(name)
+                return call(name, *args)
+            auth.ledger.call = counted
+        # the refusal is written: what is checked here is that it is written once, not how fast
+        # (a first write on a loaded machine once took more than 2 × 3 s)
+        assert pap(rcfg, "broke@wlan", "pw", timeout=10.0).code == pp.AccessReject
+        # the out-of-credit flag, written once: by the ledger role, or by this worker's transaction
+        assert (recorded, len(writes)) == ((["refused"], 0) if ledger else ([], 1))
+        assert store.transact(lambda l: book.out_of_credit(l, "p1"))
+        auth.cache.drop("broke@wlan")
+        reply = pap(rcfg, "broke@wlan", "pw")
+        assert reply.code == pp.AccessReject and reply["Reply-Message"] == ["No usable balance"]
+        # already out of credit: read only
+        assert (recorded, len(writes)) == ((["refused"], 0) if ledger else ([], 1))
+    finally:
+        radius.close()
 
 
 def test_read_sees_commits_and_refuses_writes(tmp_path):

@@ -21,6 +21,7 @@ from appliance.config import load
 from appliance.diameter.client import CreditControlClient, ccr
 from appliance.store import open_store
 from tests.conftest import free_port, need_binary, seed
+from tests.ledger_role import start_process, stop_process
 from tests.snmp.conftest import DBP, ENTERPRISE, OCS, RADIUS_ACC, RADIUS_AUTH, V3, Agents, parse, snmp, write_config
 
 SECRET = "testing123"
@@ -78,7 +79,7 @@ def wait_value(agent, oid: str, expected: int, timeout: float = 30.0) -> None:
 
 @pytest.fixture(scope="module")
 def appliance(tmp_path_factory):
-    """RADIUS x2, Diameter x1 and the agent, as processes (shared by this module's tests)."""
+    """The ledger role, RADIUS x2, Diameter x1 and the agent, as processes (shared by this module's tests)."""
     need_binary("radclient")
     tmp_path = tmp_path_factory.mktemp("snmp-appliance")
     start_agent = Agents()
@@ -95,6 +96,7 @@ def appliance(tmp_path_factory):
         seed(store, IMSI, money=10_000_000)            # the Ro session of the diameter-client test
     finally:
         store.close()
+    ledger = start_process(conf, load(str(conf)), tmp_path / "ledger0.log")
     workers = [worker(conf, "radius", 0), worker(conf, "radius", 1), worker(conf, "diameter", 0)]
     try:
         wait_port(auth, socket.SOCK_DGRAM)
@@ -110,6 +112,7 @@ def appliance(tmp_path_factory):
                 w.wait(15)
             except subprocess.TimeoutExpired:
                 w.kill()
+        stop_process(ledger)
 
 
 def test_counters_move_by_exactly_the_traffic_v2c_and_v3(appliance):
