@@ -184,6 +184,7 @@ class RadiusConfig:
     auth_cache_poll_ms: int = 100          # with the change signal: ms between looks at it (1..10000); decisions are
                                            # kept until their service/product changes, a change is seen within this
     auth_cache_size: int = 1_000_000       # decisions kept per worker (cleared whole when full)
+    auth_cache_preload: bool = False       # with the change signal: each worker reads every NAI's decision at start
     spread: str = "auth"                   # per-datagram spread over the workers: none | auth | all (+ accounting)
     # Accounting sanity: what one Interim/Stop may charge; the rest is counted, logged and not charged
     acct_report_max_octets: int = 1_000_000_000_000     # octets in one report (1 TB)

@@ -39,6 +39,7 @@ from appliance.radius import packet as rp
 SECRET = b"testing123"
 USERS = 1000
 PASSWORD = "bench-pw"
+PRELOAD = False
 
 
 def free_udp_port() -> int:
@@ -210,6 +211,7 @@ def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = Fal
                     + f"  clients:\n    - {{address: 127.0.0.1, secret: {SECRET.decode()}}}\n"
                     + (f"  auth_cache_ttl: {cache_ttl}\n" if cache_ttl is not None else "")
                     + (f"logs:\n  {logs}\n" if logs else "")
+                    + ("  auth_cache_preload: true\n" if PRELOAD else "")
                     + ("processes:\n  ledger: 1\n" if ledger else ""))
     cfg = Config(data_dir=f"{tmp}/data", run_dir=f"{tmp}/run", base_dir=str(tmp),
                  database=DatabaseConfig(secret_key_file="") if CLEAR_SECRETS else DatabaseConfig())
@@ -240,6 +242,16 @@ def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = Fal
                               env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"radius{i}.log", "wb"))  # noqa: SIM115
              for i in range(workers)]
     wait_ready(auth)
+    if PRELOAD:                                   # every worker holds every subscriber's decision
+        from appliance import metrics
+        started, deadline = time.monotonic(), time.monotonic() + 600
+        while metrics.read_all(tmp / "run").get("radius.auth.preload_done", 0) < workers:
+            if time.monotonic() > deadline:
+                raise SystemExit("preload did not finish")
+            time.sleep(0.2)
+        print(f"preloaded {metrics.read_all(tmp / 'run').get('radius.auth.preloaded', 0)} decisions over "
+              f"{workers} workers in {time.monotonic() - started:.1f} s, "
+              f"CPU {cpu_seconds([p.pid for p in procs]):.1f} s (all processes since start)")
     return procs, auth, acct
 
 
@@ -521,11 +533,14 @@ def main() -> int:
     ap.add_argument("--mixed", action="store_true", help="the appliance's PAP phase runs while another process "
                     "sends Interim-Updates (durable debits) to it: do Access-Requests wait behind writes?")
     ap.add_argument("--ledger", action="store_true", help="accounting charged by the ledger role (processes.ledger: 1)")
+    ap.add_argument("--preload", action="store_true", help="radius.auth_cache_preload: every worker reads every "
+                    "subscriber's decision at start (measured: the wait and the CPU)")
     ap.add_argument("--warm", action="store_true", help="before each server's measured PAP phase, one Access-Request "
                     "per subscriber (the steady state of a cache filled on first use), timed and shown apart")
     args = ap.parse_args()
-    global USERS, LANES, SPREAD, CLEAR_SECRETS
+    global USERS, LANES, SPREAD, CLEAR_SECRETS, PRELOAD
     USERS, LANES, SPREAD, CLEAR_SECRETS = args.users, args.lanes, args.spread, args.clear_secrets
+    PRELOAD = args.preload
     tmp = Path(tempfile.mkdtemp(prefix="radius-bench-"))
     results: dict[str, dict] = {}
     procs: list[subprocess.Popen] = []

@@ -10,6 +10,7 @@ stored clear: a CHAP response cannot be checked against a hash of the password.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -293,6 +294,37 @@ class AuthHandler:
         elif keys:
             cache.drop_keys(keys)
         self.seq = seq
+
+    async def preload(self, stop: Any = None, chunk: int = 256) -> int:
+        """Fill the exact cache with every subscriber's decision (the NAI of each service), ``chunk``
+        per read and per loop turn, so the worker answers meanwhile; returns how many were kept.
+        The change signal is read first: a change committed after it is reported to the next look
+        and drops what was read before it."""
+        if self.read is None or not self.cache.exact:
+            return 0
+        self.polled_at = -FOREVER
+        self.refresh(time.monotonic())
+        names: list[str] = self.read(lambda l: l.service_nais())
+        units, stype, tz = self.units, self.rcfg.service, self.timezone
+        cache, kept = self.cache, 0
+        for i in range(0, len(names), chunk):
+            if (stop is not None and stop.is_set()) or len(cache) >= cache.capacity - chunk:
+                break
+            part = names[i:i + chunk]
+            epoch, now = cache.epoch, int(self.clock())
+            try:
+                found = self.read(lambda l, part=part, now=now: [
+                    read_decision(l, name, now, units, stype, None, tz) for name in part])
+            except Exception as exc:             # busy: what is not loaded is read on first use
+                log.debug("authorization preload stopped: %s", exc)
+                break
+            wall = self.clock()
+            for name, (auth, must_flag, until) in zip(part, found, strict=True):
+                if not must_flag:
+                    cache.put(name, auth, wall, until, epoch)
+                    kept += 1
+            await asyncio.sleep(0)
+        return kept
 
     def _decision(self, identity: str, service_id: str | None, now: int) -> tuple[Authorization, bool, float]:
         units, stype, tz = self.units, self.rcfg.service, self.timezone

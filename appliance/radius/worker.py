@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from typing import Any
 
 from .. import metrics, trace
@@ -127,6 +128,8 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None,
     if cfg.database.backend == "postgres":       # other nodes' traces reach this worker too
         trace.shared = (store, cfg.node.host)
     server.tasks.add(asyncio.ensure_future(trace.watch(cfg.path(cfg.run_dir), stop)))    # ends with ``stop``
+    if getattr(cfg.radius, "auth_cache_preload", False):   # every subscriber's decision, while serving
+        server.tasks.add(asyncio.ensure_future(_preload(server, index, stop)))
     if freeze_gc:              # the start-up objects (modules, config, tables) leave the cyclic GC's
         gc.collect()           # generations: its collections under load walk only what requests create
         gc.freeze()
@@ -162,6 +165,17 @@ async def serve(cfg: Config, index: int, stop: asyncio.Event, ready: Any = None,
             dm.cancel()
         await server.close(wait=float(cfg.processes.stop_wait))
         store.close()
+
+
+async def _preload(server: Any, index: int, stop: asyncio.Event) -> None:
+    started = time.process_time()
+    kept = await server.auth.preload(stop)
+    metrics.inc("radius.auth.preloaded", kept)
+    metrics.inc("radius.auth.preload_done")
+    log.info("radius worker %d: %d authorization decisions preloaded in %.1f s of CPU", index, kept,
+             time.process_time() - started)
+    gc.collect()               # the decisions are kept until changed: out of the cyclic GC's walks
+    gc.freeze()
 
 
 def traced_balance(store: Any, identity: str) -> dict[str, Any] | None:

@@ -678,6 +678,10 @@ class _ReadLedger(SqliteLedger):
             self._check()
         return super().find_subscriber(identity)
 
+    def service_nais(self) -> list[str]:
+        """Every service's NAI (the identities RADIUS authorizes), for filling a cache."""
+        return [r[0] for r in self._conn.execute("SELECT nai FROM service WHERE nai IS NOT NULL").fetchall()]
+
     def get_product(self, product_id: str) -> Product | None:
         product = self._products.get(product_id)
         return product if product is not None else super().get_product(product_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import time
 
 import pytest
 
@@ -240,3 +241,33 @@ def test_a_refusal_is_kept_only_while_the_product_stays_out_of_credit(cfg, store
     auth.refresh(1.0)
     assert auth.cache.get("u0@wlan", wall.now) is None
     assert auth.authorize_now("u0@wlan") is None                  # the writer must record it again
+
+
+def test_the_preload_keeps_every_decision_a_fresh_read_gives(cfg, store):
+    """Every subscriber's decision read at start (by NAI), the refusals the writer must record
+    excepted; a change committed during the preload is dropped at the next look."""
+    seed_users(store)
+    store.transact(lambda l: [l.delete_bucket(b.id) for b in l.buckets("p3")])     # broke, not yet flagged
+    wall = Clock(T0)
+    auth = AuthHandler(cfg, store, 0, {}, clock=wall)
+    real_read = auth.read
+    reads = 0
+
+    def read(fn):                      # a top-up commits between the preload's reads
+        nonlocal reads
+        reads += 1
+        if reads == 3:
+            store.transact(lambda l: l.add_bucket(NewBucket("p0", Unit.MONEY, 1)))
+        return real_read(fn)
+    auth.read = read
+    assert asyncio.run(auth.preload(chunk=2)) == USERS - 1
+    assert set(auth.cache._items) == {f"u{i}@wlan" for i in range(USERS)} - {"u3@wlan"}
+    assert all(auth.cache._items[f"u{i}@wlan"][1].product_id == f"p{i}" for i in (0, 1, 2, 4, 5))
+    auth.refresh(time.monotonic() + 1.0)
+    assert "u0@wlan" not in auth.cache._items and len(auth.cache) == USERS - 2
+    for i in range(USERS):
+        cached = auth.cache.get(f"u{i}@wlan", wall.now)
+        if cached is not None:
+            fresh = store.read(lambda l, i=i: authorize_read(l, f"u{i}@wlan", int(wall.now), auth.units,
+                                                             auth.rcfg.service, None, auth.timezone))[0]
+            assert cached[0] == fresh
