@@ -20,8 +20,10 @@ import ssl
 import struct
 from typing import ClassVar
 
+from ..ocs.inventory import Service
 from ..ocs.passwords import pap_matches
 from . import mschapv2
+from .events import Action, FindService, Reply
 from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
 from .framework import (
     Accept,
@@ -136,6 +138,7 @@ class TtlsMethod:
         self.pending_success: Success | None = None
         self.identity = ""
         self.inner: Conversation | None = None      # phase 2 EAP (§11.1)
+        self.phase2: tuple[str, dict[tuple[int, int], bytes]] | None = None   # awaiting the user's service
 
     async def start(self, identity: str, ident: int) -> Step:
         if self.sslctx is None:
@@ -155,7 +158,7 @@ class TtlsMethod:
             self.outbound = None
         return Request(build(VERSION, frag, LENGTH_SIZE))
 
-    async def process(self, packet: EapPacket, ident: int) -> Step:
+    async def process(self, packet: EapPacket, ident: int) -> Step | Action:
         assert self.tls is not None
         try:
             flags, frag = parse(packet.data, LENGTH_SIZE)
@@ -223,7 +226,7 @@ class TtlsMethod:
         return material[:64], material[64:]
 
     # --------------------------------------------------------------------------- phase 2
-    async def _phase2(self, plain: bytes) -> Step:
+    async def _phase2(self, plain: bytes) -> Step | Action:
         try:
             avps = decode_avps(plain)
         except ValueError as exc:
@@ -235,7 +238,15 @@ class TtlsMethod:
         if raw_user is None:
             return Failure("TTLS phase 2 without User-Name")
         user = raw_user.rstrip(b"\0").decode("utf-8", "replace")
-        service = await self.ctx.lookup.find_service(user)
+        self.phase2 = (user, avps)
+        return FindService(user)                   # the caller looks the user up, then resume()
+
+    def resume(self, reply: Reply) -> Step:
+        """Phase 2 PAP / CHAP / MS-CHAP-V2 (§11.2) with the user's service (or None)."""
+        if self.phase2 is None:
+            raise RuntimeError("TTLS: resumed with no action outstanding")
+        (user, avps), self.phase2 = self.phase2, None
+        service = reply if isinstance(reply, Service) else None
         password = service.credentials.password if service is not None and service.enabled else None
         sid = service.id if service is not None else None
         try:
