@@ -11,7 +11,9 @@ from __future__ import annotations
 import struct
 from typing import ClassVar
 
+from ..ocs.inventory import Service
 from . import mschapv2
+from .events import Action, FindService, Reply
 from .framework import Failure, MethodContext, Request, Step, Success, tunnel_registry
 from .packet import EapPacket, EapType
 
@@ -28,18 +30,19 @@ class EapMschapv2Method:
         self.ms_id = 0
         self.identity = ""
         self.pending: Success | Failure | None = None    # sent Success/Failure-Request, waiting for its ack
+        self.response: tuple[bytes, bytes, str] | None = None   # peer challenge, NT-Response, name: being checked
 
     def _message(self, opcode: int, body: bytes) -> Request:
         """OpCode, MS-CHAPv2-ID, MS-Length (the Type-Data length), body (§2)."""
         return Request(struct.pack("!BBH", opcode, self.ms_id, 4 + len(body)) + body)
 
-    async def start(self, identity: str, ident: int) -> Step:
+    def start(self, identity: str, ident: int) -> Step:
         self.identity = identity
         self.challenge = self.ctx.random(16)
         self.ms_id = self.ctx.random(1)[0]
         return self._message(OP_CHALLENGE, bytes([16]) + self.challenge + self.ctx.server_id.encode())
 
-    async def process(self, packet: EapPacket, ident: int) -> Step:
+    def process(self, packet: EapPacket, ident: int) -> Step | Action:
         data = packet.data
         if not data:
             return Failure("EAP-MSCHAPv2: empty response")
@@ -55,8 +58,15 @@ class EapMschapv2Method:
             return Failure("EAP-MSCHAPv2: malformed Response")
         response = data[5:54]
         peer_challenge, nt_response = response[0:16], response[24:48]
-        name = data[54:].decode("utf-8", "replace")
-        service = await self.ctx.lookup.find_service(self.identity)
+        self.response = (peer_challenge, nt_response, data[54:].decode("utf-8", "replace"))
+        return FindService(self.identity)
+
+    def resume(self, reply: Reply) -> Step:
+        """Check the NT-Response with the subscriber's password (RFC 2759 §8)."""
+        if self.response is None:
+            raise RuntimeError("EAP-MSCHAPv2: resumed with no action outstanding")
+        (peer_challenge, nt_response, name), self.response = self.response, None
+        service = reply if isinstance(reply, Service) else None
         password = service.credentials.password if service is not None and service.enabled else None
         sid = service.id if service is not None else None
         if password is None or not mschapv2.verify(self.challenge, peer_challenge, name, password, nt_response):

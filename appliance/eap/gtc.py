@@ -9,6 +9,8 @@ from __future__ import annotations
 import hmac
 from typing import ClassVar
 
+from ..ocs.inventory import Service
+from .events import Action, FindService, Reply
 from .framework import Failure, MethodContext, Request, Step, Success, tunnel_registry
 from .packet import EapPacket, EapType
 
@@ -19,16 +21,24 @@ class GtcMethod:
     def __init__(self, ctx: MethodContext) -> None:
         self.ctx = ctx
         self.identity = ""
+        self.given: bytes | None = None            # the password, while its service is looked up
 
-    async def start(self, identity: str, ident: int) -> Step:
+    def start(self, identity: str, ident: int) -> Step:
         self.identity = identity
         return Request(b"Password: ")
 
-    async def process(self, packet: EapPacket, ident: int) -> Step:
+    def process(self, packet: EapPacket, ident: int) -> Step | Action:
         given = packet.data
         if given.startswith(b"RESPONSE="):              # EAP-FAST style "RESPONSE=<user>\0<password>"
             given = given.split(b"\0", 1)[-1]
-        service = await self.ctx.lookup.find_service(self.identity)
+        self.given = given
+        return FindService(self.identity)
+
+    def resume(self, reply: Reply) -> Step:
+        if self.given is None:
+            raise RuntimeError("EAP-GTC: resumed with no action outstanding")
+        given, self.given = self.given, None
+        service = reply if isinstance(reply, Service) else None
         password = service.credentials.password if service is not None and service.enabled else None
         sid = service.id if service is not None else None
         if password is not None and hmac.compare_digest(given, password.encode()):
