@@ -306,3 +306,14 @@ def test_radius_accounting_reaches_the_holder_of_the_subscribers_shard(tmp_path,
     assert docs == []                                   # every session stopped
     for p in products:                                  # 2 MB used: 2 started MB at 20,000, once
         assert left[p] == MONEY - 40_000
+
+
+def test_front_ends_get_the_router_only_when_the_ledger_is_sharded(tmp_path):
+    from appliance.ledger.api import client_for
+    from appliance.ledger.routing import ShardedLedger
+    plain = node_config(tmp_path, "a", 1)
+    assert type(client_for(plain, None).remote) is RemoteLedger          # type: ignore[arg-type]
+    for cfg in (node_config(tmp_path, "b", SHARDS), node_config(tmp_path, "c", 1, tcp=True)):
+        router = client_for(cfg, None).remote                              # type: ignore[arg-type]
+        assert isinstance(router, ShardedLedger) and router.path == str(socket_path(cfg))
+        assert router.secret == (cfg.ledger.secret or None)
