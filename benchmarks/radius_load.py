@@ -232,7 +232,8 @@ def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = Fal
     prof = ["-m", "cProfile", "-o", str(tmp / "worker{i}.prof")] if profile else []
     first = []
     if ledger:                                    # accounting charged by the ledger role
-        first.append(subprocess.Popen([sys.executable, "-m", "appliance", "-c", str(conf), "run", "ledger"], env=env,
+        first.append(subprocess.Popen([sys.executable, *[a.format(i="-ledger") for a in prof], "-m", "appliance",
+                                       "-c", str(conf), "run", "ledger"], env=env,
                                       stdout=subprocess.DEVNULL, stderr=open(tmp / "ledger.log", "wb")))  # noqa: SIM115
         deadline = time.monotonic() + 30
         while not (tmp / "run" / "ledger.sock").exists() and time.monotonic() < deadline:
@@ -593,9 +594,11 @@ def main() -> int:
             print(f"  PAP ratio appliance/freeradius: {ratio:.2f}")
     finally:
         stop(procs)
-        if args.profile and (tmp / "appliance" / "worker0.prof").exists():
-            import pstats
-            pstats.Stats(str(tmp / "appliance" / "worker0.prof")).sort_stats("tottime").print_stats(25)
+        for name in ("worker0", "worker-ledger"):
+            if args.profile and (tmp / "appliance" / f"{name}.prof").exists():
+                import pstats
+                print(f"--- {name}")
+                pstats.Stats(str(tmp / "appliance" / f"{name}.prof")).sort_stats("tottime").print_stats(25)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

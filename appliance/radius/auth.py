@@ -75,7 +75,8 @@ class AuthCache:
     def __init__(self, ttl: float, capacity: int = 100_000, exact: bool = False) -> None:
         self.ttl, self.capacity, self.exact = ttl, capacity, exact
         self._items: dict[str, tuple[float, Authorization, dict[str, Reply], bytes | None]] = {}
-        self._by_key: dict[str, set[str]] = {}     # service / product id -> identities cached under it
+        # service / product id -> the identity cached under it, or a set of them when several
+        self._by_key: dict[str, str | set[str]] = {}
         self.epoch = 0
 
     def get(self, identity: str, now: float) -> tuple[Authorization, dict[str, Reply], bytes | None] | None:
@@ -109,8 +110,10 @@ class AuthCache:
             by_key = self._by_key
             for key in _keys(auth):
                 held = by_key.get(key)
-                if held is None:
-                    by_key[key] = {identity}
+                if held is None or held == identity:    # one identity per key, the common case: no set
+                    by_key[key] = identity
+                elif type(held) is str:
+                    by_key[key] = {held, identity}
                 else:
                     held.add(identity)
 
@@ -118,8 +121,12 @@ class AuthCache:
         """Forget every decision of these services / products (their stored data changed)."""
         items, by_key = self._items, self._by_key
         for key in keys:
-            for identity in by_key.pop(key, ()):
-                items.pop(identity, None)
+            held = by_key.pop(key, None)
+            if type(held) is str:
+                items.pop(held, None)
+            elif held is not None:
+                for identity in held:
+                    items.pop(identity, None)
         self.epoch += 1
 
     def clear(self) -> None:

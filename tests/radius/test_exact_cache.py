@@ -271,3 +271,20 @@ def test_the_preload_keeps_every_decision_a_fresh_read_gives(cfg, store):
             fresh = store.read(lambda l, i=i: authorize_read(l, f"u{i}@wlan", int(wall.now), auth.units,
                                                              auth.rcfg.service, None, auth.timezone))[0]
             assert cached[0] == fresh
+
+
+def test_every_identity_of_a_changed_service_is_dropped(cfg, store):
+    """A service reached by several identities (NAI, MSISDN, id): a change of its product drops
+    the decision of each."""
+    seed_users(store)
+    store.transact(lambda l: l.put_service(dataclasses.replace(l.get_service("s1"), msisdn="33600000001")))
+    wall = Clock(T0)
+    auth = AuthHandler(cfg, store, 0, {}, clock=wall)
+    auth.refresh(0.0)
+    names = ("u1@wlan", "33600000001", "s1", "u2@wlan")
+    for name in names:
+        auth.keep(name, auth.authorize_now(name), wall.now)
+    assert all(auth.cache.get(name, wall.now) is not None for name in names)
+    store.transact(lambda l: l.add_bucket(NewBucket("p1", Unit.MONEY, 1)))
+    auth.refresh(1.0)
+    assert [auth.cache.get(name, wall.now) is not None for name in names] == [False, False, False, True]
