@@ -14,9 +14,9 @@ Routing is decided before an operation runs, from its arguments:
 * the ledger resolves the hint to the product (:func:`product_key`, one read: the identity's
   product, the session record's subscriber, the bucket's product) and checks its leases.
 
-Operations without a hint (housekeeping's sweep, bulk import's initial balances, the REST
-resources' and the wallet's transaction functions, Accounting-On/Off) run on whichever ledger
-receives them; the store's row locks keep them correct as before (they are not sharded yet).
+Operations without a hint (housekeeping's sweep, bulk import's initial balances, the TMF654
+resources' transaction functions, Accounting-On/Off) run on whichever ledger receives them; the
+store's row locks keep them correct as before (they are not sharded yet).
 """
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ def hint(name: str, args: tuple[Any, ...]) -> Hint | None:
         return "b", str(args[2])
     if name == "refused":
         return "p", args[0]
+    if name.startswith("wallet_"):                          # (key, now, wallet = its product's id, ...)
+        return "p", args[2]
     return None
 
 

@@ -54,7 +54,10 @@ def test_every_balance_operation_has_a_hint():
     assert hint("refused", ("p3", 0)) == ("p", "p3")
     assert hint("quota_debit", (wire,)) == ("i", "001") and hint("nrf_rate", (wire, None, 0)) == ("i", "001")
     assert hint("radius_account", (2, "nas|sid", "alice", 0, 0, {}, 0, (), "data", (0, 0, 0))) == ("i", "alice")
+    assert hint("wallet_reserve", ("k", 0, "w1", "sid", {})) == ("p", "w1")
+    assert hint("wallet_create", ("k", 0, "w2")) == ("p", "w2")
     assert hint("balance", ("001", 0)) is None and hint("housekeeping", (0, 10)) is None
+    assert hint("rest_create", ("k", 0, "tmf654", "bucket", "b1", 1, "USD", {})) is None
 
 
 @pytest.mark.parametrize("fields, message", [({"shards": 0}, "shards must be 1..4096"),
