@@ -26,6 +26,8 @@ from typing import ClassVar
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from ..ocs.inventory import Service
+from .events import Action, FindService, Reply
 from .framework import Failure, MethodContext, Step, Success, registry
 from .packet import EapType
 from .tlstunnel import TlsMethodBase
@@ -92,22 +94,16 @@ class EapTlsMethod(TlsMethodBase):
         self.field = str(ctx.options.get("tls_identity", "cn"))
         self.result: Success | None = None
 
-    async def after_handshake(self, plain: bytes, finished_now: bool) -> Step:
+    async def after_handshake(self, plain: bytes, finished_now: bool) -> Step | Action:
         if finished_now:
-            found = await self._subscriber()
-            if isinstance(found, Failure):
-                return found
-            self.result = found
-            if self.tls13:
-                assert self.tls is not None
-                self.tls.write(b"\x00")            # RFC 9190 §2.5 commitment message
-            out = self.outgoing_bio.read()
-            return self.send(out) if out else found
+            return self._subscriber()
         if self.result is not None and not plain:
             return self.result                     # the peer acknowledged our last flight
         return Failure("EAP-TLS: unexpected data after the handshake")
 
-    async def _subscriber(self) -> Success | Failure:
+    def _subscriber(self) -> Failure | Action:
+        """The subscriber named by the client certificate (``options["tls_identity"]``), looked up
+        by the caller (:class:`~appliance.eap.events.FindService`)."""
         assert self.tls is not None
         der = self.tls.getpeercert(binary_form=True)
         if not der:
@@ -115,7 +111,21 @@ class EapTlsMethod(TlsMethodBase):
         name = certificate_identity(der, self.field)
         if not name:
             return Failure(f"EAP-TLS: the client certificate has no {self.field}")
-        service = await self.ctx.lookup.find_service(name)
+        return self.ask(FindService(name), lambda reply: self._finish(self._found(reply, name, der)))
+
+    def _finish(self, found: Success | Failure) -> Step:
+        if isinstance(found, Failure):
+            return found
+        self.result = found
+        if self.tls13:
+            assert self.tls is not None
+            self.tls.write(b"\x00")            # RFC 9190 §2.5 commitment message
+        out = self.outgoing_bio.read()
+        return self.send(out) if out else found
+
+    def _found(self, reply: Reply, name: str, der: bytes) -> Success | Failure:
+        assert self.tls is not None
+        service = reply if isinstance(reply, Service) else None
         if service is None or not service.enabled:
             return Failure("EAP-TLS: certificate subject is not a subscriber",
                            service.id if service is not None else None)

@@ -19,6 +19,7 @@ import hmac
 import struct
 from typing import ClassVar
 
+from .events import Action, FindService, Reply
 from .framework import (
     Accept,
     Conversation,
@@ -34,7 +35,7 @@ from .framework import (
 )
 from .packet import Code, EapType, encode
 from .tlsexport import forget_session, keep_session, remember_in_session
-from .tlstunnel import TlsMethodBase, recall, session_record
+from .tlstunnel import TlsMethodBase, confirmed, remembered, session_record
 
 TLV_RESULT, TLV_CRYPTO_BINDING = 3, 12
 RESULT_SUCCESS, RESULT_FAILURE = 1, 2
@@ -110,14 +111,13 @@ class PeapMethod(TlsMethodBase):
         self.tls.write(payload)
         return self.flush()
 
-    async def after_handshake(self, plain: bytes, finished_now: bool) -> Step:
+    async def after_handshake(self, plain: bytes, finished_now: bool) -> Step | Action:
         assert self.tls is not None and self.sslctx is not None
         if finished_now and self.tls.session_reused:     # [MS-PEAP] §3.1.5.4 fast reconnect: no phase 2
-            found = await recall(self.tls, self.sslctx, self.type, self.ctx)
-            if isinstance(found, Failure):
-                return found
-            self.fast_reconnect = True
-            return self._result(Accept(b"", b"", b"", found[0], self.type, found[1]))
+            identity = remembered(self.tls, self.sslctx, self.type)
+            if isinstance(identity, Failure):
+                return identity
+            return self.ask(FindService(identity), lambda reply: self._reconnected(identity, reply))
         if self.inner_result is not None:
             return self._tlv_response(plain) if plain else Failure("PEAP: peer sent nothing for the TLV")
         if self.inner is None:
@@ -142,6 +142,14 @@ class PeapMethod(TlsMethodBase):
         if isinstance(outcome, Accept):
             return self._result(outcome)
         return Failure(f"PEAP inner EAP: {outcome.reason}")
+
+    def _reconnected(self, identity: str, reply: Reply) -> Step:
+        assert self.tls is not None and self.sslctx is not None
+        found = confirmed(self.tls, self.sslctx, identity, reply)
+        if isinstance(found, Failure):
+            return found
+        self.fast_reconnect = True
+        return self._result(Accept(b"", b"", b"", found[0], self.type, found[1]))
 
     def _result(self, outcome: Accept | Reject) -> Step:
         """Result TLV (§2.2.8.3), with the Crypto-Binding TLV on success (§2.2.8.5)."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from ..ocs.inventory import Service
+from .events import Action, Reply
 from .fragments import FLAG_L, FLAG_M, FragmentError, Incoming, Outgoing, build, parse
 from .framework import Failure, MethodContext, Request, Step, realm_of
 from .packet import EapPacket
@@ -85,20 +87,25 @@ def session_record(method: int, identity: str, service_id: str | None) -> bytes:
     return "\0".join((str(method), identity, service_id or "")).encode()
 
 
-async def recall(tls: ssl.SSLObject, sslctx: ssl.SSLContext, method: int, ctx: MethodContext
-                 ) -> tuple[str, str] | Failure:
-    """The subscriber of a resumed session (TTLS: RFC 5281 §7.4, PEAP: [MS-PEAP] fast reconnect), looked up again:
-    a session that completed no authentication of this method, or whose subscriber is gone or disabled,
-    is refused and dropped from the cache."""
+def remembered(tls: ssl.SSLObject, sslctx: ssl.SSLContext, method: int) -> str | Failure:
+    """The identity a resumed session authenticated (TTLS: RFC 5281 §7.4, PEAP: [MS-PEAP] fast
+    reconnect), to be looked up again (:func:`confirmed`); a session that completed no
+    authentication of this method is refused and dropped from the cache."""
     parts = (session_memory(tls, sslctx) or b"").decode("utf-8", "replace").split("\0")
     if len(parts) != 3 or parts[0] != str(method):
         forget_session(tls, sslctx)
         return Failure("resumed TLS session without a completed authentication")
-    service = await ctx.lookup.find_service(parts[1])
+    return parts[1]
+
+
+def confirmed(tls: ssl.SSLObject, sslctx: ssl.SSLContext, identity: str, reply: Reply) -> tuple[str, str] | Failure:
+    """(identity, service id) of a resumed session whose subscriber still exists and is enabled;
+    otherwise refused and the session dropped from the cache."""
+    service = reply if isinstance(reply, Service) else None
     if service is None or not service.enabled:
         forget_session(tls, sslctx)
         return Failure("resumed TLS session: no longer a subscriber", service.id if service is not None else None)
-    return parts[1], service.id
+    return identity, service.id
 
 
 class TlsMethodBase:
@@ -123,6 +130,21 @@ class TlsMethodBase:
         self.identity = ""
         self.response_ident = 0            # the Identifier of the Response being processed
         self.next_ident = 0                # the Identifier our next Request will carry
+        self.then: Callable[[Reply], Step | Action] | None = None   # what the outstanding action's reply feeds
+
+    def ask(self, action: Action, then: Callable[[Reply], Step | Action]) -> Action:
+        """Return an action for the caller to perform; its reply goes to ``then`` (:meth:`resume`)."""
+        self.then = then
+        return action
+
+    def resume(self, reply: Reply) -> Step | Action:
+        then, self.then = self.then, None
+        if then is None:
+            raise RuntimeError(f"EAP type {self.type}: resumed with no action outstanding")
+        try:
+            return then(reply)
+        except ExporterUnavailable as exc:
+            return Failure(f"TLS keys unavailable: {exc}")
 
     async def start(self, identity: str, ident: int) -> Step:
         if self.sslctx is None:
@@ -153,7 +175,7 @@ class TlsMethodBase:
         out = self.outgoing_bio.read()
         return self.send(out) if out else self.empty()
 
-    async def process(self, packet: EapPacket, ident: int) -> Step:
+    async def process(self, packet: EapPacket, ident: int) -> Step | Action:
         assert self.tls is not None
         self.response_ident, self.next_ident = packet.identifier, ident
         try:
@@ -203,7 +225,7 @@ class TlsMethodBase:
         except ExporterUnavailable as exc:
             return Failure(f"TLS keys unavailable: {exc}")
 
-    async def after_handshake(self, plain: bytes, finished_now: bool) -> Step:
+    async def after_handshake(self, plain: bytes, finished_now: bool) -> Step | Action:
         """One Response after the handshake: ``plain`` is the application data it carried,
         ``finished_now`` tells that this Response completed the handshake."""
         raise NotImplementedError

@@ -18,6 +18,7 @@ import hmac
 import logging
 import ssl
 import struct
+from collections.abc import Callable
 from typing import ClassVar
 
 from ..ocs.inventory import Service
@@ -41,7 +42,7 @@ from .framework import (
 )
 from .packet import EapPacket, EapType
 from .tlsexport import ExporterUnavailable, export_keying_material, keep_session, remember_in_session
-from .tlstunnel import below_minimum, read_application_data, recall, session_record
+from .tlstunnel import below_minimum, confirmed, read_application_data, remembered, session_record
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class TtlsMethod:
         self.pending_success: Success | None = None
         self.identity = ""
         self.inner: Conversation | None = None      # phase 2 EAP (§11.1)
-        self.phase2: tuple[str, dict[tuple[int, int], bytes]] | None = None   # awaiting the user's service
+        self.then: Callable[[Reply], Step] | None = None   # what the outstanding action's reply feeds
 
     async def start(self, identity: str, ident: int) -> Step:
         if self.sslctx is None:
@@ -186,7 +187,7 @@ class TtlsMethod:
                 if refused:
                     return Failure(refused)
                 if self.tls.session_reused:       # §7.4: a resumed session skips phase 2
-                    return await self._resumed()
+                    return self._resumed()
             except ssl.SSLWantReadError:
                 pass
             except ssl.SSLError as exc:
@@ -238,14 +239,21 @@ class TtlsMethod:
         if raw_user is None:
             return Failure("TTLS phase 2 without User-Name")
         user = raw_user.rstrip(b"\0").decode("utf-8", "replace")
-        self.phase2 = (user, avps)
-        return FindService(user)                   # the caller looks the user up, then resume()
+        return self._ask(FindService(user), lambda reply: self._credentials(user, avps, reply))
+
+    def _ask(self, action: Action, then: Callable[[Reply], Step]) -> Action:
+        self.then = then
+        return action
 
     def resume(self, reply: Reply) -> Step:
-        """Phase 2 PAP / CHAP / MS-CHAP-V2 (§11.2) with the user's service (or None)."""
-        if self.phase2 is None:
+        """Continue with the reply to the action the last step returned."""
+        then, self.then = self.then, None
+        if then is None:
             raise RuntimeError("TTLS: resumed with no action outstanding")
-        (user, avps), self.phase2 = self.phase2, None
+        return then(reply)
+
+    def _credentials(self, user: str, avps: dict[tuple[int, int], bytes], reply: Reply) -> Step:
+        """Phase 2 PAP / CHAP / MS-CHAP-V2 (§11.2) with the user's service (or None)."""
         service = reply if isinstance(reply, Service) else None
         password = service.credentials.password if service is not None and service.enabled else None
         sid = service.id if service is not None else None
@@ -311,12 +319,22 @@ class TtlsMethod:
             keep_session(self.tls, self.sslctx)
         return success
 
-    async def _resumed(self) -> Step:
+    def _resumed(self) -> Step | Action:
         assert self.tls is not None and self.sslctx is not None
-        found = await recall(self.tls, self.sslctx, self.type, self.ctx)
+        identity = remembered(self.tls, self.sslctx, self.type)
+        if isinstance(identity, Failure):
+            return identity
+        return self._ask(FindService(identity), lambda reply: self._resumed_by(identity, reply))
+
+    def _resumed_by(self, identity: str, reply: Reply) -> Step:
+        assert self.tls is not None and self.sslctx is not None
+        found = confirmed(self.tls, self.sslctx, identity, reply)
         if isinstance(found, Failure):
             return found
-        msk, emsk = self._keys()
+        try:
+            msk, emsk = self._keys()
+        except ExporterUnavailable as exc:
+            return Failure(f"TTLS keys unavailable: {exc}")
         return Success(msk, emsk, identity=found[0], service_id=found[1], extra={"inner": True, "resumed": True})
 
     def _pap(self, user: str, password: str | None, sid: str | None, given: bytes) -> Step:

@@ -287,23 +287,23 @@ def test_tunnel_resumption_rechecks_the_subscriber(cfg, store, seed_subscriber, 
     from appliance.eap import tlstunnel
     seed_subscriber(nai="alice@wlan", password="s3cret-pw")
     srv = RunningServer(radius_cfg(cfg)).start()
-    real = tlstunnel.recall
+    real = tlstunnel.remembered
 
-    async def recall_after_disable(tls, sslctx, method, ctx):
+    def remembered_after_disable(tls, sslctx, method):
         def disable(ledger):
             svc = ledger.find_service("alice@wlan")
             ledger.put_service(dataclasses.replace(svc, enabled=False))
         store.transact(disable)
-        return await real(tls, sslctx, method, ctx)
+        return real(tls, sslctx, method)
     try:
         import appliance.eap.ttls as ttls_mod
-        ttls_mod.recall = recall_after_disable
+        ttls_mod.remembered = remembered_after_disable
         rc, out = eapol_twice(srv.cfg, tmp_path, "TTLS", "auth=PAP", "")
         first, second = out.split("CTRL-EVENT-EAP-STARTED")[1:]
         assert "code=2 (Access-Accept)" in first
         assert "resumed=1" in second and "code=3 (Access-Reject)" in second and "code=2 (Access-Accept)" not in second
     finally:
-        ttls_mod.recall = real
+        ttls_mod.remembered = real
         srv.close()
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from appliance.eap import MemoryLookup, MethodContext
 from appliance.eap.eaptls import EapTlsMethod
+from appliance.eap.events import FindService
 from appliance.eap.framework import Failure, Request, Success
 from appliance.eap.packet import EapPacket
 from appliance.eap.tlstunnel import server_context
@@ -40,6 +41,8 @@ def authenticate(method: EapTlsMethod, client_ctx: ssl.SSLContext,
                 pass
         ident += 1
         step = asyncio.run(method.process(EapPacket(2, ident, 13, b"\x00" + cout.read()), ident + 1))
+        while isinstance(step, FindService):       # the method asks; here the context's lookup answers
+            step = method.resume(asyncio.run(method.ctx.lookup.find_service(step.identity)))
     return step, client
 
 
