@@ -20,7 +20,7 @@ HERE = ROOT / "appliance" / "diameter"
 BOTH_WAYS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "diameter").glob("test_codec*.py")
                    if p.name != "test_codec_build.py") + [
     "tests/diameter/test_peer.py", "tests/diameter/test_malformed.py", "tests/diameter/test_ro_answers.py",
-    "tests/diameter/test_ro_codec.py", "tests/pcrf/test_gx_codec.py"]
+    "tests/diameter/test_ro_codec.py", "tests/diameter/test_request_checks.py", "tests/pcrf/test_gx_codec.py"]
 
 
 def _built(here: Path = HERE, name: str = "codec") -> list[Path]:

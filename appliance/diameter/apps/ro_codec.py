@@ -617,48 +617,54 @@ def log_record(ccr: Ccr, request: ChargeRequest, result: ChargeResult, override:
     jstr = _jstr
     out = []
     if request.subscriber is not None:
-        out.append('"subscriber":' + jstr(request.subscriber))
+        out.append(f'"subscriber":{jstr(request.subscriber)}')
     if request.session_id is not None:
-        out.append('"session_id":' + jstr(request.session_id))
+        out.append(f'"session_id":{jstr(request.session_id)}')
     if request.action is not None:
-        out.append('"action":' + jstr(request.action.value))
-    for key, value in (('"service":', request.service), ('"destination":', request.destination),
-                       ('"vplmn":', request.vplmn)):
-        if value is not None:
-            out.append(key + jstr(value))
+        out.append(f'"action":{jstr(request.action.value)}')
+    if request.service is not None:
+        out.append(f'"service":{jstr(request.service)}')
+    if request.destination is not None:
+        out.append(f'"destination":{jstr(request.destination)}')
+    if request.vplmn is not None:
+        out.append(f'"vplmn":{jstr(request.vplmn)}')
     results = result.items
     n = len(results)
     charged = 0
     units = []
-    for i, item in enumerate(request.items):
-        u = ('{"unit":' + jstr(item.unit.value) + ',"rating_group":' + _num(item.rating_group)
-             + ',"requested":' + _num(item.requested) + ',"used":' + _num(item.used))
-        if item.service_identifier is not None:
-            u += ',"service_identifier":' + _num(item.service_identifier)
+    i = 0
+    for item in request.items:
+        si = item.service_identifier
+        u = (f'{{"unit":{jstr(item.unit.value)},"rating_group":{_num(item.rating_group)},'
+             f'"requested":{_num(item.requested)},"used":{_num(item.used)}'
+             + ("" if si is None else f',"service_identifier":{_num(si)}'))
         if i < n:
             r = results[i]
-            u += (',"granted":' + _num(r.granted) + ',"debited":' + _num(r.debited) + ',"charged":'
-                  + _num(r.charged) + ',"unpaid":' + _num(r.unpaid) + ',"outcome":' + jstr(r.outcome.value))
-            if r.final:
-                u += ',"final":true'
+            u = (f'{u},"granted":{_num(r.granted)},"debited":{_num(r.debited)},"charged":{_num(r.charged)},'
+                 f'"unpaid":{_num(r.unpaid)},"outcome":{jstr(r.outcome.value)}'
+                 + (',"final":true}' if r.final else "}"))
             charged += r.charged
-        units.append(u + "}")
-    out.append('"units":[' + ",".join(units) + '],"charged":' + _num(charged) + ',"outcome":'
-               + jstr(result.outcome.value) + ',"protocol":"diameter","app":"ro","type":"CCR","request_type":'
-               + _REQUEST_TYPE_JSON[ccr.request_type] + ',"request_number":' + _num(ccr.request_number))
+        else:
+            u += "}"
+        units.append(u)
+        i += 1
+    out.append(f'"units":[{",".join(units)}],"charged":{_num(charged)},"outcome":{jstr(result.outcome.value)},'
+               f'"protocol":"diameter","app":"ro","type":"CCR","request_type":{_REQUEST_TYPE_JSON[ccr.request_type]},'
+               f'"request_number":{_num(ccr.request_number)}')
     if peer_host is not None:
-        out.append('"peer":' + jstr(peer_host))
+        out.append(f'"peer":{jstr(peer_host)}')
     if peer_realm is not None:
-        out.append('"origin_realm":' + jstr(peer_realm))
+        out.append(f'"origin_realm":{jstr(peer_realm)}')
     rc = override.result_code if override and override.result_code else RESULT_OF[result.outcome]
-    out.append('"result":' + _num(rc) + ',"duplicate":' + _num(result.duplicate))
+    out.append(f'"result":{_num(rc)},"duplicate":{_num(result.duplicate)}')
     if ccr.calling is not None:
-        out.append('"calling_party":' + jstr(ccr.calling))
+        out.append(f'"calling_party":{jstr(ccr.calling)}')
     subscribers = ccr.subscribers
     if len(subscribers) == 1:
-        name = _ID_FIELDS.get(subscribers[0][0])
-        if name is not None and subscribers[0][1] is not None:
-            out.append(name + jstr(subscribers[0][1]))
+        kind, ident = subscribers[0]
+        name = _ID_FIELDS.get(kind)
+        if name is not None and ident is not None:
+            out.append(name + jstr(ident))
     elif subscribers:
         ids: dict[str, str] = {}          # a repeated kind keeps its first place and its last value
         for kind, ident in subscribers:
