@@ -113,10 +113,14 @@ class LedgerConfig:
     port: int = 3870                   # ledger process i listens on port + i
     advertise: str = ""                # address other nodes connect to ("": listen)
     secret: str = ""                   # shared by every node: HMAC-SHA256 challenge/response of peers
+    nodes: int = 1                     # nodes whose ledgers share the shards (their first choice only)
+    node_index: int = 0                # this node's place among them, 0..nodes-1
 
     def __post_init__(self) -> None:
         if not 1 <= self.shards <= 4096:
             raise ValueError(f"shards must be 1..4096, got {self.shards}")
+        if not 1 <= self.nodes <= 64 or not 0 <= self.node_index < self.nodes:
+            raise ValueError(f"node_index must be 0..nodes-1 with nodes 1..64, got {self.node_index} of {self.nodes}")
         if not 0.05 <= self.lease_interval <= 60:
             raise ValueError(f"lease_interval must be 0.05..60 seconds, got {self.lease_interval}")
         if self.listen and len(self.secret) < 16:

@@ -3,7 +3,8 @@
 :func:`keep_leases` runs beside a ledger that enforces shards (``ledger.shards`` > 1 or a TCP
 ``ledger.listen``): every ``ledger.lease_interval`` it checks the leases it holds (a lost
 PostgreSQL session loses them all: the ledger stops executing those shards at once) and tries to
-take the shards it prefers (``shard % processes.ledger == index`` on this node) and, once it has
+take the shards it prefers (:func:`preferred`: ``shard % (ledger.nodes × processes.ledger)`` is
+its slot, ``ledger.node_index × processes.ledger + index``) and, once it has
 run for :data:`START_GRACE` (and two intervals), any shard nobody holds (its owner died): a shard
 is taken over within about two intervals of its owner's death.  A shard is not handed back when
 its preferred ledger restarts; it stays with its holder until that one stops.  A shard taken is
@@ -50,11 +51,19 @@ def verify(secret: str, nonce: bytes, answer: bytes, ledger: bool = False) -> bo
     return hmac.compare_digest(proof(secret, nonce, ledger), answer)
 
 
-async def keep_leases(ownership: Ownership, leases: Any, me: tuple[str, str, str], index: int, count: int,
+def preferred(shards: int, index: int, count: int, node_index: int = 0, nodes: int = 1) -> list[int]:
+    """The shards ledger ``index`` of ``count`` on node ``node_index`` of ``nodes`` takes first."""
+    slots = max(count, 1) * nodes
+    mine = node_index * max(count, 1) + index
+    return [k for k in range(shards) if k % slots == mine % slots]
+
+
+async def keep_leases(ownership: Ownership, leases: Any, me: tuple[str, str, str], first: list[int],
                       interval: float, stop: asyncio.Event) -> None:
-    """Hold this ledger's shards for as long as it runs (see the module's text)."""
-    preferred = [k for k in range(ownership.shards) if k % max(count, 1) == index]
-    others = [k for k in range(ownership.shards) if k % max(count, 1) != index]
+    """Hold this ledger's shards for as long as it runs (see the module's text); ``first``: the
+    shards it prefers (:func:`preferred`)."""
+    preferred = list(first)
+    others = [k for k in range(ownership.shards) if k not in first]
     turns = 0
     # the others are left to their preferred ledgers while those start (a supervisord start takes seconds)
     grace = max(2, math.ceil(START_GRACE / interval))

@@ -340,8 +340,9 @@ async def serve(cfg: Config, stop: asyncio.Event, ready: Callable[[LedgerServer]
         log.info("ledger listening for other nodes on %s:%d", cfg.ledger.listen, cfg.ledger.port + index)
     if ownership is not None:
         me = (cfg.node.name, str(path), tcp_address(cfg, index))
-        keeper = loop.create_task(peers.keep_leases(ownership, leases, me, index, max(cfg.processes.ledger, 1),
-                                                    cfg.ledger.lease_interval, stop))
+        first = peers.preferred(cfg.ledger.shards, index, max(cfg.processes.ledger, 1), cfg.ledger.node_index,
+                                cfg.ledger.nodes)
+        keeper = loop.create_task(peers.keep_leases(ownership, leases, me, first, cfg.ledger.lease_interval, stop))
     if ready is not None:
         ready(server)
     try:

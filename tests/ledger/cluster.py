@@ -26,10 +26,11 @@ def free_port() -> int:
 
 
 def node_config(tmp: Path, name: str, shards: int, ledgers: int = 1, database: dict[str, Any] | None = None,
-                tcp: bool = False, secret: str = SECRET, interval: float = 0.2, timeout: float = 15.0) -> Config:
+                tcp: bool = False, secret: str = SECRET, interval: float = 0.2, timeout: float = 15.0,
+                **more: Any) -> Config:
     root = tmp / name
     root.mkdir(parents=True, exist_ok=True)
-    ledger: dict[str, Any] = {"shards": shards, "lease_interval": interval}
+    ledger: dict[str, Any] = {"shards": shards, "lease_interval": interval, **more}
     if tcp:
         ledger.update(listen="127.0.0.1", port=free_port(), secret=secret)
     doc = {"data_dir": str(tmp / "data"), "run_dir": str(root / "run"), "log_dir": str(root / "logs"),

@@ -64,7 +64,9 @@ def test_every_balance_operation_has_a_hint():
                                               ({"shards": 5000}, "shards must be 1..4096"),
                                               ({"lease_interval": 0.0}, "lease_interval"),
                                               ({"listen": "127.0.0.1"}, "secret of at least 16"),
-                                              ({"listen": "127.0.0.1", "secret": "short"}, "secret of at least 16")])
+                                              ({"listen": "127.0.0.1", "secret": "short"}, "secret of at least 16"),
+                                              ({"nodes": 2, "node_index": 2}, "node_index must be"),
+                                              ({"nodes": 0}, "node_index must be")])
 def test_ledger_section_is_validated(fields, message):
     with pytest.raises(ValueError, match=message):
         LedgerConfig(**fields)

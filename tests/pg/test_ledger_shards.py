@@ -154,3 +154,37 @@ def test_front_end_of_b_charges_through_a_then_through_b_after_a_is_killed(tmp_p
     for p in products:                               # 29 × 300,000 octets a session: 9 started MB at 20,000
         assert acknowledged[p] == 3 * 9 * 20_000
         assert left[p] == MONEY - acknowledged[p]
+
+
+def test_two_nodes_share_the_shards_and_front_ends_reach_both(tmp_path, pg_dsn, ledgers):
+    """ledger.nodes: 2 — each node's ledger takes its half of the shards first; node B's front end
+    charges products of every shard: its own half by the Unix socket, A's half over TCP."""
+    from appliance.ledger import peers
+    database = {"backend": "postgres", "dsn": pg_dsn, "pool_size": 4}
+    a = node_config(tmp_path, "a", SHARDS, database=database, tcp=True, timeout=20.0, nodes=2, node_index=0)
+    b = node_config(tmp_path, "b", SHARDS, database=database, tcp=True, timeout=20.0, nodes=2, node_index=1)
+    assert peers.preferred(SHARDS, 0, 1, 0, 2) == [0, 2] and peers.preferred(SHARDS, 0, 1, 1, 2) == [1, 3]
+    by_shard = products_by_shard()
+    products = [p for ps in by_shard.values() for p in ps]
+    seeded(a, products)
+    ledgers.start(a)
+    ledgers.start(b)
+    owners = wait_owners(a, SHARDS)
+    assert {k: o[0] for k, o in owners.items()} == {0: "a", 1: "b", 2: "a", 3: "b"}
+    charged = {p: 0 for p in products}
+
+    async def go():
+        router = sharded_remote(b)
+        c = RemoteLedgerClient(None, ChargingPolicy(), "", 20.0, remote=router)  # type: ignore[arg-type]
+        for p in products:
+            imsi, sid = imsi_of(p), f"{p}-two"
+            await c.credit_control(ccr(imsi, sid, 0, Action.START), sessions.INITIAL, (imsi,), None)
+            done, *_ = await c.credit_control(ccr(imsi, sid, 1, Action.STOP, MB), sessions.TERMINATION, (), None)
+            charged[p] += sum(i.charged for i in done.items)
+        c.close()
+        return router
+    router = asyncio.run(go())
+    assert router.forwarded > 0 and router.redirected > 0
+    left = money(a, products)
+    for p in products:
+        assert charged[p] == 20_000 and left[p] == MONEY - 20_000
