@@ -54,13 +54,25 @@ class State(str, Enum):
     CLOSED = "closed"
 
 
-TRANSITIONS: dict[State, frozenset[State]] = {
-    State.WAIT_CER: frozenset({State.OPEN, State.CLOSED}),
-    State.WAIT_CEA: frozenset({State.OPEN, State.CLOSED}),
-    State.OPEN: frozenset({State.CLOSING, State.CLOSED}),
-    State.CLOSING: frozenset({State.CLOSED}),
-    State.CLOSED: frozenset(),
+class Change(str, Enum):
+    """The events of RFC 6733 §5.6 that move a connection's state (one peer, one connection)."""
+    CER_ACCEPTED = "rcv-cer-accepted"     # R-Rcv-CER answered with success: R-Open
+    CEA_ACCEPTED = "rcv-cea-accepted"     # I-Rcv-CEA with success and a common application: I-Open
+    DPR_SENT = "stop"                     # Stop: DPR sent, waiting for the DPA
+    CLOSE = "close"                       # Rcv-DPR/DPA, timeout, refusal, protocol or transport error
+
+
+TRANSITIONS: dict[tuple[State, Change], State] = {
+    (State.WAIT_CER, Change.CER_ACCEPTED): State.OPEN,
+    (State.WAIT_CEA, Change.CEA_ACCEPTED): State.OPEN,
+    (State.OPEN, Change.DPR_SENT): State.CLOSING,
+    (State.WAIT_CER, Change.CLOSE): State.CLOSED,
+    (State.WAIT_CEA, Change.CLOSE): State.CLOSED,
+    (State.OPEN, Change.CLOSE): State.CLOSED,
+    (State.CLOSING, Change.CLOSE): State.CLOSED,
 }
+"""(state, event) -> next state; a pair not listed is our bug (RuntimeError): the peer's illegal
+messages never reach it, :meth:`Peer._frame` answers or closes first (RFC 6733 §5.6)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +277,7 @@ class PeerConnection:
         self._out.append(c.encode(c.CMD_DP, 0, c.FLAG_R, hbh, e2e, [
             c.encode_avp(c.ORIGIN_HOST, self.local.host), c.encode_avp(c.ORIGIN_REALM, self.local.realm),
             c.encode_avp(c.DISCONNECT_CAUSE, cause)]))
-        self._set(State.CLOSING)
+        self._on(Change.DPR_SENT)
         self._deadline = now + min(self.tw_init, 5.0)
 
     # -- internals -------------------------------------------------------------------------------
@@ -273,17 +285,18 @@ class PeerConnection:
         jitter = min(2.0, self.tw_init / 3)
         return self.tw_init + (self.rand() * 2 - 1) * jitter   # RFC 3539 §3.4.1 jitter ±2 s
 
-    def _set(self, new: State) -> None:
-        if new not in TRANSITIONS[self.state]:
-            raise RuntimeError(f"illegal peer transition {self.state.value} -> {new.value}")
-        log.debug("peer %s %s -> %s", self.name or (self.peer.host if self.peer else "?"),
-                  self.state.value, new.value)
+    def _on(self, event: Change) -> None:
+        new = TRANSITIONS.get((self.state, event))
+        if new is None:
+            raise RuntimeError(f"illegal peer event {event.value} in state {self.state.value}")
+        log.debug("peer %s %s -> %s (%s)", self.name or (self.peer.host if self.peer else "?"),
+                  self.state.value, new.value, event.value)
         self.state = new
 
     def _close(self, reason: str, cause: int | None = None) -> None:
         if self.state is State.CLOSED:
             return
-        self._set(State.CLOSED)
+        self._on(Change.CLOSE)
         self.close_when_flushed = True
         self._deadline = None
         self._events.append(PeerClosed(reason, cause))
@@ -376,7 +389,7 @@ class PeerConnection:
                 return
             self.peer = info
             self._answer(msg, avps)
-            self._set(State.OPEN)
+            self._on(Change.CER_ACCEPTED)
             self._deadline = now + self._tw()
             self._events.append(PeerOpened(info))
             return
@@ -401,7 +414,7 @@ class PeerConnection:
             self._close(f"peer refused locally: {result}")
             return
         self.peer = info
-        self._set(State.OPEN)
+        self._on(Change.CEA_ACCEPTED)
         self._deadline = now + self._tw()
         self._events.append(PeerOpened(info))
 
