@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -188,3 +189,78 @@ def test_two_nodes_share_the_shards_and_front_ends_reach_both(tmp_path, pg_dsn, 
     left = money(a, products)
     for p in products:
         assert charged[p] == 20_000 and left[p] == MONEY - 20_000
+
+
+def test_diameter_ro_on_node_b_through_the_shard_owners_and_a_killed_ledger(tmp_path, pg_dsn, ledgers):
+    """End to end: ``appliance run diameter`` on node B (processes.ledger: 1, sharded) answers CCRs
+    for products of every shard — half held by node A's ledger (over TCP), half by B's; A's ledger
+    killed -9 mid-load, B's takes its shards, every CCR answered 2001, money exact."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from appliance.diameter import client as dc
+    from appliance.diameter.apps import ro
+    from tests.conftest import free_port
+    from tests.pg.test_two_nodes_ro import connect, granted, stop
+    database = {"backend": "postgres", "dsn": pg_dsn, "pool_size": 4}
+    a = node_config(tmp_path, "a", SHARDS, database=database, tcp=True, timeout=20.0, nodes=2, node_index=0)
+    b = node_config(tmp_path, "b", SHARDS, database=database, tcp=True, timeout=20.0, nodes=2, node_index=1)
+    port = free_port()
+    doc = json.loads(Path(b.source).read_text())
+    doc.update({"charging": {"min_reserve_octets": MB},
+                "node": {"name": "b", "realm": "ocs.test", "host": "b.ocs.test"},
+                "logs": {"acct_log_dir": str(tmp_path / "b" / "acct"), "auth_log_dir": str(tmp_path / "b" / "auth")},
+                "diameter": {"address": "127.0.0.1", "port": port, "applications": ["ro"],
+                             "accept_realms": ["client.localdomain"]}})
+    Path(b.source).write_text(json.dumps(doc))
+    by_shard = products_by_shard()
+    products = [p for ps in by_shard.values() for p in ps]
+    seeded(a, products)
+    pa = ledgers.start(a)
+    ledgers.start(b)
+    owners = wait_owners(a, SHARDS)
+    assert sorted(o[0] for o in owners.values()) == ["a", "a", "b", "b"]
+    log = tmp_path / "b" / "diameter.log"
+    worker = subprocess.Popen([sys.executable, "-m", "appliance", "run", "diameter"],
+                              env=dict(os.environ, APPLIANCE_CONFIG=b.source), stdout=subprocess.DEVNULL,
+                              stderr=open(log, "w"))      # noqa: SIM115 -- the child holds it
+    used_mb = {p: 0 for p in products}
+    answered = 0
+    try:
+        async def run() -> None:
+            nonlocal answered
+            cl = await connect(port, log, worker)
+            try:
+                async def session(p: str, k: int) -> None:
+                    nonlocal answered
+                    sid = cl.session_id()
+                    grant = 0
+                    steps = [(ro.INITIAL, 3 * MB, False)] + [(ro.UPDATE, 3 * MB, True)] * 6 + \
+                        [(ro.TERMINATION, None, True)]
+                    for number, (rtype, req, use) in enumerate(steps):
+                        used = min(grant, 2 * MB) if use else None
+                        avps = dc.ccr(sid, "ocs.test", rtype, number, imsi_of(p),
+                                      services=(dc.Service(Unit.OCTETS, requested=req, used=used, rating_group=1),))
+                        answer = await cl.send(avps, timeout=30)
+                        assert dc.summary(answer)["result"] == 2001, dc.summary(answer)
+                        used_mb[p] += (used or 0) // MB
+                        grant = granted(answer)
+                        answered += 1
+
+                async def killer() -> None:
+                    while answered < 60:
+                        await asyncio.sleep(0.005)
+                    pa.send_signal(signal.SIGKILL)     # A's ledger dies with operations in flight
+                await asyncio.gather(killer(), *(session(p, k) for p in products for k in range(2)))
+            finally:
+                await cl.close()
+        asyncio.run(run())
+    finally:
+        stop(worker)
+    assert answered == len(products) * 2 * 8
+    assert all(o[0] == "b" for o in read_owners(a).values())     # B's ledger took A's half over
+    left = money(a, products)
+    for p in products:
+        assert used_mb[p] > 0 and left[p] == MONEY - 20_000 * used_mb[p]
