@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -158,7 +159,9 @@ class AcctHandler:
 
 
 def _ip_text(value: bytes | None) -> str | None:
-    return str(ipaddress.IPv4Address(value)) if value is not None and len(value) == 4 else None
+    """An IPv4 address attribute as dotted text (``inet_ntoa``: what ``str(IPv4Address)`` gives, a
+    tenth of its cost on every accounting report)."""
+    return socket.inet_ntoa(value) if value is not None and len(value) == 4 else None
 
 
 def account_in(ledger: Any, status: int, key: str, subscriber: str, totals: dict[Unit, int],
