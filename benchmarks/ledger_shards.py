@@ -10,6 +10,8 @@ them, credit-control INITIAL each not measured, then UPDATEs with at most --wind
   pg-1         PostgreSQL, one ledger, ledger.shards 1 (Unix socket)
   pg-1-pool8   the same with database.pool_size 8 (as many connections as pg-2's two ledgers)
   pg-2         PostgreSQL, two ledgers on one node, ledger.shards 2, the router
+  pg-2nodes    PostgreSQL, two nodes (ledger.nodes 2) holding one of 2 shards each; node B's front
+               end: half its own ledger's (Unix socket), half forwarded to A's over TCP
   pg-forward   PostgreSQL, node A's ledger holds the shard; the front end is node B's (its own ledger
                holds nothing): every operation forwarded over TCP (mutual HMAC at connect)
 
@@ -62,10 +64,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def node(root: Path, name: str, shards: int, ledgers: int, dsn: str | None, tcp: bool, pool: int = 4) -> Config:
+def node(root: Path, name: str, shards: int, ledgers: int, dsn: str | None, tcp: bool, pool: int = 4,
+         **more: int) -> Config:
     d = root / name
     d.mkdir(parents=True, exist_ok=True)
-    ledger: dict = {"shards": shards, "lease_interval": 0.2}
+    ledger: dict = {"shards": shards, "lease_interval": 0.2, **more}
     if tcp:
         ledger.update(listen="127.0.0.1", port=free_port(), secret=SECRET)
     doc: dict = {"data_dir": str(root / "data"), "run_dir": str(d / "run"), "log_dir": str(d / "logs"),
@@ -184,6 +187,13 @@ def run_mode(mode: str, args, dsn: str | None) -> dict:
             wait_owned(a, 1)
             procs.append(start(b, 0))
             front = b
+        elif mode == "pg-2nodes":
+            a = node(root, "a", 2, 1, used_dsn, True, nodes=2, node_index=0)
+            b = node(root, "b", 2, 1, used_dsn, True, nodes=2, node_index=1)
+            seed(a, args.subscribers)
+            procs += [start(a, 0), start(b, 0)]
+            wait_owned(a, 2)
+            front = b
         else:
             raise SystemExit(f"unknown mode {mode}")
         client = sharded_remote(front) if sharded(front) else RemoteLedger(str(socket_path(front)), 30)
@@ -194,7 +204,7 @@ def run_mode(mode: str, args, dsn: str | None) -> dict:
             finally:
                 client.close()
         out = asyncio.run(go())
-        if mode == "pg-forward":
+        if mode in ("pg-forward", "pg-2nodes"):
             out["forwarded"] = client.forwarded
         return out
     finally:
