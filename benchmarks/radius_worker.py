@@ -137,7 +137,7 @@ async def run(args) -> None:
         best = min(best, cpu / len(packets) * 1e6)
         print(f"  cached round: {cpu / len(packets) * 1e6:.1f} us/request")
     print(f"cached: best {best:.1f} us/request ({args.rounds} rounds of {args.requests}, window {args.window}); "
-          f"accepts {transport.accepts} of {transport.sent}; cache {len(server.auth.cache)}")
+          f"accepts {transport.accepts} of {transport.sent}; cache {len(server.auth.cache._items)}")
     translog.close()
     store.close()
 
