@@ -99,7 +99,7 @@ class ProcessesConfig:
     rest: bool = True
     snmp: bool = True
     housekeeping: bool = True
-    ledger: int = 0                    # 1: charging runs in its own process (the ledger role); 0: in each worker
+    ledger: int = 1                    # 1: balances change in the ledger role, its own process; 0: in each worker
     ledger_timeout: float = 3.0        # seconds a front end waits for a restarting ledger before "too busy"
     stop_wait: int = 4                 # seconds a worker gets to finish in-flight work on SIGTERM
 

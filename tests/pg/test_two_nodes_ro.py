@@ -2,7 +2,8 @@
 Ro CCRs (RFC 4006 §5) for the same subscribers alternately and concurrently: every session's CCR-I, CCR-U
 and CCR-T alternate between the nodes, a retransmitted CCR-U (T flag, RFC 6733 §5.5.4... §3) reaches the
 other node, and a node killed with SIGKILL mid-run loses no acknowledged debit: the survivor finishes
-the dead node's sessions and the balance is exact."""
+the dead node's sessions and the balance is exact.  The workers charge in process
+(``processes.ledger: 0``)."""
 from __future__ import annotations
 
 import asyncio
@@ -42,7 +43,10 @@ def start_node(tmp_path: Path, name: str, dsn: str) -> tuple[subprocess.Popen, i
         "logs": {"acct_log_dir": str(root / "acct"), "auth_log_dir": str(root / "auth")},
         "charging": {"min_reserve_octets": MB},
         "diameter": {"address": "127.0.0.1", "port": port, "applications": ["ro"],
-                     "accept_realms": ["client.localdomain"]}}))
+                     "accept_realms": ["client.localdomain"]},
+        # each node's worker charges in its own transactions, the nodes meeting in PostgreSQL's row
+        # locks (the in-process path; tests/pg/test_two_nodes.py has the ledger roles' shards)
+        "processes": {"ledger": 0}}))
     env = dict(os.environ, APPLIANCE_CONFIG=str(conf),
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     log = root / "worker.log"
