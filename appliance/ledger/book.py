@@ -19,7 +19,7 @@ from ..ocs.balance import NewBucket, Wallet
 from ..ocs.catalog import subscribed_offer
 from ..ocs.charging import Balance, balance_in, charge_in
 from ..ocs.charging import release_stale as _release_stale
-from ..ocs.inventory import Bucket, Service
+from ..ocs.inventory import Bucket, Product, Service
 from ..ocs.ports import Ledger
 from ..ocs.rating import (
     Action,
@@ -230,15 +230,17 @@ def capacity(wallet: Wallet, offer: object, service_type: str, unit: Unit, timez
 
 
 def authorize(l: Ledger, identity: str, now: int, units: tuple[Unit, ...], service_type: str,
-              service: Service | None = None, timezone: str = "UTC") -> Authorization:
+              service: Service | None = None, timezone: str = "UTC", product: Product | None = None) -> Authorization:
     """May ``identity`` start a session now, and for how long (read-only; nothing reserved).
 
     The one rule of :func:`~appliance.ocs.usable.refusal`, then the balance: at least one block
-    of what accounting will charge (``units``) must be payable.
+    of what accounting will charge (``units``) must be payable.  ``service`` and its ``product``,
+    when the caller has them already (read in the same transaction).
     """
     if service is None:
         service = l.find_service(identity)
-    product = l.get_product(service.product_id) if service is not None and service.product_id else None
+    if product is None or service is None or product.id != service.product_id:
+        product = l.get_product(service.product_id) if service is not None and service.product_id else None
     why = refusal(service, product, now)
     if why is not None:
         return Authorization(service, False, why.value)

@@ -71,7 +71,7 @@ def authorize_answer(l: Ledger, identity: str, now: int, units: tuple[str, ...],
     """(wire answer, product id, valid until) of ``authorize`` (operations' ``_authorize``)."""
     service, product = l.find_subscriber(identity)
     asked = tuple(_UNITS[u] for u in units)
-    a = book.authorize(l, identity, now, asked, service_type, service, timezone)
+    a = book.authorize(l, identity, now, asked, service_type, service, timezone, product)
     answer = (a.allowed, a.reason, a.seconds, a.capacity, a.product_id, a.service.id if a.service else None)
     if service is None or product is None:
         return answer, service.product_id if service is not None and service.product_id else _NO_PRODUCT, FOREVER

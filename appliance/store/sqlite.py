@@ -182,6 +182,9 @@ class SqliteLedger:
 
     # --- charging path
     def find_service(self, identity: str) -> Service | None:
+        hit = self.store._subscribers.get(identity)      # find_subscriber's, same validity
+        if hit is not None:
+            return hit[0]
         row = self._one_direct(f"SELECT {rows.SERVICE_COLUMNS} FROM service WHERE id = "
                         "(SELECT service_id FROM service_identity WHERE identity = ?)", (identity,))
         return rows.service_from(row, self.box) if row else None
@@ -877,19 +880,24 @@ class SqliteStore:
 
     def read_here(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(ledger)`` on the calling thread's ``run_here`` connection between its
-        transactions: committed state only, through the same caches the batches use (checked
-        against other connections' commits first).  Raises RuntimeError inside a transaction (its
-        caches may hold uncommitted rows).  ``fn`` must not write."""
+        transactions: committed state only, through the same caches the batches use (as of the
+        last :meth:`here_version`, which checks them against other connections' commits).  Raises
+        RuntimeError inside a transaction (its caches may hold uncommitted rows).  ``fn`` must not
+        write."""
         conn, ledger = self._here()
         if conn.in_transaction:
             raise RuntimeError("read_here inside a transaction")
-        self._check_caches(conn, ledger)
         return fn(ledger)
 
     def here_version(self) -> int:
-        """``PRAGMA data_version`` of the ``run_here`` connection: it moves when another connection
-        commits (never for this connection's own commits)."""
-        return int(self._here()[0].execute("PRAGMA data_version").fetchone()[0])
+        """``PRAGMA data_version`` of the ``run_here`` connection, which moves when another
+        connection commits (never for this connection's own commits); the connection's caches
+        are checked against it (``read_here`` reads them)."""
+        conn, ledger = self._here()
+        if conn.in_transaction:
+            raise RuntimeError("here_version inside a transaction")
+        self._check_caches(conn, ledger)
+        return ledger.data_version
 
     def take_touched(self) -> tuple[set[str], bool]:
         """(products whose buckets or reservations the last ``run_here`` changed, whether anything
