@@ -73,11 +73,12 @@ async def keep_leases(ownership: Ownership, leases: Any, me: tuple[str, str, str
                 if ownership.held:
                     log.error("ledger: lease session lost; shards %s no longer held", sorted(ownership.held))
                 ownership.held.clear()
+                ownership.epochs.clear()
             for shard in preferred + (others if turns >= grace else []):
                 if shard in ownership.held:
                     continue
                 if await asyncio.to_thread(leases.take, shard):
-                    await asyncio.to_thread(leases.write_owner, shard, me)
+                    ownership.epochs[shard] = await asyncio.to_thread(leases.write_owner, shard, me)
                     ownership.held.add(shard)
                     log.info("ledger: shard %d taken (node %s)", shard, me[0])
             found = await asyncio.to_thread(leases.owners)

@@ -24,6 +24,7 @@ from ..config import Config, charging_policy
 from ..ocs.ports import Ledger, Store
 from ..ocs.rating import ChargingPolicy
 from ..runtime import run_async
+from ..store.leases import LeaseLost
 from . import operations as _ops
 from . import peers, protocol, reads, shards
 from .api import attach
@@ -47,14 +48,17 @@ class _Op:
     """A named operation as a store operation: ``request`` (its session) and ``request_key`` let the
     store read the remembered answers of a whole batch in one statement (``ocs.ports.Store``)."""
 
-    __slots__ = ("fn", "args", "request", "request_key")
+    __slots__ = ("fn", "args", "request", "request_key", "fence")
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], key: tuple[str, str] | None) -> None:
         self.fn, self.args = fn, args
         self.request = _Session(key[0]) if key is not None else None
         self.request_key = key[1] if key is not None else None
+        self.fence: tuple[int, int] | None = None      # PostgreSQL: (shard, owner epoch) checked first
 
     def __call__(self, l: Ledger) -> Any:
+        if self.fence is not None:
+            l.fence(*self.fence)  # type: ignore[attr-defined]
         return self.fn(l, *self.args)
 
 
@@ -134,6 +138,8 @@ class LedgerServer:
                  ownership: shards.Ownership | None = None) -> None:
         self.store = store
         self.ownership = ownership            # None: every operation is this ledger's (no shards)
+        # PostgreSQL: several nodes, so each transaction of a shard is fenced by its owner epoch
+        self.fencing = ownership is not None and getattr(store, "backend", "") == "postgres"
         self.ops = _ops.operations(policy)
         self.read: Callable[[Callable[[Ledger], Any]], Any] | None = getattr(store, "read", None)
         # SQLite: batches run on the event loop's thread (``run_here``); else the store's writer
@@ -176,7 +182,7 @@ class LedgerServer:
                     except Exception:       # busy (a WAL recovery): resolved in a transaction
                         self._resolve(conn, req_id, name, op, h)
                         return
-                if self._refused(conn, req_id, key):
+                if self._refused(conn, req_id, key, op):
                     return
         self._admit(conn, req_id, name, op)
 
@@ -193,15 +199,20 @@ class LedgerServer:
             if f.exception() is not None:
                 self.inflight += 1
                 self._reply(conn, req_id, False, f.exception())
-            elif not self._refused(conn, req_id, self._resolved(h, f.result())):
+            elif not self._refused(conn, req_id, self._resolved(h, f.result()), op):
                 self._admit(conn, req_id, name, op)
         fut.add_done_callback(done)  # type: ignore[attr-defined]
 
-    def _refused(self, conn: _Connection, req_id: int, key: str) -> bool:
+    def _refused(self, conn: _Connection, req_id: int, key: str, op: _Op) -> bool:
         """Answer "not mine" (with the owner when known) unless this ledger holds the key's shard."""
         assert self.ownership is not None
         refusal = self.ownership.refusal(key)
         if refusal is None:
+            if self.fencing:
+                shard = shards.shard_of(key, self.ownership.shards)
+                epoch = self.ownership.epochs.get(shard)
+                if epoch is not None:
+                    op.fence = (shard, epoch)
             return False
         metrics.inc("ledger.not_mine")
         owner = refusal.owner or ("", "", "")
@@ -279,6 +290,12 @@ class LedgerServer:
             conn.send(protocol.frame((req_id, True, value)))
         else:
             exc = value
+            if isinstance(exc, LeaseLost) and self.ownership is not None:   # fenced: taken over meanwhile
+                self.ownership.drop(exc.shard)
+                metrics.inc("ledger.fenced")
+                log.warning("ledger: %s; its operations go to the new owner", exc)
+                conn.send(protocol.frame((req_id, False, ("NotMine", str(exc), None, None, (exc.shard, "", "", "")))))
+                return
             status = getattr(exc, "status", None)
             if isinstance(status, int):     # a refusal with a status of its front end's protocol (REST)
                 metrics.inc("ledger.refused")

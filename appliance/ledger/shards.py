@@ -97,6 +97,7 @@ class Ownership:
     def __init__(self, shards: int, node: str) -> None:
         self.shards, self.node = shards, node
         self.held: set[int] = set()
+        self.epochs: dict[int, int] = {}       # shard -> this ledger's owner epoch (its fence)
         self.owners: dict[int, tuple[str, str, str]] = {}
         self.keys: dict[Hint, str] = {}
 
@@ -109,6 +110,12 @@ class Ownership:
         if len(self.keys) >= self.MAX_CACHED:
             self.keys.clear()
         self.keys[h] = key
+
+    def drop(self, shard: int) -> None:
+        """A shard found taken over (its fence failed): not executed here any more."""
+        self.held.discard(shard)
+        self.epochs.pop(shard, None)
+        self.owners.pop(shard, None)
 
     def refusal(self, key: str) -> NotMine | None:
         """None when this ledger holds the key's shard, else the answer to give."""

@@ -11,6 +11,8 @@ A lease is held for as long as the holding process lives, and no longer:
 
 The holder writes ``ledger_owner`` (node, local socket, TCP address, epoch + 1) once it holds the
 lease; front ends read the table in one statement and again when a ledger answers "not mine".
+On PostgreSQL every transaction of the owner is fenced by that epoch (``PostgresLedger.fence``): a
+takeover waits for the former owner's transactions in progress, and fails those that start after.
 """
 from __future__ import annotations
 
@@ -25,12 +27,21 @@ Owner = tuple[str, str, str]          # node, local socket, TCP address ("" if n
 
 _UPSERT = ("INSERT INTO ledger_owner (shard, node, socket, address, epoch, since) VALUES ({p}, {p}, {p}, {p}, 1, {p}) "
            "ON CONFLICT (shard) DO UPDATE SET node = excluded.node, socket = excluded.socket, "
-           "address = excluded.address, epoch = ledger_owner.epoch + 1, since = excluded.since")
+           "address = excluded.address, epoch = ledger_owner.epoch + 1, since = excluded.since RETURNING epoch")
 _PG_KEY = "hashtext(current_schema() || ':appliance:ledger-shard')"
 
 
 class ShardCountChanged(Exception):
     """The store's shards were made with another ``ledger.shards``."""
+
+
+class LeaseLost(Exception):
+    """A transaction of a shard's former owner: another ledger has taken the shard since (its epoch
+    in ``ledger_owner`` moved on).  Nothing of the transaction is kept."""
+
+    def __init__(self, shard: int) -> None:
+        super().__init__(f"shard {shard} was taken over by another ledger")
+        self.shard = shard
 
 
 class _Table:
@@ -49,8 +60,10 @@ class _Table:
                 f"the store's ledger has {recorded} shards, ledger.shards says {shards}: stop every ledger "
                 "and follow docs/ledger.md (changing the shard count) before changing it")
 
-    def write_owner(self, shard: int, owner: Owner) -> None:
-        self.conn.execute(_UPSERT.format(p=self.placeholder), (shard, *owner, int(time.time())))
+    def write_owner(self, shard: int, owner: Owner) -> int:
+        """This ledger is the shard's owner from now on; its epoch (the fence of its transactions)."""
+        row = self.conn.execute(_UPSERT.format(p=self.placeholder), (shard, *owner, int(time.time()))).fetchone()
+        return int(row[0])
 
     def owners(self) -> dict[int, tuple[str, str, str, int]]:
         rows = self.conn.execute("SELECT shard, node, socket, address, epoch FROM ledger_owner").fetchall()

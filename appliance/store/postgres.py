@@ -445,6 +445,15 @@ class PostgresLedger:
         self._absent_docs.discard((kind, key))
         return self._count("DELETE FROM doc WHERE kind = %s AND key = %s", (kind, key)) > 0
 
+    def fence(self, shard: int, epoch: int) -> None:
+        """The ledger's lease fence (``store/leases.py``): this transaction goes on only while ``epoch``
+        is the shard's owner epoch.  ``FOR SHARE``: a new owner's takeover (its UPDATE of the row)
+        waits for this transaction to end, and a transaction that starts after it fails here."""
+        row = self._one("SELECT epoch FROM ledger_owner WHERE shard = %s FOR SHARE", (shard,))
+        if row is None or int(row[0]) != epoch:
+            from .leases import LeaseLost
+            raise LeaseLost(shard)
+
     def list_docs(self, kind: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
         import json
         found = self._all("SELECT key, doc FROM doc WHERE kind = %s AND key >= %s AND key < %s ORDER BY key",

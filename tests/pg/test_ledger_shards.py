@@ -264,3 +264,36 @@ def test_diameter_ro_on_node_b_through_the_shard_owners_and_a_killed_ledger(tmp_
     left = money(a, products)
     for p in products:
         assert used_mb[p] > 0 and left[p] == MONEY - 20_000 * used_mb[p]
+
+
+def test_a_former_owner_is_fenced_once_its_shard_is_taken_over(tmp_path, pg_dsn, ledgers):
+    """PostgreSQL: every transaction of a shard's owner checks its epoch (FOR SHARE). A takeover
+    the owner has not noticed yet (its lease turn not come: here the owner row moved on under it)
+    makes its next operation fail before anything is written, answered "not mine"."""
+    a, _b = nodes(tmp_path, pg_dsn)
+    by_shard = products_by_shard()
+    products = [p for ps in by_shard.values() for p in ps]
+    seeded(a, products)
+    ledgers.start(a)
+    owners = wait_owners(a, SHARDS)
+    address = owners[0][2]
+    victim = by_shard[0][0]
+
+    async def top_up(key: str, product: str) -> object:
+        r = RemoteLedger(f"tcp:{address}", 3.0, a.ledger.secret)
+        try:
+            return await r.call("top_up", (key, int(time.time()), product, "money", 1_000, None, None, ""))
+        except LedgerFailed as exc:
+            return exc
+        finally:
+            r.close()
+    assert asyncio.run(top_up("before", victim)) > 0
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:     # another ledger took shard 0 over
+        conn.execute("UPDATE ledger_owner SET node = 'z', epoch = epoch + 1 WHERE shard = 0")
+    refused = asyncio.run(top_up("after", victim))
+    assert isinstance(refused, LedgerFailed) and refused.name == "NotMine" and refused.detail[0] == 0
+    others = [p for k, ps in by_shard.items() if k != 0 for p in ps]
+    assert all(asyncio.run(top_up(f"other-{p}", p)) > 0 for p in others)      # the other shards: served
+    left = money(a, products)
+    assert left[victim] == MONEY + 1_000                     # the fenced top-up wrote nothing
+    assert all(left[p] == MONEY + 1_000 for p in others)
