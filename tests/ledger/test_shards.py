@@ -322,3 +322,11 @@ def test_front_ends_get_the_router_only_when_the_ledger_is_sharded(tmp_path):
         router = client_for(cfg, None).remote                              # type: ignore[arg-type]
         assert isinstance(router, ShardedLedger) and router.path == str(socket_path(cfg))
         assert router.secret == (cfg.ledger.secret or None)
+
+
+def test_the_peers_secret_is_masked_by_config_show(tmp_path):
+    from appliance.config import to_doc
+    cfg = node_config(tmp_path, "a", 2, tcp=True)
+    shown = to_doc(cfg)["ledger"]
+    assert shown["secret"] != cfg.ledger.secret and cfg.ledger.secret not in repr(to_doc(cfg))
+    assert shown["listen"] == "127.0.0.1" and shown["shards"] == 2
