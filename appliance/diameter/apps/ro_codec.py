@@ -86,6 +86,9 @@ ACTIONS = {0: Action.DEBIT, 1: Action.REFUND, 2: Action.CHECK, 3: Action.PRICE} 
 SESSION_ACTIONS = {INITIAL: Action.START, UPDATE: Action.UPDATE, TERMINATION: Action.STOP}
 RESULT_OF = {Outcome.SUCCESS: c.SUCCESS, Outcome.CREDIT_LIMIT_REACHED: 4012, Outcome.SERVICE_DENIED: 4010,
              Outcome.USER_UNKNOWN: 5030, Outcome.RATING_FAILED: 5031}
+# The same by the outcome's value: per answer, an Enum member's hash and ``.value`` are Python-level
+# calls, its ``_value_`` a plain attribute.
+_RC_OF = {outcome._value_: rc for outcome, rc in RESULT_OF.items()}
 # Service-Context-Id (TS 32.299 §7.1.12) -> (core service, default unit)
 CONTEXTS = {"32251": ("data", Unit.OCTETS), "32260": ("voice", Unit.SECONDS), "32274": ("sms", Unit.MESSAGES),
             "32270": ("mms", Unit.MESSAGES), "32255": ("data", Unit.OCTETS)}
@@ -390,12 +393,12 @@ class CcaTemplate:
         self.exponent = exponent
         self.currency = currency
         self._after_rc = {rt: origin_avps + _CCA_HEAD[rt] for rt in TYPE_NAMES}
-        self._gsu: dict[tuple[Unit, int], bytes] = {}
+        self._gsu: dict[tuple[str, int], bytes] = {}
 
     def build(self, msg: Message, ccr: Ccr, result: ChargeResult, override: Override | None,
               redirect: str) -> bytes:
         """CCA (RFC 4006 §3.2): per-MSCC results, GSU, Validity-Time, FUI; EVENT extras (§6)."""
-        rc = RESULT_OF[result.outcome]
+        rc = _RC_OF[result.outcome._value_]
         items: Sequence[ItemResult] = result.items
         if override is not None:
             items = [_override(i, override) for i in items]
@@ -434,7 +437,7 @@ class CcaTemplate:
         if len(granted) != 1:
             return _group(GSU, b"".join([_unit_avp(i.unit, i.granted) for i in granted]))
         one = granted[0]
-        key = (one.unit, one.granted)
+        key = (one.unit._value_, one.granted)
         gsu = self._gsu.get(key)
         if gsu is None:
             gsu = _group(GSU, _unit_avp(one.unit, one.granted))
@@ -535,7 +538,12 @@ def _group_result(group: Sequence[ItemResult], override: Override | None) -> int
     4xxx transient, worse than 2xxx), or the hook's."""
     if override is not None and override.result_code is not None:
         return override.result_code
-    return max(RESULT_OF[i.outcome] for i in group)
+    worst = 0
+    for i in group:
+        rc = _RC_OF[i.outcome._value_]
+        if rc > worst:
+            worst = rc
+    return worst
 
 
 def _fui(redirect: str) -> bytes:
@@ -621,7 +629,7 @@ def log_record(ccr: Ccr, request: ChargeRequest, result: ChargeResult, override:
     if request.session_id is not None:
         out.append(f'"session_id":{jstr(request.session_id)}')
     if request.action is not None:
-        out.append(f'"action":{jstr(request.action.value)}')
+        out.append(f'"action":{jstr(request.action._value_)}')
     if request.service is not None:
         out.append(f'"service":{jstr(request.service)}')
     if request.destination is not None:
@@ -635,27 +643,27 @@ def log_record(ccr: Ccr, request: ChargeRequest, result: ChargeResult, override:
     i = 0
     for item in request.items:
         si = item.service_identifier
-        u = (f'{{"unit":{jstr(item.unit.value)},"rating_group":{_num(item.rating_group)},'
+        u = (f'{{"unit":{jstr(item.unit._value_)},"rating_group":{_num(item.rating_group)},'
              f'"requested":{_num(item.requested)},"used":{_num(item.used)}'
              + ("" if si is None else f',"service_identifier":{_num(si)}'))
         if i < n:
             r = results[i]
             u = (f'{u},"granted":{_num(r.granted)},"debited":{_num(r.debited)},"charged":{_num(r.charged)},'
-                 f'"unpaid":{_num(r.unpaid)},"outcome":{jstr(r.outcome.value)}'
+                 f'"unpaid":{_num(r.unpaid)},"outcome":{jstr(r.outcome._value_)}'
                  + (',"final":true}' if r.final else "}"))
             charged += r.charged
         else:
             u += "}"
         units.append(u)
         i += 1
-    out.append(f'"units":[{",".join(units)}],"charged":{_num(charged)},"outcome":{jstr(result.outcome.value)},'
+    out.append(f'"units":[{",".join(units)}],"charged":{_num(charged)},"outcome":{jstr(result.outcome._value_)},'
                f'"protocol":"diameter","app":"ro","type":"CCR","request_type":{_REQUEST_TYPE_JSON[ccr.request_type]},'
                f'"request_number":{_num(ccr.request_number)}')
     if peer_host is not None:
         out.append(f'"peer":{jstr(peer_host)}')
     if peer_realm is not None:
         out.append(f'"origin_realm":{jstr(peer_realm)}')
-    rc = override.result_code if override and override.result_code else RESULT_OF[result.outcome]
+    rc = override.result_code if override and override.result_code else _RC_OF[result.outcome._value_]
     out.append(f'"result":{_num(rc)},"duplicate":{_num(result.duplicate)}')
     if ccr.calling is not None:
         out.append(f'"calling_party":{jstr(ccr.calling)}')
