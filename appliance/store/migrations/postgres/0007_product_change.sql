@@ -1,7 +1,7 @@
 -- Schema version 7: the change signal of authorization inputs (as migrations/sqlite/0007).  Every
--- write to a product row, a service row, a service identity, a bucket or a product's credit
--- document (doc kind 'ledger_credit') records the product or service id with the writing
--- transaction's id, in that transaction (triggers).  Transactions commit in any order here, so a
+-- write to a product row, a service row, a bucket or a product's credit document (doc kind
+-- 'ledger_credit') records the product or service id with the writing transaction's id, in that
+-- transaction (triggers; a service's identities are written only with its service row).  Transactions commit in any order here, so a
 -- reader keeps the oldest transaction id still running at its read (pg_snapshot_xmin) and next
 -- asks for every id recorded at or after it: a transaction not yet committed then has an id at
 -- least that high (PostgresStore.changes).  Ids seen twice are harmless.
@@ -18,9 +18,6 @@ BEGIN
     IF TG_TABLE_NAME = 'bucket' THEN
         IF TG_OP <> 'INSERT' THEN PERFORM product_change_note(OLD.product_id); END IF;
         IF TG_OP <> 'DELETE' THEN PERFORM product_change_note(NEW.product_id); END IF;
-    ELSIF TG_TABLE_NAME = 'service_identity' THEN
-        IF TG_OP <> 'INSERT' THEN PERFORM product_change_note(OLD.service_id); END IF;
-        IF TG_OP <> 'DELETE' THEN PERFORM product_change_note(NEW.service_id); END IF;
     ELSIF TG_TABLE_NAME = 'doc' THEN
         IF TG_OP <> 'INSERT' AND OLD.kind = 'ledger_credit' THEN PERFORM product_change_note(OLD.key); END IF;
         IF TG_OP <> 'DELETE' AND NEW.kind = 'ledger_credit' THEN PERFORM product_change_note(NEW.key); END IF;
@@ -37,8 +34,6 @@ CREATE TRIGGER product_change AFTER INSERT OR UPDATE OR DELETE ON bucket
 CREATE TRIGGER product_change AFTER INSERT OR UPDATE OR DELETE ON product
     FOR EACH ROW EXECUTE FUNCTION product_change_row();
 CREATE TRIGGER product_change AFTER INSERT OR UPDATE OR DELETE ON service
-    FOR EACH ROW EXECUTE FUNCTION product_change_row();
-CREATE TRIGGER product_change AFTER INSERT OR UPDATE OR DELETE ON service_identity
     FOR EACH ROW EXECUTE FUNCTION product_change_row();
 -- documents: only the credit state's (the session documents written by accounting call nothing)
 CREATE TRIGGER product_change_i AFTER INSERT ON doc

@@ -1,8 +1,9 @@
 -- Schema version 7: the change signal of authorization inputs.  Every write to a product row, a
 -- service row, a bucket or a product's credit document (doc kind 'ledger_credit') records the
 -- product or service id with a sequence number higher than any before it, in the same transaction
--- (triggers: no writer can forget it).  A reader holding decisions asks for the keys whose number
--- passed the one it last saw (SqliteStore.changes).  SQLite has one writer at a time, so numbers
+-- (triggers: no writer can forget it).  A service's identities are written only with its service
+-- row (put_service, put_subscribers, delete_service), whose trigger names the service.  A reader
+-- holding decisions asks for the keys whose number passed the one it last saw (SqliteStore.changes).  SQLite has one writer at a time, so numbers
 -- are given in commit order.  One row per key: the table is as large as the inventory.
 CREATE TABLE product_change (key TEXT NOT NULL PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX product_change_seq ON product_change (seq);
@@ -44,14 +45,6 @@ CREATE TRIGGER product_change_service_u AFTER UPDATE ON service BEGIN
 END;
 CREATE TRIGGER product_change_service_d AFTER DELETE ON service BEGIN
     INSERT INTO product_change (key, seq) VALUES (OLD.id, (SELECT coalesce(max(seq), 0) + 1 FROM product_change))
-        ON CONFLICT (key) DO UPDATE SET seq = excluded.seq;
-END;
-CREATE TRIGGER product_change_identity_i AFTER INSERT ON service_identity BEGIN
-    INSERT INTO product_change (key, seq) VALUES (NEW.service_id, (SELECT coalesce(max(seq), 0) + 1 FROM product_change))
-        ON CONFLICT (key) DO UPDATE SET seq = excluded.seq;
-END;
-CREATE TRIGGER product_change_identity_d AFTER DELETE ON service_identity BEGIN
-    INSERT INTO product_change (key, seq) VALUES (OLD.service_id, (SELECT coalesce(max(seq), 0) + 1 FROM product_change))
         ON CONFLICT (key) DO UPDATE SET seq = excluded.seq;
 END;
 CREATE TRIGGER product_change_credit_i AFTER INSERT ON doc WHEN NEW.kind = 'ledger_credit' BEGIN
