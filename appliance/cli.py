@@ -415,11 +415,14 @@ def cmd_bucket_add(cfg: Config, args: argparse.Namespace) -> int:
 def _ledger(cfg: Config, name: str, *args: Any) -> Any:
     """A named ledger operation (:mod:`appliance.ledger.operations`): sent to the ledger role when it
     runs (the one writer of balances), else run in a store transaction of this command."""
-    from .ledger.server import socket_path
+    from .ledger.server import sharded, socket_path
     path = socket_path(cfg)
     if cfg.processes.ledger > 0 and path.exists():
         from .ledger.remote import LedgerFailed, LedgerUnavailable, call_blocking
         try:
+            if sharded(cfg):             # to the ledger holding the product's shard, on whichever node
+                from .ledger.routing import call_routed
+                return call_routed(cfg, name, args)
             return call_blocking(str(path), name, args, max(cfg.processes.ledger_timeout, 5.0))
         except LedgerUnavailable as exc:
             raise CliError(f"the ledger does not answer: {exc}") from None

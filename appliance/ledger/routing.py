@@ -143,3 +143,15 @@ def sharded_remote(cfg: Any) -> ShardedLedger:
     from .server import socket_path
     return ShardedLedger(cfg.ledger.shards, cfg.node.name, str(socket_path(cfg)), cfg.processes.ledger_timeout,
                          cfg.ledger.lease_interval, lambda: read_owners(cfg), cfg.ledger.secret or None)
+
+
+def call_routed(cfg: Any, name: str, args: tuple[Any, ...]) -> Any:
+    """One named operation to its shard's owner, for a command without an event loop (the CLI)."""
+    router = sharded_remote(cfg)
+
+    async def one() -> Any:
+        try:
+            return await router.call(name, args)
+        finally:
+            router.close()
+    return asyncio.run(one())

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from appliance import metrics
 from appliance.ledger import sessions
 from appliance.ledger.remote import LedgerFailed, RemoteLedger, RemoteLedgerClient
 from appliance.ledger.routing import sharded_remote
@@ -297,3 +298,28 @@ def test_a_former_owner_is_fenced_once_its_shard_is_taken_over(tmp_path, pg_dsn,
     left = money(a, products)
     assert left[victim] == MONEY + 1_000                     # the fenced top-up wrote nothing
     assert all(left[p] == MONEY + 1_000 for p in others)
+
+
+def test_the_cli_on_node_b_tops_up_a_product_whose_shard_node_a_holds(tmp_path, pg_dsn, ledgers):
+    import json
+    import os
+    import subprocess
+    import sys
+    a, b = nodes(tmp_path, pg_dsn)
+    by_shard = products_by_shard()
+    products = [p for ps in by_shard.values() for p in ps]
+    seeded(a, products)
+    ledgers.start(a)
+    owners = wait_owners(a, SHARDS)
+    ledgers.start(b)                     # B's ledger holds nothing: A started first and holds all
+    assert all(o[0] == "a" for o in owners.values())
+    for p in (by_shard[0][0], by_shard[3][0]):
+        out = subprocess.run([sys.executable, "-m", "appliance", "bucket", "add", p, "--unit", "money",
+                              "--amount", "5000"], env=dict(os.environ, APPLIANCE_CONFIG=b.source),
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout.strip().splitlines()[-1])["product"] == p
+    left = money(a, products)
+    assert left[by_shard[0][0]] == MONEY + 5_000 and left[by_shard[3][0]] == MONEY + 5_000
+    # over TCP, as from another machine (not through A's socket file, which this machine shares)
+    assert metrics.read_all(a.path(a.run_dir)).get("ledger.peers_accepted", 0) >= 2
