@@ -112,7 +112,7 @@ class AuthCache:
                 held = by_key.get(key)
                 if held is None or held == identity:    # one identity per key, the common case: no set
                     by_key[key] = identity
-                elif type(held) is str:
+                elif isinstance(held, str):
                     by_key[key] = {held, identity}
                 else:
                     held.add(identity)
@@ -122,7 +122,7 @@ class AuthCache:
         items, by_key = self._items, self._by_key
         for key in keys:
             held = by_key.pop(key, None)
-            if type(held) is str:
+            if isinstance(held, str):
                 items.pop(held, None)
             elif held is not None:
                 for identity in held:

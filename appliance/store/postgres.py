@@ -504,6 +504,8 @@ class PostgresStore:
                                     kwargs=_kwargs(dsn, "appliance-store"), name="appliance-store", open=True)
         self._leader_lock = threading.Lock()
         self._leader_conn: psycopg.Connection[Any] | None = None
+        self._changes_lock = threading.Lock()
+        self._changes_conn: psycopg.Connection[Any] | None = None     # the change signal's reads
         self._leading: set[str] = set()
         self._workers = [threading.Thread(target=self._worker, name=f"store-pg-{i}", daemon=True)
                          for i in range(pool_size)]
@@ -528,13 +530,22 @@ class PostgresStore:
         cursor is the oldest transaction still running at this read: a transaction committing later
         has an id at least that high, so the next call with it reports its ids (some ids twice).
         ``since`` < 0: the cursor only."""
-        with self._pool.connection() as conn:
-            with conn.transaction():
-                cursor, catalog = conn.execute(
-                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
-                    "(SELECT value FROM meta WHERE key = 'catalog_gen')").fetchone()  # type: ignore[misc]
-                keys = [] if since < 0 else [r[0] for r in conn.execute(
-                    "SELECT key FROM product_change WHERE seq >= %s", (since,))]
+        with self._changes_lock:               # a connection of its own: never waits for the pool
+            conn = self._changes_conn
+            if conn is None or conn.closed or conn.broken:
+                conn = self._changes_conn = psycopg.connect(self.dsn, connect_timeout=2,
+                                                            **_kwargs(self.dsn, "appliance-changes"))
+            try:
+                with conn.transaction():
+                    cursor, catalog = conn.execute(
+                        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+                        "(SELECT value FROM meta WHERE key = 'catalog_gen')").fetchone()  # type: ignore[misc]
+                    keys = [] if since < 0 else [r[0] for r in conn.execute(
+                        "SELECT key FROM product_change WHERE seq >= %s", (since,))]
+            except psycopg.OperationalError:
+                conn.close()                       # the next look reconnects; this one fails
+                self._changes_conn = None
+                raise
         return int(cursor), int(catalog), keys
 
     def try_leader(self, name: str) -> bool:
@@ -579,6 +590,10 @@ class PostgresStore:
                 self._leader_conn.close()
                 self._leader_conn = None
                 self._leading.clear()
+        with self._changes_lock:
+            if self._changes_conn is not None:
+                self._changes_conn.close()
+                self._changes_conn = None
         self._pool.close()
 
     # --- workers
