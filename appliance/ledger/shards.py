@@ -14,9 +14,9 @@ Routing is decided before an operation runs, from its arguments:
 * the ledger resolves the hint to the product (:func:`product_key`, one read: the identity's
   product, the session record's subscriber, the bucket's product) and checks its leases.
 
-Operations without a hint (housekeeping's sweep, bulk import's initial balances, the TMF654
-resources' transaction functions, Accounting-On/Off) run on whichever ledger receives them; the
-store's row locks keep them correct as before (they are not sharded yet).
+Operations without a hint (housekeeping's sweep, bulk import's initial balances,
+Accounting-On/Off, a TMF654 write naming neither product nor bucket) run on whichever ledger
+receives them; the store's row locks keep them correct as before (they are not sharded yet).
 """
 from __future__ import annotations
 
@@ -62,7 +62,27 @@ def hint(name: str, args: tuple[Any, ...]) -> Hint | None:
         return "p", args[0]
     if name.startswith("wallet_"):                          # (key, now, wallet = its product's id, ...)
         return "p", args[2]
+    if name in ("rest_create", "rest_update", "rest_remove"):
+        return _resource_hint(args)
     return None
+
+
+def _resource_hint(args: tuple[Any, ...]) -> Hint | None:
+    """A TMF654 resource write, (key, now, api, kind, id, scale, currency[, body ...]): the product
+    its body names, else the bucket it names, else the bucket it is (a bucket's update or removal)."""
+    body = args[7] if len(args) > 7 and isinstance(args[7], dict) else {}
+    for field, kind in (("product", "p"), ("bucket", "b")):
+        ref = body.get(field)
+        ident = ref.get("id") if isinstance(ref, dict) else None
+        if isinstance(ident, str) and ident and (kind == "p" or _bucket_id(ident)):
+            return kind, ident
+    if args[3] == "bucket" and isinstance(args[4], str) and _bucket_id(args[4]):
+        return "b", args[4]
+    return None
+
+
+def _bucket_id(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) < 18
 
 
 def product_key(l: Ledger, name: str, args: tuple[Any, ...], h: Hint) -> str:

@@ -57,7 +57,13 @@ def test_every_balance_operation_has_a_hint():
     assert hint("wallet_reserve", ("k", 0, "w1", "sid", {})) == ("p", "w1")
     assert hint("wallet_create", ("k", 0, "w2")) == ("p", "w2")
     assert hint("balance", ("001", 0)) is None and hint("housekeeping", (0, 10)) is None
-    assert hint("rest_create", ("k", 0, "tmf654", "bucket", "b1", 1, "USD", {})) is None
+    api = "prepayBalanceManagement/v4"
+    assert hint("rest_create", ("k", 0, api, "balanceTopup", "t1", 1, "USD", {"product": {"id": "p7"}})) == ("p", "p7")
+    assert hint("rest_create", ("k", 0, api, "balanceAdjustment", "a1", 1, "USD", {"bucket": {"id": "12"}})) == \
+        ("b", "12")
+    assert hint("rest_update", ("k", 0, api, "bucket", "12", 1, "USD", {"name": "x"}, "merge")) == ("b", "12")
+    assert hint("rest_remove", ("k", 0, api, "bucket", "12", 1, "USD")) == ("b", "12")
+    assert hint("rest_create", ("k", 0, api, "balanceAdjustment", "a2", 1, "USD", {"bucket": {"id": "x"}})) is None
 
 
 @pytest.mark.parametrize("fields, message", [({"shards": 0}, "shards must be 1..4096"),
@@ -330,3 +336,32 @@ def test_the_peers_secret_is_masked_by_config_show(tmp_path):
     shown = to_doc(cfg)["ledger"]
     assert shown["secret"] != cfg.ledger.secret and cfg.ledger.secret not in repr(to_doc(cfg))
     assert shown["listen"] == "127.0.0.1" and shown["shards"] == 2
+
+
+def test_tmf654_writes_reach_the_holder_of_the_products_shard(tmp_path, ledgers):
+    """The REST resources' ledger operations (``rest_create``: a balance top-up names its product)
+    routed like the others: executed once, by the shard's holder."""
+    cfg = node_config(tmp_path, "a", SHARDS, ledgers=2)
+    by_shard = products_by_shard()
+    products = [p for ps in by_shard.values() for p in ps]
+    seeded(cfg, products)
+    ledgers.start(cfg, 0)
+    ledgers.start(cfg, 1)
+    wait_owners(cfg, SHARDS)
+
+    async def go():
+        router = sharded_remote(cfg)
+        for p in products:
+            body = {"amount": {"amount": b"0.005", "units": "USD"}, "product": {"id": p}}
+            await router.call("rest_create", (f"k-{p}", int(time.time()), "prepayBalanceManagement/v4",
+                                              "balanceTopup", f"t-{p}", 1_000_000, "USD", body))
+        router.close()
+        return router
+    router = asyncio.run(go())
+    assert router.redirected == 0                    # the product is in the body: sent straight to its owner
+    folder = cfg.path(cfg.run_dir) / "counters"
+    served = {i: sum(metrics.read_file(f)[1].get("ledger.requests", 0) for f in folder.glob(f"ledger{i}-*.cnt"))
+              for i in (0, 1)}
+    assert served == {0: len(by_shard[0]) + len(by_shard[2]), 1: len(by_shard[1]) + len(by_shard[3])}
+    assert metrics.read_all(cfg.path(cfg.run_dir)).get("ledger.not_mine", 0) == 0
+    assert money(cfg, products) == {p: MONEY + 5_000 for p in products}
