@@ -288,3 +288,23 @@ def test_every_identity_of_a_changed_service_is_dropped(cfg, store):
     store.transact(lambda l: l.add_bucket(NewBucket("p1", Unit.MONEY, 1)))
     auth.refresh(1.0)
     assert [auth.cache.get(name, wall.now) is not None for name in names] == [False, False, False, True]
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_on_postgresql_a_decision_goes_when_its_product_changes(cfg, store, backend):
+    """PostgreSQL has no read path: a decision comes from the write transaction and is kept with
+    its validity; the change signal (transaction ids) drops it."""
+    seed_users(store)
+    wall = Clock(T0)
+    auth = AuthHandler(cfg, store, 0, {}, clock=wall)
+    assert auth.cache.exact and auth.read is None
+    auth.refresh(0.0)
+
+    def answer(user: str) -> int:
+        return asyncio.run(auth.password(None, user, "pap", lambda stored: stored == b"pw")).code
+    assert answer("u0@wlan") == rp.ACCESS_ACCEPT and auth.cache.get("u0@wlan", wall.now) is not None
+    assert answer("u1@wlan") == rp.ACCESS_ACCEPT
+    store.transact(lambda l: [l.set_bucket_remaining(b.id, 0) for b in l.buckets("p0")])
+    auth.refresh(1.0)
+    assert auth.cache.get("u0@wlan", wall.now) is None and auth.cache.get("u1@wlan", wall.now) is not None
+    assert answer("u0@wlan") == rp.ACCESS_REJECT
