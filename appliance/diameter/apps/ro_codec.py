@@ -375,17 +375,19 @@ _MSG_HDR = struct.Struct("!IIIII")      # version|length, flags|code, Applicatio
 _U32 = struct.Struct("!I")
 _NUMBER_PREFIX = c.encode_avp(CC_REQUEST_NUMBER, 0)[:8]
 _GSU_CACHE = 1024                       # distinct (unit, amount) GSU bodies remembered per template
+_MSCC_CACHE = 1024                      # distinct single-unit MSCC answers remembered per template
 
 
 class CcaTemplate:
     """The CCAs of one node: Origin-Host/Realm, Auth-Application-Id and CC-Request-Type encoded once
-    per request type; per answer only Session-Id, Result-Code, CC-Request-Number and the grants.
+    per request type; per answer only Session-Id, Result-Code, CC-Request-Number and the grants (an
+    MSCC of one unit remembered whole by its grant, outcome and identifiers, bounded).
 
     Answers are the bytes of ``Node.answer(request, rc, [Auth-Application-Id, CC-Request-Type,
     CC-Request-Number, MSCC...])``: Session-Id first (RFC 6733 §8.8), then Result-Code, Origin-Host,
     Origin-Realm (§6.2), the E-bit for a 3xxx Result-Code (§7.1.3), the P-bit copied."""
 
-    __slots__ = ("validity", "threshold", "exponent", "currency", "_after_rc", "_gsu")
+    __slots__ = ("validity", "threshold", "exponent", "currency", "_after_rc", "_gsu", "_msccs")
 
     def __init__(self, origin_avps: bytes, validity: int, threshold: int, exponent: int, currency: int) -> None:
         self.validity = validity            # Validity-Time of a refusal that redirects (RFC 4006 §5.6.2)
@@ -394,6 +396,7 @@ class CcaTemplate:
         self.currency = currency
         self._after_rc = {rt: origin_avps + _CCA_HEAD[rt] for rt in TYPE_NAMES}
         self._gsu: dict[tuple[str, int], bytes] = {}
+        self._msccs: dict[tuple[Any, ...], bytes] = {}
 
     def build(self, msg: Message, ccr: Ccr, result: ChargeResult, override: Override | None,
               redirect: str) -> bytes:
@@ -416,7 +419,10 @@ class CcaTemplate:
                 rc = c.SUCCESS
         elif ccr.multiple:
             for group in groups:
-                parts.append(_group(MSCC, b"".join(self._mscc(ccr, group, override, redirect))))
+                if override is None and len(group) == 1:
+                    parts.append(self._single_mscc(ccr, group, redirect))
+                else:
+                    parts.append(_group(MSCC, b"".join(self._mscc(ccr, group, override, redirect))))
         elif groups:
             parts += self._service_avps(ccr, groups[0], redirect)
         parts[1] = _result_avp(rc)
@@ -431,6 +437,19 @@ class CcaTemplate:
         out += _service_ids(group[0])
         out.append(_result_avp(_group_result(group, override)))
         return out
+
+    def _single_mscc(self, ccr: Ccr, group: Sequence[ItemResult], redirect: str) -> bytes:
+        """The MSCC of one unit with no hook override, from the cache when this answer was built before:
+        it depends only on the request type's being TERMINATION, the redirect address and the item."""
+        i = group[0]
+        key = (ccr.request_type == TERMINATION, redirect, i.outcome._value_, i.unit._value_, i.granted,
+               i.validity, i.final, i.rating_group, i.service_identifier)
+        mscc = self._msccs.get(key)
+        if mscc is None:
+            mscc = _group(MSCC, b"".join(self._mscc(ccr, group, None, redirect)))
+            if len(self._msccs) < _MSCC_CACHE:
+                self._msccs[key] = mscc
+        return mscc
 
     def _grant(self, granted: Sequence[ItemResult]) -> bytes:
         """The GSU of these grants (RFC 4006 §8.17); a single unit's from a bounded cache."""
