@@ -81,6 +81,17 @@ def authorize_answer(l: Ledger, identity: str, now: int, units: tuple[str, ...],
     return answer, product.id, window(now, l.buckets(product.id), product.start, product.end, *changes)
 
 
+def _key(name: str, args: tuple[Any, ...] | list[Any]) -> tuple[tuple[Any, ...], int]:
+    """(the key of a read's answer, its ``now``)."""
+    if name == "balance":
+        identity, now = args
+        return (name, identity), now
+    if name == "authorize":
+        identity, now, units, service_type, timezone = args
+        return (name, identity, tuple(units), service_type, timezone), now
+    raise KeyError(name)
+
+
 class ReadModel:
     """Answers of ``balance``/``authorize`` keyed by their arguments (``now`` aside), per product."""
 
@@ -99,23 +110,17 @@ class ReadModel:
         to the store's read path: a transaction is open, the database is busy)."""
         if not self.checked:
             self._check()
-        if name == "balance":
-            identity, now = args
-            key: tuple[Any, ...] = (name, identity)
-        elif name == "authorize":
-            identity, now, units, service_type, timezone = args
-            units = tuple(units)
-            key = (name, identity, units, service_type, timezone)
-        else:
-            raise KeyError(name)
+        key, now = _key(name, args)
         kept = self.answers.get(key)
         if kept is not None and kept[1] <= now < kept[2]:
             self.hits += 1
             return kept[0]
         self.misses += 1
+        identity = key[1]
         if name == "balance":
             answer, product, until = self.store.read_here(lambda l: balance_answer(l, identity, now))
         else:
+            _name, _identity, units, service_type, timezone = key
             answer, product, until = self.store.read_here(
                 lambda l: authorize_answer(l, identity, now, units, service_type, timezone))
         answers = self.answers
@@ -125,6 +130,20 @@ class ReadModel:
             self.keys.setdefault(product, []).append(key)
         answers[key] = (answer, now, until)
         return answer
+
+    def kept(self, name: str, args: tuple[Any, ...] | list[Any]) -> tuple[Any, int, int] | None:
+        """The kept (answer, computed at, valid until) of a read if it holds at its ``now``; nothing
+        computed (while a batch is open, whose commit will drop what it changes)."""
+        key, now = _key(name, args)
+        kept = self.answers.get(key)
+        if kept is not None and kept[1] <= now < kept[2]:
+            self.hits += 1
+            return kept
+        return None
+
+    def sync(self) -> None:
+        """Drop everything if another connection committed since the last check."""
+        self._check()
 
     def _check(self) -> None:
         version = self.store.here_version()

@@ -19,7 +19,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from concurrent.futures import Future
 from importlib import resources
 from typing import Any, TypeVar
@@ -936,9 +936,37 @@ class SqliteStore:
             except RuntimeError:  # loop closed: nobody is waiting any more
                 pass
 
+    def run_here_steps(self, fns: list[Callable[[Any], Any]],
+                       step: int) -> Generator[None, None, list[tuple[bool, Any]]]:
+        """:meth:`run_here` in steps: the generator yields after every ``step`` operations with the
+        transaction open, so that the caller's event loop runs between steps (reads of committed
+        state, new requests queued for the next batch); its return value is ``run_here``'s, once
+        committed.  Nothing else may use this thread's writer connection until it returns."""
+        conn, ledger = self._here()
+        ledger.touched, ledger.touched_all = set(), False
+        batch = [(fn, None, None) for fn in fns]
+        outcomes = yield from self._attempt_steps(conn, ledger, batch, len(batch) > 1, step)
+        if outcomes is None:
+            outcomes = []
+            for item in batch:
+                outcomes.extend(self._attempt(conn, ledger, [item], stop_on_error=False) or [])
+        self.batches += 1
+        self.operations += len(batch)
+        return outcomes
+
     def _attempt(self, conn: sqlite3.Connection, ledger: SqliteLedger, batch: list[Any],
                  stop_on_error: bool) -> list[tuple[bool, Any]] | None:
         """One transaction over ``batch``; None when an operation raised and ``stop_on_error``."""
+        steps = self._attempt_steps(conn, ledger, batch, stop_on_error, 0)
+        try:
+            while True:
+                next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _attempt_steps(self, conn: sqlite3.Connection, ledger: SqliteLedger, batch: list[Any], stop_on_error: bool,
+                       step: int) -> Generator[None, None, list[tuple[bool, Any]] | None]:
+        """:meth:`_attempt`, yielding after every ``step`` operations (0: never) inside the transaction."""
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -951,6 +979,8 @@ class SqliteStore:
                     ledger._prefetch_answers(sessions)
             ledger.catalog_touched = ledger.inventory_touched = False
             for fn, _fut, _loop in batch:
+                if step and outcomes and len(outcomes) % step == 0:
+                    yield
                 try:
                     outcomes.append((True, fn(ledger)))
                 except Exception as exc:

@@ -198,3 +198,39 @@ def test_read_answers_of_a_turn_leave_before_its_batch(store):
             await asyncio.sleep(0)
     asyncio.run(go())
     assert events == [("write", [2]), ("batch",), ("write", [1])]
+
+
+def test_reads_are_answered_between_the_steps_of_a_batch(store):
+    """A batch longer than a step leaves the loop turning: a read arriving meanwhile is answered at
+    once with the committed value (before the batch), before the batch's own answers."""
+    from appliance.ledger.server import STEP
+    d = Driver(store)
+    imsi = SUBSCRIBERS[1]
+
+    async def go() -> tuple[object, object, object, bool]:
+        await d.call("credit_control", wire(imsi, "s", Action.START, 1, 0, T0), 1, (imsi,), None)
+        before = await d.call("balance", imsi, T0)
+        writes = []
+        for n in range(3 * STEP):
+            d.next_id += 1
+            writes.append(d.next_id)
+            d.server.submit(d.conn, (d.next_id, "top_up", (f"k{n}", T0, "p1", "money", 1, None, None, "")))
+        for _ in range(5):
+            await asyncio.sleep(0)
+            if d.server.in_batch:
+                break
+        open_batch = d.server.in_batch
+        d.next_id += 1
+        d.server.submit(d.conn, (d.next_id, "balance", (imsi, T0)))
+        during = d.conn.answers.pop(d.next_id)
+        unanswered = not any(w in d.conn.answers for w in writes)
+        for _ in range(100):
+            if writes[-1] in d.conn.answers:
+                break
+            await asyncio.sleep(0)
+        after = await d.call("balance", imsi, T0)
+        return before, during, after, open_batch and unanswered
+    before, during, after, overlapped = asyncio.run(go())
+    assert overlapped                                   # the read came while the batch was open
+    assert during == (True, before)
+    assert after[2]["money"] == before[2]["money"] + 3 * STEP
