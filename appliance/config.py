@@ -184,9 +184,9 @@ class RadiusConfig:
     acct_interim_interval: int = 300       # Acct-Interim-Interval in Access-Accept (0: none)
     duplicate_ttl: int = 30                # RFC 5080 duplicate cache lifetime, seconds
     clients_refresh: int = 10              # seconds between reloads of stored clients
-    auth_cache_ttl: float = 10.0           # seconds a PAP/CHAP decision is reused without a store change signal (0: off)
-    auth_cache_poll_ms: int = 100          # with the change signal: ms between looks at it (1..10000); decisions are
-                                           # kept until their service/product changes, a change is seen within this
+    auth_cache_ttl: float = 10.0           # seconds a PAP/CHAP decision is reused without a change signal (0: off)
+    auth_cache_poll_ms: int = 100          # ms between looks at the store's change signal (1..10000); decisions
+                                           # are kept until their service/product changes, seen within this bound
     auth_cache_size: int = 1_000_000       # decisions kept per worker (cleared whole when full)
     auth_cache_preload: bool = False       # with the change signal: each worker reads every NAI's decision at start
     spread: str = "auth"                   # per-datagram spread over the workers: none | auth | all (+ accounting)
