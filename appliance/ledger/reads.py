@@ -159,6 +159,7 @@ class ReadModel:
 
     def _next_turn(self) -> None:
         self.checked = False
+        self.store.here_release()
 
     def committed(self, products: Iterable[str], everything: bool) -> None:
         """After the ledger's own transaction: forget the answers of the products it changed."""

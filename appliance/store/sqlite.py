@@ -622,6 +622,7 @@ _SUBSCRIBER = (f"SELECT (SELECT value FROM meta WHERE key = 'catalog_gen'), "
                "WHERE i.identity = ?")
 
 
+_SNAPSHOT = "SELECT value FROM meta WHERE key = 'catalog_gen'"   # any read: starts a read snapshot
 _CHANGE_TOP = ("SELECT (SELECT coalesce(max(seq), 0) FROM product_change), "
                "(SELECT value FROM meta WHERE key = 'catalog_gen')")
 _CHANGED = "SELECT key, seq FROM product_change WHERE seq > ?"
@@ -856,6 +857,7 @@ class SqliteStore:
         loop (the ledger role): no hand-over to the writer thread, no contention for the GIL.  The
         thread keeps a connection of its own; the store's writer thread must not write meanwhile
         (the two would only wait for each other's lock)."""
+        self.here_release()
         conn, ledger = self._here()
         ledger.touched, ledger.touched_all = set(), False
         batch = [(fn, None, None) for fn in fns]
@@ -879,25 +881,41 @@ class SqliteStore:
         return here  # type: ignore[no-any-return]
 
     def read_here(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(ledger)`` on the calling thread's ``run_here`` connection between its
-        transactions: committed state only, through the same caches the batches use (as of the
-        last :meth:`here_version`, which checks them against other connections' commits).  Raises
-        RuntimeError inside a transaction (its caches may hold uncommitted rows).  ``fn`` must not
-        write."""
+        """Run ``fn(ledger)`` on the calling thread's ``run_here`` connection between its write
+        transactions: committed state only, through the same caches the batches use, inside the
+        read snapshot :meth:`here_version` opened and checked the caches against (opened now if
+        none is).  Raises RuntimeError inside a write transaction (its caches may hold uncommitted
+        rows).  ``fn`` must not write."""
         conn, ledger = self._here()
-        if conn.in_transaction:
-            raise RuntimeError("read_here inside a transaction")
+        if not self._local.__dict__.get("reading", False):
+            if conn.in_transaction:
+                raise RuntimeError("read_here inside a transaction")
+            self.here_version()
         return fn(ledger)
 
     def here_version(self) -> int:
-        """``PRAGMA data_version`` of the ``run_here`` connection, which moves when another
-        connection commits (never for this connection's own commits); the connection's caches
-        are checked against it (``read_here`` reads them)."""
+        """Open a read snapshot on the ``run_here`` connection (until :meth:`here_release` or the
+        next ``run_here``), check the connection's caches against it (``PRAGMA data_version``
+        moves when another connection committed, never for this connection's own commits) and
+        return that version.  Cached rows and rows read in the snapshot are then of one state."""
         conn, ledger = self._here()
+        local = self._local
+        if local.__dict__.get("reading", False):
+            conn.execute("COMMIT")
+            local.reading = False
         if conn.in_transaction:
             raise RuntimeError("here_version inside a transaction")
+        conn.execute("BEGIN")
+        local.reading = True
+        conn.execute(_SNAPSHOT).fetchone()          # the snapshot starts at the first read
         self._check_caches(conn, ledger)
         return ledger.data_version
+
+    def here_release(self) -> None:
+        """End the read snapshot of :meth:`here_version` (if one is open)."""
+        if self._local.__dict__.get("reading", False):
+            self._local.reading = False
+            self._here()[0].execute("COMMIT")
 
     def take_touched(self) -> tuple[set[str], bool]:
         """(products whose buckets or reservations the last ``run_here`` changed, whether anything
@@ -942,6 +960,7 @@ class SqliteStore:
         transaction open, so that the caller's event loop runs between steps (reads of committed
         state, new requests queued for the next batch); its return value is ``run_here``'s, once
         committed.  Nothing else may use this thread's writer connection until it returns."""
+        self.here_release()
         conn, ledger = self._here()
         ledger.touched, ledger.touched_all = set(), False
         batch = [(fn, None, None) for fn in fns]

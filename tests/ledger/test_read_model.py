@@ -234,3 +234,32 @@ def test_reads_are_answered_between_the_steps_of_a_batch(store):
     assert overlapped                                   # the read came while the batch was open
     assert during == (True, before)
     assert after[2]["money"] == before[2]["money"] + 3 * STEP
+
+
+def test_a_miss_reads_the_state_its_caches_hold(store):
+    """Another connection commits a hold (a reservation and its bucket debit) between two reads of
+    one loop turn: the second read, a miss, computes from the snapshot the turn's caches were
+    checked against, not cached buckets from before and reservations from after."""
+    from appliance.ocs.balance import Hold, Reservation
+    d = Driver(store)
+    imsi, product = SUBSCRIBERS[2], "p2"
+
+    def foreign(l) -> None:
+        b = l.buckets(product)[0]
+        l.set_bucket_remaining(b.id, b.remaining - 100)
+        l.put_reservation(Reservation("other", 1, product, imsi, Unit.MONEY, 100, (Hold(b.id, Unit.MONEY, 100),),
+                                      None, 1, T0, T0 + 60))
+
+    async def go() -> tuple[object, object, object]:
+        memory = d.server.memory
+        first = memory.answer("balance", (imsi, T0))
+        store.transact(foreign)
+        memory.clear()
+        again = memory.answer("balance", (imsi, T0))           # the same turn: a miss
+        for _ in range(3):
+            await asyncio.sleep(0)
+        after = memory.answer("balance", (imsi, T0))           # the next turn sees the commit
+        return first, again, after
+    first, again, after = asyncio.run(go())
+    assert again == first
+    assert after == d.fresh("balance", (imsi, T0)) and after != first
