@@ -5,7 +5,10 @@ reads it computed and know when one stops being true:
 
 - an answer is computed from committed state only: between two of the ledger's transactions, on
   the loop thread, over the writer connection's caches (``SqliteStore.read_here``), never while a
-  transaction is open (a read must never see an uncommitted balance);
+  write transaction is open (a read must never see an uncommitted balance), and within one read
+  snapshot per loop turn that the caches were checked against (no answer mixes two states);
+- while a batch runs (in steps, the loop turning in between) a read gets an answer kept from
+  before the batch or the server falls back to the store's read path; nothing is computed;
 - it is kept per product and dropped when a committed transaction of the ledger changed that
   product's buckets or reservations (``SqliteStore.take_touched``: the store marks them as it
   writes; anything it cannot attribute to a product — catalog and inventory writes, bulk deletes,
