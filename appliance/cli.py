@@ -46,10 +46,9 @@ class CliError(Exception):
 
 
 def _store(cfg: Config) -> Any:
-    from . import metrics
     from .ledger.api import attach
-    from .snmp import events
     from .store import open_store
+    from .telemetry import events, metrics
     if not metrics.default().path:        # no counter file: credit events still reach the agent
         events.configure(cfg.path(cfg.run_dir))
     return attach(open_store(cfg))
@@ -140,8 +139,8 @@ def cmd_start(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_status(cfg: Config, args: argparse.Namespace) -> int:
-    from . import metrics
     from .supervise import supervisorctl
+    from .telemetry import metrics
     rc = supervisorctl(cfg, "status")
     counters = metrics.read_all(cfg.path(cfg.run_dir))
     if args.counters:

@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
-from . import metrics
 from .config import Config, charging_policy
 from .ledger.api import LedgerClient, attach, client_for
 from .ocs.ports import Store
 from .runtime import run_async
+from .telemetry import metrics
 
 log = logging.getLogger("appliance.housekeeping")
 

@@ -57,7 +57,7 @@ def run_role(cfg: Config, role: str, index: int = 0) -> int:
     # A stop that arrives while the role is still starting (imports, MIB compilation on a loaded
     # machine) is a clean exit: nothing is served yet.  run_async replaces this with the graceful stop.
     signal.signal(signal.SIGTERM, _stopped_while_starting)
-    from . import metrics
+    from .telemetry import metrics
     metrics.open_process_counters(cfg.path(cfg.run_dir), f"{role}{index}")
     module = importlib.import_module(ROLES[role])
     return int(module.main(cfg, index) or 0)

@@ -4,11 +4,12 @@ import tempfile
 import time
 import timeit
 
-from appliance import metrics, trace
+from appliance import trace
 from appliance.diameter import codec as c
 from appliance.diameter import node
 from appliance.diameter.client import Service, ccr
 from appliance.ocs.units import Unit
+from appliance.telemetry import metrics
 
 metrics.open_process_counters(tempfile.mkdtemp(), "bench0")
 avps = ccr("gw;1;1", "ocs.test", 2, 1, "001010000000001",

@@ -244,7 +244,7 @@ def start_appliance(tmp: Path, workers: int, logs: str = "", profile: bool = Fal
              for i in range(workers)]
     wait_ready(auth)
     if PRELOAD:                                   # every worker holds every subscriber's decision
-        from appliance import metrics
+        from appliance.telemetry import metrics
         started, deadline = time.monotonic(), time.monotonic() + 600
         while metrics.read_all(tmp / "run").get("radius.auth.preload_done", 0) < workers:
             if time.monotonic() > deadline:
@@ -387,13 +387,13 @@ def server_latency(run_dir: Path | None) -> dict[str, int]:
     """The appliance's own lat.radius.access_request cells (request received -> answer sent)."""
     if run_dir is None:
         return {}
-    from appliance import metrics
+    from appliance.telemetry import metrics
     return {k: v for k, v in metrics.read_all(run_dir).items() if k.startswith("lat.radius.access_request.")}
 
 
 def latency_summary(before: dict[str, int], after: dict[str, int]) -> str:
     """p50 / p99 bucket bounds and the mean of the server-side histogram between two readings."""
-    from appliance import metrics
+    from appliance.telemetry import metrics
     bounds = metrics.LATENCY_BOUNDS_US
     cells = [after.get(f"lat.radius.access_request.b{i}", 0) - before.get(f"lat.radius.access_request.b{i}", 0)
              for i in range(len(bounds) + 1)]

@@ -26,7 +26,7 @@ from pysnmp.proto import api
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from appliance import metrics
+from appliance.telemetry import metrics
 
 P = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 COMMUNITY = b"bench-community"

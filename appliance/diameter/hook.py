@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import metrics
+from ..telemetry import metrics
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import metrics, trace
-from ..snmp import events as snmp_events
+from .. import trace
+from ..telemetry import events as telemetry_events
+from ..telemetry import metrics
 from . import codec as c
 from .admission import PeerAdmission
 from .codec import DiameterError, Message
@@ -366,7 +367,7 @@ class Node:
         if not pc.initiator and not (listed or (listed is None and peer.realm in self.accept_realms)):
             metrics.inc("diameter.peers.refused")
             # ocsUnknownClient (at most once a minute per address; the name is "ip:port")
-            snmp_events.unknown_client("diameter", pc.name.rpartition(":")[0] or pc.name, peer.host)
+            telemetry_events.unknown_client("diameter", pc.name.rpartition(":")[0] or pc.name, peer.host)
             return c.UNKNOWN_PEER
         if not peer.common_apps:
             metrics.inc("diameter.peers.no_common_app")

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import metrics
+from ..telemetry import metrics
 from . import codec as c
 from .codec import DiameterError, FramingError, Message
 from .peer import State

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, cast
 
-from .. import metrics
+from ..telemetry import metrics
 from . import aka_codec as c
 from .aka_codec import At, Subtype, Variant
 from .events import (

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Protocol
 
-from .. import metrics
+from ..telemetry import metrics
 from .credentials import CredentialLookup
 from .events import ACTIONS, Action, FindService, ProtocolError, Reply
 from .packet import Code, EapFormatError, EapPacket, EapType, decode, encode, nak_types

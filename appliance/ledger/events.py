@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .. import metrics
+from ..telemetry import metrics
 
 if TYPE_CHECKING:
     from ..ocs.ports import Ledger

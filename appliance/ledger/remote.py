@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .. import metrics
 from ..ocs.charging import Balance
 from ..ocs.ports import Store
 from ..ocs.rating import ChargeRequest, ChargeResult, ChargingPolicy
+from ..telemetry import metrics
 from . import protocol
 
 log = logging.getLogger("appliance.ledger")

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .. import metrics
+from ..telemetry import metrics
 from . import sessions
 from .remote import LedgerFailed, LedgerUnavailable, RemoteLedger
 from .shards import Hint, hint, shard_of

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import metrics
 from ..config import Config, charging_policy
 from ..ocs.ports import Ledger, Store
 from ..ocs.rating import ChargingPolicy
 from ..runtime import run_async
 from ..store.leases import LeaseLost
+from ..telemetry import metrics
 from . import operations as _ops
 from . import peers, protocol, reads, shards
 from .api import attach

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import metrics
+from ..telemetry import metrics
 from .fifo import FifoLog, ReadStats, read_log
 from .ipdr import build, list_documents, write_document
 

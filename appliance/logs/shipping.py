@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import metrics
+from ..telemetry import metrics
 
 log = logging.getLogger("appliance.logs.shipping")
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring as _json_string
 from typing import TYPE_CHECKING, Any
 
-from .. import metrics
+from ..telemetry import metrics
 from .fifo import FifoLog
 from .framing import encode, encode_payload, frame
 

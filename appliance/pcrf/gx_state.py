@@ -14,7 +14,7 @@ import logging
 from enum import Enum
 from typing import Any
 
-from .. import metrics
+from ..telemetry import metrics
 
 log = logging.getLogger(__name__)
 

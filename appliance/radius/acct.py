@@ -24,10 +24,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .. import metrics
 from ..ledger import book, protocol
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, ChargingPolicy, Outcome, UsageItem
 from ..ocs.units import Unit
+from ..telemetry import metrics
 from . import packet as rp
 from .clients import Client
 

@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import metrics
 from ..eap import Accept, Conversation, Ignore, MethodContext, Policy, Reject, Send, StoreLookup
 from ..eap.conversations import ConversationStore
 from ..eap.packet import Code, EapType
@@ -31,6 +30,7 @@ from ..ocs.passwords import pap_matches
 from ..ocs.rating import Action, ChargeRequest, UsageItem, next_price_change
 from ..ocs.units import Unit
 from ..store.eap_actions import EapActions
+from ..telemetry import metrics
 from . import packet as rp
 from .clients import Client
 

@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import metrics
 from ..ledger import events
+from ..telemetry import metrics
 from . import packet as rp
 
 if TYPE_CHECKING:

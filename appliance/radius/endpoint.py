@@ -34,8 +34,8 @@ import socket
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
-from .. import metrics
 from ..ocs.passwords import pap_matches
+from ..telemetry import metrics
 from ..trace import ACTIVE as _TRACED
 from . import packet as rp
 from .acct import STATUS_NAMES, AcctOutcome, counter64
@@ -53,7 +53,7 @@ REPLY_COUNTER = {rp.ACCESS_ACCEPT: "access_accepts", rp.ACCESS_REJECT: "access_r
 MALFORMED = {"auth": "malformed_access_requests", "acct": "malformed_requests"}
 DUP = {"auth": "dup_access_requests", "acct": "dup_requests"}
 REQUESTS = {"auth": "access_requests", "acct": "requests"}
-# Latency histograms (appliance.metrics.Latency): request received -> answer sent, per port.
+# Latency histograms (appliance.telemetry.metrics.Latency): request received -> answer sent, per port.
 LATENCY = {"auth": "radius.access_request", "acct": "radius.accounting_request"}
 
 

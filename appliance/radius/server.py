@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import metrics
 from ..ledger.remote import LedgerUnavailable
+from ..telemetry import metrics
 from . import packet as rp
 from .acct import AcctHandler
 from .auth import AuthHandler, Reply
@@ -181,7 +181,7 @@ class RadiusServer:
         self._translog = translog
         self.report_unknown: Any = None
         try:
-            from ..snmp.events import unknown_client
+            from ..telemetry.events import unknown_client
             self.report_unknown = unknown_client
         except ImportError:
             pass

@@ -12,9 +12,10 @@ import logging
 import time
 from typing import Any
 
-from .. import metrics, trace
+from .. import trace
 from ..config import Config, charging_policy
 from ..runtime import run_async
+from ..telemetry import metrics
 from . import clients as clients_mod
 from .acct import AcctHandler
 from .auth import AuthHandler

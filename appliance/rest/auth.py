@@ -25,8 +25,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import metrics
 from ..ocs.ports import Ledger, Store
+from ..telemetry import metrics
 from .http import ApiError
 
 USER_DOC = "rest_user"

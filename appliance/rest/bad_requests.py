@@ -15,7 +15,7 @@ from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from .. import metrics
+from ..telemetry import metrics
 from .http import JSON, dumps, error_body
 
 log = logging.getLogger("appliance.rest")

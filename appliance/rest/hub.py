@@ -37,8 +37,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from .. import metrics
 from ..ocs.ports import Ledger, Store
+from ..telemetry import metrics
 from .http import ApiError, check_fields, dumps, get_str, iso, need_object, need_str, read_json, reply
 from .outbox import (  # noqa: F401  (the outbox, also named from here)
     EVENT_DOC,

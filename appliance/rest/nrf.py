@@ -24,10 +24,10 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import metrics
 from ..ledger import protocol
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome, UsageItem
 from ..ocs.units import Unit
+from ..telemetry import metrics
 from .charges import SESSION_DOC, rate_in  # noqa: F401  (also named from here)
 from .http import (
     ApiError,

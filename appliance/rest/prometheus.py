@@ -1,4 +1,4 @@
-"""``GET /metrics``: the per-process counter files (appliance.metrics) in the Prometheus text
+"""``GET /metrics``: the per-process counter files (appliance.telemetry.metrics) in the Prometheus text
 exposition format (version 0.0.4), written by ``prometheus_client``.
 
 Every counter of docs/counters.md is exported: the families below give the names that carry a
@@ -20,7 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from .. import metrics
+from ..telemetry import metrics
 from .routes import CFG, Route
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"     # what generate_latest writes

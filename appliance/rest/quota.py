@@ -16,11 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import metrics
 from ..ledger import book, protocol
 from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, Outcome, UsageItem
 from ..ocs.units import Unit
+from ..telemetry import metrics
 from .charges import USAGE_DOC, debit_in, stamp_balance_change  # noqa: F401  (also named from here)
 from .http import ApiError, check_fields, iso, need_object, need_str, read_json, reply
 from .nrf import log_charge

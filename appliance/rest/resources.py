@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import metrics
 from ..ocs.ports import Ledger
+from ..telemetry import metrics
 from . import tmf630
 from .http import ApiError, body_to_wire, need_object, read_json, reply
 from .kinds import TMF, Ctx, Kind, create_in, remove_in, update_in  # noqa: F401  (also named from here)

@@ -17,11 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import metrics
 from ..config import Config
 from ..ledger.api import LedgerClient, client_for
 from ..ocs.charging import Charging
 from ..ocs.ports import Store
+from ..telemetry import metrics
 from . import openapi
 from .auth import Authenticator, FailedLogins, Principal
 from .http import ApiError, error_body, reply

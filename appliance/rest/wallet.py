@@ -22,11 +22,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import metrics
 from ..ledger import protocol
 from ..ocs.ports import Ledger
 from ..ocs.rating import Action, ChargeRequest, ChargeResult, Outcome
 from ..ocs.units import Unit
+from ..telemetry import metrics
 from .http import (
     ApiError,
     as_int,

@@ -24,9 +24,9 @@ from pysnmp.entity import engine as pengine
 from pysnmp.entity.rfc3413 import context as pcontext
 from pysnmp.proto import rfc1902
 
-from .. import metrics
 from ..config import Config, SnmpConfig
 from ..runtime import run_async
+from ..telemetry import metrics
 from . import mibs
 from .instrum import Instrum, responders
 from .sources import Sources

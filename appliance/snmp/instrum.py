@@ -18,7 +18,7 @@ from pysnmp.proto import rfc1905
 from pysnmp.smi import error as smi_error
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
-from .. import metrics
+from ..telemetry import metrics
 from .view import View
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import metrics
 from ..config import Config
+from ..telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class LiveCounters:
 
 
 class CounterFiles:
-    """Reads every process's counter file as :func:`appliance.metrics.read_all` does (same
+    """Reads every process's counter file as :func:`appliance.telemetry.metrics.read_all` does (same
     layout, gauges only from live processes, dead processes' counters kept), but through
     read-only maps kept open: only new names are decoded (names are append-only) and values
     are read in place when asked for."""

@@ -3,7 +3,7 @@
 Watched every ``snmp.poll_interval`` seconds:
 - Diameter peers (the workers' peer tables): Open -> ocsDiameterPeerUp, leaving Open
   (or vanishing) -> ocsDiameterPeerDown (RFC 6733 §5.6);
-- ``events-<pid>.jsonl`` written by workers (:mod:`appliance.snmp.events`) ->
+- ``events-<pid>.jsonl`` written by workers (:mod:`appliance.telemetry.events`) ->
   ocsUnknownClient, and the ledger's credit events -> ocsOutOfCredit / ocsCreditRestored;
 - log directories' file systems -> ocsLogDiskNearlyFull once above
   ``snmp.disk_full_percent``, re-armed when back below;
@@ -28,7 +28,7 @@ from pysnmp.entity import config as pconfig
 from pysnmp.entity.rfc3413 import ntforg
 from pysnmp.proto import rfc1902
 
-from .. import metrics
+from ..telemetry import metrics
 from . import sources as src
 
 if TYPE_CHECKING:

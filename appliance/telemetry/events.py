@@ -19,7 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from .. import metrics
+from . import metrics
 
 REPEAT = 60.0
 MAX_FILE = 1 << 20

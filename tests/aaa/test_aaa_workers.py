@@ -10,10 +10,10 @@ import os
 import subprocess
 import sys
 
-from appliance import metrics
 from appliance.diameter import codec as c
 from appliance.diameter.apps import aaa as A
 from appliance.eap import aka_codec as ac
+from appliance.telemetry import metrics
 from tests.conftest import free_port
 
 from .conftest import HSS_IMSI, HSS_REALM, OPC, K, provision, ue

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from appliance import metrics
+from appliance.telemetry import metrics
 
 
 def test_full_table_counts_further_names_in_the_overflow_slot(tmp_path):

@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from appliance import metrics
 from appliance.housekeeping import sweep
 from appliance.ocs.balance import NewBucket
 from appliance.ocs.catalog import Offer, Price, PriceType
 from appliance.ocs.inventory import Product
 from appliance.ocs.recurring import period_starts
 from appliance.ocs.units import Unit
+from appliance.telemetry import metrics
 
 
 def ts(y, m, d):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import random
 
-from appliance import metrics
 from appliance.diameter import codec as c
 from appliance.diameter.apps import ro
 from appliance.diameter.client import Service, ccr
 from appliance.ocs.units import Unit
+from appliance.telemetry import metrics
 from tests.conftest import seed
 
 from .conftest import run

@@ -170,8 +170,8 @@ def test_node_sends_dwr_and_fails_over_without_dwa(monkeypatch):
 
 def test_sctp_absent_is_handled_cleanly(monkeypatch):
     """This kernel has no SCTP: asking for it leaves a working TCP listener and a counter."""
-    from appliance import metrics
     from appliance.diameter import node as node_mod
+    from appliance.telemetry import metrics
     real = node_mod.sctp_socket(("127.0.0.1"), 0)
     if real is not None:          # a kernel with SCTP: exercise the absent path anyway
         real.close()

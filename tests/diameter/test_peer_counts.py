@@ -11,13 +11,12 @@ import json
 
 import pytest
 
-from appliance import metrics
 from appliance.config import DiameterPeer
 from appliance.diameter import codec as c
 from appliance.diameter.events import MessageRejected
 from appliance.diameter.node import Node
 from appliance.diameter.peer import ANS_DROPPED, MAX_COMMANDS, REQ_DROPPED, AppSupport, State, command_slots
-from appliance.snmp import events
+from appliance.telemetry import events, metrics
 from tests.diameter.test_node import APP, ccr, echo, start_pair
 from tests.diameter.test_peer import drain, pair, shuttle
 

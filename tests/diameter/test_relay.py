@@ -9,13 +9,13 @@ import stat
 
 import pytest
 
-from appliance import metrics
 from appliance.config import DiameterPeer
 from appliance.diameter import codec as c
 from appliance.diameter import relay as R
 from appliance.diameter.codec import DiameterError
 from appliance.diameter.node import Node, Request
 from appliance.diameter.peer import AppSupport
+from appliance.telemetry import metrics
 
 APP = 4
 CMD = 272

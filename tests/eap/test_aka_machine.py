@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from appliance import metrics
 from appliance.eap import aka
 from appliance.eap import aka_codec as c
 from appliance.eap.aka import TRANSITIONS, AkaMethod, AkaSettings, Event, Phase
@@ -22,6 +21,7 @@ from appliance.eap.events import ACTIONS, LoadPseudonym, LoadSession, NeedVector
 from appliance.eap.framework import Accept, Conversation, Failure, MethodContext, Policy, Reject, Request, Success
 from appliance.eap.milenage import Usim
 from appliance.eap.packet import Code, decode, encode
+from appliance.telemetry import metrics
 from tests.eap.test_aka import IMSI, OPC, REALM, DictStore, deterministic, make, peer_for, run
 
 ROOT = Path(__file__).resolve().parents[2]

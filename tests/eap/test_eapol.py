@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from appliance import metrics
+from appliance.telemetry import metrics
 from tests.conftest import need_binary
 from tests.radius.conftest import SECRET, RunningServer, radius_cfg
 

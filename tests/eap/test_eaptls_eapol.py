@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from appliance import metrics
+from appliance.telemetry import metrics
 from tests.eap.test_eapol import assert_keys_match, eapol
 from tests.radius.conftest import RunningServer, radius_cfg
 

@@ -13,7 +13,7 @@ from appliance.ocs.rating import Action, ChargeRequest, ChargingPolicy, UsageIte
 from appliance.ocs.units import Unit
 from appliance.radius import acct, coa
 from appliance.rest import balance_events, outbox
-from appliance.snmp import events as snmp_events
+from appliance.telemetry import events as telemetry_events
 from tests.conftest import seed
 
 SUBSCRIBER = "001010000000001"
@@ -22,7 +22,7 @@ SUBSCRIBER = "001010000000001"
 @pytest.fixture
 def snmp_lines(tmp_path, monkeypatch):
     path = tmp_path / "snmp" / "events-1.jsonl"
-    monkeypatch.setattr(snmp_events, "_events_file", lambda: path)
+    monkeypatch.setattr(telemetry_events, "_events_file", lambda: path)
 
     def read() -> list[dict[str, object]]:
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

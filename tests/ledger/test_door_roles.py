@@ -14,7 +14,6 @@ import time
 
 import pytest
 
-from appliance import metrics
 from appliance.config import RestConfig
 from appliance.housekeeping import sweep
 from appliance.ledger.api import client_for
@@ -23,6 +22,7 @@ from appliance.ledger.server import socket_path
 from appliance.ocs.balance import Hold, Reservation
 from appliance.ocs.units import Unit
 from appliance.store import open_store
+from appliance.telemetry import metrics
 from tests.rest.conftest import ADMIN, Server, add_user
 
 pytestmark = pytest.mark.system

@@ -13,7 +13,6 @@ import zlib
 
 import pytest
 
-from appliance import metrics
 from appliance.config import ConfigError, LedgerConfig
 from appliance.ledger import sessions
 from appliance.ledger.remote import LedgerFailed, LedgerUnavailable, RemoteLedger, RemoteLedgerClient
@@ -24,6 +23,7 @@ from appliance.ocs.rating import Action, ChargeRequest, ChargingPolicy, Outcome,
 from appliance.ocs.units import Unit
 from appliance.store import open_store
 from appliance.store.leases import read_owners
+from appliance.telemetry import metrics
 from tests.conftest import seed
 from tests.ledger.cluster import Ledgers, node_config, wait_owners
 

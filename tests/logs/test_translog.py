@@ -7,12 +7,12 @@ import threading
 
 import pytest
 
-from appliance import metrics
 from appliance.config import LogsConfig
 from appliance.logs import framing, translog
 from appliance.logs.fifo import ReadStats, read_log
 from appliance.ocs.rating import Action, ChargeRequest, ChargeResult, ItemResult, Outcome, UsageItem
 from appliance.ocs.units import Unit
+from appliance.telemetry import metrics
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_charge_fields_from_core_types():
 
 
 def test_a_failing_disk_is_counted_never_raised(logcfg, monkeypatch):
-    from appliance import metrics
+    from appliance.telemetry import metrics
     translog.configure(logcfg, "radius", 0)
 
     def full(frames):

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from appliance import metrics
 from appliance.config import PcrfConfig
 from appliance.diameter import codec as c
 from appliance.ocs.policy import (
@@ -27,6 +26,7 @@ from appliance.ocs.policy import (
 )
 from appliance.pcrf import engine as E
 from appliance.pcrf import tables as T
+from appliance.telemetry import metrics
 
 from ..conftest import DATA_OFFER, seed
 from .pcef import Pcef, get, installed, named, removed, start_pcrf

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from appliance import metrics
 from appliance.pcrf import engine as E
 from appliance.pcrf import gx_state as G
 from appliance.pcrf import tables as T
 from appliance.pcrf.gx_state import TRANSITIONS, GxEvent, GxState
+from appliance.telemetry import metrics
 
 from .test_engine import DEFAULT, info, setup, tx
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from appliance import metrics
 from appliance.housekeeping import sweep
 from appliance.ocs.inventory import Product
 from appliance.ocs.policy import Flow, MonitoringQuota, PolicyRule, PolicyTable, RuleKind, reset_due
@@ -15,6 +14,7 @@ from appliance.ocs.recurring import period_start_at, period_starts
 from appliance.pcrf import tables as T
 from appliance.rest import tmf639
 from appliance.rest.resources import Ctx
+from appliance.telemetry import metrics
 
 from ..conftest import DATA_OFFER, seed
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from appliance import metrics
 from appliance.ledger import sessions
 from appliance.ledger.remote import LedgerFailed, RemoteLedger, RemoteLedgerClient
 from appliance.ledger.routing import sharded_remote
@@ -19,6 +18,7 @@ from appliance.ledger.server import socket_path, tcp_address
 from appliance.ocs.rating import Action, ChargeRequest, ChargingPolicy, Outcome, UsageItem
 from appliance.ocs.units import Unit
 from appliance.store.leases import read_owners
+from appliance.telemetry import metrics
 from tests.ledger.cluster import Ledgers, node_config, wait_owners
 from tests.ledger.test_shards import imsi_of, money, products_by_shard, seeded
 

@@ -9,12 +9,12 @@ import time
 import pyrad.packet as pp
 from pyrad.client import Timeout
 
-from appliance import metrics
 from appliance.config import RadiusClient
 from appliance.ocs.units import Unit, cost_of
 from appliance.radius import packet as rp
 from appliance.radius.acct import SESSION_KIND
 from appliance.radius.coa import RECORD_KIND
+from appliance.telemetry import metrics
 
 from .conftest import SECRET, RunningServer, radius_cfg
 from .helpers import pyrad_client, radclient

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from appliance import metrics
 from appliance.ocs.units import Unit, cost_of
 from appliance.radius.acct import SESSION_KIND, UsageBounds
+from appliance.telemetry import metrics
 
 from .conftest import RunningServer, radius_cfg
 from .helpers import radclient

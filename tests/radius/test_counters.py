@@ -1,9 +1,9 @@
 """The server's counter helper: global and per-client slots, re-resolved when the counter file changes."""
 from __future__ import annotations
 
-from appliance import metrics
 from appliance.radius.clients import Client
 from appliance.radius.server import Counters
+from appliance.telemetry import metrics
 
 
 def test_counts_reach_the_process_counter_file_and_follow_a_new_file(tmp_path):

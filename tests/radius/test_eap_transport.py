@@ -1,9 +1,9 @@
 """EAP over RADIUS transport rules (RFC 3579): EAP-Start, State binding, Message-Authenticator required."""
 from __future__ import annotations
 
-from appliance import metrics
 from appliance.eap.packet import Code, decode, encode
 from appliance.radius import packet as rp
+from appliance.telemetry import metrics
 from tests.eap.test_pwd import RadiusEapPeer
 
 

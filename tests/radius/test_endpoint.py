@@ -8,7 +8,6 @@ import struct
 
 import pytest
 
-from appliance import metrics
 from appliance.ledger import book
 from appliance.radius import packet as rp
 from appliance.radius.acct import AcctOutcome
@@ -24,6 +23,7 @@ from appliance.radius.endpoint import (
     UnknownClient,
     Work,
 )
+from appliance.telemetry import metrics
 
 SECRET = b"testing123"
 NAS = ("127.0.0.1", 4000)

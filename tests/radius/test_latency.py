@@ -13,9 +13,9 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
-from appliance import metrics
 from appliance.radius import packet as rp
 from appliance.rest.prometheus import families
+from appliance.telemetry import metrics
 
 from .conftest import SECRET
 from .test_endpoint import pap

@@ -9,8 +9,8 @@ import struct
 
 import pyrad.packet as pp
 
-from appliance import metrics
 from appliance.radius import packet as rp
+from appliance.telemetry import metrics
 
 from .conftest import SECRET
 from .helpers import pyrad_client

@@ -11,10 +11,10 @@ import sys
 import time
 from collections import Counter
 
-from appliance import metrics
 from appliance.ocs.units import cost_of
 from appliance.radius import packet as rp
 from appliance.radius.coa import RECORD_KIND
+from appliance.telemetry import metrics
 from tests.conftest import free_port
 from tests.ledger_role import start_process, stop_process
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pyrad.packet as pp
 from pyrad.client import Timeout
 
-from appliance import metrics
 from appliance.ocs.inventory import Product
 from appliance.radius import packet as rp
+from appliance.telemetry import metrics
 
 from .helpers import pyrad_client, radclient
 

@@ -9,9 +9,9 @@ import socket
 
 import pytest
 
-from appliance import metrics
 from appliance.radius import packet as rp
 from appliance.radius import server as rs
+from appliance.telemetry import metrics
 
 from .conftest import SECRET, RunningServer, radius_cfg
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import requests
 
-from appliance import metrics
 from appliance.config import ConfigError, RestConfig, load
 from appliance.rest.hub import EVENT_DOC, QUEUE_DOC, RetryPolicy
 from appliance.rest.routes import HUB
+from appliance.telemetry import metrics
 from tests.rest.conftest import ADMIN, READER, Client, Server, add_user
 
 INV = "/tmf-api/productInventory/v4"

@@ -6,12 +6,12 @@ import time
 
 import pytest
 
-from appliance import metrics
 from appliance.config import load
 from appliance.ledger import book
 from appliance.ledger.api import LedgerClient
 from appliance.ocs.units import Unit
 from appliance.store import open_store
+from appliance.telemetry import metrics
 from tests.conftest import seed
 from tests.snmp.conftest import OCS, write_config
 from tests.snmp.test_traps import trapd, wait_log  # noqa: F401  (the fixture)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import struct
 
-from appliance import metrics
 from appliance.snmp.sources import CounterFiles, PeerTracker, inet_address, record_counters, split_address
+from appliance.telemetry import metrics
 
 DEAD_PID = 2 ** 22 + 12345          # above the default pid_max: never a live process
 

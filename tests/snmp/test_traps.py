@@ -11,11 +11,10 @@ import time
 
 import pytest
 
-from appliance import metrics
 from appliance.config import DiameterPeer
 from appliance.diameter.node import Node
 from appliance.diameter.peer import AppSupport
-from appliance.snmp import events
+from appliance.telemetry import events, metrics
 from tests.conftest import free_port
 from tests.snmp.conftest import OCS, V3, write_config
 

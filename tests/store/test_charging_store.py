@@ -193,8 +193,8 @@ def test_balance_caches_see_writes_by_another_process(cfg, store, seed_subscribe
 
 def test_housekeeping_runs_front_end_duties(cfg, store, caplog):
     """The AKA and Gx clean-up duties run in a sweep without error (their logic is tested in their areas)."""
-    from appliance import metrics
     from appliance.housekeeping import DUTIES, expire_idle_gx, purge_aka_identities, sweep
+    from appliance.telemetry import metrics
     assert purge_aka_identities in DUTIES and expire_idle_gx in DUTIES
     before = metrics.default().get("ocs.housekeeping.gx_expired")
     sweep(cfg, store, now=2_000_000_000)

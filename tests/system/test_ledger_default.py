@@ -20,13 +20,13 @@ import requests
 import yaml
 from pyrad.client import Timeout
 
-from appliance import metrics
 from appliance.config import Config, load
 from appliance.diameter.apps import ro
 from appliance.diameter.client import CreditControlClient, Service, ccr
 from appliance.ocs.units import Unit
 from appliance.store import open_store
 from appliance.supervise import supervisor_conf
+from appliance.telemetry import metrics
 from tests.conftest import free_port, seed
 from tests.ledger_role import start_process, stop_process
 from tests.radius.helpers import dictionary

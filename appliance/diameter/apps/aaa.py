@@ -18,13 +18,13 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from ... import metrics
 from ...eap.aka import AkaSettings
 from ...eap.conversations import ConversationStore
 from ...eap.credentials import StoreLookup
 from ...eap.framework import Accept, Conversation, Ignore, MethodContext, Policy, Reject, Send
 from ...ocs.usable import refusal
 from ...store.eap_actions import EapActions, StoreVectors, VectorSource
+from ...telemetry import metrics
 from .. import avps as A
 from .. import codec as c
 from ..codec import DiameterError

@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ... import metrics
 from ...config import Config
 from ...ocs.policy import Arp, PolicyRule, QoS, RuleKind, SessionQoS
 from ...pcrf import engine as E
 from ...pcrf import tables as T
+from ...telemetry import metrics
 from .. import avps as A
 from .. import codec as c
 from ..codec import Avp, DiameterError

@@ -17,10 +17,10 @@ import asyncio
 import logging
 from typing import Any
 
-from ... import metrics
 from ...ledger.remote import LedgerUnavailable
 from ...logs import translog
 from ...ocs.rating import ChargeRequest, ChargeResult
+from ...telemetry import metrics
 from .. import codec as c
 from ..codec import DiameterError
 from ..hook import CcrView, Override, load_hook, run_hook

@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ... import metrics
 from ...eap.aka_vectors import AkaVector
+from ...telemetry import metrics
 from .. import avps as A
 from .. import codec as c
 from ..codec import DiameterError

@@ -234,7 +234,7 @@ def _user(request: web.Request) -> str:
 
 
 async def get_export(request: web.Request) -> web.Response:
-    from ... import metrics
+    from ...telemetry import metrics
     state = _read_state(_folder(request.app[CFG]), request.match_info["id"])
     if state is None:
         raise ApiError(404, "no such export")

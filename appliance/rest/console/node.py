@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ... import metrics
+from ...telemetry import metrics
 from ..http import reply
 from ..routes import CFG, STORE, Route
 
