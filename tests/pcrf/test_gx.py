@@ -226,7 +226,9 @@ def test_operator_rule_change_pushes_rar_and_raa_is_recorded(gxcfg, store):
         assert list(installed(rar)) == ["slow"] and removed(rar) == ["gold-predef", "video", "voice", "web"]
         for _ in range(500):
             s = store.transact(lambda l: E.load_session(l, sid))
-            if s.last_raa and s.last_raa["at"] and s.table == "bronze" and s.pending is None:
+            # the failure counter moves after the RAA's transaction commits: wait for both
+            if (s.last_raa and s.last_raa["at"] and s.table == "bronze" and s.pending is None
+                    and metrics.default().get("pcrf.gx.rules.failed")):
                 break
             await asyncio.sleep(0.01)
         assert s.installed == {} and "slow" in s.failed
