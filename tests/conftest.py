@@ -5,6 +5,7 @@ import dataclasses
 import os
 import shutil
 import socket
+import time
 
 import pytest
 
@@ -26,6 +27,19 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def wait_bound(port: int, kind: int, timeout: float = 60.0) -> None:
+    """Until something is bound to the loopback port (a worker is listening)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listening on {port}")
 
 
 def need_binary(name: str) -> str:

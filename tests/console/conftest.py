@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from appliance.diameter.apps import ro
 from appliance.diameter.client import CreditControlClient, Service, ccr, summary
 from appliance.ocs.units import Unit
 from appliance.store import open_store
-from tests.conftest import free_port, seed
+from tests.conftest import free_port, seed, wait_bound
 from tests.ledger_role import start_process, stop_process
 from tests.rest.conftest import ADMIN, READER, add_user
 
@@ -48,16 +47,6 @@ def _worker(conf: Path, role: str, index: int = 0) -> subprocess.Popen:
                                  "--index", str(index)], stdout=log, stderr=subprocess.STDOUT, cwd=conf.parent.parent)
 
 
-def _wait_bound(port: int, kind: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket(socket.AF_INET, kind) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listening on {port}")
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +75,9 @@ def appliance(tmp_path_factory):
     ledger = start_process(conf, load(str(conf)), base / "ledger0.log")     # the default: it charges
     procs = [_worker(conf, "radius"), _worker(conf, "diameter"), _worker(conf, "rest")]
     try:
-        _wait_bound(acct, socket.SOCK_DGRAM)
-        _wait_bound(dia, socket.SOCK_STREAM)
-        _wait_bound(rest, socket.SOCK_STREAM)
+        wait_bound(acct, socket.SOCK_DGRAM)
+        wait_bound(dia, socket.SOCK_STREAM)
+        wait_bound(rest, socket.SOCK_STREAM)
         yield Appliance(base, conf, doc, f"http://127.0.0.1:{rest}")
     finally:
         for p in procs:

@@ -123,9 +123,9 @@ def test_metrics_port_without_authentication_when_configured(appliance, tmp_path
     import requests
     import yaml
 
-    from tests.conftest import free_port
+    from tests.conftest import free_port, wait_bound
 
-    from .conftest import _wait_bound, _worker
+    from .conftest import _worker
     (tmp_path / "etc").mkdir()
     rest, scrape_port = free_port(), free_port()
     doc = {"data_dir": "var", "run_dir": "var/run", "log_dir": "logs", "radius": {"enabled": False},
@@ -136,7 +136,7 @@ def test_metrics_port_without_authentication_when_configured(appliance, tmp_path
     conf.write_text(yaml.safe_dump(doc))
     proc = _worker(conf, "rest")
     try:
-        _wait_bound(scrape_port, socket.SOCK_STREAM)
+        wait_bound(scrape_port, socket.SOCK_STREAM)
         for _ in range(2):                    # the second scrape counts the first
             r = requests.get(f"http://127.0.0.1:{scrape_port}/metrics", timeout=10)
             assert r.status_code == 200, r.text

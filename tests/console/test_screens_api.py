@@ -314,9 +314,9 @@ def test_ledger_health_follows_the_ledger_role(tmp_path):
 
     import yaml
 
-    from tests.conftest import free_port
+    from tests.conftest import free_port, wait_bound
 
-    from .conftest import _wait_bound, _worker
+    from .conftest import _worker
     (tmp_path / "etc").mkdir()
     rest = free_port()
     doc = {"data_dir": "var", "run_dir": "var/run", "log_dir": "logs", "radius": {"enabled": False},
@@ -332,7 +332,7 @@ def test_ledger_health_follows_the_ledger_role(tmp_path):
     ledger, api = _worker(conf, "ledger"), _worker(conf, "rest")
     url = f"http://127.0.0.1:{rest}/console/api/node"
     try:
-        _wait_bound(rest, socket.SOCK_STREAM)
+        wait_bound(rest, socket.SOCK_STREAM)
         health = _until(lambda: (lambda h: h if h["ledger"]["ok"] else None)(
             requests.get(url, auth=READER, timeout=30).json()["health"]))
         assert health["ledger"]["configured"] == 1 and health["ledger"]["running"] == 1

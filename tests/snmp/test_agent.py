@@ -20,7 +20,7 @@ import yaml
 from appliance.config import load
 from appliance.diameter.client import CreditControlClient, ccr
 from appliance.store import open_store
-from tests.conftest import free_port, need_binary, seed
+from tests.conftest import free_port, need_binary, seed, wait_bound
 from tests.ledger_role import start_process, stop_process
 from tests.snmp.conftest import DBP, ENTERPRISE, OCS, RADIUS_ACC, RADIUS_AUTH, V3, Agents, parse, snmp, write_config
 
@@ -40,17 +40,6 @@ def worker(conf, role: str, index: int) -> subprocess.Popen:
                                  "--index", str(index)], stdout=log, stderr=subprocess.STDOUT, cwd=conf.parent.parent)
 
 
-def wait_port(port: int, kind: int, timeout: float = 60.0) -> None:
-    """Until something is bound to the port (a worker is listening)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket(socket.AF_INET, kind) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listening on {port}")
 
 
 def get(agent, oids: dict[str, str], **kw) -> dict[str, int]:
@@ -99,8 +88,8 @@ def appliance(tmp_path_factory):
     ledger = start_process(conf, load(str(conf)), tmp_path / "ledger0.log")
     workers = [worker(conf, "radius", 0), worker(conf, "radius", 1), worker(conf, "diameter", 0)]
     try:
-        wait_port(auth, socket.SOCK_DGRAM)
-        wait_port(dia, socket.SOCK_STREAM)
+        wait_bound(auth, socket.SOCK_DGRAM)
+        wait_bound(dia, socket.SOCK_STREAM)
         agent = start_agent(conf)
         yield agent, yaml.safe_load(conf.read_text())
     finally:

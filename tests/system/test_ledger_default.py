@@ -27,7 +27,7 @@ from appliance.ocs.units import Unit
 from appliance.store import open_store
 from appliance.supervise import supervisor_conf
 from appliance.telemetry import metrics
-from tests.conftest import free_port, seed
+from tests.conftest import free_port, seed, wait_bound
 from tests.ledger_role import start_process, stop_process
 from tests.radius.helpers import dictionary
 from tests.rest.conftest import ADMIN, add_user
@@ -59,16 +59,6 @@ def _worker(conf, role: str, log) -> subprocess.Popen:
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-def _bound(port: int, kind: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket(socket.AF_INET, kind) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listening on {port}")
 
 
 def _diameter(port: int, sid: str, kind: int, number: int, service: Service) -> int:
@@ -149,9 +139,9 @@ def test_front_ends_before_the_ledger_and_while_it_restarts(tmp_path):
     ledger = None
     data = Service(Unit.OCTETS, 0, rating_group=32)
     try:
-        _bound(acct, socket.SOCK_DGRAM)
-        _bound(dia, socket.SOCK_STREAM)
-        _bound(rest, socket.SOCK_STREAM)
+        wait_bound(acct, socket.SOCK_DGRAM)
+        wait_bound(dia, socket.SOCK_STREAM)
+        wait_bound(rest, socket.SOCK_STREAM)
         assert requests.get(f"http://127.0.0.1:{rest}/health", timeout=30).status_code == 200   # up, no ledger
         before = _money(cfg)
 
