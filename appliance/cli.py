@@ -424,7 +424,8 @@ def _ledger(cfg: Config, name: str, *args: Any) -> Any:
                 return call_routed(cfg, name, args)
             return call_blocking(str(path), name, args, max(cfg.processes.ledger_timeout, 5.0))
         except LedgerUnavailable as exc:
-            raise CliError(f"the ledger does not answer: {exc}") from None
+            raise CliError(f"the ledger does not answer: {exc} (is the appliance running? 'appliance status' "
+                               "lists the ledger role)") from None
         except LedgerFailed as exc:
             if exc.name == "LookupError":
                 raise LookupError(exc.reason) from None

@@ -183,6 +183,33 @@ def ccr(imsi: str, sid: str, n: int, action: Action, used: int = 0) -> ChargeReq
                          service="data")
 
 
+class SessionLoad:
+    """Credit-control sessions of 30 requests (START, 28 UPDATEs, STOP; 300,000 octets used per
+    report) through a front end's client, each acknowledged charge counted per product."""
+
+    def __init__(self, products: list[str]) -> None:
+        self.acknowledged = {p: 0 for p in products}
+        self.done = 0                                 # UPDATE/STOP answers received
+
+    async def session(self, c: RemoteLedgerClient, p: str, k: int) -> None:
+        imsi, sid = imsi_of(p), f"{p}-s{k}"
+        result, *_ = await c.credit_control(ccr(imsi, sid, 0, Action.START), sessions.INITIAL, (imsi,), None)
+        assert result.outcome is Outcome.SUCCESS
+        for n in range(1, 30):
+            action = Action.STOP if n == 29 else Action.UPDATE
+            result, *_ = await c.credit_control(ccr(imsi, sid, n, action, 300_000),
+                                                sessions.TERMINATION if n == 29 else sessions.UPDATE, (), None)
+            assert result is not None and result.outcome is Outcome.SUCCESS
+            self.acknowledged[p] += sum(i.charged for i in result.items)
+            self.done += 1
+
+    def check(self, left: dict[str, int]) -> None:
+        """Money exact: three sessions a product, 29 × 300,000 octets each = 9 started MB at 20,000."""
+        for p, charged in self.acknowledged.items():
+            assert charged == 3 * 9 * 20_000
+            assert left[p] == MONEY - charged
+
+
 def test_front_end_routes_by_shard_and_survives_a_ledger_killed_mid_load(tmp_path, ledgers):
     """processes.ledger: 2 on one node, 4 shards: the front end's operations reach the holder of
     their product's shard (learned from "not mine"); ledger 1 killed mid-load, ledger 0 takes its
@@ -195,43 +222,26 @@ def test_front_end_routes_by_shard_and_survives_a_ledger_killed_mid_load(tmp_pat
     p1 = ledgers.start(cfg, 1)
     owners = wait_owners(cfg, SHARDS)
     assert {k: o[1] for k, o in owners.items()} == {k: str(socket_path(cfg, k % 2)) for k in range(SHARDS)}
-    acknowledged: dict[str, int] = {p: 0 for p in products}
-    done = 0
-
-    async def session(c: RemoteLedgerClient, p: str, k: int) -> None:
-        nonlocal done
-        imsi, sid = imsi_of(p), f"{p}-s{k}"
-        result, *_ = await c.credit_control(ccr(imsi, sid, 0, Action.START), sessions.INITIAL, (imsi,), None)
-        assert result.outcome is Outcome.SUCCESS
-        for n in range(1, 30):
-            action = Action.STOP if n == 29 else Action.UPDATE
-            result, *_ = await c.credit_control(ccr(imsi, sid, n, action, 300_000),
-                                                sessions.TERMINATION if n == 29 else sessions.UPDATE, (), None)
-            assert result is not None and result.outcome is Outcome.SUCCESS
-            acknowledged[p] += sum(i.charged for i in result.items)
-            done += 1
+    load = SessionLoad(products)
 
     async def killer() -> None:
-        while done < 150:
+        while load.done < 150:
             await asyncio.sleep(0.005)
         p1.send_signal(signal.SIGKILL)               # mid-load: requests in flight to ledger 1
 
     async def go():
         c = RemoteLedgerClient(None, ChargingPolicy(), str(socket_path(cfg)), 15.0,  # type: ignore[arg-type]
                                remote=sharded_remote(cfg))
-        await asyncio.gather(killer(), *(session(c, p, k) for p in products for k in range(3)))
+        await asyncio.gather(killer(), *(load.session(c, p, k) for p in products for k in range(3)))
         c.close()
         return c.remote
     router = asyncio.run(go())
     assert router.redirected > 0                      # identities' shards learned from "not mine"
     assert router.resent > 0                          # in flight at the kill, sent again to the successor
-    assert done == len(products) * 3 * 29
+    assert load.done == len(products) * 3 * 29
     after = read_owners(cfg)
     assert all(o[1] == str(socket_path(cfg, 0)) for o in after.values())
-    left = money(cfg, products)
-    for p in products:                                # 29 × 300,000 octets a session: 9 started MB at 20,000
-        assert acknowledged[p] == 3 * 9 * 20_000
-        assert left[p] == MONEY - acknowledged[p]
+    load.check(money(cfg, products))
 
 
 def test_a_peer_without_the_secret_is_refused_and_counted(tmp_path, ledgers):

@@ -15,12 +15,12 @@ from appliance.ledger import sessions
 from appliance.ledger.remote import LedgerFailed, RemoteLedger, RemoteLedgerClient
 from appliance.ledger.routing import sharded_remote
 from appliance.ledger.server import socket_path, tcp_address
-from appliance.ocs.rating import Action, ChargeRequest, ChargingPolicy, Outcome, UsageItem
+from appliance.ocs.rating import Action, ChargingPolicy
 from appliance.ocs.units import Unit
 from appliance.store.leases import read_owners
 from appliance.telemetry import metrics
 from tests.ledger.cluster import Ledgers, node_config, wait_owners
-from tests.ledger.test_shards import imsi_of, money, products_by_shard, seeded
+from tests.ledger.test_shards import SessionLoad, ccr, imsi_of, money, products_by_shard, seeded
 
 pytestmark = pytest.mark.system
 MB = 1_000_000
@@ -97,12 +97,6 @@ def test_two_nodes_race_for_the_shards_and_exactly_one_holds_each(tmp_path, pg_d
     assert money(a, products) == {p: MONEY + credited[p] for p in products}    # acknowledged: all there
 
 
-def ccr(imsi: str, sid: str, n: int, action: Action, used: int = 0) -> ChargeRequest:
-    requested = None if action is Action.STOP else 3 * MB
-    return ChargeRequest(imsi, sid, action, (UsageItem(Unit.OCTETS, requested, used, 1),), f"{sid}:{n}",
-                         service="data")
-
-
 def test_front_end_of_b_charges_through_a_then_through_b_after_a_is_killed(tmp_path, pg_dsn, ledgers):
     """Node A's ledger holds every shard; node B's front end forwards to it over TCP (charged once,
     balances exact); A killed -9 mid-load: B's ledger takes the shards over, the load continues,
@@ -115,47 +109,30 @@ def test_front_end_of_b_charges_through_a_then_through_b_after_a_is_killed(tmp_p
     owners = wait_owners(a, SHARDS)
     assert all(o[0] == "a" for o in owners.values())
     ledgers.start(b)
-    acknowledged = {p: 0 for p in products}
-    done = 0
+    load = SessionLoad(products)
     killed_at = 0.0
-
-    async def session(c: RemoteLedgerClient, p: str, k: int) -> None:
-        nonlocal done
-        imsi, sid = imsi_of(p), f"{p}-s{k}"
-        result, *_ = await c.credit_control(ccr(imsi, sid, 0, Action.START), sessions.INITIAL, (imsi,), None)
-        assert result.outcome is Outcome.SUCCESS
-        for n in range(1, 30):
-            action = Action.STOP if n == 29 else Action.UPDATE
-            result, *_ = await c.credit_control(ccr(imsi, sid, n, action, 300_000),
-                                                sessions.TERMINATION if n == 29 else sessions.UPDATE, (), None)
-            assert result is not None and result.outcome is Outcome.SUCCESS
-            acknowledged[p] += sum(i.charged for i in result.items)
-            done += 1
 
     async def killer() -> None:
         nonlocal killed_at
-        while done < 150:
+        while load.done < 150:
             await asyncio.sleep(0.005)
         pa.send_signal(signal.SIGKILL)               # mid-load: operations in flight on A
         killed_at = time.monotonic()
 
     async def go():
         c = RemoteLedgerClient(None, ChargingPolicy(), "", 20.0, remote=sharded_remote(b))  # type: ignore[arg-type]
-        await asyncio.gather(killer(), *(session(c, p, k) for p in products for k in range(3)))
+        await asyncio.gather(killer(), *(load.session(c, p, k) for p in products for k in range(3)))
         c.close()
         return c.remote, time.monotonic()
     router, ended = asyncio.run(go())
     assert router.forwarded > 0                      # B's front end sent to A's ledger over TCP
     assert router.resent > 0                         # in flight at the kill, sent again
-    assert done == len(products) * 3 * 29
+    assert load.done == len(products) * 3 * 29
     after = read_owners(a)
     assert all(o[0] == "b" for o in after.values())  # B's ledger took every shard over
     assert all(after[k][3] > owners[k][3] for k in owners)
     assert ended - killed_at < 20.0
-    left = money(a, products)
-    for p in products:                               # 29 × 300,000 octets a session: 9 started MB at 20,000
-        assert acknowledged[p] == 3 * 9 * 20_000
-        assert left[p] == MONEY - acknowledged[p]
+    load.check(money(a, products))
 
 
 def test_two_nodes_share_the_shards_and_front_ends_reach_both(tmp_path, pg_dsn, ledgers):
